@@ -1,0 +1,85 @@
+//! Dword straddling and alignment: what the accessors can reach.
+//!
+//! A field of at most 32 bits must stay inside one big-endian dword (as `MLX5_GET`/`MLX5_SET` require)
+//! unless it says `straddle = true`. A wider field must be 64 bits starting on a dword, or start and end on
+//! byte boundaries (a byte string). Nested layouts start on a byte boundary. Reserved gaps may be anything.
+
+use crate::diag::Diags;
+use crate::ir::{Count, FieldTy, Spec};
+
+/// Runs the pass.
+pub fn run(spec: &Spec, diags: &mut Diags) {
+    for (_, l) in spec.layouts() {
+        for f in &l.fields {
+            match &f.ty {
+                FieldTy::Reserved => {}
+                FieldTy::Layout(n) => {
+                    if f.offset % 8 != 0 {
+                        diags.error(
+                            &spec.files,
+                            &f.loc,
+                            format!("nested layout `{}` ({n}) starts at bit {:#x}, not on a byte boundary", f.name, f.offset),
+                        );
+                    }
+                }
+                FieldTy::Bits => {
+                    let elems = match f.count {
+                        Count::One | Count::Tail => 1,
+                        Count::Fixed(n) => n,
+                    };
+                    let typed = f.enum_.is_some() || f.flags.is_some() || f.signed;
+                    if f.width > 32 {
+                        let u64_ok = f.width == 64;
+                        if f.straddle {
+                            if f.width > 64 {
+                                diags.error(&spec.files, &f.loc, format!("field `{}`: `straddle` fields hold at most 64 bits", f.name));
+                            }
+                            continue;
+                        }
+                        if typed && !u64_ok {
+                            diags.error(
+                                &spec.files,
+                                &f.loc,
+                                format!("field `{}` is {} bits wide: enums, flag sets and signed values hold at most 64", f.name, f.width),
+                            );
+                            continue;
+                        }
+                        for i in 0..elems {
+                            let off = f.offset + i * f.width;
+                            let ok = (u64_ok && off % 32 == 0) || (off % 8 == 0 && f.width % 8 == 0);
+                            if !ok {
+                                diags.error(
+                                    &spec.files,
+                                    &f.loc,
+                                    format!(
+                                        "field `{}` ({} bits at bit {off:#x}) is neither 64 bits on a dword nor whole bytes; only reserved gaps may be",
+                                        f.name, f.width
+                                    ),
+                                );
+                                break;
+                            }
+                        }
+                    } else if !f.straddle {
+                        for i in 0..elems {
+                            let off = f.offset + i * f.width;
+                            if off % 32 + f.width > 32 {
+                                diags.error(
+                                    &spec.files,
+                                    &f.loc,
+                                    format!(
+                                        "field `{}` ({} bits at bit {off:#x}) straddles dwords {} and {} (add `straddle = true` if the PRM really does this)",
+                                        f.name,
+                                        f.width,
+                                        off / 32,
+                                        off / 32 + 1
+                                    ),
+                                );
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

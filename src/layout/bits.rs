@@ -1,0 +1,203 @@
+//! Big-endian bit fields in PRM numbering.
+//!
+//! This module is the one place where the arithmetic of the kernel's `MLX5_GET`/`MLX5_SET` lives. A layout
+//! is a sequence of big-endian 32-bit dwords; bit offset 0 is the most significant bit of byte 0. A field of
+//! `width <= 32` bits at bit offset `bit` that does not cross a dword lives in dword `bit / 32`, shifted
+//! right by `32 - bit % 32 - width`.
+//!
+//! Every function here is total: an offset outside the buffer reads as zero and a write there is dropped
+//! (the `_checked` variants report it). Generated accessors only pass offsets that the generator proved to
+//! be in range, so those paths are never taken by them.
+
+/// Mask of the low `width` bits (`width` up to 64).
+#[inline]
+pub const fn mask(width: u32) -> u64 {
+    if width >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << width) - 1
+    }
+}
+
+/// Reads the big-endian dword starting at byte `byte`, or 0 if it is not entirely inside `b`.
+#[inline]
+pub const fn be32(b: &[u8], byte: usize) -> u32 {
+    match b.split_at_checked(byte) {
+        Some((_, rest)) => match rest.first_chunk::<4>() {
+            Some(c) => u32::from_be_bytes(*c),
+            None => 0,
+        },
+        None => 0,
+    }
+}
+
+/// Writes `v` as a big-endian dword at byte `byte`; returns false (writing nothing) when out of range.
+#[inline]
+pub const fn set_be32(b: &mut [u8], byte: usize, v: u32) -> bool {
+    match b.split_at_mut_checked(byte) {
+        Some((_, rest)) => match rest.first_chunk_mut::<4>() {
+            Some(c) => {
+                *c = v.to_be_bytes();
+                true
+            }
+            None => false,
+        },
+        None => false,
+    }
+}
+
+/// Reads a field of `width <= 32` bits at PRM bit offset `bit` that lies within one dword.
+#[inline]
+pub const fn get32(b: &[u8], bit: usize, width: u32) -> u32 {
+    let shift = 32 - (bit % 32) as u32 - width;
+    ((be32(b, (bit / 32) * 4) >> shift) as u64 & mask(width)) as u32
+}
+
+/// Writes a field of `width <= 32` bits at PRM bit offset `bit` within one dword, keeping the other bits
+/// of the dword; bits of `v` above `width` are dropped. Returns false when out of range.
+#[inline]
+pub const fn set32(b: &mut [u8], bit: usize, width: u32, v: u32) -> bool {
+    let shift = 32 - (bit % 32) as u32 - width;
+    let m = (mask(width) as u32) << shift;
+    let byte = (bit / 32) * 4;
+    let old = be32(b, byte);
+    set_be32(b, byte, (old & !m) | ((v << shift) & m))
+}
+
+/// Reads a 64-bit field that starts on a dword boundary (two big-endian dwords, high first).
+#[inline]
+pub const fn get64(b: &[u8], bit: usize) -> u64 {
+    let byte = bit / 8;
+    ((be32(b, byte) as u64) << 32) | be32(b, byte + 4) as u64
+}
+
+/// Writes a 64-bit field that starts on a dword boundary. Returns false when out of range.
+#[inline]
+pub const fn set64(b: &mut [u8], bit: usize, v: u64) -> bool {
+    let byte = bit / 8;
+    if byte + 8 > b.len() {
+        return false;
+    }
+    set_be32(b, byte, (v >> 32) as u32) && set_be32(b, byte + 4, v as u32)
+}
+
+/// Reads any field of up to 64 bits at any bit offset, even one that crosses dwords.
+///
+/// Returns `None` when the field is not inside `b` or is wider than 64 bits.
+pub const fn get_any(b: &[u8], bit: usize, width: u32) -> Option<u64> {
+    if width > 64 || bit + width as usize > b.len() * 8 {
+        return None;
+    }
+    if width <= 32 && bit % 32 + width as usize <= 32 {
+        return Some(get32(b, bit, width) as u64);
+    }
+    let mut v = 0u64;
+    let mut i = 0;
+    while i < width as usize {
+        let pos = bit + i;
+        let byte = match b.split_at_checked(pos / 8) {
+            Some((_, rest)) => match rest.first() {
+                Some(x) => *x,
+                None => 0,
+            },
+            None => 0,
+        };
+        v = (v << 1) | ((byte >> (7 - pos % 8)) & 1) as u64;
+        i += 1;
+    }
+    Some(v)
+}
+
+/// Writes any field of up to 64 bits at any bit offset, keeping neighbouring bits.
+///
+/// Returns `None` (writing nothing) when the field is not inside `b` or is wider than 64 bits.
+pub const fn set_any(b: &mut [u8], bit: usize, width: u32, v: u64) -> Option<()> {
+    if width > 64 || bit + width as usize > b.len() * 8 {
+        return None;
+    }
+    if width <= 32 && bit % 32 + width as usize <= 32 {
+        set32(b, bit, width, v as u32);
+        return Some(());
+    }
+    let mut i = 0;
+    while i < width as usize {
+        let pos = bit + i;
+        let val = ((v >> (width as usize - 1 - i)) & 1) as u8;
+        if let Some((_, rest)) = b.split_at_mut_checked(pos / 8) {
+            if let Some(x) = rest.first_mut() {
+                let m = 1u8 << (7 - pos % 8);
+                *x = (*x & !m) | (val << (7 - pos % 8));
+            }
+        }
+        i += 1;
+    }
+    Some(())
+}
+
+/// Sign-extends the low `width` bits of `v`.
+#[inline]
+pub const fn sign_extend(v: u64, width: u32) -> i64 {
+    if width == 0 || width >= 64 {
+        return v as i64;
+    }
+    let shift = 64 - width;
+    ((v << shift) as i64) >> shift
+}
+
+/// Copies `src` into `b` at byte offset `byte`; returns false (writing nothing) when it does not fit.
+#[inline]
+pub const fn put_bytes(b: &mut [u8], byte: usize, src: &[u8]) -> bool {
+    let Some((_, rest)) = b.split_at_mut_checked(byte) else {
+        return false;
+    };
+    let Some((dst, _)) = rest.split_at_mut_checked(src.len()) else {
+        return false;
+    };
+    dst.copy_from_slice(src);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dword_fields_follow_mlx5_get() {
+        // opcode@0x00/16 = 0x0805, op_mod@0x30/16 = 1 (an ACCESS_REG read header).
+        let mut b = [0u8; 16];
+        assert!(set32(&mut b, 0x00, 16, 0x0805));
+        assert!(set32(&mut b, 0x30, 16, 1));
+        assert_eq!(b[..8], [0x08, 0x05, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(get32(&b, 0x00, 16), 0x0805);
+        assert_eq!(get32(&b, 0x30, 16), 1);
+        // A 4-bit field in the middle keeps its neighbours.
+        b = [0xff; 16];
+        set32(&mut b, 0x14, 4, 0x2);
+        assert_eq!(be32(&b, 0), 0xffff_f2ff);
+        assert_eq!(get32(&b, 0x14, 4), 2);
+    }
+
+    #[test]
+    fn out_of_range_is_harmless() {
+        let mut b = [0u8; 6];
+        assert_eq!(get32(&b, 32, 8), 0);
+        assert!(!set32(&mut b, 32, 8, 1));
+        assert!(!set64(&mut b, 0, 1));
+        assert_eq!(get_any(&b, 40, 16), None);
+        assert_eq!(set_any(&mut b, 40, 16, 1), None);
+        assert_eq!(b, [0; 6]);
+    }
+
+    #[test]
+    fn any_offset_crosses_dwords() {
+        let mut b = [0u8; 8];
+        set_any(&mut b, 28, 8, 0xab).unwrap();
+        assert_eq!(get_any(&b, 28, 8), Some(0xab));
+        assert_eq!(be32(&b, 0), 0x0000_000a);
+        assert_eq!(be32(&b, 4), 0xb000_0000);
+        set64(&mut b, 0, 0x0102_0304_0506_0708);
+        assert_eq!(get64(&b, 0), 0x0102_0304_0506_0708);
+        assert_eq!(get_any(&b, 0, 64), Some(0x0102_0304_0506_0708));
+        assert_eq!(sign_extend(0xffff_fffe, 32), -2);
+    }
+}

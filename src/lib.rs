@@ -1,0 +1,36 @@
+//! # mlx5-cmdif
+//!
+//! The firmware command interface of NVIDIA/Mellanox ConnectX ("mlx5") adapters, for any host: a kernel
+//! driver, a UEFI pre-boot tool, or a userspace diagnostics program. `#![no_std]`, no allocator.
+//!
+//! Layers, each depending only on those before it:
+//!
+//! - [`prm`]: the PRM layouts (commands, registers, capability pages, queue entry, mailbox, initialization
+//!   segment), generated from `specs/` by `codegen` and committed. Every layout is a `#[repr(transparent)]`
+//!   byte array with `const` getters, setters and builders in PRM bit numbering; enums are open; flag sets
+//!   keep unknown bits. [`layout`] is their runtime (bit helpers, static descriptions).
+//! - [`command`]: commands as types (opcode, input/output layouts, fwctl scope), access registers and
+//!   capability pages.
+//! - [`catalog`]: look-ups by name or number over everything the specs define.
+//!
+//! ```
+//! use mlx5_cmdif::prm::{PaosReg, PortStatus};
+//!
+//! // Build an ACCESS_REG payload in a `const` item: port 1 administratively down.
+//! const DOWN: PaosReg = PaosReg::new().with_local_port(1).with_admin_status(PortStatus::DOWN).with_ase(true);
+//! assert_eq!(DOWN.admin_status(), PortStatus::DOWN);
+//! assert_eq!(DOWN.as_array()[1], 1); // local_port is bits 0x08..0x10, i.e. byte 1
+//! ```
+#![no_std]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+pub mod catalog;
+pub mod command;
+pub mod layout;
+#[rustfmt::skip]
+#[allow(clippy::all)]
+pub mod prm;
