@@ -30,6 +30,7 @@
 
 pub mod catalog;
 pub mod command;
+pub mod host;
 pub mod layout;
 #[rustfmt::skip]
 #[allow(clippy::all)]

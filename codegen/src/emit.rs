@@ -359,6 +359,10 @@ fn emit_layout(s: &mut String, l: &Layout, ctx: &Ctx) {
     for f in l.fields.iter().filter(|f| !f.is_reserved()) {
         emit_field(s, l, f, ctx);
     }
+    for f in l.fields.iter().filter(|f| !f.is_reserved()) {
+        let _ = writeln!(s, "    /// Where [`Self::{}`] lives: offset, width, count and kind.", method_name(&f.name));
+        let _ = writeln!(s, "    pub const {}: FieldDesc = {};", field_const(&f.name), field_desc(f, ctx));
+    }
     let _ = writeln!(s, "}}\n");
     let _ = writeln!(s, "impl Default for {ty} {{\n    fn default() -> Self {{\n        Self::ZERO\n    }}\n}}\n");
     let _ = writeln!(s, "impl core::fmt::Debug for {ty} {{");
@@ -379,28 +383,39 @@ fn emit_layout(s: &mut String, l: &Layout, ctx: &Ctx) {
     let _ = writeln!(s, "    doc: {},", lit(&first_line(&l.doc)));
     let _ = writeln!(s, "    fields: &[");
     for f in &l.fields {
-        let count = match f.count {
-            Count::One => "Count::One".to_string(),
-            Count::Fixed(n) => format!("Count::Fixed({n})"),
-            Count::Tail => "Count::Tail".to_string(),
-        };
-        let kind = match &f.ty {
-            FieldTy::Reserved => "FieldKind::Reserved".to_string(),
-            FieldTy::Layout(n) => format!("FieldKind::Layout({}::DESC)", type_name(n)),
-            FieldTy::Bits => match access(f) {
-                Access::Bytes(_) if f.enum_.is_none() && f.flags.is_none() => "FieldKind::Bytes".to_string(),
-                acc => value_ty(f, ctx, &acc).kind,
-            },
-        };
-        let _ = writeln!(
-            s,
-            "        FieldDesc {{ name: {}, offset: {:#x}, width: {:#x}, count: {count}, kind: {kind} }},",
-            lit(&f.name),
-            f.offset,
-            f.width
-        );
+        if f.is_reserved() {
+            let _ = writeln!(s, "        {},", field_desc(f, ctx));
+        } else {
+            let _ = writeln!(s, "        {ty}::{},", field_const(&f.name));
+        }
     }
     let _ = writeln!(s, "    ],\n}};");
+}
+
+fn field_const(name: &str) -> String {
+    format!("FIELD_{}", name.to_ascii_uppercase())
+}
+
+fn field_desc(f: &Field, ctx: &Ctx) -> String {
+    let count = match f.count {
+        Count::One => "Count::One".to_string(),
+        Count::Fixed(n) => format!("Count::Fixed({n})"),
+        Count::Tail => "Count::Tail".to_string(),
+    };
+    let kind = match &f.ty {
+        FieldTy::Reserved => "FieldKind::Reserved".to_string(),
+        FieldTy::Layout(n) => format!("FieldKind::Layout({}::DESC)", type_name(n)),
+        FieldTy::Bits => match access(f) {
+            Access::Bytes(_) if f.enum_.is_none() && f.flags.is_none() => "FieldKind::Bytes".to_string(),
+            acc => value_ty(f, ctx, &acc).kind,
+        },
+    };
+    format!(
+        "FieldDesc {{ name: {}, offset: {:#x}, width: {:#x}, count: {count}, kind: {kind} }}",
+        lit(&f.name),
+        f.offset,
+        f.width
+    )
 }
 
 fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {

@@ -7472,6 +7472,666 @@ impl CmdHcaCap {
         self.set_match_definer_format_supported(v);
         self
     }
+    /// Where [`Self::page_request_disable`] lives: offset, width, count and kind.
+    pub const FIELD_PAGE_REQUEST_DISABLE: FieldDesc = FieldDesc { name: "page_request_disable", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::abs_native_port_num`] lives: offset, width, count and kind.
+    pub const FIELD_ABS_NATIVE_PORT_NUM: FieldDesc = FieldDesc { name: "abs_native_port_num", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::shared_object_to_user_object_allowed`] lives: offset, width, count and kind.
+    pub const FIELD_SHARED_OBJECT_TO_USER_OBJECT_ALLOWED: FieldDesc = FieldDesc { name: "shared_object_to_user_object_allowed", offset: 0x10, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vhca_resource_manager`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_RESOURCE_MANAGER: FieldDesc = FieldDesc { name: "vhca_resource_manager", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::hca_cap_2`] lives: offset, width, count and kind.
+    pub const FIELD_HCA_CAP_2: FieldDesc = FieldDesc { name: "hca_cap_2", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::create_lag_when_not_master_up`] lives: offset, width, count and kind.
+    pub const FIELD_CREATE_LAG_WHEN_NOT_MASTER_UP: FieldDesc = FieldDesc { name: "create_lag_when_not_master_up", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dtor`] lives: offset, width, count and kind.
+    pub const FIELD_DTOR: FieldDesc = FieldDesc { name: "dtor", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_on_vhca_state_teardown_request`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ON_VHCA_STATE_TEARDOWN_REQUEST: FieldDesc = FieldDesc { name: "event_on_vhca_state_teardown_request", offset: 0x23, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_on_vhca_state_in_use`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ON_VHCA_STATE_IN_USE: FieldDesc = FieldDesc { name: "event_on_vhca_state_in_use", offset: 0x24, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_on_vhca_state_active`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ON_VHCA_STATE_ACTIVE: FieldDesc = FieldDesc { name: "event_on_vhca_state_active", offset: 0x25, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_on_vhca_state_allocated`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ON_VHCA_STATE_ALLOCATED: FieldDesc = FieldDesc { name: "event_on_vhca_state_allocated", offset: 0x26, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_on_vhca_state_invalid`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ON_VHCA_STATE_INVALID: FieldDesc = FieldDesc { name: "event_on_vhca_state_invalid", offset: 0x27, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_srq_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_SRQ_SZ: FieldDesc = FieldDesc { name: "log_max_srq_sz", offset: 0x80, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_qp_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_QP_SZ: FieldDesc = FieldDesc { name: "log_max_qp_sz", offset: 0x88, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::event_cap`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_CAP: FieldDesc = FieldDesc { name: "event_cap", offset: 0x90, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::isolate_vl_tc_new`] lives: offset, width, count and kind.
+    pub const FIELD_ISOLATE_VL_TC_NEW: FieldDesc = FieldDesc { name: "isolate_vl_tc_new", offset: 0x93, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::prio_tag_required`] lives: offset, width, count and kind.
+    pub const FIELD_PRIO_TAG_REQUIRED: FieldDesc = FieldDesc { name: "prio_tag_required", offset: 0x98, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_qp`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_QP: FieldDesc = FieldDesc { name: "log_max_qp", offset: 0x9b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ece_support`] lives: offset, width, count and kind.
+    pub const FIELD_ECE_SUPPORT: FieldDesc = FieldDesc { name: "ece_support", offset: 0xa3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reg_c_preserve`] lives: offset, width, count and kind.
+    pub const FIELD_REG_C_PRESERVE: FieldDesc = FieldDesc { name: "reg_c_preserve", offset: 0xa9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_srq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_SRQ: FieldDesc = FieldDesc { name: "log_max_srq", offset: 0xab, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uplink_follow`] lives: offset, width, count and kind.
+    pub const FIELD_UPLINK_FOLLOW: FieldDesc = FieldDesc { name: "uplink_follow", offset: 0xb1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ts_cqe_to_dest_cqn`] lives: offset, width, count and kind.
+    pub const FIELD_TS_CQE_TO_DEST_CQN: FieldDesc = FieldDesc { name: "ts_cqe_to_dest_cqn", offset: 0xb2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::go_back_n`] lives: offset, width, count and kind.
+    pub const FIELD_GO_BACK_N: FieldDesc = FieldDesc { name: "go_back_n", offset: 0xb9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_sgl_for_optimized_performance`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_SGL_FOR_OPTIMIZED_PERFORMANCE: FieldDesc = FieldDesc { name: "max_sgl_for_optimized_performance", offset: 0xc0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_cq_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_CQ_SZ: FieldDesc = FieldDesc { name: "log_max_cq_sz", offset: 0xc8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::relaxed_ordering_write_umr`] lives: offset, width, count and kind.
+    pub const FIELD_RELAXED_ORDERING_WRITE_UMR: FieldDesc = FieldDesc { name: "relaxed_ordering_write_umr", offset: 0xd0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::relaxed_ordering_read_umr`] lives: offset, width, count and kind.
+    pub const FIELD_RELAXED_ORDERING_READ_UMR: FieldDesc = FieldDesc { name: "relaxed_ordering_read_umr", offset: 0xd1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::virtio_net_device_emualtion_manager`] lives: offset, width, count and kind.
+    pub const FIELD_VIRTIO_NET_DEVICE_EMUALTION_MANAGER: FieldDesc = FieldDesc { name: "virtio_net_device_emualtion_manager", offset: 0xd9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::virtio_blk_device_emualtion_manager`] lives: offset, width, count and kind.
+    pub const FIELD_VIRTIO_BLK_DEVICE_EMUALTION_MANAGER: FieldDesc = FieldDesc { name: "virtio_blk_device_emualtion_manager", offset: 0xda, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_cq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_CQ: FieldDesc = FieldDesc { name: "log_max_cq", offset: 0xdb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_eq_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_EQ_SZ: FieldDesc = FieldDesc { name: "log_max_eq_sz", offset: 0xe0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::relaxed_ordering_write`] lives: offset, width, count and kind.
+    pub const FIELD_RELAXED_ORDERING_WRITE: FieldDesc = FieldDesc { name: "relaxed_ordering_write", offset: 0xe8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::relaxed_ordering_read_pci_enabled`] lives: offset, width, count and kind.
+    pub const FIELD_RELAXED_ORDERING_READ_PCI_ENABLED: FieldDesc = FieldDesc { name: "relaxed_ordering_read_pci_enabled", offset: 0xe9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_mkey`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_MKEY: FieldDesc = FieldDesc { name: "log_max_mkey", offset: 0xea, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::terminate_scatter_list_mkey`] lives: offset, width, count and kind.
+    pub const FIELD_TERMINATE_SCATTER_LIST_MKEY: FieldDesc = FieldDesc { name: "terminate_scatter_list_mkey", offset: 0xf6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::repeated_mkey`] lives: offset, width, count and kind.
+    pub const FIELD_REPEATED_MKEY: FieldDesc = FieldDesc { name: "repeated_mkey", offset: 0xf7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dump_fill_mkey`] lives: offset, width, count and kind.
+    pub const FIELD_DUMP_FILL_MKEY: FieldDesc = FieldDesc { name: "dump_fill_mkey", offset: 0xf8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fast_teardown`] lives: offset, width, count and kind.
+    pub const FIELD_FAST_TEARDOWN: FieldDesc = FieldDesc { name: "fast_teardown", offset: 0xfb, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_eq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_EQ: FieldDesc = FieldDesc { name: "log_max_eq", offset: 0xfc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_indirection`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_INDIRECTION: FieldDesc = FieldDesc { name: "max_indirection", offset: 0x100, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fixed_buffer_size`] lives: offset, width, count and kind.
+    pub const FIELD_FIXED_BUFFER_SIZE: FieldDesc = FieldDesc { name: "fixed_buffer_size", offset: 0x108, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_mrw_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_MRW_SZ: FieldDesc = FieldDesc { name: "log_max_mrw_sz", offset: 0x109, width: 0x7, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::force_teardown`] lives: offset, width, count and kind.
+    pub const FIELD_FORCE_TEARDOWN: FieldDesc = FieldDesc { name: "force_teardown", offset: 0x110, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_bsf_list_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_BSF_LIST_SIZE: FieldDesc = FieldDesc { name: "log_max_bsf_list_size", offset: 0x112, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::umr_extended_translation_offset`] lives: offset, width, count and kind.
+    pub const FIELD_UMR_EXTENDED_TRANSLATION_OFFSET: FieldDesc = FieldDesc { name: "umr_extended_translation_offset", offset: 0x118, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::null_mkey`] lives: offset, width, count and kind.
+    pub const FIELD_NULL_MKEY: FieldDesc = FieldDesc { name: "null_mkey", offset: 0x119, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_klm_list_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_KLM_LIST_SIZE: FieldDesc = FieldDesc { name: "log_max_klm_list_size", offset: 0x11a, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::qpc_extension`] lives: offset, width, count and kind.
+    pub const FIELD_QPC_EXTENSION: FieldDesc = FieldDesc { name: "qpc_extension", offset: 0x122, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_ra_req_dc`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_RA_REQ_DC: FieldDesc = FieldDesc { name: "log_max_ra_req_dc", offset: 0x12a, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::eth_wqe_too_small`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_WQE_TOO_SMALL: FieldDesc = FieldDesc { name: "eth_wqe_too_small", offset: 0x132, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vnic_env_cq_overrun`] lives: offset, width, count and kind.
+    pub const FIELD_VNIC_ENV_CQ_OVERRUN: FieldDesc = FieldDesc { name: "vnic_env_cq_overrun", offset: 0x139, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_ra_res_dc`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_RA_RES_DC: FieldDesc = FieldDesc { name: "log_max_ra_res_dc", offset: 0x13a, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::release_all_pages`] lives: offset, width, count and kind.
+    pub const FIELD_RELEASE_ALL_PAGES: FieldDesc = FieldDesc { name: "release_all_pages", offset: 0x145, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::must_not_use`] lives: offset, width, count and kind.
+    pub const FIELD_MUST_NOT_USE: FieldDesc = FieldDesc { name: "must_not_use", offset: 0x146, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::roce_accl`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_ACCL: FieldDesc = FieldDesc { name: "roce_accl", offset: 0x149, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_ra_req_qp`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_RA_REQ_QP: FieldDesc = FieldDesc { name: "log_max_ra_req_qp", offset: 0x14a, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_ra_res_qp`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_RA_RES_QP: FieldDesc = FieldDesc { name: "log_max_ra_res_qp", offset: 0x15a, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::end_pad`] lives: offset, width, count and kind.
+    pub const FIELD_END_PAD: FieldDesc = FieldDesc { name: "end_pad", offset: 0x160, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cc_query_allowed`] lives: offset, width, count and kind.
+    pub const FIELD_CC_QUERY_ALLOWED: FieldDesc = FieldDesc { name: "cc_query_allowed", offset: 0x161, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cc_modify_allowed`] lives: offset, width, count and kind.
+    pub const FIELD_CC_MODIFY_ALLOWED: FieldDesc = FieldDesc { name: "cc_modify_allowed", offset: 0x162, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::start_pad`] lives: offset, width, count and kind.
+    pub const FIELD_START_PAD: FieldDesc = FieldDesc { name: "start_pad", offset: 0x163, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cache_line_128byte`] lives: offset, width, count and kind.
+    pub const FIELD_CACHE_LINE_128BYTE: FieldDesc = FieldDesc { name: "cache_line_128byte", offset: 0x164, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rts2rts_qp_counters_set_id`] lives: offset, width, count and kind.
+    pub const FIELD_RTS2RTS_QP_COUNTERS_SET_ID: FieldDesc = FieldDesc { name: "rts2rts_qp_counters_set_id", offset: 0x169, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vnic_env_int_rq_oob`] lives: offset, width, count and kind.
+    pub const FIELD_VNIC_ENV_INT_RQ_OOB: FieldDesc = FieldDesc { name: "vnic_env_int_rq_oob", offset: 0x16c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sbcam_reg`] lives: offset, width, count and kind.
+    pub const FIELD_SBCAM_REG: FieldDesc = FieldDesc { name: "sbcam_reg", offset: 0x16d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qcam_reg`] lives: offset, width, count and kind.
+    pub const FIELD_QCAM_REG: FieldDesc = FieldDesc { name: "qcam_reg", offset: 0x16f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::gid_table_size`] lives: offset, width, count and kind.
+    pub const FIELD_GID_TABLE_SIZE: FieldDesc = FieldDesc { name: "gid_table_size", offset: 0x170, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::out_of_seq_cnt`] lives: offset, width, count and kind.
+    pub const FIELD_OUT_OF_SEQ_CNT: FieldDesc = FieldDesc { name: "out_of_seq_cnt", offset: 0x180, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_counters`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_COUNTERS: FieldDesc = FieldDesc { name: "vport_counters", offset: 0x181, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::retransmission_q_counters`] lives: offset, width, count and kind.
+    pub const FIELD_RETRANSMISSION_Q_COUNTERS: FieldDesc = FieldDesc { name: "retransmission_q_counters", offset: 0x182, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::debug`] lives: offset, width, count and kind.
+    pub const FIELD_DEBUG: FieldDesc = FieldDesc { name: "debug", offset: 0x183, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::modify_rq_counter_set_id`] lives: offset, width, count and kind.
+    pub const FIELD_MODIFY_RQ_COUNTER_SET_ID: FieldDesc = FieldDesc { name: "modify_rq_counter_set_id", offset: 0x184, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rq_delay_drop`] lives: offset, width, count and kind.
+    pub const FIELD_RQ_DELAY_DROP: FieldDesc = FieldDesc { name: "rq_delay_drop", offset: 0x185, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_qp_cnt`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_QP_CNT: FieldDesc = FieldDesc { name: "max_qp_cnt", offset: 0x186, width: 0xa, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pkey_table_size`] lives: offset, width, count and kind.
+    pub const FIELD_PKEY_TABLE_SIZE: FieldDesc = FieldDesc { name: "pkey_table_size", offset: 0x190, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_group_manager`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_GROUP_MANAGER: FieldDesc = FieldDesc { name: "vport_group_manager", offset: 0x1a0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vhca_group_manager`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_GROUP_MANAGER: FieldDesc = FieldDesc { name: "vhca_group_manager", offset: 0x1a1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ib_virt`] lives: offset, width, count and kind.
+    pub const FIELD_IB_VIRT: FieldDesc = FieldDesc { name: "ib_virt", offset: 0x1a2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::eth_virt`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_VIRT: FieldDesc = FieldDesc { name: "eth_virt", offset: 0x1a3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vnic_env_queue_counters`] lives: offset, width, count and kind.
+    pub const FIELD_VNIC_ENV_QUEUE_COUNTERS: FieldDesc = FieldDesc { name: "vnic_env_queue_counters", offset: 0x1a4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ets`] lives: offset, width, count and kind.
+    pub const FIELD_ETS: FieldDesc = FieldDesc { name: "ets", offset: 0x1a5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::nic_flow_table`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_FLOW_TABLE: FieldDesc = FieldDesc { name: "nic_flow_table", offset: 0x1a6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::eswitch_manager`] lives: offset, width, count and kind.
+    pub const FIELD_ESWITCH_MANAGER: FieldDesc = FieldDesc { name: "eswitch_manager", offset: 0x1a7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::device_memory`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_MEMORY: FieldDesc = FieldDesc { name: "device_memory", offset: 0x1a8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mcam_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MCAM_REG: FieldDesc = FieldDesc { name: "mcam_reg", offset: 0x1a9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pcam_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PCAM_REG: FieldDesc = FieldDesc { name: "pcam_reg", offset: 0x1aa, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::local_ca_ack_delay`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_CA_ACK_DELAY: FieldDesc = FieldDesc { name: "local_ca_ack_delay", offset: 0x1ab, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_module_event`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_MODULE_EVENT: FieldDesc = FieldDesc { name: "port_module_event", offset: 0x1b0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::enhanced_error_q_counters`] lives: offset, width, count and kind.
+    pub const FIELD_ENHANCED_ERROR_Q_COUNTERS: FieldDesc = FieldDesc { name: "enhanced_error_q_counters", offset: 0x1b1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ports_check`] lives: offset, width, count and kind.
+    pub const FIELD_PORTS_CHECK: FieldDesc = FieldDesc { name: "ports_check", offset: 0x1b2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::disable_link_up`] lives: offset, width, count and kind.
+    pub const FIELD_DISABLE_LINK_UP: FieldDesc = FieldDesc { name: "disable_link_up", offset: 0x1b4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::beacon_led`] lives: offset, width, count and kind.
+    pub const FIELD_BEACON_LED: FieldDesc = FieldDesc { name: "beacon_led", offset: 0x1b5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::port_type`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_TYPE: FieldDesc = FieldDesc { name: "port_type", offset: 0x1b6, width: 0x2, count: Count::One, kind: FieldKind::Enum(PortType::DESC) };
+    /// Where [`Self::num_ports`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_PORTS: FieldDesc = FieldDesc { name: "num_ports", offset: 0x1b8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pps`] lives: offset, width, count and kind.
+    pub const FIELD_PPS: FieldDesc = FieldDesc { name: "pps", offset: 0x1c1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pps_modify`] lives: offset, width, count and kind.
+    pub const FIELD_PPS_MODIFY: FieldDesc = FieldDesc { name: "pps_modify", offset: 0x1c2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_msg`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_MSG: FieldDesc = FieldDesc { name: "log_max_msg", offset: 0x1c3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_tc`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_TC: FieldDesc = FieldDesc { name: "max_tc", offset: 0x1cc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::temp_warn_event`] lives: offset, width, count and kind.
+    pub const FIELD_TEMP_WARN_EVENT: FieldDesc = FieldDesc { name: "temp_warn_event", offset: 0x1d0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dcbx`] lives: offset, width, count and kind.
+    pub const FIELD_DCBX: FieldDesc = FieldDesc { name: "dcbx", offset: 0x1d1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::general_notification_event`] lives: offset, width, count and kind.
+    pub const FIELD_GENERAL_NOTIFICATION_EVENT: FieldDesc = FieldDesc { name: "general_notification_event", offset: 0x1d2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fpga`] lives: offset, width, count and kind.
+    pub const FIELD_FPGA: FieldDesc = FieldDesc { name: "fpga", offset: 0x1d5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rol_s`] lives: offset, width, count and kind.
+    pub const FIELD_ROL_S: FieldDesc = FieldDesc { name: "rol_s", offset: 0x1d6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rol_g`] lives: offset, width, count and kind.
+    pub const FIELD_ROL_G: FieldDesc = FieldDesc { name: "rol_g", offset: 0x1d7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::wol_s`] lives: offset, width, count and kind.
+    pub const FIELD_WOL_S: FieldDesc = FieldDesc { name: "wol_s", offset: 0x1d9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::wol_g`] lives: offset, width, count and kind.
+    pub const FIELD_WOL_G: FieldDesc = FieldDesc { name: "wol_g", offset: 0x1da, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::wol_a`] lives: offset, width, count and kind.
+    pub const FIELD_WOL_A: FieldDesc = FieldDesc { name: "wol_a", offset: 0x1db, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::wol_b`] lives: offset, width, count and kind.
+    pub const FIELD_WOL_B: FieldDesc = FieldDesc { name: "wol_b", offset: 0x1dc, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::wol_m`] lives: offset, width, count and kind.
+    pub const FIELD_WOL_M: FieldDesc = FieldDesc { name: "wol_m", offset: 0x1dd, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::wol_u`] lives: offset, width, count and kind.
+    pub const FIELD_WOL_U: FieldDesc = FieldDesc { name: "wol_u", offset: 0x1de, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::wol_p`] lives: offset, width, count and kind.
+    pub const FIELD_WOL_P: FieldDesc = FieldDesc { name: "wol_p", offset: 0x1df, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::stat_rate_support`] lives: offset, width, count and kind.
+    pub const FIELD_STAT_RATE_SUPPORT: FieldDesc = FieldDesc { name: "stat_rate_support", offset: 0x1e0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pci_sync_for_fw_update_event`] lives: offset, width, count and kind.
+    pub const FIELD_PCI_SYNC_FOR_FW_UPDATE_EVENT: FieldDesc = FieldDesc { name: "pci_sync_for_fw_update_event", offset: 0x1f1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::init2_lag_tx_port_affinity`] lives: offset, width, count and kind.
+    pub const FIELD_INIT2_LAG_TX_PORT_AFFINITY: FieldDesc = FieldDesc { name: "init2_lag_tx_port_affinity", offset: 0x1f8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::wqe_based_flow_table_update_cap`] lives: offset, width, count and kind.
+    pub const FIELD_WQE_BASED_FLOW_TABLE_UPDATE_CAP: FieldDesc = FieldDesc { name: "wqe_based_flow_table_update_cap", offset: 0x1fb, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cqe_version`] lives: offset, width, count and kind.
+    pub const FIELD_CQE_VERSION: FieldDesc = FieldDesc { name: "cqe_version", offset: 0x1fc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::compact_address_vector`] lives: offset, width, count and kind.
+    pub const FIELD_COMPACT_ADDRESS_VECTOR: FieldDesc = FieldDesc { name: "compact_address_vector", offset: 0x200, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::striding_rq`] lives: offset, width, count and kind.
+    pub const FIELD_STRIDING_RQ: FieldDesc = FieldDesc { name: "striding_rq", offset: 0x201, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipoib_enhanced_offloads`] lives: offset, width, count and kind.
+    pub const FIELD_IPOIB_ENHANCED_OFFLOADS: FieldDesc = FieldDesc { name: "ipoib_enhanced_offloads", offset: 0x203, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipoib_basic_offloads`] lives: offset, width, count and kind.
+    pub const FIELD_IPOIB_BASIC_OFFLOADS: FieldDesc = FieldDesc { name: "ipoib_basic_offloads", offset: 0x204, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::repeated_block_disabled`] lives: offset, width, count and kind.
+    pub const FIELD_REPEATED_BLOCK_DISABLED: FieldDesc = FieldDesc { name: "repeated_block_disabled", offset: 0x206, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::umr_modify_entity_size_disabled`] lives: offset, width, count and kind.
+    pub const FIELD_UMR_MODIFY_ENTITY_SIZE_DISABLED: FieldDesc = FieldDesc { name: "umr_modify_entity_size_disabled", offset: 0x207, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::umr_modify_atomic_disabled`] lives: offset, width, count and kind.
+    pub const FIELD_UMR_MODIFY_ATOMIC_DISABLED: FieldDesc = FieldDesc { name: "umr_modify_atomic_disabled", offset: 0x208, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::umr_indirect_mkey_disabled`] lives: offset, width, count and kind.
+    pub const FIELD_UMR_INDIRECT_MKEY_DISABLED: FieldDesc = FieldDesc { name: "umr_indirect_mkey_disabled", offset: 0x209, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::umr_fence`] lives: offset, width, count and kind.
+    pub const FIELD_UMR_FENCE: FieldDesc = FieldDesc { name: "umr_fence", offset: 0x20a, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dc_req_scat_data_cqe`] lives: offset, width, count and kind.
+    pub const FIELD_DC_REQ_SCAT_DATA_CQE: FieldDesc = FieldDesc { name: "dc_req_scat_data_cqe", offset: 0x20c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::drain_sigerr`] lives: offset, width, count and kind.
+    pub const FIELD_DRAIN_SIGERR: FieldDesc = FieldDesc { name: "drain_sigerr", offset: 0x20f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cmdif_checksum`] lives: offset, width, count and kind.
+    pub const FIELD_CMDIF_CHECKSUM: FieldDesc = FieldDesc { name: "cmdif_checksum", offset: 0x210, width: 0x2, count: Count::One, kind: FieldKind::Enum(CmdifChecksum::DESC) };
+    /// Where [`Self::sigerr_cqe`] lives: offset, width, count and kind.
+    pub const FIELD_SIGERR_CQE: FieldDesc = FieldDesc { name: "sigerr_cqe", offset: 0x212, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::wq_signature`] lives: offset, width, count and kind.
+    pub const FIELD_WQ_SIGNATURE: FieldDesc = FieldDesc { name: "wq_signature", offset: 0x214, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sctr_data_cqe`] lives: offset, width, count and kind.
+    pub const FIELD_SCTR_DATA_CQE: FieldDesc = FieldDesc { name: "sctr_data_cqe", offset: 0x215, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sho`] lives: offset, width, count and kind.
+    pub const FIELD_SHO: FieldDesc = FieldDesc { name: "sho", offset: 0x217, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tph`] lives: offset, width, count and kind.
+    pub const FIELD_TPH: FieldDesc = FieldDesc { name: "tph", offset: 0x218, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rf`] lives: offset, width, count and kind.
+    pub const FIELD_RF: FieldDesc = FieldDesc { name: "rf", offset: 0x219, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dct`] lives: offset, width, count and kind.
+    pub const FIELD_DCT: FieldDesc = FieldDesc { name: "dct", offset: 0x21a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qos`] lives: offset, width, count and kind.
+    pub const FIELD_QOS: FieldDesc = FieldDesc { name: "qos", offset: 0x21b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::eth_net_offloads`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_NET_OFFLOADS: FieldDesc = FieldDesc { name: "eth_net_offloads", offset: 0x21c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::roce`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE: FieldDesc = FieldDesc { name: "roce", offset: 0x21d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::atomic`] lives: offset, width, count and kind.
+    pub const FIELD_ATOMIC: FieldDesc = FieldDesc { name: "atomic", offset: 0x21e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cq_oi`] lives: offset, width, count and kind.
+    pub const FIELD_CQ_OI: FieldDesc = FieldDesc { name: "cq_oi", offset: 0x220, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cq_resize`] lives: offset, width, count and kind.
+    pub const FIELD_CQ_RESIZE: FieldDesc = FieldDesc { name: "cq_resize", offset: 0x221, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cq_moderation`] lives: offset, width, count and kind.
+    pub const FIELD_CQ_MODERATION: FieldDesc = FieldDesc { name: "cq_moderation", offset: 0x222, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cq_period_mode_modify`] lives: offset, width, count and kind.
+    pub const FIELD_CQ_PERIOD_MODE_MODIFY: FieldDesc = FieldDesc { name: "cq_period_mode_modify", offset: 0x223, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cq_eq_remap`] lives: offset, width, count and kind.
+    pub const FIELD_CQ_EQ_REMAP: FieldDesc = FieldDesc { name: "cq_eq_remap", offset: 0x226, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pg`] lives: offset, width, count and kind.
+    pub const FIELD_PG: FieldDesc = FieldDesc { name: "pg", offset: 0x227, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::block_lb_mc`] lives: offset, width, count and kind.
+    pub const FIELD_BLOCK_LB_MC: FieldDesc = FieldDesc { name: "block_lb_mc", offset: 0x228, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::scqe_break_moderation`] lives: offset, width, count and kind.
+    pub const FIELD_SCQE_BREAK_MODERATION: FieldDesc = FieldDesc { name: "scqe_break_moderation", offset: 0x22a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cq_period_start_from_cqe`] lives: offset, width, count and kind.
+    pub const FIELD_CQ_PERIOD_START_FROM_CQE: FieldDesc = FieldDesc { name: "cq_period_start_from_cqe", offset: 0x22b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cd`] lives: offset, width, count and kind.
+    pub const FIELD_CD: FieldDesc = FieldDesc { name: "cd", offset: 0x22c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::apm`] lives: offset, width, count and kind.
+    pub const FIELD_APM: FieldDesc = FieldDesc { name: "apm", offset: 0x22e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vector_calc`] lives: offset, width, count and kind.
+    pub const FIELD_VECTOR_CALC: FieldDesc = FieldDesc { name: "vector_calc", offset: 0x22f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::umr_ptr_rlky`] lives: offset, width, count and kind.
+    pub const FIELD_UMR_PTR_RLKY: FieldDesc = FieldDesc { name: "umr_ptr_rlky", offset: 0x230, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::imaicl`] lives: offset, width, count and kind.
+    pub const FIELD_IMAICL: FieldDesc = FieldDesc { name: "imaicl", offset: 0x231, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qp_packet_based`] lives: offset, width, count and kind.
+    pub const FIELD_QP_PACKET_BASED: FieldDesc = FieldDesc { name: "qp_packet_based", offset: 0x232, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qkv`] lives: offset, width, count and kind.
+    pub const FIELD_QKV: FieldDesc = FieldDesc { name: "qkv", offset: 0x236, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pkv`] lives: offset, width, count and kind.
+    pub const FIELD_PKV: FieldDesc = FieldDesc { name: "pkv", offset: 0x237, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::set_deth_sqpn`] lives: offset, width, count and kind.
+    pub const FIELD_SET_DETH_SQPN: FieldDesc = FieldDesc { name: "set_deth_sqpn", offset: 0x238, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::xrc`] lives: offset, width, count and kind.
+    pub const FIELD_XRC: FieldDesc = FieldDesc { name: "xrc", offset: 0x23c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ud`] lives: offset, width, count and kind.
+    pub const FIELD_UD: FieldDesc = FieldDesc { name: "ud", offset: 0x23d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::uc`] lives: offset, width, count and kind.
+    pub const FIELD_UC: FieldDesc = FieldDesc { name: "uc", offset: 0x23e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rc`] lives: offset, width, count and kind.
+    pub const FIELD_RC: FieldDesc = FieldDesc { name: "rc", offset: 0x23f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::uar_4k`] lives: offset, width, count and kind.
+    pub const FIELD_UAR_4K: FieldDesc = FieldDesc { name: "uar_4k", offset: 0x240, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fl_rc_qp_when_roce_disabled`] lives: offset, width, count and kind.
+    pub const FIELD_FL_RC_QP_WHEN_ROCE_DISABLED: FieldDesc = FieldDesc { name: "fl_rc_qp_when_roce_disabled", offset: 0x248, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::regexp_params`] lives: offset, width, count and kind.
+    pub const FIELD_REGEXP_PARAMS: FieldDesc = FieldDesc { name: "regexp_params", offset: 0x249, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::uar_sz`] lives: offset, width, count and kind.
+    pub const FIELD_UAR_SZ: FieldDesc = FieldDesc { name: "uar_sz", offset: 0x24a, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_selection_cap`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_SELECTION_CAP: FieldDesc = FieldDesc { name: "port_selection_cap", offset: 0x250, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::nic_cap_reg`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_CAP_REG: FieldDesc = FieldDesc { name: "nic_cap_reg", offset: 0x251, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::umem_uid_0`] lives: offset, width, count and kind.
+    pub const FIELD_UMEM_UID_0: FieldDesc = FieldDesc { name: "umem_uid_0", offset: 0x252, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_pg_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_PG_SZ: FieldDesc = FieldDesc { name: "log_pg_sz", offset: 0x258, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::bf`] lives: offset, width, count and kind.
+    pub const FIELD_BF: FieldDesc = FieldDesc { name: "bf", offset: 0x260, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::driver_version`] lives: offset, width, count and kind.
+    pub const FIELD_DRIVER_VERSION: FieldDesc = FieldDesc { name: "driver_version", offset: 0x261, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pad_tx_eth_packet`] lives: offset, width, count and kind.
+    pub const FIELD_PAD_TX_ETH_PACKET: FieldDesc = FieldDesc { name: "pad_tx_eth_packet", offset: 0x262, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mkey_by_name`] lives: offset, width, count and kind.
+    pub const FIELD_MKEY_BY_NAME: FieldDesc = FieldDesc { name: "mkey_by_name", offset: 0x266, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_bf_reg_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_BF_REG_SIZE: FieldDesc = FieldDesc { name: "log_bf_reg_size", offset: 0x26b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::disciplined_fr_counter`] lives: offset, width, count and kind.
+    pub const FIELD_DISCIPLINED_FR_COUNTER: FieldDesc = FieldDesc { name: "disciplined_fr_counter", offset: 0x270, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qp_error_syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_QP_ERROR_SYNDROME: FieldDesc = FieldDesc { name: "qp_error_syndrome", offset: 0x273, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::lag_dct`] lives: offset, width, count and kind.
+    pub const FIELD_LAG_DCT: FieldDesc = FieldDesc { name: "lag_dct", offset: 0x276, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lag_tx_port_affinity`] lives: offset, width, count and kind.
+    pub const FIELD_LAG_TX_PORT_AFFINITY: FieldDesc = FieldDesc { name: "lag_tx_port_affinity", offset: 0x278, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::lag_native_fdb_selection`] lives: offset, width, count and kind.
+    pub const FIELD_LAG_NATIVE_FDB_SELECTION: FieldDesc = FieldDesc { name: "lag_native_fdb_selection", offset: 0x279, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::lag_master`] lives: offset, width, count and kind.
+    pub const FIELD_LAG_MASTER: FieldDesc = FieldDesc { name: "lag_master", offset: 0x27b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::num_lag_ports`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_LAG_PORTS: FieldDesc = FieldDesc { name: "num_lag_ports", offset: 0x27c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_wqe_sz_sq`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_WQE_SZ_SQ: FieldDesc = FieldDesc { name: "max_wqe_sz_sq", offset: 0x290, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mkey_pcie_tph`] lives: offset, width, count and kind.
+    pub const FIELD_MKEY_PCIE_TPH: FieldDesc = FieldDesc { name: "mkey_pcie_tph", offset: 0x2a7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tis_tir_td_order`] lives: offset, width, count and kind.
+    pub const FIELD_TIS_TIR_TD_ORDER: FieldDesc = FieldDesc { name: "tis_tir_td_order", offset: 0x2a9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::psp`] lives: offset, width, count and kind.
+    pub const FIELD_PSP: FieldDesc = FieldDesc { name: "psp", offset: 0x2aa, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::shampo`] lives: offset, width, count and kind.
+    pub const FIELD_SHAMPO: FieldDesc = FieldDesc { name: "shampo", offset: 0x2ab, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_wqe_sz_rq`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_WQE_SZ_RQ: FieldDesc = FieldDesc { name: "max_wqe_sz_rq", offset: 0x2b0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_flow_counter_31_16`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_FLOW_COUNTER_31_16: FieldDesc = FieldDesc { name: "max_flow_counter_31_16", offset: 0x2c0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_wqe_sz_sq_dc`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_WQE_SZ_SQ_DC: FieldDesc = FieldDesc { name: "max_wqe_sz_sq_dc", offset: 0x2d0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_qp_mcg`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_QP_MCG: FieldDesc = FieldDesc { name: "max_qp_mcg", offset: 0x2e7, width: 0x19, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flow_counter_bulk_alloc`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_COUNTER_BULK_ALLOC: FieldDesc = FieldDesc { name: "flow_counter_bulk_alloc", offset: 0x310, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_mcg`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_MCG: FieldDesc = FieldDesc { name: "log_max_mcg", offset: 0x318, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_transport_domain`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_TRANSPORT_DOMAIN: FieldDesc = FieldDesc { name: "log_max_transport_domain", offset: 0x323, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::relaxed_ordering_read`] lives: offset, width, count and kind.
+    pub const FIELD_RELAXED_ORDERING_READ: FieldDesc = FieldDesc { name: "relaxed_ordering_read", offset: 0x32a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_pd`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_PD: FieldDesc = FieldDesc { name: "log_max_pd", offset: 0x32b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dp_ordering_ooo_all_ud`] lives: offset, width, count and kind.
+    pub const FIELD_DP_ORDERING_OOO_ALL_UD: FieldDesc = FieldDesc { name: "dp_ordering_ooo_all_ud", offset: 0x330, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dp_ordering_ooo_all_uc`] lives: offset, width, count and kind.
+    pub const FIELD_DP_ORDERING_OOO_ALL_UC: FieldDesc = FieldDesc { name: "dp_ordering_ooo_all_uc", offset: 0x331, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dp_ordering_ooo_all_xrc`] lives: offset, width, count and kind.
+    pub const FIELD_DP_ORDERING_OOO_ALL_XRC: FieldDesc = FieldDesc { name: "dp_ordering_ooo_all_xrc", offset: 0x332, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dp_ordering_ooo_all_dc`] lives: offset, width, count and kind.
+    pub const FIELD_DP_ORDERING_OOO_ALL_DC: FieldDesc = FieldDesc { name: "dp_ordering_ooo_all_dc", offset: 0x333, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dp_ordering_ooo_all_rc`] lives: offset, width, count and kind.
+    pub const FIELD_DP_ORDERING_OOO_ALL_RC: FieldDesc = FieldDesc { name: "dp_ordering_ooo_all_rc", offset: 0x334, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pcie_reset_using_hotreset_method`] lives: offset, width, count and kind.
+    pub const FIELD_PCIE_RESET_USING_HOTRESET_METHOD: FieldDesc = FieldDesc { name: "pcie_reset_using_hotreset_method", offset: 0x335, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pci_sync_for_fw_update_with_driver_unload`] lives: offset, width, count and kind.
+    pub const FIELD_PCI_SYNC_FOR_FW_UPDATE_WITH_DRIVER_UNLOAD: FieldDesc = FieldDesc { name: "pci_sync_for_fw_update_with_driver_unload", offset: 0x336, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vnic_env_cnt_steering_fail`] lives: offset, width, count and kind.
+    pub const FIELD_VNIC_ENV_CNT_STEERING_FAIL: FieldDesc = FieldDesc { name: "vnic_env_cnt_steering_fail", offset: 0x337, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_counter_local_loopback`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_COUNTER_LOCAL_LOOPBACK: FieldDesc = FieldDesc { name: "vport_counter_local_loopback", offset: 0x338, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::q_counter_aggregation`] lives: offset, width, count and kind.
+    pub const FIELD_Q_COUNTER_AGGREGATION: FieldDesc = FieldDesc { name: "q_counter_aggregation", offset: 0x339, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::q_counter_other_vport`] lives: offset, width, count and kind.
+    pub const FIELD_Q_COUNTER_OTHER_VPORT: FieldDesc = FieldDesc { name: "q_counter_other_vport", offset: 0x33a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_xrcd`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_XRCD: FieldDesc = FieldDesc { name: "log_max_xrcd", offset: 0x33b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::nic_receive_steering_discard`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_RECEIVE_STEERING_DISCARD: FieldDesc = FieldDesc { name: "nic_receive_steering_discard", offset: 0x340, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::receive_discard_vport_down`] lives: offset, width, count and kind.
+    pub const FIELD_RECEIVE_DISCARD_VPORT_DOWN: FieldDesc = FieldDesc { name: "receive_discard_vport_down", offset: 0x341, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::transmit_discard_vport_down`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSMIT_DISCARD_VPORT_DOWN: FieldDesc = FieldDesc { name: "transmit_discard_vport_down", offset: 0x342, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::eq_overrun_count`] lives: offset, width, count and kind.
+    pub const FIELD_EQ_OVERRUN_COUNT: FieldDesc = FieldDesc { name: "eq_overrun_count", offset: 0x343, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::invalid_command_count`] lives: offset, width, count and kind.
+    pub const FIELD_INVALID_COMMAND_COUNT: FieldDesc = FieldDesc { name: "invalid_command_count", offset: 0x345, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::quota_exceeded_count`] lives: offset, width, count and kind.
+    pub const FIELD_QUOTA_EXCEEDED_COUNT: FieldDesc = FieldDesc { name: "quota_exceeded_count", offset: 0x346, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_flow_counter_bulk`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_FLOW_COUNTER_BULK: FieldDesc = FieldDesc { name: "log_max_flow_counter_bulk", offset: 0x348, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_flow_counter_15_0`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_FLOW_COUNTER_15_0: FieldDesc = FieldDesc { name: "max_flow_counter_15_0", offset: 0x350, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_rq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_RQ: FieldDesc = FieldDesc { name: "log_max_rq", offset: 0x363, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_sq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_SQ: FieldDesc = FieldDesc { name: "log_max_sq", offset: 0x36b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_tir`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_TIR: FieldDesc = FieldDesc { name: "log_max_tir", offset: 0x373, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_tis`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_TIS: FieldDesc = FieldDesc { name: "log_max_tis", offset: 0x37b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::basic_cyclic_rcv_wqe`] lives: offset, width, count and kind.
+    pub const FIELD_BASIC_CYCLIC_RCV_WQE: FieldDesc = FieldDesc { name: "basic_cyclic_rcv_wqe", offset: 0x380, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_rmp`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_RMP: FieldDesc = FieldDesc { name: "log_max_rmp", offset: 0x383, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_rqt`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_RQT: FieldDesc = FieldDesc { name: "log_max_rqt", offset: 0x38b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_rqt_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_RQT_SIZE: FieldDesc = FieldDesc { name: "log_max_rqt_size", offset: 0x393, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tlp_device_emulation_manager`] lives: offset, width, count and kind.
+    pub const FIELD_TLP_DEVICE_EMULATION_MANAGER: FieldDesc = FieldDesc { name: "tlp_device_emulation_manager", offset: 0x398, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vnic_env_cnt_bar_uar_access`] lives: offset, width, count and kind.
+    pub const FIELD_VNIC_ENV_CNT_BAR_UAR_ACCESS: FieldDesc = FieldDesc { name: "vnic_env_cnt_bar_uar_access", offset: 0x399, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vnic_env_cnt_odp_page_fault`] lives: offset, width, count and kind.
+    pub const FIELD_VNIC_ENV_CNT_ODP_PAGE_FAULT: FieldDesc = FieldDesc { name: "vnic_env_cnt_odp_page_fault", offset: 0x39a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_tis_per_sq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_TIS_PER_SQ: FieldDesc = FieldDesc { name: "log_max_tis_per_sq", offset: 0x39b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ext_stride_num_range`] lives: offset, width, count and kind.
+    pub const FIELD_EXT_STRIDE_NUM_RANGE: FieldDesc = FieldDesc { name: "ext_stride_num_range", offset: 0x3a0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::roce_rw_supported`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_RW_SUPPORTED: FieldDesc = FieldDesc { name: "roce_rw_supported", offset: 0x3a1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_current_uc_list_wr_supported`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_CURRENT_UC_LIST_WR_SUPPORTED: FieldDesc = FieldDesc { name: "log_max_current_uc_list_wr_supported", offset: 0x3a2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_stride_sz_rq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_STRIDE_SZ_RQ: FieldDesc = FieldDesc { name: "log_max_stride_sz_rq", offset: 0x3a3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_min_stride_sz_rq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MIN_STRIDE_SZ_RQ: FieldDesc = FieldDesc { name: "log_min_stride_sz_rq", offset: 0x3ab, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_stride_sz_sq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_STRIDE_SZ_SQ: FieldDesc = FieldDesc { name: "log_max_stride_sz_sq", offset: 0x3b3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_min_stride_sz_sq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MIN_STRIDE_SZ_SQ: FieldDesc = FieldDesc { name: "log_min_stride_sz_sq", offset: 0x3bb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::hairpin`] lives: offset, width, count and kind.
+    pub const FIELD_HAIRPIN: FieldDesc = FieldDesc { name: "hairpin", offset: 0x3c0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_hairpin_queues`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_HAIRPIN_QUEUES: FieldDesc = FieldDesc { name: "log_max_hairpin_queues", offset: 0x3c3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_hairpin_wq_data_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_HAIRPIN_WQ_DATA_SZ: FieldDesc = FieldDesc { name: "log_max_hairpin_wq_data_sz", offset: 0x3cb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_hairpin_num_packets`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_HAIRPIN_NUM_PACKETS: FieldDesc = FieldDesc { name: "log_max_hairpin_num_packets", offset: 0x3d3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_wq_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_WQ_SZ: FieldDesc = FieldDesc { name: "log_max_wq_sz", offset: 0x3db, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::nic_vport_change_event`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_VPORT_CHANGE_EVENT: FieldDesc = FieldDesc { name: "nic_vport_change_event", offset: 0x3e0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::disable_local_lb_uc`] lives: offset, width, count and kind.
+    pub const FIELD_DISABLE_LOCAL_LB_UC: FieldDesc = FieldDesc { name: "disable_local_lb_uc", offset: 0x3e1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::disable_local_lb_mc`] lives: offset, width, count and kind.
+    pub const FIELD_DISABLE_LOCAL_LB_MC: FieldDesc = FieldDesc { name: "disable_local_lb_mc", offset: 0x3e2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_min_hairpin_wq_data_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MIN_HAIRPIN_WQ_DATA_SZ: FieldDesc = FieldDesc { name: "log_min_hairpin_wq_data_sz", offset: 0x3e3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::silent_mode`] lives: offset, width, count and kind.
+    pub const FIELD_SILENT_MODE: FieldDesc = FieldDesc { name: "silent_mode", offset: 0x3e9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vhca_state`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_STATE: FieldDesc = FieldDesc { name: "vhca_state", offset: 0x3ea, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_vlan_list`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_VLAN_LIST: FieldDesc = FieldDesc { name: "log_max_vlan_list", offset: 0x3eb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_current_mc_list`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_CURRENT_MC_LIST: FieldDesc = FieldDesc { name: "log_max_current_mc_list", offset: 0x3f3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_current_uc_list`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_CURRENT_UC_LIST: FieldDesc = FieldDesc { name: "log_max_current_uc_list", offset: 0x3fb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::general_obj_types`] lives: offset, width, count and kind.
+    pub const FIELD_GENERAL_OBJ_TYPES: FieldDesc = FieldDesc { name: "general_obj_types", offset: 0x400, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sq_ts_format`] lives: offset, width, count and kind.
+    pub const FIELD_SQ_TS_FORMAT: FieldDesc = FieldDesc { name: "sq_ts_format", offset: 0x440, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rq_ts_format`] lives: offset, width, count and kind.
+    pub const FIELD_RQ_TS_FORMAT: FieldDesc = FieldDesc { name: "rq_ts_format", offset: 0x442, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::steering_format_version`] lives: offset, width, count and kind.
+    pub const FIELD_STEERING_FORMAT_VERSION: FieldDesc = FieldDesc { name: "steering_format_version", offset: 0x444, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::create_qp_start_hint`] lives: offset, width, count and kind.
+    pub const FIELD_CREATE_QP_START_HINT: FieldDesc = FieldDesc { name: "create_qp_start_hint", offset: 0x448, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ats`] lives: offset, width, count and kind.
+    pub const FIELD_ATS: FieldDesc = FieldDesc { name: "ats", offset: 0x461, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cross_vhca_rqt`] lives: offset, width, count and kind.
+    pub const FIELD_CROSS_VHCA_RQT: FieldDesc = FieldDesc { name: "cross_vhca_rqt", offset: 0x462, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_uctx`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_UCTX: FieldDesc = FieldDesc { name: "log_max_uctx", offset: 0x463, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::crypto`] lives: offset, width, count and kind.
+    pub const FIELD_CRYPTO: FieldDesc = FieldDesc { name: "crypto", offset: 0x469, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipsec_offload`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_OFFLOAD: FieldDesc = FieldDesc { name: "ipsec_offload", offset: 0x46a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_umem`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_UMEM: FieldDesc = FieldDesc { name: "log_max_umem", offset: 0x46b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_num_eqs`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_NUM_EQS: FieldDesc = FieldDesc { name: "max_num_eqs", offset: 0x470, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tls_tx`] lives: offset, width, count and kind.
+    pub const FIELD_TLS_TX: FieldDesc = FieldDesc { name: "tls_tx", offset: 0x481, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tls_rx`] lives: offset, width, count and kind.
+    pub const FIELD_TLS_RX: FieldDesc = FieldDesc { name: "tls_rx", offset: 0x482, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_l2_table`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_L2_TABLE: FieldDesc = FieldDesc { name: "log_max_l2_table", offset: 0x483, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_uar_page_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_UAR_PAGE_SZ: FieldDesc = FieldDesc { name: "log_uar_page_sz", offset: 0x490, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_frequency_mhz`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_FREQUENCY_MHZ: FieldDesc = FieldDesc { name: "device_frequency_mhz", offset: 0x4c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_frequency_khz`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_FREQUENCY_KHZ: FieldDesc = FieldDesc { name: "device_frequency_khz", offset: 0x4e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_uars_per_page`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_UARS_PER_PAGE: FieldDesc = FieldDesc { name: "num_of_uars_per_page", offset: 0x520, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_protocols`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_PROTOCOLS: FieldDesc = FieldDesc { name: "flex_parser_protocols", offset: 0x540, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_geneve_tlv_options`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_GENEVE_TLV_OPTIONS: FieldDesc = FieldDesc { name: "max_geneve_tlv_options", offset: 0x560, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_geneve_tlv_option_data_len`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_GENEVE_TLV_OPTION_DATA_LEN: FieldDesc = FieldDesc { name: "max_geneve_tlv_option_data_len", offset: 0x56b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::adv_rdma`] lives: offset, width, count and kind.
+    pub const FIELD_ADV_RDMA: FieldDesc = FieldDesc { name: "adv_rdma", offset: 0x571, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::adv_virtualization`] lives: offset, width, count and kind.
+    pub const FIELD_ADV_VIRTUALIZATION: FieldDesc = FieldDesc { name: "adv_virtualization", offset: 0x579, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_dci_stream_channels`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_DCI_STREAM_CHANNELS: FieldDesc = FieldDesc { name: "log_max_dci_stream_channels", offset: 0x58b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_dci_errored_streams`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_DCI_ERRORED_STREAMS: FieldDesc = FieldDesc { name: "log_max_dci_errored_streams", offset: 0x593, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::enhanced_cqe_compression`] lives: offset, width, count and kind.
+    pub const FIELD_ENHANCED_CQE_COMPRESSION: FieldDesc = FieldDesc { name: "enhanced_cqe_compression", offset: 0x5b0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::crossing_vhca_mkey`] lives: offset, width, count and kind.
+    pub const FIELD_CROSSING_VHCA_MKEY: FieldDesc = FieldDesc { name: "crossing_vhca_mkey", offset: 0x5b2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_dek`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_DEK: FieldDesc = FieldDesc { name: "log_max_dek", offset: 0x5b3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mini_cqe_resp_stride_index`] lives: offset, width, count and kind.
+    pub const FIELD_MINI_CQE_RESP_STRIDE_INDEX: FieldDesc = FieldDesc { name: "mini_cqe_resp_stride_index", offset: 0x5bc, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cqe_128_always`] lives: offset, width, count and kind.
+    pub const FIELD_CQE_128_ALWAYS: FieldDesc = FieldDesc { name: "cqe_128_always", offset: 0x5bd, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cqe_compression_128`] lives: offset, width, count and kind.
+    pub const FIELD_CQE_COMPRESSION_128: FieldDesc = FieldDesc { name: "cqe_compression_128", offset: 0x5be, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cqe_compression`] lives: offset, width, count and kind.
+    pub const FIELD_CQE_COMPRESSION: FieldDesc = FieldDesc { name: "cqe_compression", offset: 0x5bf, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cqe_compression_timeout`] lives: offset, width, count and kind.
+    pub const FIELD_CQE_COMPRESSION_TIMEOUT: FieldDesc = FieldDesc { name: "cqe_compression_timeout", offset: 0x5c0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cqe_compression_max_num`] lives: offset, width, count and kind.
+    pub const FIELD_CQE_COMPRESSION_MAX_NUM: FieldDesc = FieldDesc { name: "cqe_compression_max_num", offset: 0x5d0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_id_gtpu_dw_0`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_GTPU_DW_0: FieldDesc = FieldDesc { name: "flex_parser_id_gtpu_dw_0", offset: 0x5e8, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tag_matching`] lives: offset, width, count and kind.
+    pub const FIELD_TAG_MATCHING: FieldDesc = FieldDesc { name: "tag_matching", offset: 0x5f0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rndv_offload_rc`] lives: offset, width, count and kind.
+    pub const FIELD_RNDV_OFFLOAD_RC: FieldDesc = FieldDesc { name: "rndv_offload_rc", offset: 0x5f1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rndv_offload_dc`] lives: offset, width, count and kind.
+    pub const FIELD_RNDV_OFFLOAD_DC: FieldDesc = FieldDesc { name: "rndv_offload_dc", offset: 0x5f2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_tag_matching_list_sz`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_TAG_MATCHING_LIST_SZ: FieldDesc = FieldDesc { name: "log_tag_matching_list_sz", offset: 0x5f3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_xrq`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_XRQ: FieldDesc = FieldDesc { name: "log_max_xrq", offset: 0x5fb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::affiliate_nic_vport_criteria`] lives: offset, width, count and kind.
+    pub const FIELD_AFFILIATE_NIC_VPORT_CRITERIA: FieldDesc = FieldDesc { name: "affiliate_nic_vport_criteria", offset: 0x600, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::native_port_num`] lives: offset, width, count and kind.
+    pub const FIELD_NATIVE_PORT_NUM: FieldDesc = FieldDesc { name: "native_port_num", offset: 0x608, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_vhca_ports`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_VHCA_PORTS: FieldDesc = FieldDesc { name: "num_vhca_ports", offset: 0x610, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_id_gtpu_teid`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_GTPU_TEID: FieldDesc = FieldDesc { name: "flex_parser_id_gtpu_teid", offset: 0x618, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_owner_id`] lives: offset, width, count and kind.
+    pub const FIELD_SW_OWNER_ID: FieldDesc = FieldDesc { name: "sw_owner_id", offset: 0x61e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_num_of_monitor_counters`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_NUM_OF_MONITOR_COUNTERS: FieldDesc = FieldDesc { name: "max_num_of_monitor_counters", offset: 0x620, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_ppcnt_monitor_counters`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_PPCNT_MONITOR_COUNTERS: FieldDesc = FieldDesc { name: "num_ppcnt_monitor_counters", offset: 0x630, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_num_sf`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_NUM_SF: FieldDesc = FieldDesc { name: "max_num_sf", offset: 0x640, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_q_monitor_counters`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_Q_MONITOR_COUNTERS: FieldDesc = FieldDesc { name: "num_q_monitor_counters", offset: 0x650, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sf`] lives: offset, width, count and kind.
+    pub const FIELD_SF: FieldDesc = FieldDesc { name: "sf", offset: 0x680, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sf_set_partition`] lives: offset, width, count and kind.
+    pub const FIELD_SF_SET_PARTITION: FieldDesc = FieldDesc { name: "sf_set_partition", offset: 0x681, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_sf`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_SF: FieldDesc = FieldDesc { name: "log_max_sf", offset: 0x683, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::apu`] lives: offset, width, count and kind.
+    pub const FIELD_APU: FieldDesc = FieldDesc { name: "apu", offset: 0x688, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::migration`] lives: offset, width, count and kind.
+    pub const FIELD_MIGRATION: FieldDesc = FieldDesc { name: "migration", offset: 0x68d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_min_sf_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MIN_SF_SIZE: FieldDesc = FieldDesc { name: "log_min_sf_size", offset: 0x690, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_num_sf_partitions`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_NUM_SF_PARTITIONS: FieldDesc = FieldDesc { name: "max_num_sf_partitions", offset: 0x698, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uctx_cap`] lives: offset, width, count and kind.
+    pub const FIELD_UCTX_CAP: FieldDesc = FieldDesc { name: "uctx_cap", offset: 0x6a0, width: 0x20, count: Count::One, kind: FieldKind::Flags(UctxCap::DESC) };
+    /// Where [`Self::flex_parser_id_geneve_tlv_option_0`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_GENEVE_TLV_OPTION_0: FieldDesc = FieldDesc { name: "flex_parser_id_geneve_tlv_option_0", offset: 0x6c4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_id_icmp_dw1`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_ICMP_DW1: FieldDesc = FieldDesc { name: "flex_parser_id_icmp_dw1", offset: 0x6c8, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_id_icmp_dw0`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_ICMP_DW0: FieldDesc = FieldDesc { name: "flex_parser_id_icmp_dw0", offset: 0x6cc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_id_icmpv6_dw1`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_ICMPV6_DW1: FieldDesc = FieldDesc { name: "flex_parser_id_icmpv6_dw1", offset: 0x6d0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_id_icmpv6_dw0`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_ICMPV6_DW0: FieldDesc = FieldDesc { name: "flex_parser_id_icmpv6_dw0", offset: 0x6d4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_id_outer_first_mpls_over_gre`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_OUTER_FIRST_MPLS_OVER_GRE: FieldDesc = FieldDesc { name: "flex_parser_id_outer_first_mpls_over_gre", offset: 0x6d8, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_id_outer_first_mpls_over_udp_label`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_OUTER_FIRST_MPLS_OVER_UDP_LABEL: FieldDesc = FieldDesc { name: "flex_parser_id_outer_first_mpls_over_udp_label", offset: 0x6dc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_num_match_definer`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_NUM_MATCH_DEFINER: FieldDesc = FieldDesc { name: "max_num_match_definer", offset: 0x6e0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sf_base_id`] lives: offset, width, count and kind.
+    pub const FIELD_SF_BASE_ID: FieldDesc = FieldDesc { name: "sf_base_id", offset: 0x6f0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_id_gtpu_dw_2`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_GTPU_DW_2: FieldDesc = FieldDesc { name: "flex_parser_id_gtpu_dw_2", offset: 0x700, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flex_parser_id_gtpu_first_ext_dw_0`] lives: offset, width, count and kind.
+    pub const FIELD_FLEX_PARSER_ID_GTPU_FIRST_EXT_DW_0: FieldDesc = FieldDesc { name: "flex_parser_id_gtpu_first_ext_dw_0", offset: 0x704, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_total_dynamic_vf_msix`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_TOTAL_DYNAMIC_VF_MSIX: FieldDesc = FieldDesc { name: "num_total_dynamic_vf_msix", offset: 0x708, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dynamic_msix_table_size`] lives: offset, width, count and kind.
+    pub const FIELD_DYNAMIC_MSIX_TABLE_SIZE: FieldDesc = FieldDesc { name: "dynamic_msix_table_size", offset: 0x734, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::min_dynamic_vf_msix_table_size`] lives: offset, width, count and kind.
+    pub const FIELD_MIN_DYNAMIC_VF_MSIX_TABLE_SIZE: FieldDesc = FieldDesc { name: "min_dynamic_vf_msix_table_size", offset: 0x74c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::data_direct`] lives: offset, width, count and kind.
+    pub const FIELD_DATA_DIRECT: FieldDesc = FieldDesc { name: "data_direct", offset: 0x752, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_dynamic_vf_msix_table_size`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_DYNAMIC_VF_MSIX_TABLE_SIZE: FieldDesc = FieldDesc { name: "max_dynamic_vf_msix_table_size", offset: 0x754, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_num_header_modify_argument`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_NUM_HEADER_MODIFY_ARGUMENT: FieldDesc = FieldDesc { name: "log_max_num_header_modify_argument", offset: 0x763, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_header_modify_argument_granularity_offset`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_HEADER_MODIFY_ARGUMENT_GRANULARITY_OFFSET: FieldDesc = FieldDesc { name: "log_header_modify_argument_granularity_offset", offset: 0x768, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_header_modify_argument_granularity`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_HEADER_MODIFY_ARGUMENT_GRANULARITY: FieldDesc = FieldDesc { name: "log_header_modify_argument_granularity", offset: 0x76c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_header_modify_argument_max_alloc`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_HEADER_MODIFY_ARGUMENT_MAX_ALLOC: FieldDesc = FieldDesc { name: "log_header_modify_argument_max_alloc", offset: 0x773, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vhca_tunnel_commands`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_TUNNEL_COMMANDS: FieldDesc = FieldDesc { name: "vhca_tunnel_commands", offset: 0x780, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::match_definer_format_supported`] lives: offset, width, count and kind.
+    pub const FIELD_MATCH_DEFINER_FORMAT_SUPPORTED: FieldDesc = FieldDesc { name: "match_definer_format_supported", offset: 0x7c0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for CmdHcaCap {
@@ -7498,449 +8158,449 @@ static LAYOUT_CMD_HCA_CAP: LayoutDesc = LayoutDesc {
     doc: "General device capabilities, cap type 0 (mlx5_ifc_cmd_hca_cap_bits); 256 bytes.",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "page_request_disable", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "abs_native_port_num", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_PAGE_REQUEST_DISABLE,
+        CmdHcaCap::FIELD_ABS_NATIVE_PORT_NUM,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "shared_object_to_user_object_allowed", offset: 0x10, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_SHARED_OBJECT_TO_USER_OBJECT_ALLOWED,
         FieldDesc { name: "reserved_at_11", offset: 0x11, width: 0xe, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "vhca_resource_manager", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "hca_cap_2", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "create_lag_when_not_master_up", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "dtor", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "event_on_vhca_state_teardown_request", offset: 0x23, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "event_on_vhca_state_in_use", offset: 0x24, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "event_on_vhca_state_active", offset: 0x25, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "event_on_vhca_state_allocated", offset: 0x26, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "event_on_vhca_state_invalid", offset: 0x27, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_VHCA_RESOURCE_MANAGER,
+        CmdHcaCap::FIELD_HCA_CAP_2,
+        CmdHcaCap::FIELD_CREATE_LAG_WHEN_NOT_MASTER_UP,
+        CmdHcaCap::FIELD_DTOR,
+        CmdHcaCap::FIELD_EVENT_ON_VHCA_STATE_TEARDOWN_REQUEST,
+        CmdHcaCap::FIELD_EVENT_ON_VHCA_STATE_IN_USE,
+        CmdHcaCap::FIELD_EVENT_ON_VHCA_STATE_ACTIVE,
+        CmdHcaCap::FIELD_EVENT_ON_VHCA_STATE_ALLOCATED,
+        CmdHcaCap::FIELD_EVENT_ON_VHCA_STATE_INVALID,
         FieldDesc { name: "reserved_at_28", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "vhca_id", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_VHCA_ID,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_srq_sz", offset: 0x80, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "log_max_qp_sz", offset: 0x88, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "event_cap", offset: 0x90, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_LOG_MAX_SRQ_SZ,
+        CmdHcaCap::FIELD_LOG_MAX_QP_SZ,
+        CmdHcaCap::FIELD_EVENT_CAP,
         FieldDesc { name: "reserved_at_91", offset: 0x91, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "isolate_vl_tc_new", offset: 0x93, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_ISOLATE_VL_TC_NEW,
         FieldDesc { name: "reserved_at_94", offset: 0x94, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "prio_tag_required", offset: 0x98, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_PRIO_TAG_REQUIRED,
         FieldDesc { name: "reserved_at_99", offset: 0x99, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_qp", offset: 0x9b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_QP,
         FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "ece_support", offset: 0xa3, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_ECE_SUPPORT,
         FieldDesc { name: "reserved_at_a4", offset: 0xa4, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "reg_c_preserve", offset: 0xa9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_REG_C_PRESERVE,
         FieldDesc { name: "reserved_at_aa", offset: 0xaa, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_srq", offset: 0xab, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_SRQ,
         FieldDesc { name: "reserved_at_b0", offset: 0xb0, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "uplink_follow", offset: 0xb1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ts_cqe_to_dest_cqn", offset: 0xb2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_UPLINK_FOLLOW,
+        CmdHcaCap::FIELD_TS_CQE_TO_DEST_CQN,
         FieldDesc { name: "reserved_at_b3", offset: 0xb3, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "go_back_n", offset: 0xb9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_GO_BACK_N,
         FieldDesc { name: "reserved_at_ba", offset: 0xba, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_sgl_for_optimized_performance", offset: 0xc0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "log_max_cq_sz", offset: 0xc8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "relaxed_ordering_write_umr", offset: 0xd0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "relaxed_ordering_read_umr", offset: 0xd1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_MAX_SGL_FOR_OPTIMIZED_PERFORMANCE,
+        CmdHcaCap::FIELD_LOG_MAX_CQ_SZ,
+        CmdHcaCap::FIELD_RELAXED_ORDERING_WRITE_UMR,
+        CmdHcaCap::FIELD_RELAXED_ORDERING_READ_UMR,
         FieldDesc { name: "reserved_at_d2", offset: 0xd2, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "virtio_net_device_emualtion_manager", offset: 0xd9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "virtio_blk_device_emualtion_manager", offset: 0xda, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_cq", offset: 0xdb, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "log_max_eq_sz", offset: 0xe0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "relaxed_ordering_write", offset: 0xe8, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "relaxed_ordering_read_pci_enabled", offset: 0xe9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_mkey", offset: 0xea, width: 0x6, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_VIRTIO_NET_DEVICE_EMUALTION_MANAGER,
+        CmdHcaCap::FIELD_VIRTIO_BLK_DEVICE_EMUALTION_MANAGER,
+        CmdHcaCap::FIELD_LOG_MAX_CQ,
+        CmdHcaCap::FIELD_LOG_MAX_EQ_SZ,
+        CmdHcaCap::FIELD_RELAXED_ORDERING_WRITE,
+        CmdHcaCap::FIELD_RELAXED_ORDERING_READ_PCI_ENABLED,
+        CmdHcaCap::FIELD_LOG_MAX_MKEY,
         FieldDesc { name: "reserved_at_f0", offset: 0xf0, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "terminate_scatter_list_mkey", offset: 0xf6, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "repeated_mkey", offset: 0xf7, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "dump_fill_mkey", offset: 0xf8, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_TERMINATE_SCATTER_LIST_MKEY,
+        CmdHcaCap::FIELD_REPEATED_MKEY,
+        CmdHcaCap::FIELD_DUMP_FILL_MKEY,
         FieldDesc { name: "reserved_at_f9", offset: 0xf9, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "fast_teardown", offset: 0xfb, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_eq", offset: 0xfc, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_indirection", offset: 0x100, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fixed_buffer_size", offset: 0x108, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_mrw_sz", offset: 0x109, width: 0x7, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "force_teardown", offset: 0x110, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_FAST_TEARDOWN,
+        CmdHcaCap::FIELD_LOG_MAX_EQ,
+        CmdHcaCap::FIELD_MAX_INDIRECTION,
+        CmdHcaCap::FIELD_FIXED_BUFFER_SIZE,
+        CmdHcaCap::FIELD_LOG_MAX_MRW_SZ,
+        CmdHcaCap::FIELD_FORCE_TEARDOWN,
         FieldDesc { name: "reserved_at_111", offset: 0x111, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_bsf_list_size", offset: 0x112, width: 0x6, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "umr_extended_translation_offset", offset: 0x118, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "null_mkey", offset: 0x119, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_klm_list_size", offset: 0x11a, width: 0x6, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_BSF_LIST_SIZE,
+        CmdHcaCap::FIELD_UMR_EXTENDED_TRANSLATION_OFFSET,
+        CmdHcaCap::FIELD_NULL_MKEY,
+        CmdHcaCap::FIELD_LOG_MAX_KLM_LIST_SIZE,
         FieldDesc { name: "reserved_at_120", offset: 0x120, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "qpc_extension", offset: 0x122, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_QPC_EXTENSION,
         FieldDesc { name: "reserved_at_123", offset: 0x123, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_ra_req_dc", offset: 0x12a, width: 0x6, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_RA_REQ_DC,
         FieldDesc { name: "reserved_at_130", offset: 0x130, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "eth_wqe_too_small", offset: 0x132, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_ETH_WQE_TOO_SMALL,
         FieldDesc { name: "reserved_at_133", offset: 0x133, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "vnic_env_cq_overrun", offset: 0x139, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_ra_res_dc", offset: 0x13a, width: 0x6, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_VNIC_ENV_CQ_OVERRUN,
+        CmdHcaCap::FIELD_LOG_MAX_RA_RES_DC,
         FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "release_all_pages", offset: 0x145, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "must_not_use", offset: 0x146, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_RELEASE_ALL_PAGES,
+        CmdHcaCap::FIELD_MUST_NOT_USE,
         FieldDesc { name: "reserved_at_147", offset: 0x147, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "roce_accl", offset: 0x149, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_ra_req_qp", offset: 0x14a, width: 0x6, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_ROCE_ACCL,
+        CmdHcaCap::FIELD_LOG_MAX_RA_REQ_QP,
         FieldDesc { name: "reserved_at_150", offset: 0x150, width: 0xa, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_ra_res_qp", offset: 0x15a, width: 0x6, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "end_pad", offset: 0x160, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cc_query_allowed", offset: 0x161, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cc_modify_allowed", offset: 0x162, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "start_pad", offset: 0x163, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cache_line_128byte", offset: 0x164, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_LOG_MAX_RA_RES_QP,
+        CmdHcaCap::FIELD_END_PAD,
+        CmdHcaCap::FIELD_CC_QUERY_ALLOWED,
+        CmdHcaCap::FIELD_CC_MODIFY_ALLOWED,
+        CmdHcaCap::FIELD_START_PAD,
+        CmdHcaCap::FIELD_CACHE_LINE_128BYTE,
         FieldDesc { name: "reserved_at_165", offset: 0x165, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "rts2rts_qp_counters_set_id", offset: 0x169, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_RTS2RTS_QP_COUNTERS_SET_ID,
         FieldDesc { name: "reserved_at_16a", offset: 0x16a, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "vnic_env_int_rq_oob", offset: 0x16c, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "sbcam_reg", offset: 0x16d, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_VNIC_ENV_INT_RQ_OOB,
+        CmdHcaCap::FIELD_SBCAM_REG,
         FieldDesc { name: "reserved_at_16e", offset: 0x16e, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "qcam_reg", offset: 0x16f, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "gid_table_size", offset: 0x170, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "out_of_seq_cnt", offset: 0x180, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vport_counters", offset: 0x181, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "retransmission_q_counters", offset: 0x182, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "debug", offset: 0x183, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "modify_rq_counter_set_id", offset: 0x184, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "rq_delay_drop", offset: 0x185, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "max_qp_cnt", offset: 0x186, width: 0xa, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "pkey_table_size", offset: 0x190, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "vport_group_manager", offset: 0x1a0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vhca_group_manager", offset: 0x1a1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ib_virt", offset: 0x1a2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "eth_virt", offset: 0x1a3, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vnic_env_queue_counters", offset: 0x1a4, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ets", offset: 0x1a5, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "nic_flow_table", offset: 0x1a6, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "eswitch_manager", offset: 0x1a7, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "device_memory", offset: 0x1a8, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "mcam_reg", offset: 0x1a9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "pcam_reg", offset: 0x1aa, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "local_ca_ack_delay", offset: 0x1ab, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_module_event", offset: 0x1b0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "enhanced_error_q_counters", offset: 0x1b1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ports_check", offset: 0x1b2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_QCAM_REG,
+        CmdHcaCap::FIELD_GID_TABLE_SIZE,
+        CmdHcaCap::FIELD_OUT_OF_SEQ_CNT,
+        CmdHcaCap::FIELD_VPORT_COUNTERS,
+        CmdHcaCap::FIELD_RETRANSMISSION_Q_COUNTERS,
+        CmdHcaCap::FIELD_DEBUG,
+        CmdHcaCap::FIELD_MODIFY_RQ_COUNTER_SET_ID,
+        CmdHcaCap::FIELD_RQ_DELAY_DROP,
+        CmdHcaCap::FIELD_MAX_QP_CNT,
+        CmdHcaCap::FIELD_PKEY_TABLE_SIZE,
+        CmdHcaCap::FIELD_VPORT_GROUP_MANAGER,
+        CmdHcaCap::FIELD_VHCA_GROUP_MANAGER,
+        CmdHcaCap::FIELD_IB_VIRT,
+        CmdHcaCap::FIELD_ETH_VIRT,
+        CmdHcaCap::FIELD_VNIC_ENV_QUEUE_COUNTERS,
+        CmdHcaCap::FIELD_ETS,
+        CmdHcaCap::FIELD_NIC_FLOW_TABLE,
+        CmdHcaCap::FIELD_ESWITCH_MANAGER,
+        CmdHcaCap::FIELD_DEVICE_MEMORY,
+        CmdHcaCap::FIELD_MCAM_REG,
+        CmdHcaCap::FIELD_PCAM_REG,
+        CmdHcaCap::FIELD_LOCAL_CA_ACK_DELAY,
+        CmdHcaCap::FIELD_PORT_MODULE_EVENT,
+        CmdHcaCap::FIELD_ENHANCED_ERROR_Q_COUNTERS,
+        CmdHcaCap::FIELD_PORTS_CHECK,
         FieldDesc { name: "reserved_at_1b3", offset: 0x1b3, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "disable_link_up", offset: 0x1b4, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "beacon_led", offset: 0x1b5, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "port_type", offset: 0x1b6, width: 0x2, count: Count::One, kind: FieldKind::Enum(PortType::DESC) },
-        FieldDesc { name: "num_ports", offset: 0x1b8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_DISABLE_LINK_UP,
+        CmdHcaCap::FIELD_BEACON_LED,
+        CmdHcaCap::FIELD_PORT_TYPE,
+        CmdHcaCap::FIELD_NUM_PORTS,
         FieldDesc { name: "reserved_at_1c0", offset: 0x1c0, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "pps", offset: 0x1c1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "pps_modify", offset: 0x1c2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_msg", offset: 0x1c3, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_PPS,
+        CmdHcaCap::FIELD_PPS_MODIFY,
+        CmdHcaCap::FIELD_LOG_MAX_MSG,
         FieldDesc { name: "reserved_at_1c8", offset: 0x1c8, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_tc", offset: 0x1cc, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "temp_warn_event", offset: 0x1d0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "dcbx", offset: 0x1d1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "general_notification_event", offset: 0x1d2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_MAX_TC,
+        CmdHcaCap::FIELD_TEMP_WARN_EVENT,
+        CmdHcaCap::FIELD_DCBX,
+        CmdHcaCap::FIELD_GENERAL_NOTIFICATION_EVENT,
         FieldDesc { name: "reserved_at_1d3", offset: 0x1d3, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "fpga", offset: 0x1d5, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "rol_s", offset: 0x1d6, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "rol_g", offset: 0x1d7, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_FPGA,
+        CmdHcaCap::FIELD_ROL_S,
+        CmdHcaCap::FIELD_ROL_G,
         FieldDesc { name: "reserved_at_1d8", offset: 0x1d8, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "wol_s", offset: 0x1d9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "wol_g", offset: 0x1da, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "wol_a", offset: 0x1db, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "wol_b", offset: 0x1dc, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "wol_m", offset: 0x1dd, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "wol_u", offset: 0x1de, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "wol_p", offset: 0x1df, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "stat_rate_support", offset: 0x1e0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_WOL_S,
+        CmdHcaCap::FIELD_WOL_G,
+        CmdHcaCap::FIELD_WOL_A,
+        CmdHcaCap::FIELD_WOL_B,
+        CmdHcaCap::FIELD_WOL_M,
+        CmdHcaCap::FIELD_WOL_U,
+        CmdHcaCap::FIELD_WOL_P,
+        CmdHcaCap::FIELD_STAT_RATE_SUPPORT,
         FieldDesc { name: "reserved_at_1f0", offset: 0x1f0, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "pci_sync_for_fw_update_event", offset: 0x1f1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_PCI_SYNC_FOR_FW_UPDATE_EVENT,
         FieldDesc { name: "reserved_at_1f2", offset: 0x1f2, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "init2_lag_tx_port_affinity", offset: 0x1f8, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_INIT2_LAG_TX_PORT_AFFINITY,
         FieldDesc { name: "reserved_at_1f9", offset: 0x1f9, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "wqe_based_flow_table_update_cap", offset: 0x1fb, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cqe_version", offset: 0x1fc, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "compact_address_vector", offset: 0x200, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "striding_rq", offset: 0x201, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_WQE_BASED_FLOW_TABLE_UPDATE_CAP,
+        CmdHcaCap::FIELD_CQE_VERSION,
+        CmdHcaCap::FIELD_COMPACT_ADDRESS_VECTOR,
+        CmdHcaCap::FIELD_STRIDING_RQ,
         FieldDesc { name: "reserved_at_202", offset: 0x202, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "ipoib_enhanced_offloads", offset: 0x203, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ipoib_basic_offloads", offset: 0x204, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_IPOIB_ENHANCED_OFFLOADS,
+        CmdHcaCap::FIELD_IPOIB_BASIC_OFFLOADS,
         FieldDesc { name: "reserved_at_205", offset: 0x205, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "repeated_block_disabled", offset: 0x206, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "umr_modify_entity_size_disabled", offset: 0x207, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "umr_modify_atomic_disabled", offset: 0x208, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "umr_indirect_mkey_disabled", offset: 0x209, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "umr_fence", offset: 0x20a, width: 0x2, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dc_req_scat_data_cqe", offset: 0x20c, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_REPEATED_BLOCK_DISABLED,
+        CmdHcaCap::FIELD_UMR_MODIFY_ENTITY_SIZE_DISABLED,
+        CmdHcaCap::FIELD_UMR_MODIFY_ATOMIC_DISABLED,
+        CmdHcaCap::FIELD_UMR_INDIRECT_MKEY_DISABLED,
+        CmdHcaCap::FIELD_UMR_FENCE,
+        CmdHcaCap::FIELD_DC_REQ_SCAT_DATA_CQE,
         FieldDesc { name: "reserved_at_20d", offset: 0x20d, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "drain_sigerr", offset: 0x20f, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cmdif_checksum", offset: 0x210, width: 0x2, count: Count::One, kind: FieldKind::Enum(CmdifChecksum::DESC) },
-        FieldDesc { name: "sigerr_cqe", offset: 0x212, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_DRAIN_SIGERR,
+        CmdHcaCap::FIELD_CMDIF_CHECKSUM,
+        CmdHcaCap::FIELD_SIGERR_CQE,
         FieldDesc { name: "reserved_at_213", offset: 0x213, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "wq_signature", offset: 0x214, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "sctr_data_cqe", offset: 0x215, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_WQ_SIGNATURE,
+        CmdHcaCap::FIELD_SCTR_DATA_CQE,
         FieldDesc { name: "reserved_at_216", offset: 0x216, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sho", offset: 0x217, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tph", offset: 0x218, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "rf", offset: 0x219, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "dct", offset: 0x21a, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "qos", offset: 0x21b, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "eth_net_offloads", offset: 0x21c, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "roce", offset: 0x21d, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "atomic", offset: 0x21e, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_SHO,
+        CmdHcaCap::FIELD_TPH,
+        CmdHcaCap::FIELD_RF,
+        CmdHcaCap::FIELD_DCT,
+        CmdHcaCap::FIELD_QOS,
+        CmdHcaCap::FIELD_ETH_NET_OFFLOADS,
+        CmdHcaCap::FIELD_ROCE,
+        CmdHcaCap::FIELD_ATOMIC,
         FieldDesc { name: "reserved_at_21f", offset: 0x21f, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "cq_oi", offset: 0x220, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cq_resize", offset: 0x221, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cq_moderation", offset: 0x222, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cq_period_mode_modify", offset: 0x223, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_CQ_OI,
+        CmdHcaCap::FIELD_CQ_RESIZE,
+        CmdHcaCap::FIELD_CQ_MODERATION,
+        CmdHcaCap::FIELD_CQ_PERIOD_MODE_MODIFY,
         FieldDesc { name: "reserved_at_224", offset: 0x224, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "cq_eq_remap", offset: 0x226, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "pg", offset: 0x227, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "block_lb_mc", offset: 0x228, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_CQ_EQ_REMAP,
+        CmdHcaCap::FIELD_PG,
+        CmdHcaCap::FIELD_BLOCK_LB_MC,
         FieldDesc { name: "reserved_at_229", offset: 0x229, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "scqe_break_moderation", offset: 0x22a, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cq_period_start_from_cqe", offset: 0x22b, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cd", offset: 0x22c, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_SCQE_BREAK_MODERATION,
+        CmdHcaCap::FIELD_CQ_PERIOD_START_FROM_CQE,
+        CmdHcaCap::FIELD_CD,
         FieldDesc { name: "reserved_at_22d", offset: 0x22d, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "apm", offset: 0x22e, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vector_calc", offset: 0x22f, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "umr_ptr_rlky", offset: 0x230, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "imaicl", offset: 0x231, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "qp_packet_based", offset: 0x232, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_APM,
+        CmdHcaCap::FIELD_VECTOR_CALC,
+        CmdHcaCap::FIELD_UMR_PTR_RLKY,
+        CmdHcaCap::FIELD_IMAICL,
+        CmdHcaCap::FIELD_QP_PACKET_BASED,
         FieldDesc { name: "reserved_at_233", offset: 0x233, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "qkv", offset: 0x236, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "pkv", offset: 0x237, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "set_deth_sqpn", offset: 0x238, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_QKV,
+        CmdHcaCap::FIELD_PKV,
+        CmdHcaCap::FIELD_SET_DETH_SQPN,
         FieldDesc { name: "reserved_at_239", offset: 0x239, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "xrc", offset: 0x23c, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ud", offset: 0x23d, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "uc", offset: 0x23e, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "rc", offset: 0x23f, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "uar_4k", offset: 0x240, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_XRC,
+        CmdHcaCap::FIELD_UD,
+        CmdHcaCap::FIELD_UC,
+        CmdHcaCap::FIELD_RC,
+        CmdHcaCap::FIELD_UAR_4K,
         FieldDesc { name: "reserved_at_241", offset: 0x241, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "fl_rc_qp_when_roce_disabled", offset: 0x248, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "regexp_params", offset: 0x249, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "uar_sz", offset: 0x24a, width: 0x6, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_selection_cap", offset: 0x250, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "nic_cap_reg", offset: 0x251, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "umem_uid_0", offset: 0x252, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_FL_RC_QP_WHEN_ROCE_DISABLED,
+        CmdHcaCap::FIELD_REGEXP_PARAMS,
+        CmdHcaCap::FIELD_UAR_SZ,
+        CmdHcaCap::FIELD_PORT_SELECTION_CAP,
+        CmdHcaCap::FIELD_NIC_CAP_REG,
+        CmdHcaCap::FIELD_UMEM_UID_0,
         FieldDesc { name: "reserved_at_253", offset: 0x253, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_pg_sz", offset: 0x258, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "bf", offset: 0x260, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "driver_version", offset: 0x261, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "pad_tx_eth_packet", offset: 0x262, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_LOG_PG_SZ,
+        CmdHcaCap::FIELD_BF,
+        CmdHcaCap::FIELD_DRIVER_VERSION,
+        CmdHcaCap::FIELD_PAD_TX_ETH_PACKET,
         FieldDesc { name: "reserved_at_263", offset: 0x263, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "mkey_by_name", offset: 0x266, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_MKEY_BY_NAME,
         FieldDesc { name: "reserved_at_267", offset: 0x267, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_bf_reg_size", offset: 0x26b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "disciplined_fr_counter", offset: 0x270, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_LOG_BF_REG_SIZE,
+        CmdHcaCap::FIELD_DISCIPLINED_FR_COUNTER,
         FieldDesc { name: "reserved_at_271", offset: 0x271, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "qp_error_syndrome", offset: 0x273, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_QP_ERROR_SYNDROME,
         FieldDesc { name: "reserved_at_274", offset: 0x274, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "lag_dct", offset: 0x276, width: 0x2, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "lag_tx_port_affinity", offset: 0x278, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "lag_native_fdb_selection", offset: 0x279, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_LAG_DCT,
+        CmdHcaCap::FIELD_LAG_TX_PORT_AFFINITY,
+        CmdHcaCap::FIELD_LAG_NATIVE_FDB_SELECTION,
         FieldDesc { name: "reserved_at_27a", offset: 0x27a, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "lag_master", offset: 0x27b, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "num_lag_ports", offset: 0x27c, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LAG_MASTER,
+        CmdHcaCap::FIELD_NUM_LAG_PORTS,
         FieldDesc { name: "reserved_at_280", offset: 0x280, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_wqe_sz_sq", offset: 0x290, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_MAX_WQE_SZ_SQ,
         FieldDesc { name: "reserved_at_2a0", offset: 0x2a0, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "mkey_pcie_tph", offset: 0x2a7, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_MKEY_PCIE_TPH,
         FieldDesc { name: "reserved_at_2a8", offset: 0x2a8, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "tis_tir_td_order", offset: 0x2a9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "psp", offset: 0x2aa, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "shampo", offset: 0x2ab, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_TIS_TIR_TD_ORDER,
+        CmdHcaCap::FIELD_PSP,
+        CmdHcaCap::FIELD_SHAMPO,
         FieldDesc { name: "reserved_at_2ac", offset: 0x2ac, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_wqe_sz_rq", offset: 0x2b0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_flow_counter_31_16", offset: 0x2c0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_wqe_sz_sq_dc", offset: 0x2d0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_MAX_WQE_SZ_RQ,
+        CmdHcaCap::FIELD_MAX_FLOW_COUNTER_31_16,
+        CmdHcaCap::FIELD_MAX_WQE_SZ_SQ_DC,
         FieldDesc { name: "reserved_at_2e0", offset: 0x2e0, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_qp_mcg", offset: 0x2e7, width: 0x19, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_MAX_QP_MCG,
         FieldDesc { name: "reserved_at_300", offset: 0x300, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "flow_counter_bulk_alloc", offset: 0x310, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "log_max_mcg", offset: 0x318, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_FLOW_COUNTER_BULK_ALLOC,
+        CmdHcaCap::FIELD_LOG_MAX_MCG,
         FieldDesc { name: "reserved_at_320", offset: 0x320, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_transport_domain", offset: 0x323, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_TRANSPORT_DOMAIN,
         FieldDesc { name: "reserved_at_328", offset: 0x328, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "relaxed_ordering_read", offset: 0x32a, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_pd", offset: 0x32b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dp_ordering_ooo_all_ud", offset: 0x330, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "dp_ordering_ooo_all_uc", offset: 0x331, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "dp_ordering_ooo_all_xrc", offset: 0x332, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "dp_ordering_ooo_all_dc", offset: 0x333, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "dp_ordering_ooo_all_rc", offset: 0x334, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "pcie_reset_using_hotreset_method", offset: 0x335, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "pci_sync_for_fw_update_with_driver_unload", offset: 0x336, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vnic_env_cnt_steering_fail", offset: 0x337, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vport_counter_local_loopback", offset: 0x338, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "q_counter_aggregation", offset: 0x339, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "q_counter_other_vport", offset: 0x33a, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_xrcd", offset: 0x33b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "nic_receive_steering_discard", offset: 0x340, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "receive_discard_vport_down", offset: 0x341, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "transmit_discard_vport_down", offset: 0x342, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "eq_overrun_count", offset: 0x343, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_RELAXED_ORDERING_READ,
+        CmdHcaCap::FIELD_LOG_MAX_PD,
+        CmdHcaCap::FIELD_DP_ORDERING_OOO_ALL_UD,
+        CmdHcaCap::FIELD_DP_ORDERING_OOO_ALL_UC,
+        CmdHcaCap::FIELD_DP_ORDERING_OOO_ALL_XRC,
+        CmdHcaCap::FIELD_DP_ORDERING_OOO_ALL_DC,
+        CmdHcaCap::FIELD_DP_ORDERING_OOO_ALL_RC,
+        CmdHcaCap::FIELD_PCIE_RESET_USING_HOTRESET_METHOD,
+        CmdHcaCap::FIELD_PCI_SYNC_FOR_FW_UPDATE_WITH_DRIVER_UNLOAD,
+        CmdHcaCap::FIELD_VNIC_ENV_CNT_STEERING_FAIL,
+        CmdHcaCap::FIELD_VPORT_COUNTER_LOCAL_LOOPBACK,
+        CmdHcaCap::FIELD_Q_COUNTER_AGGREGATION,
+        CmdHcaCap::FIELD_Q_COUNTER_OTHER_VPORT,
+        CmdHcaCap::FIELD_LOG_MAX_XRCD,
+        CmdHcaCap::FIELD_NIC_RECEIVE_STEERING_DISCARD,
+        CmdHcaCap::FIELD_RECEIVE_DISCARD_VPORT_DOWN,
+        CmdHcaCap::FIELD_TRANSMIT_DISCARD_VPORT_DOWN,
+        CmdHcaCap::FIELD_EQ_OVERRUN_COUNT,
         FieldDesc { name: "reserved_at_344", offset: 0x344, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "invalid_command_count", offset: 0x345, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "quota_exceeded_count", offset: 0x346, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_INVALID_COMMAND_COUNT,
+        CmdHcaCap::FIELD_QUOTA_EXCEEDED_COUNT,
         FieldDesc { name: "reserved_at_347", offset: 0x347, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_flow_counter_bulk", offset: 0x348, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_flow_counter_15_0", offset: 0x350, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_FLOW_COUNTER_BULK,
+        CmdHcaCap::FIELD_MAX_FLOW_COUNTER_15_0,
         FieldDesc { name: "reserved_at_360", offset: 0x360, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_rq", offset: 0x363, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_RQ,
         FieldDesc { name: "reserved_at_368", offset: 0x368, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_sq", offset: 0x36b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_SQ,
         FieldDesc { name: "reserved_at_370", offset: 0x370, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_tir", offset: 0x373, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_TIR,
         FieldDesc { name: "reserved_at_378", offset: 0x378, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_tis", offset: 0x37b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "basic_cyclic_rcv_wqe", offset: 0x380, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_LOG_MAX_TIS,
+        CmdHcaCap::FIELD_BASIC_CYCLIC_RCV_WQE,
         FieldDesc { name: "reserved_at_381", offset: 0x381, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_rmp", offset: 0x383, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_RMP,
         FieldDesc { name: "reserved_at_388", offset: 0x388, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_rqt", offset: 0x38b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_RQT,
         FieldDesc { name: "reserved_at_390", offset: 0x390, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_rqt_size", offset: 0x393, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "tlp_device_emulation_manager", offset: 0x398, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vnic_env_cnt_bar_uar_access", offset: 0x399, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vnic_env_cnt_odp_page_fault", offset: 0x39a, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_tis_per_sq", offset: 0x39b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ext_stride_num_range", offset: 0x3a0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "roce_rw_supported", offset: 0x3a1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_current_uc_list_wr_supported", offset: 0x3a2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_stride_sz_rq", offset: 0x3a3, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_RQT_SIZE,
+        CmdHcaCap::FIELD_TLP_DEVICE_EMULATION_MANAGER,
+        CmdHcaCap::FIELD_VNIC_ENV_CNT_BAR_UAR_ACCESS,
+        CmdHcaCap::FIELD_VNIC_ENV_CNT_ODP_PAGE_FAULT,
+        CmdHcaCap::FIELD_LOG_MAX_TIS_PER_SQ,
+        CmdHcaCap::FIELD_EXT_STRIDE_NUM_RANGE,
+        CmdHcaCap::FIELD_ROCE_RW_SUPPORTED,
+        CmdHcaCap::FIELD_LOG_MAX_CURRENT_UC_LIST_WR_SUPPORTED,
+        CmdHcaCap::FIELD_LOG_MAX_STRIDE_SZ_RQ,
         FieldDesc { name: "reserved_at_3a8", offset: 0x3a8, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_min_stride_sz_rq", offset: 0x3ab, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MIN_STRIDE_SZ_RQ,
         FieldDesc { name: "reserved_at_3b0", offset: 0x3b0, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_stride_sz_sq", offset: 0x3b3, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_STRIDE_SZ_SQ,
         FieldDesc { name: "reserved_at_3b8", offset: 0x3b8, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_min_stride_sz_sq", offset: 0x3bb, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "hairpin", offset: 0x3c0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_LOG_MIN_STRIDE_SZ_SQ,
+        CmdHcaCap::FIELD_HAIRPIN,
         FieldDesc { name: "reserved_at_3c1", offset: 0x3c1, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_hairpin_queues", offset: 0x3c3, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_HAIRPIN_QUEUES,
         FieldDesc { name: "reserved_at_3c8", offset: 0x3c8, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_hairpin_wq_data_sz", offset: 0x3cb, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_HAIRPIN_WQ_DATA_SZ,
         FieldDesc { name: "reserved_at_3d0", offset: 0x3d0, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_hairpin_num_packets", offset: 0x3d3, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_HAIRPIN_NUM_PACKETS,
         FieldDesc { name: "reserved_at_3d8", offset: 0x3d8, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_wq_sz", offset: 0x3db, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "nic_vport_change_event", offset: 0x3e0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "disable_local_lb_uc", offset: 0x3e1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "disable_local_lb_mc", offset: 0x3e2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_min_hairpin_wq_data_sz", offset: 0x3e3, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_WQ_SZ,
+        CmdHcaCap::FIELD_NIC_VPORT_CHANGE_EVENT,
+        CmdHcaCap::FIELD_DISABLE_LOCAL_LB_UC,
+        CmdHcaCap::FIELD_DISABLE_LOCAL_LB_MC,
+        CmdHcaCap::FIELD_LOG_MIN_HAIRPIN_WQ_DATA_SZ,
         FieldDesc { name: "reserved_at_3e8", offset: 0x3e8, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "silent_mode", offset: 0x3e9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vhca_state", offset: 0x3ea, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_vlan_list", offset: 0x3eb, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_SILENT_MODE,
+        CmdHcaCap::FIELD_VHCA_STATE,
+        CmdHcaCap::FIELD_LOG_MAX_VLAN_LIST,
         FieldDesc { name: "reserved_at_3f0", offset: 0x3f0, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_current_mc_list", offset: 0x3f3, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_CURRENT_MC_LIST,
         FieldDesc { name: "reserved_at_3f8", offset: 0x3f8, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_current_uc_list", offset: 0x3fb, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "general_obj_types", offset: 0x400, width: 0x40, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "sq_ts_format", offset: 0x440, width: 0x2, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rq_ts_format", offset: 0x442, width: 0x2, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "steering_format_version", offset: 0x444, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "create_qp_start_hint", offset: 0x448, width: 0x18, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_CURRENT_UC_LIST,
+        CmdHcaCap::FIELD_GENERAL_OBJ_TYPES,
+        CmdHcaCap::FIELD_SQ_TS_FORMAT,
+        CmdHcaCap::FIELD_RQ_TS_FORMAT,
+        CmdHcaCap::FIELD_STEERING_FORMAT_VERSION,
+        CmdHcaCap::FIELD_CREATE_QP_START_HINT,
         FieldDesc { name: "reserved_at_460", offset: 0x460, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "ats", offset: 0x461, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cross_vhca_rqt", offset: 0x462, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_uctx", offset: 0x463, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_ATS,
+        CmdHcaCap::FIELD_CROSS_VHCA_RQT,
+        CmdHcaCap::FIELD_LOG_MAX_UCTX,
         FieldDesc { name: "reserved_at_468", offset: 0x468, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "crypto", offset: 0x469, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ipsec_offload", offset: 0x46a, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_umem", offset: 0x46b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_num_eqs", offset: 0x470, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_CRYPTO,
+        CmdHcaCap::FIELD_IPSEC_OFFLOAD,
+        CmdHcaCap::FIELD_LOG_MAX_UMEM,
+        CmdHcaCap::FIELD_MAX_NUM_EQS,
         FieldDesc { name: "reserved_at_480", offset: 0x480, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "tls_tx", offset: 0x481, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tls_rx", offset: 0x482, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_l2_table", offset: 0x483, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_TLS_TX,
+        CmdHcaCap::FIELD_TLS_RX,
+        CmdHcaCap::FIELD_LOG_MAX_L2_TABLE,
         FieldDesc { name: "reserved_at_488", offset: 0x488, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_uar_page_sz", offset: 0x490, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_UAR_PAGE_SZ,
         FieldDesc { name: "reserved_at_4a0", offset: 0x4a0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "device_frequency_mhz", offset: 0x4c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "device_frequency_khz", offset: 0x4e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_DEVICE_FREQUENCY_MHZ,
+        CmdHcaCap::FIELD_DEVICE_FREQUENCY_KHZ,
         FieldDesc { name: "reserved_at_500", offset: 0x500, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "num_of_uars_per_page", offset: 0x520, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "flex_parser_protocols", offset: 0x540, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_geneve_tlv_options", offset: 0x560, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_NUM_OF_UARS_PER_PAGE,
+        CmdHcaCap::FIELD_FLEX_PARSER_PROTOCOLS,
+        CmdHcaCap::FIELD_MAX_GENEVE_TLV_OPTIONS,
         FieldDesc { name: "reserved_at_568", offset: 0x568, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_geneve_tlv_option_data_len", offset: 0x56b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_MAX_GENEVE_TLV_OPTION_DATA_LEN,
         FieldDesc { name: "reserved_at_570", offset: 0x570, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "adv_rdma", offset: 0x571, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_ADV_RDMA,
         FieldDesc { name: "reserved_at_572", offset: 0x572, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "adv_virtualization", offset: 0x579, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_ADV_VIRTUALIZATION,
         FieldDesc { name: "reserved_at_57a", offset: 0x57a, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_580", offset: 0x580, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_dci_stream_channels", offset: 0x58b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_DCI_STREAM_CHANNELS,
         FieldDesc { name: "reserved_at_590", offset: 0x590, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_dci_errored_streams", offset: 0x593, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_DCI_ERRORED_STREAMS,
         FieldDesc { name: "reserved_at_598", offset: 0x598, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_5a0", offset: 0x5a0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "enhanced_cqe_compression", offset: 0x5b0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_ENHANCED_CQE_COMPRESSION,
         FieldDesc { name: "reserved_at_5b1", offset: 0x5b1, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "crossing_vhca_mkey", offset: 0x5b2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_max_dek", offset: 0x5b3, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_CROSSING_VHCA_MKEY,
+        CmdHcaCap::FIELD_LOG_MAX_DEK,
         FieldDesc { name: "reserved_at_5b8", offset: 0x5b8, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "mini_cqe_resp_stride_index", offset: 0x5bc, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cqe_128_always", offset: 0x5bd, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cqe_compression_128", offset: 0x5be, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cqe_compression", offset: 0x5bf, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cqe_compression_timeout", offset: 0x5c0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "cqe_compression_max_num", offset: 0x5d0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_MINI_CQE_RESP_STRIDE_INDEX,
+        CmdHcaCap::FIELD_CQE_128_ALWAYS,
+        CmdHcaCap::FIELD_CQE_COMPRESSION_128,
+        CmdHcaCap::FIELD_CQE_COMPRESSION,
+        CmdHcaCap::FIELD_CQE_COMPRESSION_TIMEOUT,
+        CmdHcaCap::FIELD_CQE_COMPRESSION_MAX_NUM,
         FieldDesc { name: "reserved_at_5e0", offset: 0x5e0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "flex_parser_id_gtpu_dw_0", offset: 0x5e8, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_GTPU_DW_0,
         FieldDesc { name: "reserved_at_5ec", offset: 0x5ec, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "tag_matching", offset: 0x5f0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "rndv_offload_rc", offset: 0x5f1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "rndv_offload_dc", offset: 0x5f2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_tag_matching_list_sz", offset: 0x5f3, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_TAG_MATCHING,
+        CmdHcaCap::FIELD_RNDV_OFFLOAD_RC,
+        CmdHcaCap::FIELD_RNDV_OFFLOAD_DC,
+        CmdHcaCap::FIELD_LOG_TAG_MATCHING_LIST_SZ,
         FieldDesc { name: "reserved_at_5f8", offset: 0x5f8, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_xrq", offset: 0x5fb, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "affiliate_nic_vport_criteria", offset: 0x600, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "native_port_num", offset: 0x608, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "num_vhca_ports", offset: 0x610, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "flex_parser_id_gtpu_teid", offset: 0x618, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_XRQ,
+        CmdHcaCap::FIELD_AFFILIATE_NIC_VPORT_CRITERIA,
+        CmdHcaCap::FIELD_NATIVE_PORT_NUM,
+        CmdHcaCap::FIELD_NUM_VHCA_PORTS,
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_GTPU_TEID,
         FieldDesc { name: "reserved_at_61c", offset: 0x61c, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sw_owner_id", offset: 0x61e, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_SW_OWNER_ID,
         FieldDesc { name: "reserved_at_61f", offset: 0x61f, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_num_of_monitor_counters", offset: 0x620, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "num_ppcnt_monitor_counters", offset: 0x630, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_num_sf", offset: 0x640, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "num_q_monitor_counters", offset: 0x650, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_MAX_NUM_OF_MONITOR_COUNTERS,
+        CmdHcaCap::FIELD_NUM_PPCNT_MONITOR_COUNTERS,
+        CmdHcaCap::FIELD_MAX_NUM_SF,
+        CmdHcaCap::FIELD_NUM_Q_MONITOR_COUNTERS,
         FieldDesc { name: "reserved_at_660", offset: 0x660, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sf", offset: 0x680, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "sf_set_partition", offset: 0x681, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_SF,
+        CmdHcaCap::FIELD_SF_SET_PARTITION,
         FieldDesc { name: "reserved_at_682", offset: 0x682, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_sf", offset: 0x683, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "apu", offset: 0x688, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_LOG_MAX_SF,
+        CmdHcaCap::FIELD_APU,
         FieldDesc { name: "reserved_at_689", offset: 0x689, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "migration", offset: 0x68d, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_MIGRATION,
         FieldDesc { name: "reserved_at_68e", offset: 0x68e, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_min_sf_size", offset: 0x690, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_num_sf_partitions", offset: 0x698, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "uctx_cap", offset: 0x6a0, width: 0x20, count: Count::One, kind: FieldKind::Flags(UctxCap::DESC) },
+        CmdHcaCap::FIELD_LOG_MIN_SF_SIZE,
+        CmdHcaCap::FIELD_MAX_NUM_SF_PARTITIONS,
+        CmdHcaCap::FIELD_UCTX_CAP,
         FieldDesc { name: "reserved_at_6c0", offset: 0x6c0, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "flex_parser_id_geneve_tlv_option_0", offset: 0x6c4, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "flex_parser_id_icmp_dw1", offset: 0x6c8, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "flex_parser_id_icmp_dw0", offset: 0x6cc, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "flex_parser_id_icmpv6_dw1", offset: 0x6d0, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "flex_parser_id_icmpv6_dw0", offset: 0x6d4, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "flex_parser_id_outer_first_mpls_over_gre", offset: 0x6d8, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "flex_parser_id_outer_first_mpls_over_udp_label", offset: 0x6dc, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_num_match_definer", offset: 0x6e0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "sf_base_id", offset: 0x6f0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "flex_parser_id_gtpu_dw_2", offset: 0x700, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "flex_parser_id_gtpu_first_ext_dw_0", offset: 0x704, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "num_total_dynamic_vf_msix", offset: 0x708, width: 0x18, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_GENEVE_TLV_OPTION_0,
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_ICMP_DW1,
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_ICMP_DW0,
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_ICMPV6_DW1,
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_ICMPV6_DW0,
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_OUTER_FIRST_MPLS_OVER_GRE,
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_OUTER_FIRST_MPLS_OVER_UDP_LABEL,
+        CmdHcaCap::FIELD_MAX_NUM_MATCH_DEFINER,
+        CmdHcaCap::FIELD_SF_BASE_ID,
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_GTPU_DW_2,
+        CmdHcaCap::FIELD_FLEX_PARSER_ID_GTPU_FIRST_EXT_DW_0,
+        CmdHcaCap::FIELD_NUM_TOTAL_DYNAMIC_VF_MSIX,
         FieldDesc { name: "reserved_at_720", offset: 0x720, width: 0x14, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "dynamic_msix_table_size", offset: 0x734, width: 0xc, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_DYNAMIC_MSIX_TABLE_SIZE,
         FieldDesc { name: "reserved_at_740", offset: 0x740, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "min_dynamic_vf_msix_table_size", offset: 0x74c, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_MIN_DYNAMIC_VF_MSIX_TABLE_SIZE,
         FieldDesc { name: "reserved_at_750", offset: 0x750, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "data_direct", offset: 0x752, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap::FIELD_DATA_DIRECT,
         FieldDesc { name: "reserved_at_753", offset: 0x753, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_dynamic_vf_msix_table_size", offset: 0x754, width: 0xc, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_MAX_DYNAMIC_VF_MSIX_TABLE_SIZE,
         FieldDesc { name: "reserved_at_760", offset: 0x760, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_num_header_modify_argument", offset: 0x763, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "log_header_modify_argument_granularity_offset", offset: 0x768, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "log_header_modify_argument_granularity", offset: 0x76c, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_MAX_NUM_HEADER_MODIFY_ARGUMENT,
+        CmdHcaCap::FIELD_LOG_HEADER_MODIFY_ARGUMENT_GRANULARITY_OFFSET,
+        CmdHcaCap::FIELD_LOG_HEADER_MODIFY_ARGUMENT_GRANULARITY,
         FieldDesc { name: "reserved_at_770", offset: 0x770, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_header_modify_argument_max_alloc", offset: 0x773, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_LOG_HEADER_MODIFY_ARGUMENT_MAX_ALLOC,
         FieldDesc { name: "reserved_at_778", offset: 0x778, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "vhca_tunnel_commands", offset: 0x780, width: 0x40, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "match_definer_format_supported", offset: 0x7c0, width: 0x40, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap::FIELD_VHCA_TUNNEL_COMMANDS,
+        CmdHcaCap::FIELD_MATCH_DEFINER_FORMAT_SUPPORTED,
     ],
 };
 
@@ -9004,6 +9664,100 @@ impl CmdHcaCap2 {
         self.set_delegate_vhca_max(v);
         self
     }
+    /// Where [`Self::migratable`] lives: offset, width, count and kind.
+    pub const FIELD_MIGRATABLE: FieldDesc = FieldDesc { name: "migratable", offset: 0x80, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dp_ordering_force`] lives: offset, width, count and kind.
+    pub const FIELD_DP_ORDERING_FORCE: FieldDesc = FieldDesc { name: "dp_ordering_force", offset: 0x88, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::query_vuid`] lives: offset, width, count and kind.
+    pub const FIELD_QUERY_VUID: FieldDesc = FieldDesc { name: "query_vuid", offset: 0x92, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::umr_log_entity_size_5`] lives: offset, width, count and kind.
+    pub const FIELD_UMR_LOG_ENTITY_SIZE_5: FieldDesc = FieldDesc { name: "umr_log_entity_size_5", offset: 0x98, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_reformat_insert_size`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_REFORMAT_INSERT_SIZE: FieldDesc = FieldDesc { name: "max_reformat_insert_size", offset: 0xa0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_reformat_insert_offset`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_REFORMAT_INSERT_OFFSET: FieldDesc = FieldDesc { name: "max_reformat_insert_offset", offset: 0xa8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_reformat_remove_size`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_REFORMAT_REMOVE_SIZE: FieldDesc = FieldDesc { name: "max_reformat_remove_size", offset: 0xb0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_reformat_remove_offset`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_REFORMAT_REMOVE_OFFSET: FieldDesc = FieldDesc { name: "max_reformat_remove_offset", offset: 0xb8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::migration_multi_load`] lives: offset, width, count and kind.
+    pub const FIELD_MIGRATION_MULTI_LOAD: FieldDesc = FieldDesc { name: "migration_multi_load", offset: 0xc8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::migration_tracking_state`] lives: offset, width, count and kind.
+    pub const FIELD_MIGRATION_TRACKING_STATE: FieldDesc = FieldDesc { name: "migration_tracking_state", offset: 0xc9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::multiplane_qp_ud`] lives: offset, width, count and kind.
+    pub const FIELD_MULTIPLANE_QP_UD: FieldDesc = FieldDesc { name: "multiplane_qp_ud", offset: 0xca, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::migration_in_chunks`] lives: offset, width, count and kind.
+    pub const FIELD_MIGRATION_IN_CHUNKS: FieldDesc = FieldDesc { name: "migration_in_chunks", offset: 0xd0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sf_eq_usage`] lives: offset, width, count and kind.
+    pub const FIELD_SF_EQ_USAGE: FieldDesc = FieldDesc { name: "sf_eq_usage", offset: 0xd2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::multiplane`] lives: offset, width, count and kind.
+    pub const FIELD_MULTIPLANE: FieldDesc = FieldDesc { name: "multiplane", offset: 0xd8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::migration_state`] lives: offset, width, count and kind.
+    pub const FIELD_MIGRATION_STATE: FieldDesc = FieldDesc { name: "migration_state", offset: 0xd9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cross_vhca_object_to_object_supported`] lives: offset, width, count and kind.
+    pub const FIELD_CROSS_VHCA_OBJECT_TO_OBJECT_SUPPORTED: FieldDesc = FieldDesc { name: "cross_vhca_object_to_object_supported", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::allowed_object_for_other_vhca_access`] lives: offset, width, count and kind.
+    pub const FIELD_ALLOWED_OBJECT_FOR_OTHER_VHCA_ACCESS: FieldDesc = FieldDesc { name: "allowed_object_for_other_vhca_access", offset: 0x100, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flow_table_type_2_type`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_TYPE_2_TYPE: FieldDesc = FieldDesc { name: "flow_table_type_2_type", offset: 0x1a0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::format_select_dw_8_6_ext`] lives: offset, width, count and kind.
+    pub const FIELD_FORMAT_SELECT_DW_8_6_EXT: FieldDesc = FieldDesc { name: "format_select_dw_8_6_ext", offset: 0x1aa, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_min_mkey_entity_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MIN_MKEY_ENTITY_SIZE: FieldDesc = FieldDesc { name: "log_min_mkey_entity_size", offset: 0x1ab, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::general_obj_types_127_64`] lives: offset, width, count and kind.
+    pub const FIELD_GENERAL_OBJ_TYPES_127_64: FieldDesc = FieldDesc { name: "general_obj_types_127_64", offset: 0x1c0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_vhca_id_valid`] lives: offset, width, count and kind.
+    pub const FIELD_SW_VHCA_ID_VALID: FieldDesc = FieldDesc { name: "sw_vhca_id_valid", offset: 0x221, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sw_vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_SW_VHCA_ID: FieldDesc = FieldDesc { name: "sw_vhca_id", offset: 0x222, width: 0xe, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ts_cqe_metadata_size2wqe_counter`] lives: offset, width, count and kind.
+    pub const FIELD_TS_CQE_METADATA_SIZE2WQE_COUNTER: FieldDesc = FieldDesc { name: "ts_cqe_metadata_size2wqe_counter", offset: 0x24b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::format_select_dw_gtpu_dw_0`] lives: offset, width, count and kind.
+    pub const FIELD_FORMAT_SELECT_DW_GTPU_DW_0: FieldDesc = FieldDesc { name: "format_select_dw_gtpu_dw_0", offset: 0x280, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::format_select_dw_gtpu_dw_1`] lives: offset, width, count and kind.
+    pub const FIELD_FORMAT_SELECT_DW_GTPU_DW_1: FieldDesc = FieldDesc { name: "format_select_dw_gtpu_dw_1", offset: 0x288, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::format_select_dw_gtpu_dw_2`] lives: offset, width, count and kind.
+    pub const FIELD_FORMAT_SELECT_DW_GTPU_DW_2: FieldDesc = FieldDesc { name: "format_select_dw_gtpu_dw_2", offset: 0x290, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::format_select_dw_gtpu_first_ext_dw_0`] lives: offset, width, count and kind.
+    pub const FIELD_FORMAT_SELECT_DW_GTPU_FIRST_EXT_DW_0: FieldDesc = FieldDesc { name: "format_select_dw_gtpu_first_ext_dw_0", offset: 0x298, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::generate_wqe_type`] lives: offset, width, count and kind.
+    pub const FIELD_GENERATE_WQE_TYPE: FieldDesc = FieldDesc { name: "generate_wqe_type", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::min_mkey_log_entity_size_fixed_buffer`] lives: offset, width, count and kind.
+    pub const FIELD_MIN_MKEY_LOG_ENTITY_SIZE_FIXED_BUFFER: FieldDesc = FieldDesc { name: "min_mkey_log_entity_size_fixed_buffer", offset: 0x38b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ec_vf_vport_base`] lives: offset, width, count and kind.
+    pub const FIELD_EC_VF_VPORT_BASE: FieldDesc = FieldDesc { name: "ec_vf_vport_base", offset: 0x390, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_mkey_log_entity_size_fixed_buffer`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_MKEY_LOG_ENTITY_SIZE_FIXED_BUFFER: FieldDesc = FieldDesc { name: "max_mkey_log_entity_size_fixed_buffer", offset: 0x3a2, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_mkey_log_entity_size_mtt`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_MKEY_LOG_ENTITY_SIZE_MTT: FieldDesc = FieldDesc { name: "max_mkey_log_entity_size_mtt", offset: 0x3aa, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_rqt_vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_RQT_VHCA_ID: FieldDesc = FieldDesc { name: "max_rqt_vhca_id", offset: 0x3b0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pcc_ifa2`] lives: offset, width, count and kind.
+    pub const FIELD_PCC_IFA2: FieldDesc = FieldDesc { name: "pcc_ifa2", offset: 0x3f0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::min_mkey_log_entity_size_fixed_buffer_valid`] lives: offset, width, count and kind.
+    pub const FIELD_MIN_MKEY_LOG_ENTITY_SIZE_FIXED_BUFFER_VALID: FieldDesc = FieldDesc { name: "min_mkey_log_entity_size_fixed_buffer_valid", offset: 0x401, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::return_reg_id`] lives: offset, width, count and kind.
+    pub const FIELD_RETURN_REG_ID: FieldDesc = FieldDesc { name: "return_reg_id", offset: 0x410, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flow_table_hash_type`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_HASH_TYPE: FieldDesc = FieldDesc { name: "flow_table_hash_type", offset: 0x43c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_num_eqs_24b`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_NUM_EQS_24B: FieldDesc = FieldDesc { name: "max_num_eqs_24b", offset: 0x448, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::load_balance_id`] lives: offset, width, count and kind.
+    pub const FIELD_LOAD_BALANCE_ID: FieldDesc = FieldDesc { name: "load_balance_id", offset: 0x5a4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::query_adjacent_functions_id`] lives: offset, width, count and kind.
+    pub const FIELD_QUERY_ADJACENT_FUNCTIONS_ID: FieldDesc = FieldDesc { name: "query_adjacent_functions_id", offset: 0x5c0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ingress_egress_esw_vport_connect`] lives: offset, width, count and kind.
+    pub const FIELD_INGRESS_EGRESS_ESW_VPORT_CONNECT: FieldDesc = FieldDesc { name: "ingress_egress_esw_vport_connect", offset: 0x5c1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_id_type_vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID_TYPE_VHCA_ID: FieldDesc = FieldDesc { name: "function_id_type_vhca_id", offset: 0x5c2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::lag_per_mp_group`] lives: offset, width, count and kind.
+    pub const FIELD_LAG_PER_MP_GROUP: FieldDesc = FieldDesc { name: "lag_per_mp_group", offset: 0x5c4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::delegate_vhca_management_profiles`] lives: offset, width, count and kind.
+    pub const FIELD_DELEGATE_VHCA_MANAGEMENT_PROFILES: FieldDesc = FieldDesc { name: "delegate_vhca_management_profiles", offset: 0x5d0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::delegated_vhca_max`] lives: offset, width, count and kind.
+    pub const FIELD_DELEGATED_VHCA_MAX: FieldDesc = FieldDesc { name: "delegated_vhca_max", offset: 0x5e0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::delegate_vhca_max`] lives: offset, width, count and kind.
+    pub const FIELD_DELEGATE_VHCA_MAX: FieldDesc = FieldDesc { name: "delegate_vhca_max", offset: 0x5f0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for CmdHcaCap2 {
@@ -9030,86 +9784,86 @@ static LAYOUT_CMD_HCA_CAP_2: LayoutDesc = LayoutDesc {
     doc: "Second page of general capabilities, cap type 0x20 (mlx5_ifc_cmd_hca_cap_2_bits); 256 bytes.",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "migratable", offset: 0x80, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_MIGRATABLE,
         FieldDesc { name: "reserved_at_81", offset: 0x81, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "dp_ordering_force", offset: 0x88, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_DP_ORDERING_FORCE,
         FieldDesc { name: "reserved_at_89", offset: 0x89, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "query_vuid", offset: 0x92, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_QUERY_VUID,
         FieldDesc { name: "reserved_at_93", offset: 0x93, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "umr_log_entity_size_5", offset: 0x98, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_UMR_LOG_ENTITY_SIZE_5,
         FieldDesc { name: "reserved_at_99", offset: 0x99, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_reformat_insert_size", offset: 0xa0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_reformat_insert_offset", offset: 0xa8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_reformat_remove_size", offset: 0xb0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_reformat_remove_offset", offset: 0xb8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_MAX_REFORMAT_INSERT_SIZE,
+        CmdHcaCap2::FIELD_MAX_REFORMAT_INSERT_OFFSET,
+        CmdHcaCap2::FIELD_MAX_REFORMAT_REMOVE_SIZE,
+        CmdHcaCap2::FIELD_MAX_REFORMAT_REMOVE_OFFSET,
         FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "migration_multi_load", offset: 0xc8, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "migration_tracking_state", offset: 0xc9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "multiplane_qp_ud", offset: 0xca, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_MIGRATION_MULTI_LOAD,
+        CmdHcaCap2::FIELD_MIGRATION_TRACKING_STATE,
+        CmdHcaCap2::FIELD_MULTIPLANE_QP_UD,
         FieldDesc { name: "reserved_at_cb", offset: 0xcb, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "migration_in_chunks", offset: 0xd0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_MIGRATION_IN_CHUNKS,
         FieldDesc { name: "reserved_at_d1", offset: 0xd1, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sf_eq_usage", offset: 0xd2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_SF_EQ_USAGE,
         FieldDesc { name: "reserved_at_d3", offset: 0xd3, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "multiplane", offset: 0xd8, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "migration_state", offset: 0xd9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_MULTIPLANE,
+        CmdHcaCap2::FIELD_MIGRATION_STATE,
         FieldDesc { name: "reserved_at_da", offset: 0xda, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "cross_vhca_object_to_object_supported", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "allowed_object_for_other_vhca_access", offset: 0x100, width: 0x40, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_CROSS_VHCA_OBJECT_TO_OBJECT_SUPPORTED,
+        CmdHcaCap2::FIELD_ALLOWED_OBJECT_FOR_OTHER_VHCA_ACCESS,
         FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "flow_table_type_2_type", offset: 0x1a0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_FLOW_TABLE_TYPE_2_TYPE,
         FieldDesc { name: "reserved_at_1a8", offset: 0x1a8, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "format_select_dw_8_6_ext", offset: 0x1aa, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_min_mkey_entity_size", offset: 0x1ab, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_FORMAT_SELECT_DW_8_6_EXT,
+        CmdHcaCap2::FIELD_LOG_MIN_MKEY_ENTITY_SIZE,
         FieldDesc { name: "reserved_at_1b0", offset: 0x1b0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "general_obj_types_127_64", offset: 0x1c0, width: 0x40, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_GENERAL_OBJ_TYPES_127_64,
         FieldDesc { name: "reserved_at_200", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_220", offset: 0x220, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sw_vhca_id_valid", offset: 0x221, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "sw_vhca_id", offset: 0x222, width: 0xe, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_SW_VHCA_ID_VALID,
+        CmdHcaCap2::FIELD_SW_VHCA_ID,
         FieldDesc { name: "reserved_at_230", offset: 0x230, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_240", offset: 0x240, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "ts_cqe_metadata_size2wqe_counter", offset: 0x24b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_TS_CQE_METADATA_SIZE2WQE_COUNTER,
         FieldDesc { name: "reserved_at_250", offset: 0x250, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_260", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "format_select_dw_gtpu_dw_0", offset: 0x280, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "format_select_dw_gtpu_dw_1", offset: 0x288, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "format_select_dw_gtpu_dw_2", offset: 0x290, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "format_select_dw_gtpu_first_ext_dw_0", offset: 0x298, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "generate_wqe_type", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_FORMAT_SELECT_DW_GTPU_DW_0,
+        CmdHcaCap2::FIELD_FORMAT_SELECT_DW_GTPU_DW_1,
+        CmdHcaCap2::FIELD_FORMAT_SELECT_DW_GTPU_DW_2,
+        CmdHcaCap2::FIELD_FORMAT_SELECT_DW_GTPU_FIRST_EXT_DW_0,
+        CmdHcaCap2::FIELD_GENERATE_WQE_TYPE,
         FieldDesc { name: "reserved_at_2c0", offset: 0x2c0, width: 0xc0, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_380", offset: 0x380, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "min_mkey_log_entity_size_fixed_buffer", offset: 0x38b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ec_vf_vport_base", offset: 0x390, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_MIN_MKEY_LOG_ENTITY_SIZE_FIXED_BUFFER,
+        CmdHcaCap2::FIELD_EC_VF_VPORT_BASE,
         FieldDesc { name: "reserved_at_3a0", offset: 0x3a0, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_mkey_log_entity_size_fixed_buffer", offset: 0x3a2, width: 0x6, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_MAX_MKEY_LOG_ENTITY_SIZE_FIXED_BUFFER,
         FieldDesc { name: "reserved_at_3a8", offset: 0x3a8, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_mkey_log_entity_size_mtt", offset: 0x3aa, width: 0x6, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_rqt_vhca_id", offset: 0x3b0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_MAX_MKEY_LOG_ENTITY_SIZE_MTT,
+        CmdHcaCap2::FIELD_MAX_RQT_VHCA_ID,
         FieldDesc { name: "reserved_at_3c0", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_3e0", offset: 0x3e0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "pcc_ifa2", offset: 0x3f0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_PCC_IFA2,
         FieldDesc { name: "reserved_at_3f1", offset: 0x3f1, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_400", offset: 0x400, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "min_mkey_log_entity_size_fixed_buffer_valid", offset: 0x401, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_MIN_MKEY_LOG_ENTITY_SIZE_FIXED_BUFFER_VALID,
         FieldDesc { name: "reserved_at_402", offset: 0x402, width: 0xe, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "return_reg_id", offset: 0x410, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_RETURN_REG_ID,
         FieldDesc { name: "reserved_at_420", offset: 0x420, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "flow_table_hash_type", offset: 0x43c, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_FLOW_TABLE_HASH_TYPE,
         FieldDesc { name: "reserved_at_440", offset: 0x440, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_num_eqs_24b", offset: 0x448, width: 0x18, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_MAX_NUM_EQS_24B,
         FieldDesc { name: "reserved_at_460", offset: 0x460, width: 0x144, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "load_balance_id", offset: 0x5a4, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_LOAD_BALANCE_ID,
         FieldDesc { name: "reserved_at_5a8", offset: 0x5a8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "query_adjacent_functions_id", offset: 0x5c0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ingress_egress_esw_vport_connect", offset: 0x5c1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "function_id_type_vhca_id", offset: 0x5c2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_QUERY_ADJACENT_FUNCTIONS_ID,
+        CmdHcaCap2::FIELD_INGRESS_EGRESS_ESW_VPORT_CONNECT,
+        CmdHcaCap2::FIELD_FUNCTION_ID_TYPE_VHCA_ID,
         FieldDesc { name: "reserved_at_5c3", offset: 0x5c3, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "lag_per_mp_group", offset: 0x5c4, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdHcaCap2::FIELD_LAG_PER_MP_GROUP,
         FieldDesc { name: "reserved_at_5c5", offset: 0x5c5, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "delegate_vhca_management_profiles", offset: 0x5d0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "delegated_vhca_max", offset: 0x5e0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "delegate_vhca_max", offset: 0x5f0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CmdHcaCap2::FIELD_DELEGATE_VHCA_MANAGEMENT_PROFILES,
+        CmdHcaCap2::FIELD_DELEGATED_VHCA_MAX,
+        CmdHcaCap2::FIELD_DELEGATE_VHCA_MAX,
         FieldDesc { name: "reserved_at_600", offset: 0x600, width: 0x200, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -9991,6 +10745,82 @@ impl PerProtocolNetworkingOffloadCaps {
         }
         self
     }
+    /// Where [`Self::csum_cap`] lives: offset, width, count and kind.
+    pub const FIELD_CSUM_CAP: FieldDesc = FieldDesc { name: "csum_cap", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vlan_cap`] lives: offset, width, count and kind.
+    pub const FIELD_VLAN_CAP: FieldDesc = FieldDesc { name: "vlan_cap", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::lro_cap`] lives: offset, width, count and kind.
+    pub const FIELD_LRO_CAP: FieldDesc = FieldDesc { name: "lro_cap", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::lro_psh_flag`] lives: offset, width, count and kind.
+    pub const FIELD_LRO_PSH_FLAG: FieldDesc = FieldDesc { name: "lro_psh_flag", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::lro_time_stamp`] lives: offset, width, count and kind.
+    pub const FIELD_LRO_TIME_STAMP: FieldDesc = FieldDesc { name: "lro_time_stamp", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::wqe_vlan_insert`] lives: offset, width, count and kind.
+    pub const FIELD_WQE_VLAN_INSERT: FieldDesc = FieldDesc { name: "wqe_vlan_insert", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::self_lb_en_modifiable`] lives: offset, width, count and kind.
+    pub const FIELD_SELF_LB_EN_MODIFIABLE: FieldDesc = FieldDesc { name: "self_lb_en_modifiable", offset: 0x8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_lso_cap`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_LSO_CAP: FieldDesc = FieldDesc { name: "max_lso_cap", offset: 0xb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::multi_pkt_send_wqe`] lives: offset, width, count and kind.
+    pub const FIELD_MULTI_PKT_SEND_WQE: FieldDesc = FieldDesc { name: "multi_pkt_send_wqe", offset: 0x10, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::wqe_inline_mode`] lives: offset, width, count and kind.
+    pub const FIELD_WQE_INLINE_MODE: FieldDesc = FieldDesc { name: "wqe_inline_mode", offset: 0x12, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rss_ind_tbl_cap`] lives: offset, width, count and kind.
+    pub const FIELD_RSS_IND_TBL_CAP: FieldDesc = FieldDesc { name: "rss_ind_tbl_cap", offset: 0x14, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::reg_umr_sq`] lives: offset, width, count and kind.
+    pub const FIELD_REG_UMR_SQ: FieldDesc = FieldDesc { name: "reg_umr_sq", offset: 0x18, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::scatter_fcs`] lives: offset, width, count and kind.
+    pub const FIELD_SCATTER_FCS: FieldDesc = FieldDesc { name: "scatter_fcs", offset: 0x19, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::enhanced_multi_pkt_send_wqe`] lives: offset, width, count and kind.
+    pub const FIELD_ENHANCED_MULTI_PKT_SEND_WQE: FieldDesc = FieldDesc { name: "enhanced_multi_pkt_send_wqe", offset: 0x1a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_lso_const_out_ip_id`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_LSO_CONST_OUT_IP_ID: FieldDesc = FieldDesc { name: "tunnel_lso_const_out_ip_id", offset: 0x1b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_lro_gre`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_LRO_GRE: FieldDesc = FieldDesc { name: "tunnel_lro_gre", offset: 0x1c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_lro_vxlan`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_LRO_VXLAN: FieldDesc = FieldDesc { name: "tunnel_lro_vxlan", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_gre`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_GRE: FieldDesc = FieldDesc { name: "tunnel_stateless_gre", offset: 0x1e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_vxlan`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_VXLAN: FieldDesc = FieldDesc { name: "tunnel_stateless_vxlan", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::swp`] lives: offset, width, count and kind.
+    pub const FIELD_SWP: FieldDesc = FieldDesc { name: "swp", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::swp_csum`] lives: offset, width, count and kind.
+    pub const FIELD_SWP_CSUM: FieldDesc = FieldDesc { name: "swp_csum", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::swp_lso`] lives: offset, width, count and kind.
+    pub const FIELD_SWP_LSO: FieldDesc = FieldDesc { name: "swp_lso", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cqe_checksum_full`] lives: offset, width, count and kind.
+    pub const FIELD_CQE_CHECKSUM_FULL: FieldDesc = FieldDesc { name: "cqe_checksum_full", offset: 0x23, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_geneve_tx`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_GENEVE_TX: FieldDesc = FieldDesc { name: "tunnel_stateless_geneve_tx", offset: 0x24, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_mpls_over_udp`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_MPLS_OVER_UDP: FieldDesc = FieldDesc { name: "tunnel_stateless_mpls_over_udp", offset: 0x25, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_mpls_over_gre`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_MPLS_OVER_GRE: FieldDesc = FieldDesc { name: "tunnel_stateless_mpls_over_gre", offset: 0x26, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_vxlan_gpe`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_VXLAN_GPE: FieldDesc = FieldDesc { name: "tunnel_stateless_vxlan_gpe", offset: 0x27, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_ipv4_over_vxlan`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_IPV4_OVER_VXLAN: FieldDesc = FieldDesc { name: "tunnel_stateless_ipv4_over_vxlan", offset: 0x28, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_ip_over_ip`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_IP_OVER_IP: FieldDesc = FieldDesc { name: "tunnel_stateless_ip_over_ip", offset: 0x29, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::insert_trailer`] lives: offset, width, count and kind.
+    pub const FIELD_INSERT_TRAILER: FieldDesc = FieldDesc { name: "insert_trailer", offset: 0x2a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_ip_over_ip_rx`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_IP_OVER_IP_RX: FieldDesc = FieldDesc { name: "tunnel_stateless_ip_over_ip_rx", offset: 0x2c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_ip_over_ip_tx`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_IP_OVER_IP_TX: FieldDesc = FieldDesc { name: "tunnel_stateless_ip_over_ip_tx", offset: 0x2d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_vxlan_udp_ports`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_VXLAN_UDP_PORTS: FieldDesc = FieldDesc { name: "max_vxlan_udp_ports", offset: 0x30, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::swp_csum_l4_partial`] lives: offset, width, count and kind.
+    pub const FIELD_SWP_CSUM_L4_PARTIAL: FieldDesc = FieldDesc { name: "swp_csum_l4_partial", offset: 0x38, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_geneve_opt_len`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_GENEVE_OPT_LEN: FieldDesc = FieldDesc { name: "max_geneve_opt_len", offset: 0x3e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_stateless_geneve_rx`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_STATELESS_GENEVE_RX: FieldDesc = FieldDesc { name: "tunnel_stateless_geneve_rx", offset: 0x3f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::lro_min_mss_size`] lives: offset, width, count and kind.
+    pub const FIELD_LRO_MIN_MSS_SIZE: FieldDesc = FieldDesc { name: "lro_min_mss_size", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lro_timer_supported_periods`] lives: offset, width, count and kind.
+    pub const FIELD_LRO_TIMER_SUPPORTED_PERIODS: FieldDesc = FieldDesc { name: "lro_timer_supported_periods", offset: 0x180, width: 0x20, count: Count::Fixed(4), kind: FieldKind::Uint };
 }
 
 impl Default for PerProtocolNetworkingOffloadCaps {
@@ -10016,51 +10846,51 @@ static LAYOUT_PER_PROTOCOL_NETWORKING_OFFLOAD_CAPS: LayoutDesc = LayoutDesc {
     size_bits: 0x800,
     doc: "Ethernet offload capabilities, cap type 1 (mlx5_ifc_per_protocol_networking_offload_caps_bits).",
     fields: &[
-        FieldDesc { name: "csum_cap", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vlan_cap", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "lro_cap", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "lro_psh_flag", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "lro_time_stamp", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        PerProtocolNetworkingOffloadCaps::FIELD_CSUM_CAP,
+        PerProtocolNetworkingOffloadCaps::FIELD_VLAN_CAP,
+        PerProtocolNetworkingOffloadCaps::FIELD_LRO_CAP,
+        PerProtocolNetworkingOffloadCaps::FIELD_LRO_PSH_FLAG,
+        PerProtocolNetworkingOffloadCaps::FIELD_LRO_TIME_STAMP,
         FieldDesc { name: "reserved_at_5", offset: 0x5, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "wqe_vlan_insert", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "self_lb_en_modifiable", offset: 0x8, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        PerProtocolNetworkingOffloadCaps::FIELD_WQE_VLAN_INSERT,
+        PerProtocolNetworkingOffloadCaps::FIELD_SELF_LB_EN_MODIFIABLE,
         FieldDesc { name: "reserved_at_9", offset: 0x9, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_lso_cap", offset: 0xb, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "multi_pkt_send_wqe", offset: 0x10, width: 0x2, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "wqe_inline_mode", offset: 0x12, width: 0x2, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rss_ind_tbl_cap", offset: 0x14, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "reg_umr_sq", offset: 0x18, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "scatter_fcs", offset: 0x19, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "enhanced_multi_pkt_send_wqe", offset: 0x1a, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_lso_const_out_ip_id", offset: 0x1b, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_lro_gre", offset: 0x1c, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_lro_vxlan", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_stateless_gre", offset: 0x1e, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_stateless_vxlan", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "swp", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "swp_csum", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "swp_lso", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "cqe_checksum_full", offset: 0x23, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_stateless_geneve_tx", offset: 0x24, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_stateless_mpls_over_udp", offset: 0x25, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_stateless_mpls_over_gre", offset: 0x26, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_stateless_vxlan_gpe", offset: 0x27, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_stateless_ipv4_over_vxlan", offset: 0x28, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_stateless_ip_over_ip", offset: 0x29, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "insert_trailer", offset: 0x2a, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        PerProtocolNetworkingOffloadCaps::FIELD_MAX_LSO_CAP,
+        PerProtocolNetworkingOffloadCaps::FIELD_MULTI_PKT_SEND_WQE,
+        PerProtocolNetworkingOffloadCaps::FIELD_WQE_INLINE_MODE,
+        PerProtocolNetworkingOffloadCaps::FIELD_RSS_IND_TBL_CAP,
+        PerProtocolNetworkingOffloadCaps::FIELD_REG_UMR_SQ,
+        PerProtocolNetworkingOffloadCaps::FIELD_SCATTER_FCS,
+        PerProtocolNetworkingOffloadCaps::FIELD_ENHANCED_MULTI_PKT_SEND_WQE,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_LSO_CONST_OUT_IP_ID,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_LRO_GRE,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_LRO_VXLAN,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_GRE,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_VXLAN,
+        PerProtocolNetworkingOffloadCaps::FIELD_SWP,
+        PerProtocolNetworkingOffloadCaps::FIELD_SWP_CSUM,
+        PerProtocolNetworkingOffloadCaps::FIELD_SWP_LSO,
+        PerProtocolNetworkingOffloadCaps::FIELD_CQE_CHECKSUM_FULL,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_GENEVE_TX,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_MPLS_OVER_UDP,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_MPLS_OVER_GRE,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_VXLAN_GPE,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_IPV4_OVER_VXLAN,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_IP_OVER_IP,
+        PerProtocolNetworkingOffloadCaps::FIELD_INSERT_TRAILER,
         FieldDesc { name: "reserved_at_2b", offset: 0x2b, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "tunnel_stateless_ip_over_ip_rx", offset: 0x2c, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_stateless_ip_over_ip_tx", offset: 0x2d, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_IP_OVER_IP_RX,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_IP_OVER_IP_TX,
         FieldDesc { name: "reserved_at_2e", offset: 0x2e, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_vxlan_udp_ports", offset: 0x30, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "swp_csum_l4_partial", offset: 0x38, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        PerProtocolNetworkingOffloadCaps::FIELD_MAX_VXLAN_UDP_PORTS,
+        PerProtocolNetworkingOffloadCaps::FIELD_SWP_CSUM_L4_PARTIAL,
         FieldDesc { name: "reserved_at_39", offset: 0x39, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_geneve_opt_len", offset: 0x3e, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "tunnel_stateless_geneve_rx", offset: 0x3f, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        PerProtocolNetworkingOffloadCaps::FIELD_MAX_GENEVE_OPT_LEN,
+        PerProtocolNetworkingOffloadCaps::FIELD_TUNNEL_STATELESS_GENEVE_RX,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "lro_min_mss_size", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        PerProtocolNetworkingOffloadCaps::FIELD_LRO_MIN_MSS_SIZE,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x120, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "lro_timer_supported_periods", offset: 0x180, width: 0x20, count: Count::Fixed(4), kind: FieldKind::Uint },
+        PerProtocolNetworkingOffloadCaps::FIELD_LRO_TIMER_SUPPORTED_PERIODS,
         FieldDesc { name: "reserved_at_200", offset: 0x200, width: 0x600, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -10663,6 +11493,58 @@ impl QosCap {
         self.set_log_max_num_meter_aso(v);
         self
     }
+    /// Where [`Self::packet_pacing`] lives: offset, width, count and kind.
+    pub const FIELD_PACKET_PACING: FieldDesc = FieldDesc { name: "packet_pacing", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::esw_scheduling`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_SCHEDULING: FieldDesc = FieldDesc { name: "esw_scheduling", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::esw_bw_share`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_BW_SHARE: FieldDesc = FieldDesc { name: "esw_bw_share", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::esw_rate_limit`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_RATE_LIMIT: FieldDesc = FieldDesc { name: "esw_rate_limit", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::packet_pacing_burst_bound`] lives: offset, width, count and kind.
+    pub const FIELD_PACKET_PACING_BURST_BOUND: FieldDesc = FieldDesc { name: "packet_pacing_burst_bound", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::packet_pacing_typical_size`] lives: offset, width, count and kind.
+    pub const FIELD_PACKET_PACING_TYPICAL_SIZE: FieldDesc = FieldDesc { name: "packet_pacing_typical_size", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::nic_sq_scheduling`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_SQ_SCHEDULING: FieldDesc = FieldDesc { name: "nic_sq_scheduling", offset: 0x8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::nic_bw_share`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_BW_SHARE: FieldDesc = FieldDesc { name: "nic_bw_share", offset: 0x9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::nic_rate_limit`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_RATE_LIMIT: FieldDesc = FieldDesc { name: "nic_rate_limit", offset: 0xa, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::packet_pacing_uid`] lives: offset, width, count and kind.
+    pub const FIELD_PACKET_PACING_UID: FieldDesc = FieldDesc { name: "packet_pacing_uid", offset: 0xb, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_esw_max_sched_depth`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_ESW_MAX_SCHED_DEPTH: FieldDesc = FieldDesc { name: "log_esw_max_sched_depth", offset: 0xc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::esw_cross_esw_sched`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_CROSS_ESW_SCHED: FieldDesc = FieldDesc { name: "esw_cross_esw_sched", offset: 0x29, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_qos_nic_queue_group`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_QOS_NIC_QUEUE_GROUP: FieldDesc = FieldDesc { name: "log_max_qos_nic_queue_group", offset: 0x2b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::packet_pacing_max_rate`] lives: offset, width, count and kind.
+    pub const FIELD_PACKET_PACING_MAX_RATE: FieldDesc = FieldDesc { name: "packet_pacing_max_rate", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::packet_pacing_min_rate`] lives: offset, width, count and kind.
+    pub const FIELD_PACKET_PACING_MIN_RATE: FieldDesc = FieldDesc { name: "packet_pacing_min_rate", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_esw_max_rate_limit`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_ESW_MAX_RATE_LIMIT: FieldDesc = FieldDesc { name: "log_esw_max_rate_limit", offset: 0x8b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::packet_pacing_rate_table_size`] lives: offset, width, count and kind.
+    pub const FIELD_PACKET_PACING_RATE_TABLE_SIZE: FieldDesc = FieldDesc { name: "packet_pacing_rate_table_size", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::esw_element_type`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_ELEMENT_TYPE: FieldDesc = FieldDesc { name: "esw_element_type", offset: 0xa0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::esw_tsar_type`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_TSAR_TYPE: FieldDesc = FieldDesc { name: "esw_tsar_type", offset: 0xb0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_qos_para_vport`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_QOS_PARA_VPORT: FieldDesc = FieldDesc { name: "max_qos_para_vport", offset: 0xd0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_tsar_bw_share`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_TSAR_BW_SHARE: FieldDesc = FieldDesc { name: "max_tsar_bw_share", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::nic_element_type`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_ELEMENT_TYPE: FieldDesc = FieldDesc { name: "nic_element_type", offset: 0x100, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::nic_tsar_type`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_TSAR_TYPE: FieldDesc = FieldDesc { name: "nic_tsar_type", offset: 0x110, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_meter_aso_granularity`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_METER_ASO_GRANULARITY: FieldDesc = FieldDesc { name: "log_meter_aso_granularity", offset: 0x123, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_meter_aso_max_alloc`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_METER_ASO_MAX_ALLOC: FieldDesc = FieldDesc { name: "log_meter_aso_max_alloc", offset: 0x12b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_num_meter_aso`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_NUM_METER_ASO: FieldDesc = FieldDesc { name: "log_max_num_meter_aso", offset: 0x133, width: 0x5, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QosCap {
@@ -10688,43 +11570,43 @@ static LAYOUT_QOS_CAP: LayoutDesc = LayoutDesc {
     size_bits: 0x800,
     doc: "Quality-of-service capabilities, cap type 0xc (mlx5_ifc_qos_cap_bits).",
     fields: &[
-        FieldDesc { name: "packet_pacing", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "esw_scheduling", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "esw_bw_share", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "esw_rate_limit", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        QosCap::FIELD_PACKET_PACING,
+        QosCap::FIELD_ESW_SCHEDULING,
+        QosCap::FIELD_ESW_BW_SHARE,
+        QosCap::FIELD_ESW_RATE_LIMIT,
         FieldDesc { name: "reserved_at_4", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "packet_pacing_burst_bound", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "packet_pacing_typical_size", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        QosCap::FIELD_PACKET_PACING_BURST_BOUND,
+        QosCap::FIELD_PACKET_PACING_TYPICAL_SIZE,
         FieldDesc { name: "reserved_at_7", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "nic_sq_scheduling", offset: 0x8, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "nic_bw_share", offset: 0x9, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "nic_rate_limit", offset: 0xa, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "packet_pacing_uid", offset: 0xb, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "log_esw_max_sched_depth", offset: 0xc, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        QosCap::FIELD_NIC_SQ_SCHEDULING,
+        QosCap::FIELD_NIC_BW_SHARE,
+        QosCap::FIELD_NIC_RATE_LIMIT,
+        QosCap::FIELD_PACKET_PACING_UID,
+        QosCap::FIELD_LOG_ESW_MAX_SCHED_DEPTH,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "esw_cross_esw_sched", offset: 0x29, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        QosCap::FIELD_ESW_CROSS_ESW_SCHED,
         FieldDesc { name: "reserved_at_2a", offset: 0x2a, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_qos_nic_queue_group", offset: 0x2b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        QosCap::FIELD_LOG_MAX_QOS_NIC_QUEUE_GROUP,
         FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "packet_pacing_max_rate", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "packet_pacing_min_rate", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        QosCap::FIELD_PACKET_PACING_MAX_RATE,
+        QosCap::FIELD_PACKET_PACING_MIN_RATE,
         FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_esw_max_rate_limit", offset: 0x8b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "packet_pacing_rate_table_size", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "esw_element_type", offset: 0xa0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "esw_tsar_type", offset: 0xb0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QosCap::FIELD_LOG_ESW_MAX_RATE_LIMIT,
+        QosCap::FIELD_PACKET_PACING_RATE_TABLE_SIZE,
+        QosCap::FIELD_ESW_ELEMENT_TYPE,
+        QosCap::FIELD_ESW_TSAR_TYPE,
         FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_qos_para_vport", offset: 0xd0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_tsar_bw_share", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "nic_element_type", offset: 0x100, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "nic_tsar_type", offset: 0x110, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QosCap::FIELD_MAX_QOS_PARA_VPORT,
+        QosCap::FIELD_MAX_TSAR_BW_SHARE,
+        QosCap::FIELD_NIC_ELEMENT_TYPE,
+        QosCap::FIELD_NIC_TSAR_TYPE,
         FieldDesc { name: "reserved_at_120", offset: 0x120, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_meter_aso_granularity", offset: 0x123, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        QosCap::FIELD_LOG_METER_ASO_GRANULARITY,
         FieldDesc { name: "reserved_at_128", offset: 0x128, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_meter_aso_max_alloc", offset: 0x12b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        QosCap::FIELD_LOG_METER_ASO_MAX_ALLOC,
         FieldDesc { name: "reserved_at_130", offset: 0x130, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_max_num_meter_aso", offset: 0x133, width: 0x5, count: Count::One, kind: FieldKind::Uint },
+        QosCap::FIELD_LOG_MAX_NUM_METER_ASO,
         FieldDesc { name: "reserved_at_138", offset: 0x138, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0x6c0, count: Count::One, kind: FieldKind::Reserved },
     ],
@@ -10868,6 +11750,14 @@ impl HcaCapUnion {
         self.set_qos_cap(&v);
         self
     }
+    /// Where [`Self::cmd_hca_cap`] lives: offset, width, count and kind.
+    pub const FIELD_CMD_HCA_CAP: FieldDesc = FieldDesc { name: "cmd_hca_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CmdHcaCap::DESC) };
+    /// Where [`Self::cmd_hca_cap_2`] lives: offset, width, count and kind.
+    pub const FIELD_CMD_HCA_CAP_2: FieldDesc = FieldDesc { name: "cmd_hca_cap_2", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CmdHcaCap2::DESC) };
+    /// Where [`Self::per_protocol_networking_offload_caps`] lives: offset, width, count and kind.
+    pub const FIELD_PER_PROTOCOL_NETWORKING_OFFLOAD_CAPS: FieldDesc = FieldDesc { name: "per_protocol_networking_offload_caps", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(PerProtocolNetworkingOffloadCaps::DESC) };
+    /// Where [`Self::qos_cap`] lives: offset, width, count and kind.
+    pub const FIELD_QOS_CAP: FieldDesc = FieldDesc { name: "qos_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(QosCap::DESC) };
 }
 
 impl Default for HcaCapUnion {
@@ -10893,10 +11783,10 @@ static LAYOUT_HCA_CAP_UNION: LayoutDesc = LayoutDesc {
     size_bits: 0x8000,
     doc: "4 KiB capability page as carried by QUERY_HCA_CAP / SET_HCA_CAP (mlx5_ifc_hca_cap_union_bits); only the pages modelled here are members.",
     fields: &[
-        FieldDesc { name: "cmd_hca_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CmdHcaCap::DESC) },
-        FieldDesc { name: "cmd_hca_cap_2", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CmdHcaCap2::DESC) },
-        FieldDesc { name: "per_protocol_networking_offload_caps", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(PerProtocolNetworkingOffloadCaps::DESC) },
-        FieldDesc { name: "qos_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(QosCap::DESC) },
+        HcaCapUnion::FIELD_CMD_HCA_CAP,
+        HcaCapUnion::FIELD_CMD_HCA_CAP_2,
+        HcaCapUnion::FIELD_PER_PROTOCOL_NETWORKING_OFFLOAD_CAPS,
+        HcaCapUnion::FIELD_QOS_CAP,
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8000, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -11067,6 +11957,18 @@ impl QueryHcaCapIn {
         self.set_function_id(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_function`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_FUNCTION: FieldDesc = FieldDesc { name: "other_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ec_vf_function`] lives: offset, width, count and kind.
+    pub const FIELD_EC_VF_FUNCTION: FieldDesc = FieldDesc { name: "ec_vf_function", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_id_type`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID_TYPE: FieldDesc = FieldDesc { name: "function_id_type", offset: 0x43, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryHcaCapIn {
@@ -11092,16 +11994,16 @@ static LAYOUT_QUERY_HCA_CAP_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_HCA_CAP input (mlx5_ifc_query_hca_cap_in_bits); op_mod = cap type << 1 | current.",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryHcaCapIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "other_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ec_vf_function", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        QueryHcaCapIn::FIELD_OP_MOD,
+        QueryHcaCapIn::FIELD_OTHER_FUNCTION,
+        QueryHcaCapIn::FIELD_EC_VF_FUNCTION,
         FieldDesc { name: "reserved_at_42", offset: 0x42, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "function_id_type", offset: 0x43, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        QueryHcaCapIn::FIELD_FUNCTION_ID_TYPE,
         FieldDesc { name: "reserved_at_44", offset: 0x44, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryHcaCapIn::FIELD_FUNCTION_ID,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -11204,6 +12106,12 @@ impl QueryHcaCapOut {
         self.set_capability(&v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::capability`] lives: offset, width, count and kind.
+    pub const FIELD_CAPABILITY: FieldDesc = FieldDesc { name: "capability", offset: 0x80, width: 0x8000, count: Count::One, kind: FieldKind::Layout(HcaCapUnion::DESC) };
 }
 
 impl Default for QueryHcaCapOut {
@@ -11229,11 +12137,11 @@ static LAYOUT_QUERY_HCA_CAP_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x8080,
     doc: "QUERY_HCA_CAP output: one 4 KiB capability page (mlx5_ifc_query_hca_cap_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        QueryHcaCapOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        QueryHcaCapOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "capability", offset: 0x80, width: 0x8000, count: Count::One, kind: FieldKind::Layout(HcaCapUnion::DESC) },
+        QueryHcaCapOut::FIELD_CAPABILITY,
     ],
 };
 
@@ -11431,6 +12339,20 @@ impl SetHcaCapIn {
         self.set_capability(&v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_function`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_FUNCTION: FieldDesc = FieldDesc { name: "other_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ec_vf_function`] lives: offset, width, count and kind.
+    pub const FIELD_EC_VF_FUNCTION: FieldDesc = FieldDesc { name: "ec_vf_function", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_id_type`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID_TYPE: FieldDesc = FieldDesc { name: "function_id_type", offset: 0x43, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::capability`] lives: offset, width, count and kind.
+    pub const FIELD_CAPABILITY: FieldDesc = FieldDesc { name: "capability", offset: 0x80, width: 0x8000, count: Count::One, kind: FieldKind::Layout(HcaCapUnion::DESC) };
 }
 
 impl Default for SetHcaCapIn {
@@ -11456,18 +12378,18 @@ static LAYOUT_SET_HCA_CAP_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x8080,
     doc: "SET_HCA_CAP input: header plus the capability page to write (mlx5_ifc_set_hca_cap_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        SetHcaCapIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "other_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ec_vf_function", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        SetHcaCapIn::FIELD_OP_MOD,
+        SetHcaCapIn::FIELD_OTHER_FUNCTION,
+        SetHcaCapIn::FIELD_EC_VF_FUNCTION,
         FieldDesc { name: "reserved_at_42", offset: 0x42, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "function_id_type", offset: 0x43, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        SetHcaCapIn::FIELD_FUNCTION_ID_TYPE,
         FieldDesc { name: "reserved_at_44", offset: 0x44, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        SetHcaCapIn::FIELD_FUNCTION_ID,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "capability", offset: 0x80, width: 0x8000, count: Count::One, kind: FieldKind::Layout(HcaCapUnion::DESC) },
+        SetHcaCapIn::FIELD_CAPABILITY,
     ],
 };
 
@@ -11541,6 +12463,10 @@ impl SetHcaCapOut {
         self.set_syndrome(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for SetHcaCapOut {
@@ -11566,9 +12492,9 @@ static LAYOUT_SET_HCA_CAP_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "SET_HCA_CAP output: header only (mlx5_ifc_set_hca_cap_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        SetHcaCapOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        SetHcaCapOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };

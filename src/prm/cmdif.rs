@@ -902,6 +902,32 @@ impl CmdQueueEntry {
         self.set_ownership(v);
         self
     }
+    /// Where [`Self::r#type`] lives: offset, width, count and kind.
+    pub const FIELD_TYPE: FieldDesc = FieldDesc { name: "type", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Enum(CmdXport::DESC) };
+    /// Where [`Self::input_length`] lives: offset, width, count and kind.
+    pub const FIELD_INPUT_LENGTH: FieldDesc = FieldDesc { name: "input_length", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::input_mailbox_pointer_63_32`] lives: offset, width, count and kind.
+    pub const FIELD_INPUT_MAILBOX_POINTER_63_32: FieldDesc = FieldDesc { name: "input_mailbox_pointer_63_32", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::input_mailbox_pointer_31_9`] lives: offset, width, count and kind.
+    pub const FIELD_INPUT_MAILBOX_POINTER_31_9: FieldDesc = FieldDesc { name: "input_mailbox_pointer_31_9", offset: 0x60, width: 0x17, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::command_input_inline_data`] lives: offset, width, count and kind.
+    pub const FIELD_COMMAND_INPUT_INLINE_DATA: FieldDesc = FieldDesc { name: "command_input_inline_data", offset: 0x80, width: 0x8, count: Count::Fixed(16), kind: FieldKind::Uint };
+    /// Where [`Self::command_output_inline_data`] lives: offset, width, count and kind.
+    pub const FIELD_COMMAND_OUTPUT_INLINE_DATA: FieldDesc = FieldDesc { name: "command_output_inline_data", offset: 0x100, width: 0x8, count: Count::Fixed(16), kind: FieldKind::Uint };
+    /// Where [`Self::output_mailbox_pointer_63_32`] lives: offset, width, count and kind.
+    pub const FIELD_OUTPUT_MAILBOX_POINTER_63_32: FieldDesc = FieldDesc { name: "output_mailbox_pointer_63_32", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::output_mailbox_pointer_31_9`] lives: offset, width, count and kind.
+    pub const FIELD_OUTPUT_MAILBOX_POINTER_31_9: FieldDesc = FieldDesc { name: "output_mailbox_pointer_31_9", offset: 0x1a0, width: 0x17, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::output_length`] lives: offset, width, count and kind.
+    pub const FIELD_OUTPUT_LENGTH: FieldDesc = FieldDesc { name: "output_length", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::token`] lives: offset, width, count and kind.
+    pub const FIELD_TOKEN: FieldDesc = FieldDesc { name: "token", offset: 0x1e0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::signature`] lives: offset, width, count and kind.
+    pub const FIELD_SIGNATURE: FieldDesc = FieldDesc { name: "signature", offset: 0x1e8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x1f8, width: 0x7, count: Count::One, kind: FieldKind::Enum(DeliveryStatus::DESC) };
+    /// Where [`Self::ownership`] lives: offset, width, count and kind.
+    pub const FIELD_OWNERSHIP: FieldDesc = FieldDesc { name: "ownership", offset: 0x1ff, width: 0x1, count: Count::One, kind: FieldKind::Bool };
 }
 
 impl Default for CmdQueueEntry {
@@ -927,23 +953,23 @@ static LAYOUT_CMD_QUEUE_ENTRY: LayoutDesc = LayoutDesc {
     size_bits: 0x200,
     doc: "One 64-byte slot of the command queue (mlx5_ifc_cmd_queue_entry_bits; device.h mlx5_cmd_layout).",
     fields: &[
-        FieldDesc { name: "type", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Enum(CmdXport::DESC) },
+        CmdQueueEntry::FIELD_TYPE,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "input_length", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "input_mailbox_pointer_63_32", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "input_mailbox_pointer_31_9", offset: 0x60, width: 0x17, count: Count::One, kind: FieldKind::Uint },
+        CmdQueueEntry::FIELD_INPUT_LENGTH,
+        CmdQueueEntry::FIELD_INPUT_MAILBOX_POINTER_63_32,
+        CmdQueueEntry::FIELD_INPUT_MAILBOX_POINTER_31_9,
         FieldDesc { name: "reserved_at_77", offset: 0x77, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "command_input_inline_data", offset: 0x80, width: 0x8, count: Count::Fixed(16), kind: FieldKind::Uint },
-        FieldDesc { name: "command_output_inline_data", offset: 0x100, width: 0x8, count: Count::Fixed(16), kind: FieldKind::Uint },
-        FieldDesc { name: "output_mailbox_pointer_63_32", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "output_mailbox_pointer_31_9", offset: 0x1a0, width: 0x17, count: Count::One, kind: FieldKind::Uint },
+        CmdQueueEntry::FIELD_COMMAND_INPUT_INLINE_DATA,
+        CmdQueueEntry::FIELD_COMMAND_OUTPUT_INLINE_DATA,
+        CmdQueueEntry::FIELD_OUTPUT_MAILBOX_POINTER_63_32,
+        CmdQueueEntry::FIELD_OUTPUT_MAILBOX_POINTER_31_9,
         FieldDesc { name: "reserved_at_1b7", offset: 0x1b7, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "output_length", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "token", offset: 0x1e0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "signature", offset: 0x1e8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        CmdQueueEntry::FIELD_OUTPUT_LENGTH,
+        CmdQueueEntry::FIELD_TOKEN,
+        CmdQueueEntry::FIELD_SIGNATURE,
         FieldDesc { name: "reserved_at_1f0", offset: 0x1f0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "status", offset: 0x1f8, width: 0x7, count: Count::One, kind: FieldKind::Enum(DeliveryStatus::DESC) },
-        FieldDesc { name: "ownership", offset: 0x1ff, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        CmdQueueEntry::FIELD_STATUS,
+        CmdQueueEntry::FIELD_OWNERSHIP,
     ],
 };
 
@@ -1170,6 +1196,20 @@ impl CmdIfBox {
         self.set_signature(v);
         self
     }
+    /// Where [`Self::mailbox_data`] lives: offset, width, count and kind.
+    pub const FIELD_MAILBOX_DATA: FieldDesc = FieldDesc { name: "mailbox_data", offset: 0x0, width: 0x8, count: Count::Fixed(512), kind: FieldKind::Uint };
+    /// Where [`Self::next_pointer_63_32`] lives: offset, width, count and kind.
+    pub const FIELD_NEXT_POINTER_63_32: FieldDesc = FieldDesc { name: "next_pointer_63_32", offset: 0x1180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::next_pointer_31_10`] lives: offset, width, count and kind.
+    pub const FIELD_NEXT_POINTER_31_10: FieldDesc = FieldDesc { name: "next_pointer_31_10", offset: 0x11a0, width: 0x16, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::block_number`] lives: offset, width, count and kind.
+    pub const FIELD_BLOCK_NUMBER: FieldDesc = FieldDesc { name: "block_number", offset: 0x11c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::token`] lives: offset, width, count and kind.
+    pub const FIELD_TOKEN: FieldDesc = FieldDesc { name: "token", offset: 0x11e8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ctrl_signature`] lives: offset, width, count and kind.
+    pub const FIELD_CTRL_SIGNATURE: FieldDesc = FieldDesc { name: "ctrl_signature", offset: 0x11f0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::signature`] lives: offset, width, count and kind.
+    pub const FIELD_SIGNATURE: FieldDesc = FieldDesc { name: "signature", offset: 0x11f8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for CmdIfBox {
@@ -1195,16 +1235,16 @@ static LAYOUT_CMD_IF_BOX: LayoutDesc = LayoutDesc {
     size_bits: 0x1200,
     doc: "A 576-byte command mailbox block carrying 512 bytes of command data (mlx5_ifc_cmd_if_box_bits; device.h mlx5_cmd_prot_block).",
     fields: &[
-        FieldDesc { name: "mailbox_data", offset: 0x0, width: 0x8, count: Count::Fixed(512), kind: FieldKind::Uint },
+        CmdIfBox::FIELD_MAILBOX_DATA,
         FieldDesc { name: "reserved_at_1000", offset: 0x1000, width: 0x180, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "next_pointer_63_32", offset: 0x1180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "next_pointer_31_10", offset: 0x11a0, width: 0x16, count: Count::One, kind: FieldKind::Uint },
+        CmdIfBox::FIELD_NEXT_POINTER_63_32,
+        CmdIfBox::FIELD_NEXT_POINTER_31_10,
         FieldDesc { name: "reserved_at_11b6", offset: 0x11b6, width: 0xa, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "block_number", offset: 0x11c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        CmdIfBox::FIELD_BLOCK_NUMBER,
         FieldDesc { name: "reserved_at_11e0", offset: 0x11e0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "token", offset: 0x11e8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ctrl_signature", offset: 0x11f0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "signature", offset: 0x11f8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        CmdIfBox::FIELD_TOKEN,
+        CmdIfBox::FIELD_CTRL_SIGNATURE,
+        CmdIfBox::FIELD_SIGNATURE,
     ],
 };
 
@@ -1484,6 +1524,28 @@ impl HealthBuffer {
         self.set_ext_synd(v);
         self
     }
+    /// Where [`Self::assert_existptr`] lives: offset, width, count and kind.
+    pub const FIELD_ASSERT_EXISTPTR: FieldDesc = FieldDesc { name: "assert_existptr", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::assert_callra`] lives: offset, width, count and kind.
+    pub const FIELD_ASSERT_CALLRA: FieldDesc = FieldDesc { name: "assert_callra", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::time`] lives: offset, width, count and kind.
+    pub const FIELD_TIME: FieldDesc = FieldDesc { name: "time", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fw_version`] lives: offset, width, count and kind.
+    pub const FIELD_FW_VERSION: FieldDesc = FieldDesc { name: "fw_version", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::hw_id`] lives: offset, width, count and kind.
+    pub const FIELD_HW_ID: FieldDesc = FieldDesc { name: "hw_id", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rfr`] lives: offset, width, count and kind.
+    pub const FIELD_RFR: FieldDesc = FieldDesc { name: "rfr", offset: 0x1c0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::valid`] lives: offset, width, count and kind.
+    pub const FIELD_VALID: FieldDesc = FieldDesc { name: "valid", offset: 0x1c4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::severity`] lives: offset, width, count and kind.
+    pub const FIELD_SEVERITY: FieldDesc = FieldDesc { name: "severity", offset: 0x1c5, width: 0x3, count: Count::One, kind: FieldKind::Enum(HealthSeverity::DESC) };
+    /// Where [`Self::irisc_index`] lives: offset, width, count and kind.
+    pub const FIELD_IRISC_INDEX: FieldDesc = FieldDesc { name: "irisc_index", offset: 0x1e0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::synd`] lives: offset, width, count and kind.
+    pub const FIELD_SYND: FieldDesc = FieldDesc { name: "synd", offset: 0x1e8, width: 0x8, count: Count::One, kind: FieldKind::Enum(HealthSyndrome::DESC) };
+    /// Where [`Self::ext_synd`] lives: offset, width, count and kind.
+    pub const FIELD_EXT_SYND: FieldDesc = FieldDesc { name: "ext_synd", offset: 0x1f0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for HealthBuffer {
@@ -1510,20 +1572,20 @@ static LAYOUT_HEALTH_BUFFER: LayoutDesc = LayoutDesc {
     doc: "Firmware health report at byte 0x200 of the initialization segment (mlx5_ifc_health_buffer_bits).",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x100, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "assert_existptr", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "assert_callra", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        HealthBuffer::FIELD_ASSERT_EXISTPTR,
+        HealthBuffer::FIELD_ASSERT_CALLRA,
         FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "time", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fw_version", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "hw_id", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rfr", offset: 0x1c0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        HealthBuffer::FIELD_TIME,
+        HealthBuffer::FIELD_FW_VERSION,
+        HealthBuffer::FIELD_HW_ID,
+        HealthBuffer::FIELD_RFR,
         FieldDesc { name: "reserved_at_1c1", offset: 0x1c1, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "valid", offset: 0x1c4, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "severity", offset: 0x1c5, width: 0x3, count: Count::One, kind: FieldKind::Enum(HealthSeverity::DESC) },
+        HealthBuffer::FIELD_VALID,
+        HealthBuffer::FIELD_SEVERITY,
         FieldDesc { name: "reserved_at_1c8", offset: 0x1c8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "irisc_index", offset: 0x1e0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "synd", offset: 0x1e8, width: 0x8, count: Count::One, kind: FieldKind::Enum(HealthSyndrome::DESC) },
-        FieldDesc { name: "ext_synd", offset: 0x1f0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        HealthBuffer::FIELD_IRISC_INDEX,
+        HealthBuffer::FIELD_SYND,
+        HealthBuffer::FIELD_EXT_SYND,
     ],
 };
 
@@ -1973,6 +2035,42 @@ impl InitialSeg {
         self.set_health_counter(v);
         self
     }
+    /// Where [`Self::fw_rev_minor`] lives: offset, width, count and kind.
+    pub const FIELD_FW_REV_MINOR: FieldDesc = FieldDesc { name: "fw_rev_minor", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fw_rev_major`] lives: offset, width, count and kind.
+    pub const FIELD_FW_REV_MAJOR: FieldDesc = FieldDesc { name: "fw_rev_major", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cmd_interface_rev`] lives: offset, width, count and kind.
+    pub const FIELD_CMD_INTERFACE_REV: FieldDesc = FieldDesc { name: "cmd_interface_rev", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fw_rev_subminor`] lives: offset, width, count and kind.
+    pub const FIELD_FW_REV_SUBMINOR: FieldDesc = FieldDesc { name: "fw_rev_subminor", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cmdq_phy_addr_63_32`] lives: offset, width, count and kind.
+    pub const FIELD_CMDQ_PHY_ADDR_63_32: FieldDesc = FieldDesc { name: "cmdq_phy_addr_63_32", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cmdq_phy_addr_31_12`] lives: offset, width, count and kind.
+    pub const FIELD_CMDQ_PHY_ADDR_31_12: FieldDesc = FieldDesc { name: "cmdq_phy_addr_31_12", offset: 0xa0, width: 0x14, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::nic_interface`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_INTERFACE: FieldDesc = FieldDesc { name: "nic_interface", offset: 0xb6, width: 0x2, count: Count::One, kind: FieldKind::Enum(NicInterface::DESC) };
+    /// Where [`Self::log_cmdq_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_CMDQ_SIZE: FieldDesc = FieldDesc { name: "log_cmdq_size", offset: 0xb8, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_cmdq_stride`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_CMDQ_STRIDE: FieldDesc = FieldDesc { name: "log_cmdq_stride", offset: 0xbc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::command_doorbell_vector`] lives: offset, width, count and kind.
+    pub const FIELD_COMMAND_DOORBELL_VECTOR: FieldDesc = FieldDesc { name: "command_doorbell_vector", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::initializing`] lives: offset, width, count and kind.
+    pub const FIELD_INITIALIZING: FieldDesc = FieldDesc { name: "initializing", offset: 0xfe0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::nic_interface_supported`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_INTERFACE_SUPPORTED: FieldDesc = FieldDesc { name: "nic_interface_supported", offset: 0xfe5, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::embedded_cpu`] lives: offset, width, count and kind.
+    pub const FIELD_EMBEDDED_CPU: FieldDesc = FieldDesc { name: "embedded_cpu", offset: 0xfe8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::health_buffer`] lives: offset, width, count and kind.
+    pub const FIELD_HEALTH_BUFFER: FieldDesc = FieldDesc { name: "health_buffer", offset: 0x1000, width: 0x200, count: Count::One, kind: FieldKind::Layout(HealthBuffer::DESC) };
+    /// Where [`Self::no_dram_nic_offset`] lives: offset, width, count and kind.
+    pub const FIELD_NO_DRAM_NIC_OFFSET: FieldDesc = FieldDesc { name: "no_dram_nic_offset", offset: 0x1200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::clear_int`] lives: offset, width, count and kind.
+    pub const FIELD_CLEAR_INT: FieldDesc = FieldDesc { name: "clear_int", offset: 0x807f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::health_syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_HEALTH_SYNDROME: FieldDesc = FieldDesc { name: "health_syndrome", offset: 0x8080, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::health_counter`] lives: offset, width, count and kind.
+    pub const FIELD_HEALTH_COUNTER: FieldDesc = FieldDesc { name: "health_counter", offset: 0x8088, width: 0x18, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for InitialSeg {
@@ -1998,31 +2096,31 @@ static LAYOUT_INITIAL_SEG: LayoutDesc = LayoutDesc {
     size_bits: 0x20060,
     doc: "Initialization segment at the start of BAR0 (mlx5_ifc_initial_seg_bits).",
     fields: &[
-        FieldDesc { name: "fw_rev_minor", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fw_rev_major", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "cmd_interface_rev", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fw_rev_subminor", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        InitialSeg::FIELD_FW_REV_MINOR,
+        InitialSeg::FIELD_FW_REV_MAJOR,
+        InitialSeg::FIELD_CMD_INTERFACE_REV,
+        InitialSeg::FIELD_FW_REV_SUBMINOR,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "cmdq_phy_addr_63_32", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "cmdq_phy_addr_31_12", offset: 0xa0, width: 0x14, count: Count::One, kind: FieldKind::Uint },
+        InitialSeg::FIELD_CMDQ_PHY_ADDR_63_32,
+        InitialSeg::FIELD_CMDQ_PHY_ADDR_31_12,
         FieldDesc { name: "reserved_at_b4", offset: 0xb4, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "nic_interface", offset: 0xb6, width: 0x2, count: Count::One, kind: FieldKind::Enum(NicInterface::DESC) },
-        FieldDesc { name: "log_cmdq_size", offset: 0xb8, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "log_cmdq_stride", offset: 0xbc, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "command_doorbell_vector", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        InitialSeg::FIELD_NIC_INTERFACE,
+        InitialSeg::FIELD_LOG_CMDQ_SIZE,
+        InitialSeg::FIELD_LOG_CMDQ_STRIDE,
+        InitialSeg::FIELD_COMMAND_DOORBELL_VECTOR,
         FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0xf00, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "initializing", offset: 0xfe0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        InitialSeg::FIELD_INITIALIZING,
         FieldDesc { name: "reserved_at_fe1", offset: 0xfe1, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "nic_interface_supported", offset: 0xfe5, width: 0x3, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "embedded_cpu", offset: 0xfe8, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        InitialSeg::FIELD_NIC_INTERFACE_SUPPORTED,
+        InitialSeg::FIELD_EMBEDDED_CPU,
         FieldDesc { name: "reserved_at_fe9", offset: 0xfe9, width: 0x17, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "health_buffer", offset: 0x1000, width: 0x200, count: Count::One, kind: FieldKind::Layout(HealthBuffer::DESC) },
-        FieldDesc { name: "no_dram_nic_offset", offset: 0x1200, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        InitialSeg::FIELD_HEALTH_BUFFER,
+        InitialSeg::FIELD_NO_DRAM_NIC_OFFSET,
         FieldDesc { name: "reserved_at_1220", offset: 0x1220, width: 0x6e40, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_8060", offset: 0x8060, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "clear_int", offset: 0x807f, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "health_syndrome", offset: 0x8080, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "health_counter", offset: 0x8088, width: 0x18, count: Count::One, kind: FieldKind::Uint },
+        InitialSeg::FIELD_CLEAR_INT,
+        InitialSeg::FIELD_HEALTH_SYNDROME,
+        InitialSeg::FIELD_HEALTH_COUNTER,
         FieldDesc { name: "reserved_at_80a0", offset: 0x80a0, width: 0x17fc0, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2121,6 +2219,12 @@ impl MboxInHdr {
         self.set_op_mod(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for MboxInHdr {
@@ -2146,10 +2250,10 @@ static LAYOUT_MBOX_IN_HDR: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "The 16-byte header every command input starts with (cmd.c struct mlx5_ifc_mbox_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        MboxInHdr::FIELD_OPCODE,
+        MboxInHdr::FIELD_UID,
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        MboxInHdr::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2226,6 +2330,10 @@ impl MboxOutHdr {
         self.set_syndrome(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Enum(CmdStatus::DESC) };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for MboxOutHdr {
@@ -2251,9 +2359,9 @@ static LAYOUT_MBOX_OUT_HDR: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "The 16-byte header every command output starts with (cmd.c struct mlx5_ifc_mbox_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Enum(CmdStatus::DESC) },
+        MboxOutHdr::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        MboxOutHdr::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };

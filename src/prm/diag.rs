@@ -62,6 +62,8 @@ impl CounterId {
         self.set_counter_id(v);
         self
     }
+    /// Where [`Self::counter_id`] lives: offset, width, count and kind.
+    pub const FIELD_COUNTER_ID: FieldDesc = FieldDesc { name: "counter_id", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for CounterId {
@@ -88,7 +90,7 @@ static LAYOUT_COUNTER_ID: LayoutDesc = LayoutDesc {
     doc: "One diagnostic counter selector (mlx5ctl mlx5_ifc_counter_id_bits). Layout from the mlx5ctl tool (diag_cnt.c), not in mlx5_ifc.h.",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "counter_id", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CounterId::FIELD_COUNTER_ID,
     ],
 };
 
@@ -364,6 +366,26 @@ impl DiagnosticParamsContext {
     pub const fn len_with_counter_id(n: usize) -> usize {
         n.saturating_mul(4).saturating_add(24)
     }
+    /// Where [`Self::num_of_counters`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_COUNTERS: FieldDesc = FieldDesc { name: "num_of_counters", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_num_of_samples`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_NUM_OF_SAMPLES: FieldDesc = FieldDesc { name: "log_num_of_samples", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::single`] lives: offset, width, count and kind.
+    pub const FIELD_SINGLE: FieldDesc = FieldDesc { name: "single", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::repetitive`] lives: offset, width, count and kind.
+    pub const FIELD_REPETITIVE: FieldDesc = FieldDesc { name: "repetitive", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sync`] lives: offset, width, count and kind.
+    pub const FIELD_SYNC: FieldDesc = FieldDesc { name: "sync", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::clear`] lives: offset, width, count and kind.
+    pub const FIELD_CLEAR: FieldDesc = FieldDesc { name: "clear", offset: 0x23, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::on_demand`] lives: offset, width, count and kind.
+    pub const FIELD_ON_DEMAND: FieldDesc = FieldDesc { name: "on_demand", offset: 0x24, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::enable`] lives: offset, width, count and kind.
+    pub const FIELD_ENABLE: FieldDesc = FieldDesc { name: "enable", offset: 0x25, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_sample_period`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_SAMPLE_PERIOD: FieldDesc = FieldDesc { name: "log_sample_period", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::counter_id`] lives: offset, width, count and kind.
+    pub const FIELD_COUNTER_ID: FieldDesc = FieldDesc { name: "counter_id", offset: 0xc0, width: 0x20, count: Count::Tail, kind: FieldKind::Layout(CounterId::DESC) };
 }
 
 impl Default for DiagnosticParamsContext {
@@ -389,19 +411,19 @@ static LAYOUT_DIAGNOSTIC_PARAMS_CONTEXT: LayoutDesc = LayoutDesc {
     size_bits: 0xc0,
     doc: "Diagnostic counter sampling parameters and the list of counters (mlx5ctl mlx5_ifc_diagnostic_params_context_bits). Layout from the mlx5ctl tool (diag_cnt.c), not in mlx5_ifc.h.",
     fields: &[
-        FieldDesc { name: "num_of_counters", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        DiagnosticParamsContext::FIELD_NUM_OF_COUNTERS,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_num_of_samples", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "single", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "repetitive", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "sync", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "clear", offset: 0x23, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "on_demand", offset: 0x24, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "enable", offset: 0x25, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        DiagnosticParamsContext::FIELD_LOG_NUM_OF_SAMPLES,
+        DiagnosticParamsContext::FIELD_SINGLE,
+        DiagnosticParamsContext::FIELD_REPETITIVE,
+        DiagnosticParamsContext::FIELD_SYNC,
+        DiagnosticParamsContext::FIELD_CLEAR,
+        DiagnosticParamsContext::FIELD_ON_DEMAND,
+        DiagnosticParamsContext::FIELD_ENABLE,
         FieldDesc { name: "reserved_at_26", offset: 0x26, width: 0x12, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "log_sample_period", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        DiagnosticParamsContext::FIELD_LOG_SAMPLE_PERIOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "counter_id", offset: 0xc0, width: 0x20, count: Count::Tail, kind: FieldKind::Layout(CounterId::DESC) },
+        DiagnosticParamsContext::FIELD_COUNTER_ID,
     ],
 };
 
@@ -545,6 +567,16 @@ impl DiagnosticCntrStruct {
         self.set_counter_value_l(v);
         self
     }
+    /// Where [`Self::counter_id`] lives: offset, width, count and kind.
+    pub const FIELD_COUNTER_ID: FieldDesc = FieldDesc { name: "counter_id", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sample_id`] lives: offset, width, count and kind.
+    pub const FIELD_SAMPLE_ID: FieldDesc = FieldDesc { name: "sample_id", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::time_stamp_31_0`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_STAMP_31_0: FieldDesc = FieldDesc { name: "time_stamp_31_0", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::counter_value_h`] lives: offset, width, count and kind.
+    pub const FIELD_COUNTER_VALUE_H: FieldDesc = FieldDesc { name: "counter_value_h", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::counter_value_l`] lives: offset, width, count and kind.
+    pub const FIELD_COUNTER_VALUE_L: FieldDesc = FieldDesc { name: "counter_value_l", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for DiagnosticCntrStruct {
@@ -570,11 +602,11 @@ static LAYOUT_DIAGNOSTIC_CNTR_STRUCT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "One diagnostic counter sample (mlx5ctl mlx5_ifc_diagnostic_cntr_struct_bits). Layout from the mlx5ctl tool (diag_cnt.c), not in mlx5_ifc.h.",
     fields: &[
-        FieldDesc { name: "counter_id", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "sample_id", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "time_stamp_31_0", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "counter_value_h", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "counter_value_l", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        DiagnosticCntrStruct::FIELD_COUNTER_ID,
+        DiagnosticCntrStruct::FIELD_SAMPLE_ID,
+        DiagnosticCntrStruct::FIELD_TIME_STAMP_31_0,
+        DiagnosticCntrStruct::FIELD_COUNTER_VALUE_H,
+        DiagnosticCntrStruct::FIELD_COUNTER_VALUE_L,
     ],
 };
 
@@ -648,6 +680,10 @@ impl QueryDiagnosticParamsIn {
         self.set_op_mod(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryDiagnosticParamsIn {
@@ -673,10 +709,10 @@ static LAYOUT_QUERY_DIAGNOSTIC_PARAMS_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_DIAGNOSTIC_PARAMS input (mlx5ctl mlx5_ifc_query_diagnostic_params_in_bits). Layout from the mlx5ctl tool (diag_cnt.c), not in mlx5_ifc.h.",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryDiagnosticParamsIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryDiagnosticParamsIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -779,6 +815,12 @@ impl QueryDiagnosticParamsOut {
         self.set_diagnostic_params_context(&v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::diagnostic_params_context`] lives: offset, width, count and kind.
+    pub const FIELD_DIAGNOSTIC_PARAMS_CONTEXT: FieldDesc = FieldDesc { name: "diagnostic_params_context", offset: 0x40, width: 0xc0, count: Count::One, kind: FieldKind::Layout(DiagnosticParamsContext::DESC) };
 }
 
 impl Default for QueryDiagnosticParamsOut {
@@ -804,10 +846,10 @@ static LAYOUT_QUERY_DIAGNOSTIC_PARAMS_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x100,
     doc: "QUERY_DIAGNOSTIC_PARAMS output: the current sampling parameters (mlx5ctl mlx5_ifc_query_diagnostic_params_out_bits). Layout from the mlx5ctl tool (diag_cnt.c), not in mlx5_ifc.h.",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        QueryDiagnosticParamsOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "diagnostic_params_context", offset: 0x40, width: 0xc0, count: Count::One, kind: FieldKind::Layout(DiagnosticParamsContext::DESC) },
+        QueryDiagnosticParamsOut::FIELD_SYNDROME,
+        QueryDiagnosticParamsOut::FIELD_DIAGNOSTIC_PARAMS_CONTEXT,
     ],
 };
 
@@ -909,6 +951,12 @@ impl SetDiagnosticParamsIn {
         self.set_diagnostic_params_context(&v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::diagnostic_params_context`] lives: offset, width, count and kind.
+    pub const FIELD_DIAGNOSTIC_PARAMS_CONTEXT: FieldDesc = FieldDesc { name: "diagnostic_params_context", offset: 0x40, width: 0xc0, count: Count::One, kind: FieldKind::Layout(DiagnosticParamsContext::DESC) };
 }
 
 impl Default for SetDiagnosticParamsIn {
@@ -934,11 +982,11 @@ static LAYOUT_SET_DIAGNOSTIC_PARAMS_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x100,
     doc: "SET_DIAGNOSTIC_PARAMS input: new sampling parameters (mlx5ctl mlx5_ifc_set_diagnostic_params_in_bits). Layout from the mlx5ctl tool (diag_cnt.c), not in mlx5_ifc.h.",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        SetDiagnosticParamsIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "diagnostic_params_context", offset: 0x40, width: 0xc0, count: Count::One, kind: FieldKind::Layout(DiagnosticParamsContext::DESC) },
+        SetDiagnosticParamsIn::FIELD_OP_MOD,
+        SetDiagnosticParamsIn::FIELD_DIAGNOSTIC_PARAMS_CONTEXT,
     ],
 };
 
@@ -1012,6 +1060,10 @@ impl SetDiagnosticParamsOut {
         self.set_syndrome(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for SetDiagnosticParamsOut {
@@ -1037,9 +1089,9 @@ static LAYOUT_SET_DIAGNOSTIC_PARAMS_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "SET_DIAGNOSTIC_PARAMS output: header only (mlx5ctl mlx5_ifc_set_diagnostic_params_out_bits). Layout from the mlx5ctl tool (diag_cnt.c), not in mlx5_ifc.h.",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        SetDiagnosticParamsOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        SetDiagnosticParamsOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -1162,6 +1214,14 @@ impl QueryDiagnosticCntrsIn {
         self.set_sample_index(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_samples`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_SAMPLES: FieldDesc = FieldDesc { name: "num_of_samples", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sample_index`] lives: offset, width, count and kind.
+    pub const FIELD_SAMPLE_INDEX: FieldDesc = FieldDesc { name: "sample_index", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryDiagnosticCntrsIn {
@@ -1187,12 +1247,12 @@ static LAYOUT_QUERY_DIAGNOSTIC_CNTRS_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_DIAGNOSTIC_COUNTERS input (mlx5ctl mlx5_ifc_query_diagnostic_cntrs_in_bits). Layout from the mlx5ctl tool (diag_cnt.c), not in mlx5_ifc.h.",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryDiagnosticCntrsIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "num_of_samples", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "sample_index", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryDiagnosticCntrsIn::FIELD_OP_MOD,
+        QueryDiagnosticCntrsIn::FIELD_NUM_OF_SAMPLES,
+        QueryDiagnosticCntrsIn::FIELD_SAMPLE_INDEX,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -1299,6 +1359,12 @@ impl QueryDiagnosticCntrsOut {
     pub const fn len_with_diag_counter(n: usize) -> usize {
         n.saturating_mul(16).saturating_add(16)
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::diag_counter`] lives: offset, width, count and kind.
+    pub const FIELD_DIAG_COUNTER: FieldDesc = FieldDesc { name: "diag_counter", offset: 0x80, width: 0x80, count: Count::Tail, kind: FieldKind::Layout(DiagnosticCntrStruct::DESC) };
 }
 
 impl Default for QueryDiagnosticCntrsOut {
@@ -1324,11 +1390,11 @@ static LAYOUT_QUERY_DIAGNOSTIC_CNTRS_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_DIAGNOSTIC_COUNTERS output: the counter samples (mlx5ctl mlx5_ifc_query_diagnostic_cntrs_out_bits). Layout from the mlx5ctl tool (diag_cnt.c), not in mlx5_ifc.h.",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        QueryDiagnosticCntrsOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        QueryDiagnosticCntrsOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "diag_counter", offset: 0x80, width: 0x80, count: Count::Tail, kind: FieldKind::Layout(DiagnosticCntrStruct::DESC) },
+        QueryDiagnosticCntrsOut::FIELD_DIAG_COUNTER,
     ],
 };
 

@@ -244,6 +244,14 @@ impl EnableHcaIn {
         self.set_function_id(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::embedded_cpu_function`] lives: offset, width, count and kind.
+    pub const FIELD_EMBEDDED_CPU_FUNCTION: FieldDesc = FieldDesc { name: "embedded_cpu_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for EnableHcaIn {
@@ -269,13 +277,13 @@ static LAYOUT_ENABLE_HCA_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "ENABLE_HCA input: turn on a PCI function in firmware (mlx5_ifc_enable_hca_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        EnableHcaIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "embedded_cpu_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        EnableHcaIn::FIELD_OP_MOD,
+        EnableHcaIn::FIELD_EMBEDDED_CPU_FUNCTION,
         FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        EnableHcaIn::FIELD_FUNCTION_ID,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -350,6 +358,10 @@ impl EnableHcaOut {
         self.set_syndrome(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for EnableHcaOut {
@@ -375,9 +387,9 @@ static LAYOUT_ENABLE_HCA_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x60,
     doc: "ENABLE_HCA output; only 12 bytes (mlx5_ifc_enable_hca_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        EnableHcaOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        EnableHcaOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -500,6 +512,14 @@ impl DisableHcaIn {
         self.set_function_id(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::embedded_cpu_function`] lives: offset, width, count and kind.
+    pub const FIELD_EMBEDDED_CPU_FUNCTION: FieldDesc = FieldDesc { name: "embedded_cpu_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for DisableHcaIn {
@@ -525,13 +545,13 @@ static LAYOUT_DISABLE_HCA_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "DISABLE_HCA input: turn off a PCI function in firmware (mlx5_ifc_disable_hca_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        DisableHcaIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "embedded_cpu_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        DisableHcaIn::FIELD_OP_MOD,
+        DisableHcaIn::FIELD_EMBEDDED_CPU_FUNCTION,
         FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        DisableHcaIn::FIELD_FUNCTION_ID,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -606,6 +626,10 @@ impl DisableHcaOut {
         self.set_syndrome(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for DisableHcaOut {
@@ -631,9 +655,9 @@ static LAYOUT_DISABLE_HCA_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x60,
     doc: "DISABLE_HCA output; only 12 bytes (mlx5_ifc_disable_hca_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        DisableHcaOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        DisableHcaOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -708,6 +732,10 @@ impl QueryIssiIn {
         self.set_op_mod(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryIssiIn {
@@ -733,10 +761,10 @@ static LAYOUT_QUERY_ISSI_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_ISSI input: header only (mlx5_ifc_query_issi_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryIssiIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryIssiIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -859,6 +887,14 @@ impl QueryIssiOut {
         self.set_supported_issi_dw0(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::current_issi`] lives: offset, width, count and kind.
+    pub const FIELD_CURRENT_ISSI: FieldDesc = FieldDesc { name: "current_issi", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::supported_issi_dw0`] lives: offset, width, count and kind.
+    pub const FIELD_SUPPORTED_ISSI_DW0: FieldDesc = FieldDesc { name: "supported_issi_dw0", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryIssiOut {
@@ -884,14 +920,14 @@ static LAYOUT_QUERY_ISSI_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x380,
     doc: "QUERY_ISSI output: current and supported interface step sequence ids (mlx5_ifc_query_issi_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        QueryIssiOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        QueryIssiOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "current_issi", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryIssiOut::FIELD_CURRENT_ISSI,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0xa0, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_100", offset: 0x100, width: 0x260, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "supported_issi_dw0", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        QueryIssiOut::FIELD_SUPPORTED_ISSI_DW0,
     ],
 };
 
@@ -989,6 +1025,12 @@ impl SetIssiIn {
         self.set_current_issi(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::current_issi`] lives: offset, width, count and kind.
+    pub const FIELD_CURRENT_ISSI: FieldDesc = FieldDesc { name: "current_issi", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for SetIssiIn {
@@ -1014,12 +1056,12 @@ static LAYOUT_SET_ISSI_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "SET_ISSI input: select the interface step sequence id (mlx5_ifc_set_issi_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        SetIssiIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        SetIssiIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "current_issi", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        SetIssiIn::FIELD_CURRENT_ISSI,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -1094,6 +1136,10 @@ impl SetIssiOut {
         self.set_syndrome(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for SetIssiOut {
@@ -1119,9 +1165,9 @@ static LAYOUT_SET_ISSI_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "SET_ISSI output: header only (mlx5_ifc_set_issi_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        SetIssiOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        SetIssiOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -1244,6 +1290,14 @@ impl QueryPagesIn {
         self.set_function_id(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::embedded_cpu_function`] lives: offset, width, count and kind.
+    pub const FIELD_EMBEDDED_CPU_FUNCTION: FieldDesc = FieldDesc { name: "embedded_cpu_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryPagesIn {
@@ -1269,13 +1323,13 @@ static LAYOUT_QUERY_PAGES_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_PAGES input: ask how many 4 KiB pages firmware needs (mlx5_ifc_query_pages_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryPagesIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "embedded_cpu_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        QueryPagesIn::FIELD_OP_MOD,
+        QueryPagesIn::FIELD_EMBEDDED_CPU_FUNCTION,
         FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryPagesIn::FIELD_FUNCTION_ID,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -1420,6 +1474,16 @@ impl QueryPagesOut {
         self.set_num_pages(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::embedded_cpu_function`] lives: offset, width, count and kind.
+    pub const FIELD_EMBEDDED_CPU_FUNCTION: FieldDesc = FieldDesc { name: "embedded_cpu_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_pages`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_PAGES: FieldDesc = FieldDesc { name: "num_pages", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Sint };
 }
 
 impl Default for QueryPagesOut {
@@ -1445,13 +1509,13 @@ static LAYOUT_QUERY_PAGES_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_PAGES output (mlx5_ifc_query_pages_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        QueryPagesOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "embedded_cpu_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        QueryPagesOut::FIELD_SYNDROME,
+        QueryPagesOut::FIELD_EMBEDDED_CPU_FUNCTION,
         FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "num_pages", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Sint },
+        QueryPagesOut::FIELD_FUNCTION_ID,
+        QueryPagesOut::FIELD_NUM_PAGES,
     ],
 };
 
@@ -1634,6 +1698,18 @@ impl ManagePagesIn {
     pub const fn len_with_pas(n: usize) -> usize {
         n.saturating_mul(8).saturating_add(16)
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::embedded_cpu_function`] lives: offset, width, count and kind.
+    pub const FIELD_EMBEDDED_CPU_FUNCTION: FieldDesc = FieldDesc { name: "embedded_cpu_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::input_num_entries`] lives: offset, width, count and kind.
+    pub const FIELD_INPUT_NUM_ENTRIES: FieldDesc = FieldDesc { name: "input_num_entries", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pas`] lives: offset, width, count and kind.
+    pub const FIELD_PAS: FieldDesc = FieldDesc { name: "pas", offset: 0x80, width: 0x40, count: Count::Tail, kind: FieldKind::Uint };
 }
 
 impl Default for ManagePagesIn {
@@ -1659,15 +1735,15 @@ static LAYOUT_MANAGE_PAGES_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "MANAGE_PAGES input: give pages to firmware or ask for them back (mlx5_ifc_manage_pages_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        ManagePagesIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "embedded_cpu_function", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        ManagePagesIn::FIELD_OP_MOD,
+        ManagePagesIn::FIELD_EMBEDDED_CPU_FUNCTION,
         FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "input_num_entries", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "pas", offset: 0x80, width: 0x40, count: Count::Tail, kind: FieldKind::Uint },
+        ManagePagesIn::FIELD_FUNCTION_ID,
+        ManagePagesIn::FIELD_INPUT_NUM_ENTRIES,
+        ManagePagesIn::FIELD_PAS,
     ],
 };
 
@@ -1802,6 +1878,14 @@ impl ManagePagesOut {
     pub const fn len_with_pas(n: usize) -> usize {
         n.saturating_mul(8).saturating_add(16)
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::output_num_entries`] lives: offset, width, count and kind.
+    pub const FIELD_OUTPUT_NUM_ENTRIES: FieldDesc = FieldDesc { name: "output_num_entries", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pas`] lives: offset, width, count and kind.
+    pub const FIELD_PAS: FieldDesc = FieldDesc { name: "pas", offset: 0x80, width: 0x40, count: Count::Tail, kind: FieldKind::Uint };
 }
 
 impl Default for ManagePagesOut {
@@ -1827,12 +1911,12 @@ static LAYOUT_MANAGE_PAGES_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "MANAGE_PAGES output; lists the pages firmware returned (mlx5_ifc_manage_pages_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        ManagePagesOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "output_num_entries", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        ManagePagesOut::FIELD_SYNDROME,
+        ManagePagesOut::FIELD_OUTPUT_NUM_ENTRIES,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "pas", offset: 0x80, width: 0x40, count: Count::Tail, kind: FieldKind::Uint },
+        ManagePagesOut::FIELD_PAS,
     ],
 };
 
@@ -1969,6 +2053,14 @@ impl InitHcaIn {
         }
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_SW_VHCA_ID: FieldDesc = FieldDesc { name: "sw_vhca_id", offset: 0x62, width: 0xe, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_owner_id`] lives: offset, width, count and kind.
+    pub const FIELD_SW_OWNER_ID: FieldDesc = FieldDesc { name: "sw_owner_id", offset: 0x80, width: 0x20, count: Count::Fixed(4), kind: FieldKind::Uint };
 }
 
 impl Default for InitHcaIn {
@@ -1994,15 +2086,15 @@ static LAYOUT_INIT_HCA_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x100,
     doc: "INIT_HCA input: bring the function to the initialized state (mlx5_ifc_init_hca_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        InitHcaIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        InitHcaIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sw_vhca_id", offset: 0x62, width: 0xe, count: Count::One, kind: FieldKind::Uint },
+        InitHcaIn::FIELD_SW_VHCA_ID,
         FieldDesc { name: "reserved_at_70", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sw_owner_id", offset: 0x80, width: 0x20, count: Count::Fixed(4), kind: FieldKind::Uint },
+        InitHcaIn::FIELD_SW_OWNER_ID,
     ],
 };
 
@@ -2076,6 +2168,10 @@ impl InitHcaOut {
         self.set_syndrome(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for InitHcaOut {
@@ -2101,9 +2197,9 @@ static LAYOUT_INIT_HCA_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "INIT_HCA output: header only (mlx5_ifc_init_hca_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        InitHcaOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        InitHcaOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2200,6 +2296,12 @@ impl TeardownHcaIn {
         self.set_profile(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::profile`] lives: offset, width, count and kind.
+    pub const FIELD_PROFILE: FieldDesc = FieldDesc { name: "profile", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Enum(TeardownProfile::DESC) };
 }
 
 impl Default for TeardownHcaIn {
@@ -2225,12 +2327,12 @@ static LAYOUT_TEARDOWN_HCA_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "TEARDOWN_HCA input (mlx5_ifc_teardown_hca_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        TeardownHcaIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        TeardownHcaIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "profile", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Enum(TeardownProfile::DESC) },
+        TeardownHcaIn::FIELD_PROFILE,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2329,6 +2431,12 @@ impl TeardownHcaOut {
         self.set_state(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::state`] lives: offset, width, count and kind.
+    pub const FIELD_STATE: FieldDesc = FieldDesc { name: "state", offset: 0x7f, width: 0x1, count: Count::One, kind: FieldKind::Enum(TeardownState::DESC) };
 }
 
 impl Default for TeardownHcaOut {
@@ -2354,11 +2462,11 @@ static LAYOUT_TEARDOWN_HCA_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "TEARDOWN_HCA output (mlx5_ifc_teardown_hca_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        TeardownHcaOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        TeardownHcaOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x3f, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "state", offset: 0x7f, width: 0x1, count: Count::One, kind: FieldKind::Enum(TeardownState::DESC) },
+        TeardownHcaOut::FIELD_STATE,
     ],
 };
 
@@ -2432,6 +2540,10 @@ impl QueryAdapterIn {
         self.set_op_mod(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryAdapterIn {
@@ -2457,10 +2569,10 @@ static LAYOUT_QUERY_ADAPTER_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_ADAPTER input: header only (mlx5_ifc_query_adapter_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryAdapterIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryAdapterIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2643,6 +2755,14 @@ impl QueryAdapterParamBlock {
         let s: &mut Split<240, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
         s.middle_mut()
     }
+    /// Where [`Self::ieee_vendor_id`] lives: offset, width, count and kind.
+    pub const FIELD_IEEE_VENDOR_ID: FieldDesc = FieldDesc { name: "ieee_vendor_id", offset: 0xc8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vsd_vendor_id`] lives: offset, width, count and kind.
+    pub const FIELD_VSD_VENDOR_ID: FieldDesc = FieldDesc { name: "vsd_vendor_id", offset: 0xf0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vsd`] lives: offset, width, count and kind.
+    pub const FIELD_VSD: FieldDesc = FieldDesc { name: "vsd", offset: 0x100, width: 0x8, count: Count::Fixed(208), kind: FieldKind::Uint };
+    /// Where [`Self::vsd_contd_psid`] lives: offset, width, count and kind.
+    pub const FIELD_VSD_CONTD_PSID: FieldDesc = FieldDesc { name: "vsd_contd_psid", offset: 0x780, width: 0x8, count: Count::Fixed(16), kind: FieldKind::Uint };
 }
 
 impl Default for QueryAdapterParamBlock {
@@ -2670,11 +2790,11 @@ static LAYOUT_QUERY_ADAPTER_PARAM_BLOCK: LayoutDesc = LayoutDesc {
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0xc0, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "ieee_vendor_id", offset: 0xc8, width: 0x18, count: Count::One, kind: FieldKind::Uint },
+        QueryAdapterParamBlock::FIELD_IEEE_VENDOR_ID,
         FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "vsd_vendor_id", offset: 0xf0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "vsd", offset: 0x100, width: 0x8, count: Count::Fixed(208), kind: FieldKind::Uint },
-        FieldDesc { name: "vsd_contd_psid", offset: 0x780, width: 0x8, count: Count::Fixed(16), kind: FieldKind::Uint },
+        QueryAdapterParamBlock::FIELD_VSD_VENDOR_ID,
+        QueryAdapterParamBlock::FIELD_VSD,
+        QueryAdapterParamBlock::FIELD_VSD_CONTD_PSID,
     ],
 };
 
@@ -2776,6 +2896,12 @@ impl QueryAdapterOut {
         self.set_query_adapter_struct(&v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::query_adapter_struct`] lives: offset, width, count and kind.
+    pub const FIELD_QUERY_ADAPTER_STRUCT: FieldDesc = FieldDesc { name: "query_adapter_struct", offset: 0x80, width: 0x800, count: Count::One, kind: FieldKind::Layout(QueryAdapterParamBlock::DESC) };
 }
 
 impl Default for QueryAdapterOut {
@@ -2801,11 +2927,11 @@ static LAYOUT_QUERY_ADAPTER_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x880,
     doc: "QUERY_ADAPTER output (mlx5_ifc_query_adapter_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        QueryAdapterOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        QueryAdapterOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "query_adapter_struct", offset: 0x80, width: 0x800, count: Count::One, kind: FieldKind::Layout(QueryAdapterParamBlock::DESC) },
+        QueryAdapterOut::FIELD_QUERY_ADAPTER_STRUCT,
     ],
 };
 
@@ -2879,6 +3005,10 @@ impl NopIn {
         self.set_op_mod(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for NopIn {
@@ -2904,10 +3034,10 @@ static LAYOUT_NOP_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "NOP input: a command that does nothing, useful to test the queue (mlx5_ifc_nop_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        NopIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        NopIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2982,6 +3112,10 @@ impl NopOut {
         self.set_syndrome(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for NopOut {
@@ -3007,9 +3141,9 @@ static LAYOUT_NOP_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "NOP output (mlx5_ifc_nop_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        NopOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        NopOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -3137,6 +3271,12 @@ impl SetDriverVersionIn {
         let s: &mut Split<16, 64, 0> = zerocopy::transmute_mut!(&mut self.0);
         s.middle_mut()
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::driver_version`] lives: offset, width, count and kind.
+    pub const FIELD_DRIVER_VERSION: FieldDesc = FieldDesc { name: "driver_version", offset: 0x80, width: 0x8, count: Count::Fixed(64), kind: FieldKind::Uint };
 }
 
 impl Default for SetDriverVersionIn {
@@ -3162,12 +3302,12 @@ static LAYOUT_SET_DRIVER_VERSION_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x280,
     doc: "SET_DRIVER_VERSION input: report the driver name and version to firmware (mlx5_ifc_set_driver_version_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        SetDriverVersionIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        SetDriverVersionIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "driver_version", offset: 0x80, width: 0x8, count: Count::Fixed(64), kind: FieldKind::Uint },
+        SetDriverVersionIn::FIELD_DRIVER_VERSION,
     ],
 };
 
@@ -3241,6 +3381,10 @@ impl SetDriverVersionOut {
         self.set_syndrome(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for SetDriverVersionOut {
@@ -3266,9 +3410,9 @@ static LAYOUT_SET_DRIVER_VERSION_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "SET_DRIVER_VERSION output (mlx5_ifc_set_driver_version_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        SetDriverVersionOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        SetDriverVersionOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };

@@ -316,6 +316,16 @@ impl AccessRegisterIn {
     pub const fn len_with_register_data(n: usize) -> usize {
         n.saturating_mul(4).saturating_add(16)
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::register_id`] lives: offset, width, count and kind.
+    pub const FIELD_REGISTER_ID: FieldDesc = FieldDesc { name: "register_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::argument`] lives: offset, width, count and kind.
+    pub const FIELD_ARGUMENT: FieldDesc = FieldDesc { name: "argument", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::register_data`] lives: offset, width, count and kind.
+    pub const FIELD_REGISTER_DATA: FieldDesc = FieldDesc { name: "register_data", offset: 0x80, width: 0x20, count: Count::Tail, kind: FieldKind::Uint };
 }
 
 impl Default for AccessRegisterIn {
@@ -341,14 +351,14 @@ static LAYOUT_ACCESS_REGISTER_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "ACCESS_REG input: register id and argument followed by the register contents (mlx5_ifc_access_register_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        AccessRegisterIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        AccessRegisterIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "register_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "argument", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "register_data", offset: 0x80, width: 0x20, count: Count::Tail, kind: FieldKind::Uint },
+        AccessRegisterIn::FIELD_REGISTER_ID,
+        AccessRegisterIn::FIELD_ARGUMENT,
+        AccessRegisterIn::FIELD_REGISTER_DATA,
     ],
 };
 
@@ -462,6 +472,12 @@ impl AccessRegisterOut {
     pub const fn len_with_register_data(n: usize) -> usize {
         n.saturating_mul(4).saturating_add(16)
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::register_data`] lives: offset, width, count and kind.
+    pub const FIELD_REGISTER_DATA: FieldDesc = FieldDesc { name: "register_data", offset: 0x80, width: 0x20, count: Count::Tail, kind: FieldKind::Uint };
 }
 
 impl Default for AccessRegisterOut {
@@ -487,11 +503,11 @@ static LAYOUT_ACCESS_REGISTER_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "ACCESS_REG output: the register contents after the access (mlx5_ifc_access_register_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        AccessRegisterOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        AccessRegisterOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "register_data", offset: 0x80, width: 0x20, count: Count::Tail, kind: FieldKind::Uint },
+        AccessRegisterOut::FIELD_REGISTER_DATA,
     ],
 };
 
@@ -683,6 +699,20 @@ impl PaosReg {
         self.set_e(v);
         self
     }
+    /// Where [`Self::swid`] lives: offset, width, count and kind.
+    pub const FIELD_SWID: FieldDesc = FieldDesc { name: "swid", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::admin_status`] lives: offset, width, count and kind.
+    pub const FIELD_ADMIN_STATUS: FieldDesc = FieldDesc { name: "admin_status", offset: 0x14, width: 0x4, count: Count::One, kind: FieldKind::Enum(PortStatus::DESC) };
+    /// Where [`Self::oper_status`] lives: offset, width, count and kind.
+    pub const FIELD_OPER_STATUS: FieldDesc = FieldDesc { name: "oper_status", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Enum(PortStatus::DESC) };
+    /// Where [`Self::ase`] lives: offset, width, count and kind.
+    pub const FIELD_ASE: FieldDesc = FieldDesc { name: "ase", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ee`] lives: offset, width, count and kind.
+    pub const FIELD_EE: FieldDesc = FieldDesc { name: "ee", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::e`] lives: offset, width, count and kind.
+    pub const FIELD_E: FieldDesc = FieldDesc { name: "e", offset: 0x3e, width: 0x2, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for PaosReg {
@@ -708,16 +738,16 @@ static LAYOUT_PAOS_REG: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "PAOS: port administrative and operational status (mlx5_ifc_paos_reg_bits).",
     fields: &[
-        FieldDesc { name: "swid", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        PaosReg::FIELD_SWID,
+        PaosReg::FIELD_LOCAL_PORT,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "admin_status", offset: 0x14, width: 0x4, count: Count::One, kind: FieldKind::Enum(PortStatus::DESC) },
+        PaosReg::FIELD_ADMIN_STATUS,
         FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "oper_status", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Enum(PortStatus::DESC) },
-        FieldDesc { name: "ase", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "ee", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        PaosReg::FIELD_OPER_STATUS,
+        PaosReg::FIELD_ASE,
+        PaosReg::FIELD_EE,
         FieldDesc { name: "reserved_at_22", offset: 0x22, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "e", offset: 0x3e, width: 0x2, count: Count::One, kind: FieldKind::Uint },
+        PaosReg::FIELD_E,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -842,6 +872,14 @@ impl PmtuReg {
         self.set_oper_mtu(v);
         self
     }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_mtu`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_MTU: FieldDesc = FieldDesc { name: "max_mtu", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::admin_mtu`] lives: offset, width, count and kind.
+    pub const FIELD_ADMIN_MTU: FieldDesc = FieldDesc { name: "admin_mtu", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::oper_mtu`] lives: offset, width, count and kind.
+    pub const FIELD_OPER_MTU: FieldDesc = FieldDesc { name: "oper_mtu", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for PmtuReg {
@@ -868,13 +906,13 @@ static LAYOUT_PMTU_REG: LayoutDesc = LayoutDesc {
     doc: "PMTU: port MTU limits and settings (mlx5_ifc_pmtu_reg_bits).",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        PmtuReg::FIELD_LOCAL_PORT,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_mtu", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        PmtuReg::FIELD_MAX_MTU,
         FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "admin_mtu", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        PmtuReg::FIELD_ADMIN_MTU,
         FieldDesc { name: "reserved_at_50", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "oper_mtu", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        PmtuReg::FIELD_OPER_MTU,
         FieldDesc { name: "reserved_at_70", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -1397,6 +1435,50 @@ impl PtysReg {
         self.set_eth_proto_lp_advertise(v);
         self
     }
+    /// Where [`Self::an_disable_admin`] lives: offset, width, count and kind.
+    pub const FIELD_AN_DISABLE_ADMIN: FieldDesc = FieldDesc { name: "an_disable_admin", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::an_disable_cap`] lives: offset, width, count and kind.
+    pub const FIELD_AN_DISABLE_CAP: FieldDesc = FieldDesc { name: "an_disable_cap", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::plane_ind`] lives: offset, width, count and kind.
+    pub const FIELD_PLANE_IND: FieldDesc = FieldDesc { name: "plane_ind", offset: 0x18, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::proto_mask`] lives: offset, width, count and kind.
+    pub const FIELD_PROTO_MASK: FieldDesc = FieldDesc { name: "proto_mask", offset: 0x1d, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::an_status`] lives: offset, width, count and kind.
+    pub const FIELD_AN_STATUS: FieldDesc = FieldDesc { name: "an_status", offset: 0x20, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::data_rate_oper`] lives: offset, width, count and kind.
+    pub const FIELD_DATA_RATE_OPER: FieldDesc = FieldDesc { name: "data_rate_oper", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ext_eth_proto_capability`] lives: offset, width, count and kind.
+    pub const FIELD_EXT_ETH_PROTO_CAPABILITY: FieldDesc = FieldDesc { name: "ext_eth_proto_capability", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::eth_proto_capability`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_PROTO_CAPABILITY: FieldDesc = FieldDesc { name: "eth_proto_capability", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ib_link_width_capability`] lives: offset, width, count and kind.
+    pub const FIELD_IB_LINK_WIDTH_CAPABILITY: FieldDesc = FieldDesc { name: "ib_link_width_capability", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ib_proto_capability`] lives: offset, width, count and kind.
+    pub const FIELD_IB_PROTO_CAPABILITY: FieldDesc = FieldDesc { name: "ib_proto_capability", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ext_eth_proto_admin`] lives: offset, width, count and kind.
+    pub const FIELD_EXT_ETH_PROTO_ADMIN: FieldDesc = FieldDesc { name: "ext_eth_proto_admin", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::eth_proto_admin`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_PROTO_ADMIN: FieldDesc = FieldDesc { name: "eth_proto_admin", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ib_link_width_admin`] lives: offset, width, count and kind.
+    pub const FIELD_IB_LINK_WIDTH_ADMIN: FieldDesc = FieldDesc { name: "ib_link_width_admin", offset: 0xe0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ib_proto_admin`] lives: offset, width, count and kind.
+    pub const FIELD_IB_PROTO_ADMIN: FieldDesc = FieldDesc { name: "ib_proto_admin", offset: 0xf0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ext_eth_proto_oper`] lives: offset, width, count and kind.
+    pub const FIELD_EXT_ETH_PROTO_OPER: FieldDesc = FieldDesc { name: "ext_eth_proto_oper", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::eth_proto_oper`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_PROTO_OPER: FieldDesc = FieldDesc { name: "eth_proto_oper", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ib_link_width_oper`] lives: offset, width, count and kind.
+    pub const FIELD_IB_LINK_WIDTH_OPER: FieldDesc = FieldDesc { name: "ib_link_width_oper", offset: 0x140, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ib_proto_oper`] lives: offset, width, count and kind.
+    pub const FIELD_IB_PROTO_OPER: FieldDesc = FieldDesc { name: "ib_proto_oper", offset: 0x150, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane_rate_oper`] lives: offset, width, count and kind.
+    pub const FIELD_LANE_RATE_OPER: FieldDesc = FieldDesc { name: "lane_rate_oper", offset: 0x168, width: 0x14, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::connector_type`] lives: offset, width, count and kind.
+    pub const FIELD_CONNECTOR_TYPE: FieldDesc = FieldDesc { name: "connector_type", offset: 0x17c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::eth_proto_lp_advertise`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_PROTO_LP_ADVERTISE: FieldDesc = FieldDesc { name: "eth_proto_lp_advertise", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for PtysReg {
@@ -1423,33 +1505,33 @@ static LAYOUT_PTYS_REG: LayoutDesc = LayoutDesc {
     doc: "PTYS: port type and speed, supported, configured and operational (mlx5_ifc_ptys_reg_bits).",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "an_disable_admin", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "an_disable_cap", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        PtysReg::FIELD_AN_DISABLE_ADMIN,
+        PtysReg::FIELD_AN_DISABLE_CAP,
         FieldDesc { name: "reserved_at_3", offset: 0x3, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        PtysReg::FIELD_LOCAL_PORT,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "plane_ind", offset: 0x18, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        PtysReg::FIELD_PLANE_IND,
         FieldDesc { name: "reserved_at_1c", offset: 0x1c, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "proto_mask", offset: 0x1d, width: 0x3, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "an_status", offset: 0x20, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        PtysReg::FIELD_PROTO_MASK,
+        PtysReg::FIELD_AN_STATUS,
         FieldDesc { name: "reserved_at_24", offset: 0x24, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "data_rate_oper", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ext_eth_proto_capability", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "eth_proto_capability", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ib_link_width_capability", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ib_proto_capability", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ext_eth_proto_admin", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "eth_proto_admin", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ib_link_width_admin", offset: 0xe0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ib_proto_admin", offset: 0xf0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ext_eth_proto_oper", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "eth_proto_oper", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ib_link_width_oper", offset: 0x140, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ib_proto_oper", offset: 0x150, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        PtysReg::FIELD_DATA_RATE_OPER,
+        PtysReg::FIELD_EXT_ETH_PROTO_CAPABILITY,
+        PtysReg::FIELD_ETH_PROTO_CAPABILITY,
+        PtysReg::FIELD_IB_LINK_WIDTH_CAPABILITY,
+        PtysReg::FIELD_IB_PROTO_CAPABILITY,
+        PtysReg::FIELD_EXT_ETH_PROTO_ADMIN,
+        PtysReg::FIELD_ETH_PROTO_ADMIN,
+        PtysReg::FIELD_IB_LINK_WIDTH_ADMIN,
+        PtysReg::FIELD_IB_PROTO_ADMIN,
+        PtysReg::FIELD_EXT_ETH_PROTO_OPER,
+        PtysReg::FIELD_ETH_PROTO_OPER,
+        PtysReg::FIELD_IB_LINK_WIDTH_OPER,
+        PtysReg::FIELD_IB_PROTO_OPER,
         FieldDesc { name: "reserved_at_160", offset: 0x160, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "lane_rate_oper", offset: 0x168, width: 0x14, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "connector_type", offset: 0x17c, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "eth_proto_lp_advertise", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        PtysReg::FIELD_LANE_RATE_OPER,
+        PtysReg::FIELD_CONNECTOR_TYPE,
+        PtysReg::FIELD_ETH_PROTO_LP_ADVERTISE,
         FieldDesc { name: "reserved_at_1a0", offset: 0x1a0, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2316,6 +2398,82 @@ impl Eth802_3CntrsGrpDataLayout {
         self.set_a_pause_mac_ctrl_frames_transmitted_low(v);
         self
     }
+    /// Where [`Self::a_frames_transmitted_ok_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_FRAMES_TRANSMITTED_OK_HIGH: FieldDesc = FieldDesc { name: "a_frames_transmitted_ok_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_frames_transmitted_ok_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_FRAMES_TRANSMITTED_OK_LOW: FieldDesc = FieldDesc { name: "a_frames_transmitted_ok_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_frames_received_ok_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_FRAMES_RECEIVED_OK_HIGH: FieldDesc = FieldDesc { name: "a_frames_received_ok_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_frames_received_ok_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_FRAMES_RECEIVED_OK_LOW: FieldDesc = FieldDesc { name: "a_frames_received_ok_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_frame_check_sequence_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_FRAME_CHECK_SEQUENCE_ERRORS_HIGH: FieldDesc = FieldDesc { name: "a_frame_check_sequence_errors_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_frame_check_sequence_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_FRAME_CHECK_SEQUENCE_ERRORS_LOW: FieldDesc = FieldDesc { name: "a_frame_check_sequence_errors_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_alignment_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_ALIGNMENT_ERRORS_HIGH: FieldDesc = FieldDesc { name: "a_alignment_errors_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_alignment_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_ALIGNMENT_ERRORS_LOW: FieldDesc = FieldDesc { name: "a_alignment_errors_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_octets_transmitted_ok_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_OCTETS_TRANSMITTED_OK_HIGH: FieldDesc = FieldDesc { name: "a_octets_transmitted_ok_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_octets_transmitted_ok_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_OCTETS_TRANSMITTED_OK_LOW: FieldDesc = FieldDesc { name: "a_octets_transmitted_ok_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_octets_received_ok_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_OCTETS_RECEIVED_OK_HIGH: FieldDesc = FieldDesc { name: "a_octets_received_ok_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_octets_received_ok_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_OCTETS_RECEIVED_OK_LOW: FieldDesc = FieldDesc { name: "a_octets_received_ok_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_multicast_frames_xmitted_ok_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_MULTICAST_FRAMES_XMITTED_OK_HIGH: FieldDesc = FieldDesc { name: "a_multicast_frames_xmitted_ok_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_multicast_frames_xmitted_ok_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_MULTICAST_FRAMES_XMITTED_OK_LOW: FieldDesc = FieldDesc { name: "a_multicast_frames_xmitted_ok_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_broadcast_frames_xmitted_ok_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_BROADCAST_FRAMES_XMITTED_OK_HIGH: FieldDesc = FieldDesc { name: "a_broadcast_frames_xmitted_ok_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_broadcast_frames_xmitted_ok_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_BROADCAST_FRAMES_XMITTED_OK_LOW: FieldDesc = FieldDesc { name: "a_broadcast_frames_xmitted_ok_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_multicast_frames_received_ok_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_MULTICAST_FRAMES_RECEIVED_OK_HIGH: FieldDesc = FieldDesc { name: "a_multicast_frames_received_ok_high", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_multicast_frames_received_ok_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_MULTICAST_FRAMES_RECEIVED_OK_LOW: FieldDesc = FieldDesc { name: "a_multicast_frames_received_ok_low", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_broadcast_frames_received_ok_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_BROADCAST_FRAMES_RECEIVED_OK_HIGH: FieldDesc = FieldDesc { name: "a_broadcast_frames_received_ok_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_broadcast_frames_received_ok_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_BROADCAST_FRAMES_RECEIVED_OK_LOW: FieldDesc = FieldDesc { name: "a_broadcast_frames_received_ok_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_in_range_length_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_IN_RANGE_LENGTH_ERRORS_HIGH: FieldDesc = FieldDesc { name: "a_in_range_length_errors_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_in_range_length_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_IN_RANGE_LENGTH_ERRORS_LOW: FieldDesc = FieldDesc { name: "a_in_range_length_errors_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_out_of_range_length_field_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_OUT_OF_RANGE_LENGTH_FIELD_HIGH: FieldDesc = FieldDesc { name: "a_out_of_range_length_field_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_out_of_range_length_field_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_OUT_OF_RANGE_LENGTH_FIELD_LOW: FieldDesc = FieldDesc { name: "a_out_of_range_length_field_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_frame_too_long_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_FRAME_TOO_LONG_ERRORS_HIGH: FieldDesc = FieldDesc { name: "a_frame_too_long_errors_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_frame_too_long_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_FRAME_TOO_LONG_ERRORS_LOW: FieldDesc = FieldDesc { name: "a_frame_too_long_errors_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_symbol_error_during_carrier_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_SYMBOL_ERROR_DURING_CARRIER_HIGH: FieldDesc = FieldDesc { name: "a_symbol_error_during_carrier_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_symbol_error_during_carrier_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_SYMBOL_ERROR_DURING_CARRIER_LOW: FieldDesc = FieldDesc { name: "a_symbol_error_during_carrier_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_mac_control_frames_transmitted_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_MAC_CONTROL_FRAMES_TRANSMITTED_HIGH: FieldDesc = FieldDesc { name: "a_mac_control_frames_transmitted_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_mac_control_frames_transmitted_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_MAC_CONTROL_FRAMES_TRANSMITTED_LOW: FieldDesc = FieldDesc { name: "a_mac_control_frames_transmitted_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_mac_control_frames_received_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_MAC_CONTROL_FRAMES_RECEIVED_HIGH: FieldDesc = FieldDesc { name: "a_mac_control_frames_received_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_mac_control_frames_received_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_MAC_CONTROL_FRAMES_RECEIVED_LOW: FieldDesc = FieldDesc { name: "a_mac_control_frames_received_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_unsupported_opcodes_received_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_UNSUPPORTED_OPCODES_RECEIVED_HIGH: FieldDesc = FieldDesc { name: "a_unsupported_opcodes_received_high", offset: 0x400, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_unsupported_opcodes_received_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_UNSUPPORTED_OPCODES_RECEIVED_LOW: FieldDesc = FieldDesc { name: "a_unsupported_opcodes_received_low", offset: 0x420, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_pause_mac_ctrl_frames_received_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_PAUSE_MAC_CTRL_FRAMES_RECEIVED_HIGH: FieldDesc = FieldDesc { name: "a_pause_mac_ctrl_frames_received_high", offset: 0x440, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_pause_mac_ctrl_frames_received_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_PAUSE_MAC_CTRL_FRAMES_RECEIVED_LOW: FieldDesc = FieldDesc { name: "a_pause_mac_ctrl_frames_received_low", offset: 0x460, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_pause_mac_ctrl_frames_transmitted_high`] lives: offset, width, count and kind.
+    pub const FIELD_A_PAUSE_MAC_CTRL_FRAMES_TRANSMITTED_HIGH: FieldDesc = FieldDesc { name: "a_pause_mac_ctrl_frames_transmitted_high", offset: 0x480, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::a_pause_mac_ctrl_frames_transmitted_low`] lives: offset, width, count and kind.
+    pub const FIELD_A_PAUSE_MAC_CTRL_FRAMES_TRANSMITTED_LOW: FieldDesc = FieldDesc { name: "a_pause_mac_ctrl_frames_transmitted_low", offset: 0x4a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for Eth802_3CntrsGrpDataLayout {
@@ -2341,44 +2499,44 @@ static LAYOUT_ETH_802_3_CNTRS_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT IEEE 802.3 counter group (mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits).",
     fields: &[
-        FieldDesc { name: "a_frames_transmitted_ok_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_frames_transmitted_ok_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_frames_received_ok_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_frames_received_ok_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_frame_check_sequence_errors_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_frame_check_sequence_errors_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_alignment_errors_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_alignment_errors_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_octets_transmitted_ok_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_octets_transmitted_ok_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_octets_received_ok_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_octets_received_ok_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_multicast_frames_xmitted_ok_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_multicast_frames_xmitted_ok_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_broadcast_frames_xmitted_ok_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_broadcast_frames_xmitted_ok_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_multicast_frames_received_ok_high", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_multicast_frames_received_ok_low", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_broadcast_frames_received_ok_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_broadcast_frames_received_ok_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_in_range_length_errors_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_in_range_length_errors_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_out_of_range_length_field_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_out_of_range_length_field_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_frame_too_long_errors_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_frame_too_long_errors_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_symbol_error_during_carrier_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_symbol_error_during_carrier_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_mac_control_frames_transmitted_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_mac_control_frames_transmitted_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_mac_control_frames_received_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_mac_control_frames_received_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_unsupported_opcodes_received_high", offset: 0x400, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_unsupported_opcodes_received_low", offset: 0x420, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_pause_mac_ctrl_frames_received_high", offset: 0x440, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_pause_mac_ctrl_frames_received_low", offset: 0x460, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_pause_mac_ctrl_frames_transmitted_high", offset: 0x480, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "a_pause_mac_ctrl_frames_transmitted_low", offset: 0x4a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        Eth802_3CntrsGrpDataLayout::FIELD_A_FRAMES_TRANSMITTED_OK_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_FRAMES_TRANSMITTED_OK_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_FRAMES_RECEIVED_OK_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_FRAMES_RECEIVED_OK_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_FRAME_CHECK_SEQUENCE_ERRORS_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_FRAME_CHECK_SEQUENCE_ERRORS_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_ALIGNMENT_ERRORS_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_ALIGNMENT_ERRORS_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_OCTETS_TRANSMITTED_OK_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_OCTETS_TRANSMITTED_OK_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_OCTETS_RECEIVED_OK_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_OCTETS_RECEIVED_OK_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_MULTICAST_FRAMES_XMITTED_OK_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_MULTICAST_FRAMES_XMITTED_OK_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_BROADCAST_FRAMES_XMITTED_OK_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_BROADCAST_FRAMES_XMITTED_OK_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_MULTICAST_FRAMES_RECEIVED_OK_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_MULTICAST_FRAMES_RECEIVED_OK_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_BROADCAST_FRAMES_RECEIVED_OK_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_BROADCAST_FRAMES_RECEIVED_OK_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_IN_RANGE_LENGTH_ERRORS_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_IN_RANGE_LENGTH_ERRORS_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_OUT_OF_RANGE_LENGTH_FIELD_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_OUT_OF_RANGE_LENGTH_FIELD_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_FRAME_TOO_LONG_ERRORS_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_FRAME_TOO_LONG_ERRORS_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_SYMBOL_ERROR_DURING_CARRIER_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_SYMBOL_ERROR_DURING_CARRIER_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_MAC_CONTROL_FRAMES_TRANSMITTED_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_MAC_CONTROL_FRAMES_TRANSMITTED_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_MAC_CONTROL_FRAMES_RECEIVED_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_MAC_CONTROL_FRAMES_RECEIVED_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_UNSUPPORTED_OPCODES_RECEIVED_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_UNSUPPORTED_OPCODES_RECEIVED_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_PAUSE_MAC_CTRL_FRAMES_RECEIVED_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_PAUSE_MAC_CTRL_FRAMES_RECEIVED_LOW,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_PAUSE_MAC_CTRL_FRAMES_TRANSMITTED_HIGH,
+        Eth802_3CntrsGrpDataLayout::FIELD_A_PAUSE_MAC_CTRL_FRAMES_TRANSMITTED_LOW,
         FieldDesc { name: "reserved_at_4c0", offset: 0x4c0, width: 0x300, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2981,6 +3139,58 @@ impl Eth2863CntrsGrpDataLayout {
         self.set_if_out_broadcast_pkts_low(v);
         self
     }
+    /// Where [`Self::if_in_octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_OCTETS_HIGH: FieldDesc = FieldDesc { name: "if_in_octets_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_OCTETS_LOW: FieldDesc = FieldDesc { name: "if_in_octets_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_ucast_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_UCAST_PKTS_HIGH: FieldDesc = FieldDesc { name: "if_in_ucast_pkts_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_ucast_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_UCAST_PKTS_LOW: FieldDesc = FieldDesc { name: "if_in_ucast_pkts_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_discards_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_DISCARDS_HIGH: FieldDesc = FieldDesc { name: "if_in_discards_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_discards_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_DISCARDS_LOW: FieldDesc = FieldDesc { name: "if_in_discards_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_ERRORS_HIGH: FieldDesc = FieldDesc { name: "if_in_errors_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_ERRORS_LOW: FieldDesc = FieldDesc { name: "if_in_errors_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_unknown_protos_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_UNKNOWN_PROTOS_HIGH: FieldDesc = FieldDesc { name: "if_in_unknown_protos_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_unknown_protos_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_UNKNOWN_PROTOS_LOW: FieldDesc = FieldDesc { name: "if_in_unknown_protos_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_OCTETS_HIGH: FieldDesc = FieldDesc { name: "if_out_octets_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_OCTETS_LOW: FieldDesc = FieldDesc { name: "if_out_octets_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_ucast_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_UCAST_PKTS_HIGH: FieldDesc = FieldDesc { name: "if_out_ucast_pkts_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_ucast_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_UCAST_PKTS_LOW: FieldDesc = FieldDesc { name: "if_out_ucast_pkts_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_discards_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_DISCARDS_HIGH: FieldDesc = FieldDesc { name: "if_out_discards_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_discards_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_DISCARDS_LOW: FieldDesc = FieldDesc { name: "if_out_discards_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_ERRORS_HIGH: FieldDesc = FieldDesc { name: "if_out_errors_high", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_ERRORS_LOW: FieldDesc = FieldDesc { name: "if_out_errors_low", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_multicast_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_MULTICAST_PKTS_HIGH: FieldDesc = FieldDesc { name: "if_in_multicast_pkts_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_multicast_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_MULTICAST_PKTS_LOW: FieldDesc = FieldDesc { name: "if_in_multicast_pkts_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_broadcast_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_BROADCAST_PKTS_HIGH: FieldDesc = FieldDesc { name: "if_in_broadcast_pkts_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_in_broadcast_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_IN_BROADCAST_PKTS_LOW: FieldDesc = FieldDesc { name: "if_in_broadcast_pkts_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_multicast_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_MULTICAST_PKTS_HIGH: FieldDesc = FieldDesc { name: "if_out_multicast_pkts_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_multicast_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_MULTICAST_PKTS_LOW: FieldDesc = FieldDesc { name: "if_out_multicast_pkts_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_broadcast_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_BROADCAST_PKTS_HIGH: FieldDesc = FieldDesc { name: "if_out_broadcast_pkts_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::if_out_broadcast_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_IF_OUT_BROADCAST_PKTS_LOW: FieldDesc = FieldDesc { name: "if_out_broadcast_pkts_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for Eth2863CntrsGrpDataLayout {
@@ -3006,32 +3216,32 @@ static LAYOUT_ETH_2863_CNTRS_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT RFC 2863 counter group (mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits).",
     fields: &[
-        FieldDesc { name: "if_in_octets_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_octets_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_ucast_pkts_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_ucast_pkts_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_discards_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_discards_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_errors_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_errors_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_unknown_protos_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_unknown_protos_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_octets_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_octets_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_ucast_pkts_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_ucast_pkts_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_discards_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_discards_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_errors_high", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_errors_low", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_multicast_pkts_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_multicast_pkts_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_broadcast_pkts_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_in_broadcast_pkts_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_multicast_pkts_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_multicast_pkts_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_broadcast_pkts_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "if_out_broadcast_pkts_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_OCTETS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_OCTETS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_UCAST_PKTS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_UCAST_PKTS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_DISCARDS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_DISCARDS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_ERRORS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_ERRORS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_UNKNOWN_PROTOS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_UNKNOWN_PROTOS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_OCTETS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_OCTETS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_UCAST_PKTS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_UCAST_PKTS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_DISCARDS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_DISCARDS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_ERRORS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_ERRORS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_MULTICAST_PKTS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_MULTICAST_PKTS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_BROADCAST_PKTS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_IN_BROADCAST_PKTS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_MULTICAST_PKTS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_MULTICAST_PKTS_LOW,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_BROADCAST_PKTS_HIGH,
+        Eth2863CntrsGrpDataLayout::FIELD_IF_OUT_BROADCAST_PKTS_LOW,
         FieldDesc { name: "reserved_at_340", offset: 0x340, width: 0x480, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -3986,6 +4196,90 @@ impl Eth2819CntrsGrpDataLayout {
         self.set_ether_stats_pkts8192to10239octets_low(v);
         self
     }
+    /// Where [`Self::ether_stats_drop_events_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_DROP_EVENTS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_drop_events_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_drop_events_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_DROP_EVENTS_LOW: FieldDesc = FieldDesc { name: "ether_stats_drop_events_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_octets_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_octets_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_broadcast_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_BROADCAST_PKTS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_broadcast_pkts_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_broadcast_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_BROADCAST_PKTS_LOW: FieldDesc = FieldDesc { name: "ether_stats_broadcast_pkts_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_multicast_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_MULTICAST_PKTS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_multicast_pkts_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_multicast_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_MULTICAST_PKTS_LOW: FieldDesc = FieldDesc { name: "ether_stats_multicast_pkts_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_crc_align_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_CRC_ALIGN_ERRORS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_crc_align_errors_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_crc_align_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_CRC_ALIGN_ERRORS_LOW: FieldDesc = FieldDesc { name: "ether_stats_crc_align_errors_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_undersize_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_UNDERSIZE_PKTS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_undersize_pkts_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_undersize_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_UNDERSIZE_PKTS_LOW: FieldDesc = FieldDesc { name: "ether_stats_undersize_pkts_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_oversize_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_OVERSIZE_PKTS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_oversize_pkts_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_oversize_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_OVERSIZE_PKTS_LOW: FieldDesc = FieldDesc { name: "ether_stats_oversize_pkts_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_fragments_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_FRAGMENTS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_fragments_high", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_fragments_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_FRAGMENTS_LOW: FieldDesc = FieldDesc { name: "ether_stats_fragments_low", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_jabbers_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_JABBERS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_jabbers_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_jabbers_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_JABBERS_LOW: FieldDesc = FieldDesc { name: "ether_stats_jabbers_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_collisions_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_COLLISIONS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_collisions_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_collisions_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_COLLISIONS_LOW: FieldDesc = FieldDesc { name: "ether_stats_collisions_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts64octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS64OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts64octets_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts64octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS64OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts64octets_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts65to127octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS65TO127OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts65to127octets_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts65to127octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS65TO127OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts65to127octets_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts128to255octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS128TO255OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts128to255octets_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts128to255octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS128TO255OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts128to255octets_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts256to511octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS256TO511OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts256to511octets_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts256to511octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS256TO511OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts256to511octets_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts512to1023octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS512TO1023OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts512to1023octets_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts512to1023octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS512TO1023OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts512to1023octets_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts1024to1518octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS1024TO1518OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts1024to1518octets_high", offset: 0x400, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts1024to1518octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS1024TO1518OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts1024to1518octets_low", offset: 0x420, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts1519to2047octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS1519TO2047OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts1519to2047octets_high", offset: 0x440, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts1519to2047octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS1519TO2047OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts1519to2047octets_low", offset: 0x460, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts2048to4095octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS2048TO4095OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts2048to4095octets_high", offset: 0x480, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts2048to4095octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS2048TO4095OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts2048to4095octets_low", offset: 0x4a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts4096to8191octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS4096TO8191OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts4096to8191octets_high", offset: 0x4c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts4096to8191octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS4096TO8191OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts4096to8191octets_low", offset: 0x4e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts8192to10239octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS8192TO10239OCTETS_HIGH: FieldDesc = FieldDesc { name: "ether_stats_pkts8192to10239octets_high", offset: 0x500, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ether_stats_pkts8192to10239octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_ETHER_STATS_PKTS8192TO10239OCTETS_LOW: FieldDesc = FieldDesc { name: "ether_stats_pkts8192to10239octets_low", offset: 0x520, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for Eth2819CntrsGrpDataLayout {
@@ -4011,48 +4305,48 @@ static LAYOUT_ETH_2819_CNTRS_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT RFC 2819 (RMON) counter group (mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits).",
     fields: &[
-        FieldDesc { name: "ether_stats_drop_events_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_drop_events_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_octets_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_octets_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_broadcast_pkts_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_broadcast_pkts_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_multicast_pkts_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_multicast_pkts_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_crc_align_errors_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_crc_align_errors_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_undersize_pkts_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_undersize_pkts_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_oversize_pkts_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_oversize_pkts_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_fragments_high", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_fragments_low", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_jabbers_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_jabbers_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_collisions_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_collisions_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts64octets_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts64octets_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts65to127octets_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts65to127octets_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts128to255octets_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts128to255octets_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts256to511octets_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts256to511octets_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts512to1023octets_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts512to1023octets_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts1024to1518octets_high", offset: 0x400, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts1024to1518octets_low", offset: 0x420, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts1519to2047octets_high", offset: 0x440, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts1519to2047octets_low", offset: 0x460, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts2048to4095octets_high", offset: 0x480, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts2048to4095octets_low", offset: 0x4a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts4096to8191octets_high", offset: 0x4c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts4096to8191octets_low", offset: 0x4e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts8192to10239octets_high", offset: 0x500, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ether_stats_pkts8192to10239octets_low", offset: 0x520, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_DROP_EVENTS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_DROP_EVENTS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_OCTETS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_BROADCAST_PKTS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_BROADCAST_PKTS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_MULTICAST_PKTS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_MULTICAST_PKTS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_CRC_ALIGN_ERRORS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_CRC_ALIGN_ERRORS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_UNDERSIZE_PKTS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_UNDERSIZE_PKTS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_OVERSIZE_PKTS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_OVERSIZE_PKTS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_FRAGMENTS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_FRAGMENTS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_JABBERS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_JABBERS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_COLLISIONS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_COLLISIONS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS64OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS64OCTETS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS65TO127OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS65TO127OCTETS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS128TO255OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS128TO255OCTETS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS256TO511OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS256TO511OCTETS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS512TO1023OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS512TO1023OCTETS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS1024TO1518OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS1024TO1518OCTETS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS1519TO2047OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS1519TO2047OCTETS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS2048TO4095OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS2048TO4095OCTETS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS4096TO8191OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS4096TO8191OCTETS_LOW,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS8192TO10239OCTETS_HIGH,
+        Eth2819CntrsGrpDataLayout::FIELD_ETHER_STATS_PKTS8192TO10239OCTETS_LOW,
         FieldDesc { name: "reserved_at_540", offset: 0x540, width: 0x280, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -4787,6 +5081,70 @@ impl Eth3635CntrsGrpDataLayout {
         self.set_dot3out_pause_frames_low(v);
         self
     }
+    /// Where [`Self::dot3stats_alignment_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_ALIGNMENT_ERRORS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_alignment_errors_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_alignment_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_ALIGNMENT_ERRORS_LOW: FieldDesc = FieldDesc { name: "dot3stats_alignment_errors_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_fcs_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_FCS_ERRORS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_fcs_errors_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_fcs_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_FCS_ERRORS_LOW: FieldDesc = FieldDesc { name: "dot3stats_fcs_errors_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_single_collision_frames_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_SINGLE_COLLISION_FRAMES_HIGH: FieldDesc = FieldDesc { name: "dot3stats_single_collision_frames_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_single_collision_frames_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_SINGLE_COLLISION_FRAMES_LOW: FieldDesc = FieldDesc { name: "dot3stats_single_collision_frames_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_multiple_collision_frames_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_MULTIPLE_COLLISION_FRAMES_HIGH: FieldDesc = FieldDesc { name: "dot3stats_multiple_collision_frames_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_multiple_collision_frames_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_MULTIPLE_COLLISION_FRAMES_LOW: FieldDesc = FieldDesc { name: "dot3stats_multiple_collision_frames_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_sqe_test_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_SQE_TEST_ERRORS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_sqe_test_errors_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_sqe_test_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_SQE_TEST_ERRORS_LOW: FieldDesc = FieldDesc { name: "dot3stats_sqe_test_errors_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_deferred_transmissions_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_DEFERRED_TRANSMISSIONS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_deferred_transmissions_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_deferred_transmissions_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_DEFERRED_TRANSMISSIONS_LOW: FieldDesc = FieldDesc { name: "dot3stats_deferred_transmissions_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_late_collisions_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_LATE_COLLISIONS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_late_collisions_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_late_collisions_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_LATE_COLLISIONS_LOW: FieldDesc = FieldDesc { name: "dot3stats_late_collisions_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_excessive_collisions_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_EXCESSIVE_COLLISIONS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_excessive_collisions_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_excessive_collisions_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_EXCESSIVE_COLLISIONS_LOW: FieldDesc = FieldDesc { name: "dot3stats_excessive_collisions_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_internal_mac_transmit_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_INTERNAL_MAC_TRANSMIT_ERRORS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_internal_mac_transmit_errors_high", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_internal_mac_transmit_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_INTERNAL_MAC_TRANSMIT_ERRORS_LOW: FieldDesc = FieldDesc { name: "dot3stats_internal_mac_transmit_errors_low", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_carrier_sense_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_CARRIER_SENSE_ERRORS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_carrier_sense_errors_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_carrier_sense_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_CARRIER_SENSE_ERRORS_LOW: FieldDesc = FieldDesc { name: "dot3stats_carrier_sense_errors_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_frame_too_longs_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_FRAME_TOO_LONGS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_frame_too_longs_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_frame_too_longs_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_FRAME_TOO_LONGS_LOW: FieldDesc = FieldDesc { name: "dot3stats_frame_too_longs_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_internal_mac_receive_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_INTERNAL_MAC_RECEIVE_ERRORS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_internal_mac_receive_errors_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_internal_mac_receive_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_INTERNAL_MAC_RECEIVE_ERRORS_LOW: FieldDesc = FieldDesc { name: "dot3stats_internal_mac_receive_errors_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_symbol_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_SYMBOL_ERRORS_HIGH: FieldDesc = FieldDesc { name: "dot3stats_symbol_errors_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3stats_symbol_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3STATS_SYMBOL_ERRORS_LOW: FieldDesc = FieldDesc { name: "dot3stats_symbol_errors_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3control_in_unknown_opcodes_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3CONTROL_IN_UNKNOWN_OPCODES_HIGH: FieldDesc = FieldDesc { name: "dot3control_in_unknown_opcodes_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3control_in_unknown_opcodes_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3CONTROL_IN_UNKNOWN_OPCODES_LOW: FieldDesc = FieldDesc { name: "dot3control_in_unknown_opcodes_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3in_pause_frames_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3IN_PAUSE_FRAMES_HIGH: FieldDesc = FieldDesc { name: "dot3in_pause_frames_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3in_pause_frames_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3IN_PAUSE_FRAMES_LOW: FieldDesc = FieldDesc { name: "dot3in_pause_frames_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3out_pause_frames_high`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3OUT_PAUSE_FRAMES_HIGH: FieldDesc = FieldDesc { name: "dot3out_pause_frames_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dot3out_pause_frames_low`] lives: offset, width, count and kind.
+    pub const FIELD_DOT3OUT_PAUSE_FRAMES_LOW: FieldDesc = FieldDesc { name: "dot3out_pause_frames_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for Eth3635CntrsGrpDataLayout {
@@ -4812,38 +5170,38 @@ static LAYOUT_ETH_3635_CNTRS_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT RFC 3635 counter group (mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits).",
     fields: &[
-        FieldDesc { name: "dot3stats_alignment_errors_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_alignment_errors_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_fcs_errors_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_fcs_errors_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_single_collision_frames_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_single_collision_frames_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_multiple_collision_frames_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_multiple_collision_frames_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_sqe_test_errors_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_sqe_test_errors_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_deferred_transmissions_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_deferred_transmissions_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_late_collisions_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_late_collisions_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_excessive_collisions_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_excessive_collisions_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_internal_mac_transmit_errors_high", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_internal_mac_transmit_errors_low", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_carrier_sense_errors_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_carrier_sense_errors_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_frame_too_longs_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_frame_too_longs_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_internal_mac_receive_errors_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_internal_mac_receive_errors_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_symbol_errors_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3stats_symbol_errors_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3control_in_unknown_opcodes_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3control_in_unknown_opcodes_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3in_pause_frames_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3in_pause_frames_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3out_pause_frames_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dot3out_pause_frames_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_ALIGNMENT_ERRORS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_ALIGNMENT_ERRORS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_FCS_ERRORS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_FCS_ERRORS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_SINGLE_COLLISION_FRAMES_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_SINGLE_COLLISION_FRAMES_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_MULTIPLE_COLLISION_FRAMES_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_MULTIPLE_COLLISION_FRAMES_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_SQE_TEST_ERRORS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_SQE_TEST_ERRORS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_DEFERRED_TRANSMISSIONS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_DEFERRED_TRANSMISSIONS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_LATE_COLLISIONS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_LATE_COLLISIONS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_EXCESSIVE_COLLISIONS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_EXCESSIVE_COLLISIONS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_INTERNAL_MAC_TRANSMIT_ERRORS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_INTERNAL_MAC_TRANSMIT_ERRORS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_CARRIER_SENSE_ERRORS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_CARRIER_SENSE_ERRORS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_FRAME_TOO_LONGS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_FRAME_TOO_LONGS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_INTERNAL_MAC_RECEIVE_ERRORS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_INTERNAL_MAC_RECEIVE_ERRORS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_SYMBOL_ERRORS_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3STATS_SYMBOL_ERRORS_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3CONTROL_IN_UNKNOWN_OPCODES_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3CONTROL_IN_UNKNOWN_OPCODES_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3IN_PAUSE_FRAMES_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3IN_PAUSE_FRAMES_LOW,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3OUT_PAUSE_FRAMES_HIGH,
+        Eth3635CntrsGrpDataLayout::FIELD_DOT3OUT_PAUSE_FRAMES_LOW,
         FieldDesc { name: "reserved_at_400", offset: 0x400, width: 0x3c0, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -5050,6 +5408,22 @@ impl EthExtendedCntrsGrpDataLayout {
         self.set_rx_icrc_encapsulated_low(v);
         self
     }
+    /// Where [`Self::port_transmit_wait_high`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_TRANSMIT_WAIT_HIGH: FieldDesc = FieldDesc { name: "port_transmit_wait_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_transmit_wait_low`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_TRANSMIT_WAIT_LOW: FieldDesc = FieldDesc { name: "port_transmit_wait_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_buffer_almost_full_high`] lives: offset, width, count and kind.
+    pub const FIELD_RX_BUFFER_ALMOST_FULL_HIGH: FieldDesc = FieldDesc { name: "rx_buffer_almost_full_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_buffer_almost_full_low`] lives: offset, width, count and kind.
+    pub const FIELD_RX_BUFFER_ALMOST_FULL_LOW: FieldDesc = FieldDesc { name: "rx_buffer_almost_full_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_buffer_full_high`] lives: offset, width, count and kind.
+    pub const FIELD_RX_BUFFER_FULL_HIGH: FieldDesc = FieldDesc { name: "rx_buffer_full_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_buffer_full_low`] lives: offset, width, count and kind.
+    pub const FIELD_RX_BUFFER_FULL_LOW: FieldDesc = FieldDesc { name: "rx_buffer_full_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_icrc_encapsulated_high`] lives: offset, width, count and kind.
+    pub const FIELD_RX_ICRC_ENCAPSULATED_HIGH: FieldDesc = FieldDesc { name: "rx_icrc_encapsulated_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_icrc_encapsulated_low`] lives: offset, width, count and kind.
+    pub const FIELD_RX_ICRC_ENCAPSULATED_LOW: FieldDesc = FieldDesc { name: "rx_icrc_encapsulated_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for EthExtendedCntrsGrpDataLayout {
@@ -5075,15 +5449,15 @@ static LAYOUT_ETH_EXTENDED_CNTRS_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT extended Ethernet counter group (mlx5_ifc_eth_extended_cntrs_grp_data_layout_bits).",
     fields: &[
-        FieldDesc { name: "port_transmit_wait_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_transmit_wait_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        EthExtendedCntrsGrpDataLayout::FIELD_PORT_TRANSMIT_WAIT_HIGH,
+        EthExtendedCntrsGrpDataLayout::FIELD_PORT_TRANSMIT_WAIT_LOW,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x100, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "rx_buffer_almost_full_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_buffer_almost_full_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_buffer_full_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_buffer_full_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_icrc_encapsulated_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_icrc_encapsulated_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        EthExtendedCntrsGrpDataLayout::FIELD_RX_BUFFER_ALMOST_FULL_HIGH,
+        EthExtendedCntrsGrpDataLayout::FIELD_RX_BUFFER_ALMOST_FULL_LOW,
+        EthExtendedCntrsGrpDataLayout::FIELD_RX_BUFFER_FULL_HIGH,
+        EthExtendedCntrsGrpDataLayout::FIELD_RX_BUFFER_FULL_LOW,
+        EthExtendedCntrsGrpDataLayout::FIELD_RX_ICRC_ENCAPSULATED_HIGH,
+        EthExtendedCntrsGrpDataLayout::FIELD_RX_ICRC_ENCAPSULATED_LOW,
         FieldDesc { name: "reserved_at_200", offset: 0x200, width: 0x5c0, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -5642,6 +6016,54 @@ impl EthPerPrioGrpDataLayout {
         self.set_device_stall_critical_watermark_cnt_low(v);
         self
     }
+    /// Where [`Self::rx_octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_RX_OCTETS_HIGH: FieldDesc = FieldDesc { name: "rx_octets_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_RX_OCTETS_LOW: FieldDesc = FieldDesc { name: "rx_octets_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_frames_high`] lives: offset, width, count and kind.
+    pub const FIELD_RX_FRAMES_HIGH: FieldDesc = FieldDesc { name: "rx_frames_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_frames_low`] lives: offset, width, count and kind.
+    pub const FIELD_RX_FRAMES_LOW: FieldDesc = FieldDesc { name: "rx_frames_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_octets_high`] lives: offset, width, count and kind.
+    pub const FIELD_TX_OCTETS_HIGH: FieldDesc = FieldDesc { name: "tx_octets_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_octets_low`] lives: offset, width, count and kind.
+    pub const FIELD_TX_OCTETS_LOW: FieldDesc = FieldDesc { name: "tx_octets_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_frames_high`] lives: offset, width, count and kind.
+    pub const FIELD_TX_FRAMES_HIGH: FieldDesc = FieldDesc { name: "tx_frames_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_frames_low`] lives: offset, width, count and kind.
+    pub const FIELD_TX_FRAMES_LOW: FieldDesc = FieldDesc { name: "tx_frames_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_pause_high`] lives: offset, width, count and kind.
+    pub const FIELD_RX_PAUSE_HIGH: FieldDesc = FieldDesc { name: "rx_pause_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_pause_low`] lives: offset, width, count and kind.
+    pub const FIELD_RX_PAUSE_LOW: FieldDesc = FieldDesc { name: "rx_pause_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_pause_duration_high`] lives: offset, width, count and kind.
+    pub const FIELD_RX_PAUSE_DURATION_HIGH: FieldDesc = FieldDesc { name: "rx_pause_duration_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_pause_duration_low`] lives: offset, width, count and kind.
+    pub const FIELD_RX_PAUSE_DURATION_LOW: FieldDesc = FieldDesc { name: "rx_pause_duration_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_pause_high`] lives: offset, width, count and kind.
+    pub const FIELD_TX_PAUSE_HIGH: FieldDesc = FieldDesc { name: "tx_pause_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_pause_low`] lives: offset, width, count and kind.
+    pub const FIELD_TX_PAUSE_LOW: FieldDesc = FieldDesc { name: "tx_pause_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_pause_duration_high`] lives: offset, width, count and kind.
+    pub const FIELD_TX_PAUSE_DURATION_HIGH: FieldDesc = FieldDesc { name: "tx_pause_duration_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_pause_duration_low`] lives: offset, width, count and kind.
+    pub const FIELD_TX_PAUSE_DURATION_LOW: FieldDesc = FieldDesc { name: "tx_pause_duration_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_pause_transition_high`] lives: offset, width, count and kind.
+    pub const FIELD_RX_PAUSE_TRANSITION_HIGH: FieldDesc = FieldDesc { name: "rx_pause_transition_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_pause_transition_low`] lives: offset, width, count and kind.
+    pub const FIELD_RX_PAUSE_TRANSITION_LOW: FieldDesc = FieldDesc { name: "rx_pause_transition_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_discards_high`] lives: offset, width, count and kind.
+    pub const FIELD_RX_DISCARDS_HIGH: FieldDesc = FieldDesc { name: "rx_discards_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_discards_low`] lives: offset, width, count and kind.
+    pub const FIELD_RX_DISCARDS_LOW: FieldDesc = FieldDesc { name: "rx_discards_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_stall_minor_watermark_cnt_high`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_STALL_MINOR_WATERMARK_CNT_HIGH: FieldDesc = FieldDesc { name: "device_stall_minor_watermark_cnt_high", offset: 0x400, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_stall_minor_watermark_cnt_low`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_STALL_MINOR_WATERMARK_CNT_LOW: FieldDesc = FieldDesc { name: "device_stall_minor_watermark_cnt_low", offset: 0x420, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_stall_critical_watermark_cnt_high`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_STALL_CRITICAL_WATERMARK_CNT_HIGH: FieldDesc = FieldDesc { name: "device_stall_critical_watermark_cnt_high", offset: 0x440, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_stall_critical_watermark_cnt_low`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_STALL_CRITICAL_WATERMARK_CNT_LOW: FieldDesc = FieldDesc { name: "device_stall_critical_watermark_cnt_low", offset: 0x460, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for EthPerPrioGrpDataLayout {
@@ -5667,32 +6089,32 @@ static LAYOUT_ETH_PER_PRIO_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT per-priority counter group (mlx5_ifc_eth_per_prio_grp_data_layout_bits).",
     fields: &[
-        FieldDesc { name: "rx_octets_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_octets_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        EthPerPrioGrpDataLayout::FIELD_RX_OCTETS_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_RX_OCTETS_LOW,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0xc0, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "rx_frames_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_frames_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "tx_octets_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "tx_octets_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        EthPerPrioGrpDataLayout::FIELD_RX_FRAMES_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_RX_FRAMES_LOW,
+        EthPerPrioGrpDataLayout::FIELD_TX_OCTETS_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_TX_OCTETS_LOW,
         FieldDesc { name: "reserved_at_180", offset: 0x180, width: 0xc0, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "tx_frames_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "tx_frames_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_pause_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_pause_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_pause_duration_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_pause_duration_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "tx_pause_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "tx_pause_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "tx_pause_duration_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "tx_pause_duration_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_pause_transition_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_pause_transition_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_discards_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rx_discards_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "device_stall_minor_watermark_cnt_high", offset: 0x400, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "device_stall_minor_watermark_cnt_low", offset: 0x420, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "device_stall_critical_watermark_cnt_high", offset: 0x440, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "device_stall_critical_watermark_cnt_low", offset: 0x460, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        EthPerPrioGrpDataLayout::FIELD_TX_FRAMES_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_TX_FRAMES_LOW,
+        EthPerPrioGrpDataLayout::FIELD_RX_PAUSE_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_RX_PAUSE_LOW,
+        EthPerPrioGrpDataLayout::FIELD_RX_PAUSE_DURATION_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_RX_PAUSE_DURATION_LOW,
+        EthPerPrioGrpDataLayout::FIELD_TX_PAUSE_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_TX_PAUSE_LOW,
+        EthPerPrioGrpDataLayout::FIELD_TX_PAUSE_DURATION_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_TX_PAUSE_DURATION_LOW,
+        EthPerPrioGrpDataLayout::FIELD_RX_PAUSE_TRANSITION_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_RX_PAUSE_TRANSITION_LOW,
+        EthPerPrioGrpDataLayout::FIELD_RX_DISCARDS_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_RX_DISCARDS_LOW,
+        EthPerPrioGrpDataLayout::FIELD_DEVICE_STALL_MINOR_WATERMARK_CNT_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_DEVICE_STALL_MINOR_WATERMARK_CNT_LOW,
+        EthPerPrioGrpDataLayout::FIELD_DEVICE_STALL_CRITICAL_WATERMARK_CNT_HIGH,
+        EthPerPrioGrpDataLayout::FIELD_DEVICE_STALL_CRITICAL_WATERMARK_CNT_LOW,
         FieldDesc { name: "reserved_at_480", offset: 0x480, width: 0x340, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -5811,6 +6233,14 @@ impl EthPerTcPrioGrpDataLayout {
         self.set_no_buffer_discard_uc_low(v);
         self
     }
+    /// Where [`Self::transmit_queue_high`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSMIT_QUEUE_HIGH: FieldDesc = FieldDesc { name: "transmit_queue_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::transmit_queue_low`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSMIT_QUEUE_LOW: FieldDesc = FieldDesc { name: "transmit_queue_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::no_buffer_discard_uc_high`] lives: offset, width, count and kind.
+    pub const FIELD_NO_BUFFER_DISCARD_UC_HIGH: FieldDesc = FieldDesc { name: "no_buffer_discard_uc_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::no_buffer_discard_uc_low`] lives: offset, width, count and kind.
+    pub const FIELD_NO_BUFFER_DISCARD_UC_LOW: FieldDesc = FieldDesc { name: "no_buffer_discard_uc_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for EthPerTcPrioGrpDataLayout {
@@ -5836,10 +6266,10 @@ static LAYOUT_ETH_PER_TC_PRIO_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT per-traffic-class counter group (mlx5_ifc_eth_per_tc_prio_grp_data_layout_bits).",
     fields: &[
-        FieldDesc { name: "transmit_queue_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "transmit_queue_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "no_buffer_discard_uc_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "no_buffer_discard_uc_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        EthPerTcPrioGrpDataLayout::FIELD_TRANSMIT_QUEUE_HIGH,
+        EthPerTcPrioGrpDataLayout::FIELD_TRANSMIT_QUEUE_LOW,
+        EthPerTcPrioGrpDataLayout::FIELD_NO_BUFFER_DISCARD_UC_HIGH,
+        EthPerTcPrioGrpDataLayout::FIELD_NO_BUFFER_DISCARD_UC_LOW,
         FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x740, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -5958,6 +6388,14 @@ impl EthPerTcCongestPrioGrpDataLayout {
         self.set_ecn_marked_tc_low(v);
         self
     }
+    /// Where [`Self::wred_discard_high`] lives: offset, width, count and kind.
+    pub const FIELD_WRED_DISCARD_HIGH: FieldDesc = FieldDesc { name: "wred_discard_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::wred_discard_low`] lives: offset, width, count and kind.
+    pub const FIELD_WRED_DISCARD_LOW: FieldDesc = FieldDesc { name: "wred_discard_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ecn_marked_tc_high`] lives: offset, width, count and kind.
+    pub const FIELD_ECN_MARKED_TC_HIGH: FieldDesc = FieldDesc { name: "ecn_marked_tc_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ecn_marked_tc_low`] lives: offset, width, count and kind.
+    pub const FIELD_ECN_MARKED_TC_LOW: FieldDesc = FieldDesc { name: "ecn_marked_tc_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for EthPerTcCongestPrioGrpDataLayout {
@@ -5983,10 +6421,10 @@ static LAYOUT_ETH_PER_TC_CONGEST_PRIO_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT per-traffic-class congestion counter group (mlx5_ifc_eth_per_tc_congest_prio_grp_data_layout_bits).",
     fields: &[
-        FieldDesc { name: "wred_discard_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "wred_discard_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ecn_marked_tc_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "ecn_marked_tc_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        EthPerTcCongestPrioGrpDataLayout::FIELD_WRED_DISCARD_HIGH,
+        EthPerTcCongestPrioGrpDataLayout::FIELD_WRED_DISCARD_LOW,
+        EthPerTcCongestPrioGrpDataLayout::FIELD_ECN_MARKED_TC_HIGH,
+        EthPerTcCongestPrioGrpDataLayout::FIELD_ECN_MARKED_TC_LOW,
         FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x740, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -6281,6 +6719,30 @@ impl IbPortCntrsGrpDataLayout {
         self.set_port_xmit_wait(v);
         self
     }
+    /// Where [`Self::symbol_error_counter`] lives: offset, width, count and kind.
+    pub const FIELD_SYMBOL_ERROR_COUNTER: FieldDesc = FieldDesc { name: "symbol_error_counter", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::link_error_recovery_counter`] lives: offset, width, count and kind.
+    pub const FIELD_LINK_ERROR_RECOVERY_COUNTER: FieldDesc = FieldDesc { name: "link_error_recovery_counter", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::link_downed_counter`] lives: offset, width, count and kind.
+    pub const FIELD_LINK_DOWNED_COUNTER: FieldDesc = FieldDesc { name: "link_downed_counter", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_rcv_errors`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_RCV_ERRORS: FieldDesc = FieldDesc { name: "port_rcv_errors", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_rcv_remote_physical_errors`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_RCV_REMOTE_PHYSICAL_ERRORS: FieldDesc = FieldDesc { name: "port_rcv_remote_physical_errors", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_rcv_switch_relay_errors`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_RCV_SWITCH_RELAY_ERRORS: FieldDesc = FieldDesc { name: "port_rcv_switch_relay_errors", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_xmit_discards`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_XMIT_DISCARDS: FieldDesc = FieldDesc { name: "port_xmit_discards", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_xmit_constraint_errors`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_XMIT_CONSTRAINT_ERRORS: FieldDesc = FieldDesc { name: "port_xmit_constraint_errors", offset: 0x60, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_rcv_constraint_errors`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_RCV_CONSTRAINT_ERRORS: FieldDesc = FieldDesc { name: "port_rcv_constraint_errors", offset: 0x68, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::link_overrun_errors`] lives: offset, width, count and kind.
+    pub const FIELD_LINK_OVERRUN_ERRORS: FieldDesc = FieldDesc { name: "link_overrun_errors", offset: 0x78, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vl_15_dropped`] lives: offset, width, count and kind.
+    pub const FIELD_VL_15_DROPPED: FieldDesc = FieldDesc { name: "vl_15_dropped", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_xmit_wait`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_XMIT_WAIT: FieldDesc = FieldDesc { name: "port_xmit_wait", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for IbPortCntrsGrpDataLayout {
@@ -6306,21 +6768,21 @@ static LAYOUT_IB_PORT_CNTRS_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
     size_bits: 0x140,
     doc: "PPCNT InfiniBand port counter group (mlx5_ifc_ib_port_cntrs_grp_data_layout_bits).",
     fields: &[
-        FieldDesc { name: "symbol_error_counter", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "link_error_recovery_counter", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "link_downed_counter", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_rcv_errors", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_rcv_remote_physical_errors", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_rcv_switch_relay_errors", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_xmit_discards", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_xmit_constraint_errors", offset: 0x60, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_rcv_constraint_errors", offset: 0x68, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        IbPortCntrsGrpDataLayout::FIELD_SYMBOL_ERROR_COUNTER,
+        IbPortCntrsGrpDataLayout::FIELD_LINK_ERROR_RECOVERY_COUNTER,
+        IbPortCntrsGrpDataLayout::FIELD_LINK_DOWNED_COUNTER,
+        IbPortCntrsGrpDataLayout::FIELD_PORT_RCV_ERRORS,
+        IbPortCntrsGrpDataLayout::FIELD_PORT_RCV_REMOTE_PHYSICAL_ERRORS,
+        IbPortCntrsGrpDataLayout::FIELD_PORT_RCV_SWITCH_RELAY_ERRORS,
+        IbPortCntrsGrpDataLayout::FIELD_PORT_XMIT_DISCARDS,
+        IbPortCntrsGrpDataLayout::FIELD_PORT_XMIT_CONSTRAINT_ERRORS,
+        IbPortCntrsGrpDataLayout::FIELD_PORT_RCV_CONSTRAINT_ERRORS,
         FieldDesc { name: "reserved_at_70", offset: 0x70, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "link_overrun_errors", offset: 0x78, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        IbPortCntrsGrpDataLayout::FIELD_LINK_OVERRUN_ERRORS,
         FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "vl_15_dropped", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        IbPortCntrsGrpDataLayout::FIELD_VL_15_DROPPED,
         FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "port_xmit_wait", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        IbPortCntrsGrpDataLayout::FIELD_PORT_XMIT_WAIT,
     ],
 };
 
@@ -6702,6 +7164,38 @@ impl IbExtPortCntrsGrpDataLayout {
         self.set_port_multicast_rcv_pkts_low(v);
         self
     }
+    /// Where [`Self::port_xmit_data_high`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_XMIT_DATA_HIGH: FieldDesc = FieldDesc { name: "port_xmit_data_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_xmit_data_low`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_XMIT_DATA_LOW: FieldDesc = FieldDesc { name: "port_xmit_data_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_rcv_data_high`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_RCV_DATA_HIGH: FieldDesc = FieldDesc { name: "port_rcv_data_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_rcv_data_low`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_RCV_DATA_LOW: FieldDesc = FieldDesc { name: "port_rcv_data_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_xmit_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_XMIT_PKTS_HIGH: FieldDesc = FieldDesc { name: "port_xmit_pkts_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_xmit_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_XMIT_PKTS_LOW: FieldDesc = FieldDesc { name: "port_xmit_pkts_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_rcv_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_RCV_PKTS_HIGH: FieldDesc = FieldDesc { name: "port_rcv_pkts_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_rcv_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_RCV_PKTS_LOW: FieldDesc = FieldDesc { name: "port_rcv_pkts_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_unicast_xmit_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_UNICAST_XMIT_PKTS_HIGH: FieldDesc = FieldDesc { name: "port_unicast_xmit_pkts_high", offset: 0x480, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_unicast_xmit_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_UNICAST_XMIT_PKTS_LOW: FieldDesc = FieldDesc { name: "port_unicast_xmit_pkts_low", offset: 0x4a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_multicast_xmit_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_MULTICAST_XMIT_PKTS_HIGH: FieldDesc = FieldDesc { name: "port_multicast_xmit_pkts_high", offset: 0x4c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_multicast_xmit_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_MULTICAST_XMIT_PKTS_LOW: FieldDesc = FieldDesc { name: "port_multicast_xmit_pkts_low", offset: 0x4e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_unicast_rcv_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_UNICAST_RCV_PKTS_HIGH: FieldDesc = FieldDesc { name: "port_unicast_rcv_pkts_high", offset: 0x500, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_unicast_rcv_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_UNICAST_RCV_PKTS_LOW: FieldDesc = FieldDesc { name: "port_unicast_rcv_pkts_low", offset: 0x520, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_multicast_rcv_pkts_high`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_MULTICAST_RCV_PKTS_HIGH: FieldDesc = FieldDesc { name: "port_multicast_rcv_pkts_high", offset: 0x540, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_multicast_rcv_pkts_low`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_MULTICAST_RCV_PKTS_LOW: FieldDesc = FieldDesc { name: "port_multicast_rcv_pkts_low", offset: 0x560, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for IbExtPortCntrsGrpDataLayout {
@@ -6728,23 +7222,23 @@ static LAYOUT_IB_EXT_PORT_CNTRS_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
     doc: "PPCNT extended InfiniBand port counter group (mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits).",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x300, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "port_xmit_data_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_xmit_data_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_rcv_data_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_rcv_data_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_xmit_pkts_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_xmit_pkts_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_rcv_pkts_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_rcv_pkts_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_XMIT_DATA_HIGH,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_XMIT_DATA_LOW,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_RCV_DATA_HIGH,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_RCV_DATA_LOW,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_XMIT_PKTS_HIGH,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_XMIT_PKTS_LOW,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_RCV_PKTS_HIGH,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_RCV_PKTS_LOW,
         FieldDesc { name: "reserved_at_400", offset: 0x400, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "port_unicast_xmit_pkts_high", offset: 0x480, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_unicast_xmit_pkts_low", offset: 0x4a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_multicast_xmit_pkts_high", offset: 0x4c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_multicast_xmit_pkts_low", offset: 0x4e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_unicast_rcv_pkts_high", offset: 0x500, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_unicast_rcv_pkts_low", offset: 0x520, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_multicast_rcv_pkts_high", offset: 0x540, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_multicast_rcv_pkts_low", offset: 0x560, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_UNICAST_XMIT_PKTS_HIGH,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_UNICAST_XMIT_PKTS_LOW,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_MULTICAST_XMIT_PKTS_HIGH,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_MULTICAST_XMIT_PKTS_LOW,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_UNICAST_RCV_PKTS_HIGH,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_UNICAST_RCV_PKTS_LOW,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_MULTICAST_RCV_PKTS_HIGH,
+        IbExtPortCntrsGrpDataLayout::FIELD_PORT_MULTICAST_RCV_PKTS_LOW,
         FieldDesc { name: "reserved_at_580", offset: 0x580, width: 0x240, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -7875,6 +8369,106 @@ impl PhysLayerCntrs {
         self.set_successful_recovery_events(v);
         self
     }
+    /// Where [`Self::time_since_last_clear_high`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_SINCE_LAST_CLEAR_HIGH: FieldDesc = FieldDesc { name: "time_since_last_clear_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::time_since_last_clear_low`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_SINCE_LAST_CLEAR_LOW: FieldDesc = FieldDesc { name: "time_since_last_clear_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::symbol_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_SYMBOL_ERRORS_HIGH: FieldDesc = FieldDesc { name: "symbol_errors_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::symbol_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_SYMBOL_ERRORS_LOW: FieldDesc = FieldDesc { name: "symbol_errors_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sync_headers_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_SYNC_HEADERS_ERRORS_HIGH: FieldDesc = FieldDesc { name: "sync_headers_errors_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sync_headers_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_SYNC_HEADERS_ERRORS_LOW: FieldDesc = FieldDesc { name: "sync_headers_errors_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::edpl_bip_errors_lane0_high`] lives: offset, width, count and kind.
+    pub const FIELD_EDPL_BIP_ERRORS_LANE0_HIGH: FieldDesc = FieldDesc { name: "edpl_bip_errors_lane0_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::edpl_bip_errors_lane0_low`] lives: offset, width, count and kind.
+    pub const FIELD_EDPL_BIP_ERRORS_LANE0_LOW: FieldDesc = FieldDesc { name: "edpl_bip_errors_lane0_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::edpl_bip_errors_lane1_high`] lives: offset, width, count and kind.
+    pub const FIELD_EDPL_BIP_ERRORS_LANE1_HIGH: FieldDesc = FieldDesc { name: "edpl_bip_errors_lane1_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::edpl_bip_errors_lane1_low`] lives: offset, width, count and kind.
+    pub const FIELD_EDPL_BIP_ERRORS_LANE1_LOW: FieldDesc = FieldDesc { name: "edpl_bip_errors_lane1_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::edpl_bip_errors_lane2_high`] lives: offset, width, count and kind.
+    pub const FIELD_EDPL_BIP_ERRORS_LANE2_HIGH: FieldDesc = FieldDesc { name: "edpl_bip_errors_lane2_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::edpl_bip_errors_lane2_low`] lives: offset, width, count and kind.
+    pub const FIELD_EDPL_BIP_ERRORS_LANE2_LOW: FieldDesc = FieldDesc { name: "edpl_bip_errors_lane2_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::edpl_bip_errors_lane3_high`] lives: offset, width, count and kind.
+    pub const FIELD_EDPL_BIP_ERRORS_LANE3_HIGH: FieldDesc = FieldDesc { name: "edpl_bip_errors_lane3_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::edpl_bip_errors_lane3_low`] lives: offset, width, count and kind.
+    pub const FIELD_EDPL_BIP_ERRORS_LANE3_LOW: FieldDesc = FieldDesc { name: "edpl_bip_errors_lane3_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_corrected_blocks_lane0_high`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_CORRECTED_BLOCKS_LANE0_HIGH: FieldDesc = FieldDesc { name: "fc_fec_corrected_blocks_lane0_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_corrected_blocks_lane0_low`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_CORRECTED_BLOCKS_LANE0_LOW: FieldDesc = FieldDesc { name: "fc_fec_corrected_blocks_lane0_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_corrected_blocks_lane1_high`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_CORRECTED_BLOCKS_LANE1_HIGH: FieldDesc = FieldDesc { name: "fc_fec_corrected_blocks_lane1_high", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_corrected_blocks_lane1_low`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_CORRECTED_BLOCKS_LANE1_LOW: FieldDesc = FieldDesc { name: "fc_fec_corrected_blocks_lane1_low", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_corrected_blocks_lane2_high`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_CORRECTED_BLOCKS_LANE2_HIGH: FieldDesc = FieldDesc { name: "fc_fec_corrected_blocks_lane2_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_corrected_blocks_lane2_low`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_CORRECTED_BLOCKS_LANE2_LOW: FieldDesc = FieldDesc { name: "fc_fec_corrected_blocks_lane2_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_corrected_blocks_lane3_high`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_CORRECTED_BLOCKS_LANE3_HIGH: FieldDesc = FieldDesc { name: "fc_fec_corrected_blocks_lane3_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_corrected_blocks_lane3_low`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_CORRECTED_BLOCKS_LANE3_LOW: FieldDesc = FieldDesc { name: "fc_fec_corrected_blocks_lane3_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_uncorrectable_blocks_lane0_high`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE0_HIGH: FieldDesc = FieldDesc { name: "fc_fec_uncorrectable_blocks_lane0_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_uncorrectable_blocks_lane0_low`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE0_LOW: FieldDesc = FieldDesc { name: "fc_fec_uncorrectable_blocks_lane0_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_uncorrectable_blocks_lane1_high`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE1_HIGH: FieldDesc = FieldDesc { name: "fc_fec_uncorrectable_blocks_lane1_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_uncorrectable_blocks_lane1_low`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE1_LOW: FieldDesc = FieldDesc { name: "fc_fec_uncorrectable_blocks_lane1_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_uncorrectable_blocks_lane2_high`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE2_HIGH: FieldDesc = FieldDesc { name: "fc_fec_uncorrectable_blocks_lane2_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_uncorrectable_blocks_lane2_low`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE2_LOW: FieldDesc = FieldDesc { name: "fc_fec_uncorrectable_blocks_lane2_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_uncorrectable_blocks_lane3_high`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE3_HIGH: FieldDesc = FieldDesc { name: "fc_fec_uncorrectable_blocks_lane3_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fc_fec_uncorrectable_blocks_lane3_low`] lives: offset, width, count and kind.
+    pub const FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE3_LOW: FieldDesc = FieldDesc { name: "fc_fec_uncorrectable_blocks_lane3_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_blocks_high`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_BLOCKS_HIGH: FieldDesc = FieldDesc { name: "rs_fec_corrected_blocks_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_blocks_low`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_BLOCKS_LOW: FieldDesc = FieldDesc { name: "rs_fec_corrected_blocks_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_uncorrectable_blocks_high`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_UNCORRECTABLE_BLOCKS_HIGH: FieldDesc = FieldDesc { name: "rs_fec_uncorrectable_blocks_high", offset: 0x400, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_uncorrectable_blocks_low`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_UNCORRECTABLE_BLOCKS_LOW: FieldDesc = FieldDesc { name: "rs_fec_uncorrectable_blocks_low", offset: 0x420, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_no_errors_blocks_high`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_NO_ERRORS_BLOCKS_HIGH: FieldDesc = FieldDesc { name: "rs_fec_no_errors_blocks_high", offset: 0x440, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_no_errors_blocks_low`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_NO_ERRORS_BLOCKS_LOW: FieldDesc = FieldDesc { name: "rs_fec_no_errors_blocks_low", offset: 0x460, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_single_error_blocks_high`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_SINGLE_ERROR_BLOCKS_HIGH: FieldDesc = FieldDesc { name: "rs_fec_single_error_blocks_high", offset: 0x480, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_single_error_blocks_low`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_SINGLE_ERROR_BLOCKS_LOW: FieldDesc = FieldDesc { name: "rs_fec_single_error_blocks_low", offset: 0x4a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_symbols_total_high`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_SYMBOLS_TOTAL_HIGH: FieldDesc = FieldDesc { name: "rs_fec_corrected_symbols_total_high", offset: 0x4c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_symbols_total_low`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_SYMBOLS_TOTAL_LOW: FieldDesc = FieldDesc { name: "rs_fec_corrected_symbols_total_low", offset: 0x4e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_symbols_lane0_high`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE0_HIGH: FieldDesc = FieldDesc { name: "rs_fec_corrected_symbols_lane0_high", offset: 0x500, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_symbols_lane0_low`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE0_LOW: FieldDesc = FieldDesc { name: "rs_fec_corrected_symbols_lane0_low", offset: 0x520, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_symbols_lane1_high`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE1_HIGH: FieldDesc = FieldDesc { name: "rs_fec_corrected_symbols_lane1_high", offset: 0x540, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_symbols_lane1_low`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE1_LOW: FieldDesc = FieldDesc { name: "rs_fec_corrected_symbols_lane1_low", offset: 0x560, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_symbols_lane2_high`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE2_HIGH: FieldDesc = FieldDesc { name: "rs_fec_corrected_symbols_lane2_high", offset: 0x580, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_symbols_lane2_low`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE2_LOW: FieldDesc = FieldDesc { name: "rs_fec_corrected_symbols_lane2_low", offset: 0x5a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_symbols_lane3_high`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE3_HIGH: FieldDesc = FieldDesc { name: "rs_fec_corrected_symbols_lane3_high", offset: 0x5c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_corrected_symbols_lane3_low`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE3_LOW: FieldDesc = FieldDesc { name: "rs_fec_corrected_symbols_lane3_low", offset: 0x5e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::link_down_events`] lives: offset, width, count and kind.
+    pub const FIELD_LINK_DOWN_EVENTS: FieldDesc = FieldDesc { name: "link_down_events", offset: 0x600, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::successful_recovery_events`] lives: offset, width, count and kind.
+    pub const FIELD_SUCCESSFUL_RECOVERY_EVENTS: FieldDesc = FieldDesc { name: "successful_recovery_events", offset: 0x620, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for PhysLayerCntrs {
@@ -7900,56 +8494,56 @@ static LAYOUT_PHYS_LAYER_CNTRS: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT physical layer counter group (mlx5_ifc_phys_layer_cntrs_bits).",
     fields: &[
-        FieldDesc { name: "time_since_last_clear_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "time_since_last_clear_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "symbol_errors_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "symbol_errors_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "sync_headers_errors_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "sync_headers_errors_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "edpl_bip_errors_lane0_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "edpl_bip_errors_lane0_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "edpl_bip_errors_lane1_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "edpl_bip_errors_lane1_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "edpl_bip_errors_lane2_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "edpl_bip_errors_lane2_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "edpl_bip_errors_lane3_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "edpl_bip_errors_lane3_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_corrected_blocks_lane0_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_corrected_blocks_lane0_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_corrected_blocks_lane1_high", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_corrected_blocks_lane1_low", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_corrected_blocks_lane2_high", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_corrected_blocks_lane2_low", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_corrected_blocks_lane3_high", offset: 0x280, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_corrected_blocks_lane3_low", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_uncorrectable_blocks_lane0_high", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_uncorrectable_blocks_lane0_low", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_uncorrectable_blocks_lane1_high", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_uncorrectable_blocks_lane1_low", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_uncorrectable_blocks_lane2_high", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_uncorrectable_blocks_lane2_low", offset: 0x360, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_uncorrectable_blocks_lane3_high", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "fc_fec_uncorrectable_blocks_lane3_low", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_blocks_high", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_blocks_low", offset: 0x3e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_uncorrectable_blocks_high", offset: 0x400, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_uncorrectable_blocks_low", offset: 0x420, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_no_errors_blocks_high", offset: 0x440, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_no_errors_blocks_low", offset: 0x460, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_single_error_blocks_high", offset: 0x480, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_single_error_blocks_low", offset: 0x4a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_symbols_total_high", offset: 0x4c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_symbols_total_low", offset: 0x4e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_symbols_lane0_high", offset: 0x500, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_symbols_lane0_low", offset: 0x520, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_symbols_lane1_high", offset: 0x540, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_symbols_lane1_low", offset: 0x560, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_symbols_lane2_high", offset: 0x580, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_symbols_lane2_low", offset: 0x5a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_symbols_lane3_high", offset: 0x5c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rs_fec_corrected_symbols_lane3_low", offset: 0x5e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "link_down_events", offset: 0x600, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "successful_recovery_events", offset: 0x620, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        PhysLayerCntrs::FIELD_TIME_SINCE_LAST_CLEAR_HIGH,
+        PhysLayerCntrs::FIELD_TIME_SINCE_LAST_CLEAR_LOW,
+        PhysLayerCntrs::FIELD_SYMBOL_ERRORS_HIGH,
+        PhysLayerCntrs::FIELD_SYMBOL_ERRORS_LOW,
+        PhysLayerCntrs::FIELD_SYNC_HEADERS_ERRORS_HIGH,
+        PhysLayerCntrs::FIELD_SYNC_HEADERS_ERRORS_LOW,
+        PhysLayerCntrs::FIELD_EDPL_BIP_ERRORS_LANE0_HIGH,
+        PhysLayerCntrs::FIELD_EDPL_BIP_ERRORS_LANE0_LOW,
+        PhysLayerCntrs::FIELD_EDPL_BIP_ERRORS_LANE1_HIGH,
+        PhysLayerCntrs::FIELD_EDPL_BIP_ERRORS_LANE1_LOW,
+        PhysLayerCntrs::FIELD_EDPL_BIP_ERRORS_LANE2_HIGH,
+        PhysLayerCntrs::FIELD_EDPL_BIP_ERRORS_LANE2_LOW,
+        PhysLayerCntrs::FIELD_EDPL_BIP_ERRORS_LANE3_HIGH,
+        PhysLayerCntrs::FIELD_EDPL_BIP_ERRORS_LANE3_LOW,
+        PhysLayerCntrs::FIELD_FC_FEC_CORRECTED_BLOCKS_LANE0_HIGH,
+        PhysLayerCntrs::FIELD_FC_FEC_CORRECTED_BLOCKS_LANE0_LOW,
+        PhysLayerCntrs::FIELD_FC_FEC_CORRECTED_BLOCKS_LANE1_HIGH,
+        PhysLayerCntrs::FIELD_FC_FEC_CORRECTED_BLOCKS_LANE1_LOW,
+        PhysLayerCntrs::FIELD_FC_FEC_CORRECTED_BLOCKS_LANE2_HIGH,
+        PhysLayerCntrs::FIELD_FC_FEC_CORRECTED_BLOCKS_LANE2_LOW,
+        PhysLayerCntrs::FIELD_FC_FEC_CORRECTED_BLOCKS_LANE3_HIGH,
+        PhysLayerCntrs::FIELD_FC_FEC_CORRECTED_BLOCKS_LANE3_LOW,
+        PhysLayerCntrs::FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE0_HIGH,
+        PhysLayerCntrs::FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE0_LOW,
+        PhysLayerCntrs::FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE1_HIGH,
+        PhysLayerCntrs::FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE1_LOW,
+        PhysLayerCntrs::FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE2_HIGH,
+        PhysLayerCntrs::FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE2_LOW,
+        PhysLayerCntrs::FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE3_HIGH,
+        PhysLayerCntrs::FIELD_FC_FEC_UNCORRECTABLE_BLOCKS_LANE3_LOW,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_BLOCKS_HIGH,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_BLOCKS_LOW,
+        PhysLayerCntrs::FIELD_RS_FEC_UNCORRECTABLE_BLOCKS_HIGH,
+        PhysLayerCntrs::FIELD_RS_FEC_UNCORRECTABLE_BLOCKS_LOW,
+        PhysLayerCntrs::FIELD_RS_FEC_NO_ERRORS_BLOCKS_HIGH,
+        PhysLayerCntrs::FIELD_RS_FEC_NO_ERRORS_BLOCKS_LOW,
+        PhysLayerCntrs::FIELD_RS_FEC_SINGLE_ERROR_BLOCKS_HIGH,
+        PhysLayerCntrs::FIELD_RS_FEC_SINGLE_ERROR_BLOCKS_LOW,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_SYMBOLS_TOTAL_HIGH,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_SYMBOLS_TOTAL_LOW,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE0_HIGH,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE0_LOW,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE1_HIGH,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE1_LOW,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE2_HIGH,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE2_LOW,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE3_HIGH,
+        PhysLayerCntrs::FIELD_RS_FEC_CORRECTED_SYMBOLS_LANE3_LOW,
+        PhysLayerCntrs::FIELD_LINK_DOWN_EVENTS,
+        PhysLayerCntrs::FIELD_SUCCESSFUL_RECOVERY_EVENTS,
         FieldDesc { name: "reserved_at_640", offset: 0x640, width: 0x180, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -8332,6 +8926,38 @@ impl PhysLayerStatisticalCntrs {
         self.set_phy_corrected_bits_lane3_low(v);
         self
     }
+    /// Where [`Self::time_since_last_clear_high`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_SINCE_LAST_CLEAR_HIGH: FieldDesc = FieldDesc { name: "time_since_last_clear_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::time_since_last_clear_low`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_SINCE_LAST_CLEAR_LOW: FieldDesc = FieldDesc { name: "time_since_last_clear_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_received_bits_high`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_RECEIVED_BITS_HIGH: FieldDesc = FieldDesc { name: "phy_received_bits_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_received_bits_low`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_RECEIVED_BITS_LOW: FieldDesc = FieldDesc { name: "phy_received_bits_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_symbol_errors_high`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_SYMBOL_ERRORS_HIGH: FieldDesc = FieldDesc { name: "phy_symbol_errors_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_symbol_errors_low`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_SYMBOL_ERRORS_LOW: FieldDesc = FieldDesc { name: "phy_symbol_errors_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_corrected_bits_high`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_CORRECTED_BITS_HIGH: FieldDesc = FieldDesc { name: "phy_corrected_bits_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_corrected_bits_low`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_CORRECTED_BITS_LOW: FieldDesc = FieldDesc { name: "phy_corrected_bits_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_corrected_bits_lane0_high`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_CORRECTED_BITS_LANE0_HIGH: FieldDesc = FieldDesc { name: "phy_corrected_bits_lane0_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_corrected_bits_lane0_low`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_CORRECTED_BITS_LANE0_LOW: FieldDesc = FieldDesc { name: "phy_corrected_bits_lane0_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_corrected_bits_lane1_high`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_CORRECTED_BITS_LANE1_HIGH: FieldDesc = FieldDesc { name: "phy_corrected_bits_lane1_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_corrected_bits_lane1_low`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_CORRECTED_BITS_LANE1_LOW: FieldDesc = FieldDesc { name: "phy_corrected_bits_lane1_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_corrected_bits_lane2_high`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_CORRECTED_BITS_LANE2_HIGH: FieldDesc = FieldDesc { name: "phy_corrected_bits_lane2_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_corrected_bits_lane2_low`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_CORRECTED_BITS_LANE2_LOW: FieldDesc = FieldDesc { name: "phy_corrected_bits_lane2_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_corrected_bits_lane3_high`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_CORRECTED_BITS_LANE3_HIGH: FieldDesc = FieldDesc { name: "phy_corrected_bits_lane3_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phy_corrected_bits_lane3_low`] lives: offset, width, count and kind.
+    pub const FIELD_PHY_CORRECTED_BITS_LANE3_LOW: FieldDesc = FieldDesc { name: "phy_corrected_bits_lane3_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for PhysLayerStatisticalCntrs {
@@ -8357,22 +8983,22 @@ static LAYOUT_PHYS_LAYER_STATISTICAL_CNTRS: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT physical layer statistical counter group (mlx5_ifc_phys_layer_statistical_cntrs_bits).",
     fields: &[
-        FieldDesc { name: "time_since_last_clear_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "time_since_last_clear_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_received_bits_high", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_received_bits_low", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_symbol_errors_high", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_symbol_errors_low", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_corrected_bits_high", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_corrected_bits_low", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_corrected_bits_lane0_high", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_corrected_bits_lane0_low", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_corrected_bits_lane1_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_corrected_bits_lane1_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_corrected_bits_lane2_high", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_corrected_bits_lane2_low", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_corrected_bits_lane3_high", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "phy_corrected_bits_lane3_low", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        PhysLayerStatisticalCntrs::FIELD_TIME_SINCE_LAST_CLEAR_HIGH,
+        PhysLayerStatisticalCntrs::FIELD_TIME_SINCE_LAST_CLEAR_LOW,
+        PhysLayerStatisticalCntrs::FIELD_PHY_RECEIVED_BITS_HIGH,
+        PhysLayerStatisticalCntrs::FIELD_PHY_RECEIVED_BITS_LOW,
+        PhysLayerStatisticalCntrs::FIELD_PHY_SYMBOL_ERRORS_HIGH,
+        PhysLayerStatisticalCntrs::FIELD_PHY_SYMBOL_ERRORS_LOW,
+        PhysLayerStatisticalCntrs::FIELD_PHY_CORRECTED_BITS_HIGH,
+        PhysLayerStatisticalCntrs::FIELD_PHY_CORRECTED_BITS_LOW,
+        PhysLayerStatisticalCntrs::FIELD_PHY_CORRECTED_BITS_LANE0_HIGH,
+        PhysLayerStatisticalCntrs::FIELD_PHY_CORRECTED_BITS_LANE0_LOW,
+        PhysLayerStatisticalCntrs::FIELD_PHY_CORRECTED_BITS_LANE1_HIGH,
+        PhysLayerStatisticalCntrs::FIELD_PHY_CORRECTED_BITS_LANE1_LOW,
+        PhysLayerStatisticalCntrs::FIELD_PHY_CORRECTED_BITS_LANE2_HIGH,
+        PhysLayerStatisticalCntrs::FIELD_PHY_CORRECTED_BITS_LANE2_LOW,
+        PhysLayerStatisticalCntrs::FIELD_PHY_CORRECTED_BITS_LANE3_HIGH,
+        PhysLayerStatisticalCntrs::FIELD_PHY_CORRECTED_BITS_LANE3_LOW,
         FieldDesc { name: "reserved_at_200", offset: 0x200, width: 0x5c0, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -8425,6 +9051,8 @@ impl PhysLayerRecoveryCntrs {
         self.set_total_successful_recovery_events(v);
         self
     }
+    /// Where [`Self::total_successful_recovery_events`] lives: offset, width, count and kind.
+    pub const FIELD_TOTAL_SUCCESSFUL_RECOVERY_EVENTS: FieldDesc = FieldDesc { name: "total_successful_recovery_events", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for PhysLayerRecoveryCntrs {
@@ -8450,7 +9078,7 @@ static LAYOUT_PHYS_LAYER_RECOVERY_CNTRS: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "PPCNT physical layer recovery counter group (mlx5_ifc_phys_layer_recovery_cntrs_bits).",
     fields: &[
-        FieldDesc { name: "total_successful_recovery_events", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        PhysLayerRecoveryCntrs::FIELD_TOTAL_SUCCESSFUL_RECOVERY_EVENTS,
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x7a0, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -8518,6 +9146,8 @@ impl RsHistogramCntrs {
         }
         self
     }
+    /// Where [`Self::hist`] lives: offset, width, count and kind.
+    pub const FIELD_HIST: FieldDesc = FieldDesc { name: "hist", offset: 0x0, width: 0x40, count: Count::Fixed(16), kind: FieldKind::Uint };
 }
 
 impl Default for RsHistogramCntrs {
@@ -8543,7 +9173,7 @@ static LAYOUT_RS_HISTOGRAM_CNTRS: LayoutDesc = LayoutDesc {
     size_bits: 0x6c0,
     doc: "PPCNT RS-FEC error histogram group (mlx5_ifc_rs_histogram_cntrs_bits).",
     fields: &[
-        FieldDesc { name: "hist", offset: 0x0, width: 0x40, count: Count::Fixed(16), kind: FieldKind::Uint },
+        RsHistogramCntrs::FIELD_HIST,
         FieldDesc { name: "reserved_at_400", offset: 0x400, width: 0x2c0, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -8966,6 +9596,34 @@ impl EthCntrsGrpDataLayoutAuto {
         self.set_rs_histogram_cntrs(&v);
         self
     }
+    /// Where [`Self::eth_802_3_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_802_3_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_802_3_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth802_3CntrsGrpDataLayout::DESC) };
+    /// Where [`Self::eth_2863_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_2863_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_2863_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth2863CntrsGrpDataLayout::DESC) };
+    /// Where [`Self::eth_2819_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_2819_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_2819_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth2819CntrsGrpDataLayout::DESC) };
+    /// Where [`Self::eth_3635_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_3635_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_3635_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth3635CntrsGrpDataLayout::DESC) };
+    /// Where [`Self::eth_extended_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_EXTENDED_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_extended_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthExtendedCntrsGrpDataLayout::DESC) };
+    /// Where [`Self::eth_per_prio_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_PER_PRIO_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_per_prio_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthPerPrioGrpDataLayout::DESC) };
+    /// Where [`Self::eth_per_tc_prio_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_PER_TC_PRIO_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_per_tc_prio_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthPerTcPrioGrpDataLayout::DESC) };
+    /// Where [`Self::eth_per_tc_congest_prio_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_PER_TC_CONGEST_PRIO_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_per_tc_congest_prio_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthPerTcCongestPrioGrpDataLayout::DESC) };
+    /// Where [`Self::ib_port_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_IB_PORT_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "ib_port_cntrs_grp_data_layout", offset: 0x0, width: 0x140, count: Count::One, kind: FieldKind::Layout(IbPortCntrsGrpDataLayout::DESC) };
+    /// Where [`Self::ib_ext_port_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_IB_EXT_PORT_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "ib_ext_port_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(IbExtPortCntrsGrpDataLayout::DESC) };
+    /// Where [`Self::phys_layer_cntrs`] lives: offset, width, count and kind.
+    pub const FIELD_PHYS_LAYER_CNTRS: FieldDesc = FieldDesc { name: "phys_layer_cntrs", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PhysLayerCntrs::DESC) };
+    /// Where [`Self::phys_layer_statistical_cntrs`] lives: offset, width, count and kind.
+    pub const FIELD_PHYS_LAYER_STATISTICAL_CNTRS: FieldDesc = FieldDesc { name: "phys_layer_statistical_cntrs", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PhysLayerStatisticalCntrs::DESC) };
+    /// Where [`Self::phys_layer_recovery_cntrs`] lives: offset, width, count and kind.
+    pub const FIELD_PHYS_LAYER_RECOVERY_CNTRS: FieldDesc = FieldDesc { name: "phys_layer_recovery_cntrs", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PhysLayerRecoveryCntrs::DESC) };
+    /// Where [`Self::rs_histogram_cntrs`] lives: offset, width, count and kind.
+    pub const FIELD_RS_HISTOGRAM_CNTRS: FieldDesc = FieldDesc { name: "rs_histogram_cntrs", offset: 0x0, width: 0x6c0, count: Count::One, kind: FieldKind::Layout(RsHistogramCntrs::DESC) };
 }
 
 impl Default for EthCntrsGrpDataLayoutAuto {
@@ -8991,20 +9649,20 @@ static LAYOUT_ETH_CNTRS_GRP_DATA_LAYOUT_AUTO: LayoutDesc = LayoutDesc {
     size_bits: 0x7c0,
     doc: "Counter-set area of PPCNT; which member applies depends on grp (mlx5_ifc_eth_cntrs_grp_data_layout_auto_bits).",
     fields: &[
-        FieldDesc { name: "eth_802_3_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth802_3CntrsGrpDataLayout::DESC) },
-        FieldDesc { name: "eth_2863_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth2863CntrsGrpDataLayout::DESC) },
-        FieldDesc { name: "eth_2819_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth2819CntrsGrpDataLayout::DESC) },
-        FieldDesc { name: "eth_3635_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth3635CntrsGrpDataLayout::DESC) },
-        FieldDesc { name: "eth_extended_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthExtendedCntrsGrpDataLayout::DESC) },
-        FieldDesc { name: "eth_per_prio_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthPerPrioGrpDataLayout::DESC) },
-        FieldDesc { name: "eth_per_tc_prio_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthPerTcPrioGrpDataLayout::DESC) },
-        FieldDesc { name: "eth_per_tc_congest_prio_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthPerTcCongestPrioGrpDataLayout::DESC) },
-        FieldDesc { name: "ib_port_cntrs_grp_data_layout", offset: 0x0, width: 0x140, count: Count::One, kind: FieldKind::Layout(IbPortCntrsGrpDataLayout::DESC) },
-        FieldDesc { name: "ib_ext_port_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(IbExtPortCntrsGrpDataLayout::DESC) },
-        FieldDesc { name: "phys_layer_cntrs", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PhysLayerCntrs::DESC) },
-        FieldDesc { name: "phys_layer_statistical_cntrs", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PhysLayerStatisticalCntrs::DESC) },
-        FieldDesc { name: "phys_layer_recovery_cntrs", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PhysLayerRecoveryCntrs::DESC) },
-        FieldDesc { name: "rs_histogram_cntrs", offset: 0x0, width: 0x6c0, count: Count::One, kind: FieldKind::Layout(RsHistogramCntrs::DESC) },
+        EthCntrsGrpDataLayoutAuto::FIELD_ETH_802_3_CNTRS_GRP_DATA_LAYOUT,
+        EthCntrsGrpDataLayoutAuto::FIELD_ETH_2863_CNTRS_GRP_DATA_LAYOUT,
+        EthCntrsGrpDataLayoutAuto::FIELD_ETH_2819_CNTRS_GRP_DATA_LAYOUT,
+        EthCntrsGrpDataLayoutAuto::FIELD_ETH_3635_CNTRS_GRP_DATA_LAYOUT,
+        EthCntrsGrpDataLayoutAuto::FIELD_ETH_EXTENDED_CNTRS_GRP_DATA_LAYOUT,
+        EthCntrsGrpDataLayoutAuto::FIELD_ETH_PER_PRIO_GRP_DATA_LAYOUT,
+        EthCntrsGrpDataLayoutAuto::FIELD_ETH_PER_TC_PRIO_GRP_DATA_LAYOUT,
+        EthCntrsGrpDataLayoutAuto::FIELD_ETH_PER_TC_CONGEST_PRIO_GRP_DATA_LAYOUT,
+        EthCntrsGrpDataLayoutAuto::FIELD_IB_PORT_CNTRS_GRP_DATA_LAYOUT,
+        EthCntrsGrpDataLayoutAuto::FIELD_IB_EXT_PORT_CNTRS_GRP_DATA_LAYOUT,
+        EthCntrsGrpDataLayoutAuto::FIELD_PHYS_LAYER_CNTRS,
+        EthCntrsGrpDataLayoutAuto::FIELD_PHYS_LAYER_STATISTICAL_CNTRS,
+        EthCntrsGrpDataLayoutAuto::FIELD_PHYS_LAYER_RECOVERY_CNTRS,
+        EthCntrsGrpDataLayoutAuto::FIELD_RS_HISTOGRAM_CNTRS,
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -9225,6 +9883,22 @@ impl PpcntReg {
         self.set_counter_set(&v);
         self
     }
+    /// Where [`Self::swid`] lives: offset, width, count and kind.
+    pub const FIELD_SWID: FieldDesc = FieldDesc { name: "swid", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pnat`] lives: offset, width, count and kind.
+    pub const FIELD_PNAT: FieldDesc = FieldDesc { name: "pnat", offset: 0x10, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::grp`] lives: offset, width, count and kind.
+    pub const FIELD_GRP: FieldDesc = FieldDesc { name: "grp", offset: 0x1a, width: 0x6, count: Count::One, kind: FieldKind::Enum(PpcntGrp::DESC) };
+    /// Where [`Self::clr`] lives: offset, width, count and kind.
+    pub const FIELD_CLR: FieldDesc = FieldDesc { name: "clr", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::plane_ind`] lives: offset, width, count and kind.
+    pub const FIELD_PLANE_IND: FieldDesc = FieldDesc { name: "plane_ind", offset: 0x34, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::prio_tc`] lives: offset, width, count and kind.
+    pub const FIELD_PRIO_TC: FieldDesc = FieldDesc { name: "prio_tc", offset: 0x3b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::counter_set`] lives: offset, width, count and kind.
+    pub const FIELD_COUNTER_SET: FieldDesc = FieldDesc { name: "counter_set", offset: 0x40, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthCntrsGrpDataLayoutAuto::DESC) };
 }
 
 impl Default for PpcntReg {
@@ -9250,17 +9924,17 @@ static LAYOUT_PPCNT_REG: LayoutDesc = LayoutDesc {
     size_bits: 0x800,
     doc: "PPCNT: port performance counters, one group per access (mlx5_ifc_ppcnt_reg_bits).",
     fields: &[
-        FieldDesc { name: "swid", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "pnat", offset: 0x10, width: 0x2, count: Count::One, kind: FieldKind::Uint },
+        PpcntReg::FIELD_SWID,
+        PpcntReg::FIELD_LOCAL_PORT,
+        PpcntReg::FIELD_PNAT,
         FieldDesc { name: "reserved_at_12", offset: 0x12, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "grp", offset: 0x1a, width: 0x6, count: Count::One, kind: FieldKind::Enum(PpcntGrp::DESC) },
-        FieldDesc { name: "clr", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        PpcntReg::FIELD_GRP,
+        PpcntReg::FIELD_CLR,
         FieldDesc { name: "reserved_at_21", offset: 0x21, width: 0x13, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "plane_ind", offset: 0x34, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        PpcntReg::FIELD_PLANE_IND,
         FieldDesc { name: "reserved_at_38", offset: 0x38, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "prio_tc", offset: 0x3b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "counter_set", offset: 0x40, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthCntrsGrpDataLayoutAuto::DESC) },
+        PpcntReg::FIELD_PRIO_TC,
+        PpcntReg::FIELD_COUNTER_SET,
     ],
 };
 
@@ -9338,6 +10012,10 @@ impl MtcapReg {
         self.set_sensor_map(v);
         self
     }
+    /// Where [`Self::sensor_count`] lives: offset, width, count and kind.
+    pub const FIELD_SENSOR_COUNT: FieldDesc = FieldDesc { name: "sensor_count", offset: 0x19, width: 0x7, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sensor_map`] lives: offset, width, count and kind.
+    pub const FIELD_SENSOR_MAP: FieldDesc = FieldDesc { name: "sensor_map", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for MtcapReg {
@@ -9364,9 +10042,9 @@ static LAYOUT_MTCAP_REG: LayoutDesc = LayoutDesc {
     doc: "MTCAP: management temperature capabilities (mlx5_ifc_mtcap_reg_bits).",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x19, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sensor_count", offset: 0x19, width: 0x7, count: Count::One, kind: FieldKind::Uint },
+        MtcapReg::FIELD_SENSOR_COUNT,
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sensor_map", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Uint },
+        MtcapReg::FIELD_SENSOR_MAP,
     ],
 };
 
@@ -9626,6 +10304,26 @@ impl MtmpReg {
         self.set_sensor_name_lo(v);
         self
     }
+    /// Where [`Self::sensor_index`] lives: offset, width, count and kind.
+    pub const FIELD_SENSOR_INDEX: FieldDesc = FieldDesc { name: "sensor_index", offset: 0x14, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::temperature`] lives: offset, width, count and kind.
+    pub const FIELD_TEMPERATURE: FieldDesc = FieldDesc { name: "temperature", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Sint };
+    /// Where [`Self::mte`] lives: offset, width, count and kind.
+    pub const FIELD_MTE: FieldDesc = FieldDesc { name: "mte", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mtr`] lives: offset, width, count and kind.
+    pub const FIELD_MTR: FieldDesc = FieldDesc { name: "mtr", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_temperature`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_TEMPERATURE: FieldDesc = FieldDesc { name: "max_temperature", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Sint };
+    /// Where [`Self::tee`] lives: offset, width, count and kind.
+    pub const FIELD_TEE: FieldDesc = FieldDesc { name: "tee", offset: 0x60, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::temp_threshold_hi`] lives: offset, width, count and kind.
+    pub const FIELD_TEMP_THRESHOLD_HI: FieldDesc = FieldDesc { name: "temp_threshold_hi", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::temp_threshold_lo`] lives: offset, width, count and kind.
+    pub const FIELD_TEMP_THRESHOLD_LO: FieldDesc = FieldDesc { name: "temp_threshold_lo", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sensor_name_hi`] lives: offset, width, count and kind.
+    pub const FIELD_SENSOR_NAME_HI: FieldDesc = FieldDesc { name: "sensor_name_hi", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sensor_name_lo`] lives: offset, width, count and kind.
+    pub const FIELD_SENSOR_NAME_LO: FieldDesc = FieldDesc { name: "sensor_name_lo", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for MtmpReg {
@@ -9652,21 +10350,21 @@ static LAYOUT_MTMP_REG: LayoutDesc = LayoutDesc {
     doc: "MTMP: management temperature reading of one sensor (mlx5_ifc_mtmp_reg_bits).",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x14, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sensor_index", offset: 0x14, width: 0xc, count: Count::One, kind: FieldKind::Uint },
+        MtmpReg::FIELD_SENSOR_INDEX,
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "temperature", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Sint },
-        FieldDesc { name: "mte", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "mtr", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        MtmpReg::FIELD_TEMPERATURE,
+        MtmpReg::FIELD_MTE,
+        MtmpReg::FIELD_MTR,
         FieldDesc { name: "reserved_at_42", offset: 0x42, width: 0xe, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_temperature", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Sint },
-        FieldDesc { name: "tee", offset: 0x60, width: 0x2, count: Count::One, kind: FieldKind::Uint },
+        MtmpReg::FIELD_MAX_TEMPERATURE,
+        MtmpReg::FIELD_TEE,
         FieldDesc { name: "reserved_at_62", offset: 0x62, width: 0xe, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "temp_threshold_hi", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        MtmpReg::FIELD_TEMP_THRESHOLD_HI,
         FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "temp_threshold_lo", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        MtmpReg::FIELD_TEMP_THRESHOLD_LO,
         FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sensor_name_hi", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "sensor_name_lo", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        MtmpReg::FIELD_SENSOR_NAME_HI,
+        MtmpReg::FIELD_SENSOR_NAME_LO,
     ],
 };
 
@@ -10130,6 +10828,44 @@ impl MciaReg {
         self.set_dword_11(v);
         self
     }
+    /// Where [`Self::l`] lives: offset, width, count and kind.
+    pub const FIELD_L: FieldDesc = FieldDesc { name: "l", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::module`] lives: offset, width, count and kind.
+    pub const FIELD_MODULE: FieldDesc = FieldDesc { name: "module", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::i2c_device_address`] lives: offset, width, count and kind.
+    pub const FIELD_I2C_DEVICE_ADDRESS: FieldDesc = FieldDesc { name: "i2c_device_address", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::page_number`] lives: offset, width, count and kind.
+    pub const FIELD_PAGE_NUMBER: FieldDesc = FieldDesc { name: "page_number", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_address`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_ADDRESS: FieldDesc = FieldDesc { name: "device_address", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::size`] lives: offset, width, count and kind.
+    pub const FIELD_SIZE: FieldDesc = FieldDesc { name: "size", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_0`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_0: FieldDesc = FieldDesc { name: "dword_0", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_1`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_1: FieldDesc = FieldDesc { name: "dword_1", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_2`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_2: FieldDesc = FieldDesc { name: "dword_2", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_3`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_3: FieldDesc = FieldDesc { name: "dword_3", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_4`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_4: FieldDesc = FieldDesc { name: "dword_4", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_5`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_5: FieldDesc = FieldDesc { name: "dword_5", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_6`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_6: FieldDesc = FieldDesc { name: "dword_6", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_7`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_7: FieldDesc = FieldDesc { name: "dword_7", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_8`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_8: FieldDesc = FieldDesc { name: "dword_8", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_9`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_9: FieldDesc = FieldDesc { name: "dword_9", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_10`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_10: FieldDesc = FieldDesc { name: "dword_10", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dword_11`] lives: offset, width, count and kind.
+    pub const FIELD_DWORD_11: FieldDesc = FieldDesc { name: "dword_11", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for MciaReg {
@@ -10155,29 +10891,29 @@ static LAYOUT_MCIA_REG: LayoutDesc = LayoutDesc {
     size_bits: 0x200,
     doc: "MCIA: read or write bytes of a port module EEPROM (mlx5_ifc_mcia_reg_bits).",
     fields: &[
-        FieldDesc { name: "l", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        MciaReg::FIELD_L,
         FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "module", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        MciaReg::FIELD_MODULE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "status", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "i2c_device_address", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "page_number", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "device_address", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        MciaReg::FIELD_STATUS,
+        MciaReg::FIELD_I2C_DEVICE_ADDRESS,
+        MciaReg::FIELD_PAGE_NUMBER,
+        MciaReg::FIELD_DEVICE_ADDRESS,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "size", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        MciaReg::FIELD_SIZE,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "dword_0", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_1", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_2", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_3", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_4", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_5", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_6", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_7", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_8", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_9", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_10", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "dword_11", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        MciaReg::FIELD_DWORD_0,
+        MciaReg::FIELD_DWORD_1,
+        MciaReg::FIELD_DWORD_2,
+        MciaReg::FIELD_DWORD_3,
+        MciaReg::FIELD_DWORD_4,
+        MciaReg::FIELD_DWORD_5,
+        MciaReg::FIELD_DWORD_6,
+        MciaReg::FIELD_DWORD_7,
+        MciaReg::FIELD_DWORD_8,
+        MciaReg::FIELD_DWORD_9,
+        MciaReg::FIELD_DWORD_10,
+        MciaReg::FIELD_DWORD_11,
     ],
 };
 
@@ -10393,6 +11129,22 @@ impl McqsReg {
         self.set_last_update_state_changer_host_id(v);
         self
     }
+    /// Where [`Self::last_index_flag`] lives: offset, width, count and kind.
+    pub const FIELD_LAST_INDEX_FLAG: FieldDesc = FieldDesc { name: "last_index_flag", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fw_device`] lives: offset, width, count and kind.
+    pub const FIELD_FW_DEVICE: FieldDesc = FieldDesc { name: "fw_device", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::component_index`] lives: offset, width, count and kind.
+    pub const FIELD_COMPONENT_INDEX: FieldDesc = FieldDesc { name: "component_index", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::identifier`] lives: offset, width, count and kind.
+    pub const FIELD_IDENTIFIER: FieldDesc = FieldDesc { name: "identifier", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::component_status`] lives: offset, width, count and kind.
+    pub const FIELD_COMPONENT_STATUS: FieldDesc = FieldDesc { name: "component_status", offset: 0x57, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::component_update_state`] lives: offset, width, count and kind.
+    pub const FIELD_COMPONENT_UPDATE_STATE: FieldDesc = FieldDesc { name: "component_update_state", offset: 0x5c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::last_update_state_changer_type`] lives: offset, width, count and kind.
+    pub const FIELD_LAST_UPDATE_STATE_CHANGER_TYPE: FieldDesc = FieldDesc { name: "last_update_state_changer_type", offset: 0x60, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::last_update_state_changer_host_id`] lives: offset, width, count and kind.
+    pub const FIELD_LAST_UPDATE_STATE_CHANGER_HOST_ID: FieldDesc = FieldDesc { name: "last_update_state_changer_host_id", offset: 0x64, width: 0x4, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for McqsReg {
@@ -10418,17 +11170,17 @@ static LAYOUT_MCQS_REG: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "MCQS: management component query status, for firmware update components (mlx5_ifc_mcqs_reg_bits).",
     fields: &[
-        FieldDesc { name: "last_index_flag", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        McqsReg::FIELD_LAST_INDEX_FLAG,
         FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "fw_device", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "component_index", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        McqsReg::FIELD_FW_DEVICE,
+        McqsReg::FIELD_COMPONENT_INDEX,
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "identifier", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        McqsReg::FIELD_IDENTIFIER,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x17, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "component_status", offset: 0x57, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "component_update_state", offset: 0x5c, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "last_update_state_changer_type", offset: 0x60, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "last_update_state_changer_host_id", offset: 0x64, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        McqsReg::FIELD_COMPONENT_STATUS,
+        McqsReg::FIELD_COMPONENT_UPDATE_STATE,
+        McqsReg::FIELD_LAST_UPDATE_STATE_CHANGER_TYPE,
+        McqsReg::FIELD_LAST_UPDATE_STATE_CHANGER_HOST_ID,
         FieldDesc { name: "reserved_at_68", offset: 0x68, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -10679,6 +11431,26 @@ impl McqiCap {
         self.set_match_base_guid_mac(v);
         self
     }
+    /// Where [`Self::supported_info_bitmask`] lives: offset, width, count and kind.
+    pub const FIELD_SUPPORTED_INFO_BITMASK: FieldDesc = FieldDesc { name: "supported_info_bitmask", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::component_size`] lives: offset, width, count and kind.
+    pub const FIELD_COMPONENT_SIZE: FieldDesc = FieldDesc { name: "component_size", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_component_size`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_COMPONENT_SIZE: FieldDesc = FieldDesc { name: "max_component_size", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_mcda_word_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MCDA_WORD_SIZE: FieldDesc = FieldDesc { name: "log_mcda_word_size", offset: 0x60, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mcda_max_write_size`] lives: offset, width, count and kind.
+    pub const FIELD_MCDA_MAX_WRITE_SIZE: FieldDesc = FieldDesc { name: "mcda_max_write_size", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rd_en`] lives: offset, width, count and kind.
+    pub const FIELD_RD_EN: FieldDesc = FieldDesc { name: "rd_en", offset: 0x80, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::match_chip_id`] lives: offset, width, count and kind.
+    pub const FIELD_MATCH_CHIP_ID: FieldDesc = FieldDesc { name: "match_chip_id", offset: 0x82, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::match_psid`] lives: offset, width, count and kind.
+    pub const FIELD_MATCH_PSID: FieldDesc = FieldDesc { name: "match_psid", offset: 0x83, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::check_user_timestamp`] lives: offset, width, count and kind.
+    pub const FIELD_CHECK_USER_TIMESTAMP: FieldDesc = FieldDesc { name: "check_user_timestamp", offset: 0x84, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::match_base_guid_mac`] lives: offset, width, count and kind.
+    pub const FIELD_MATCH_BASE_GUID_MAC: FieldDesc = FieldDesc { name: "match_base_guid_mac", offset: 0x85, width: 0x1, count: Count::One, kind: FieldKind::Bool };
 }
 
 impl Default for McqiCap {
@@ -10704,18 +11476,18 @@ static LAYOUT_MCQI_CAP: LayoutDesc = LayoutDesc {
     size_bits: 0xa0,
     doc: "MCQI capabilities data of a component (mlx5_ifc_mcqi_cap_bits).",
     fields: &[
-        FieldDesc { name: "supported_info_bitmask", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "component_size", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "max_component_size", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "log_mcda_word_size", offset: 0x60, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        McqiCap::FIELD_SUPPORTED_INFO_BITMASK,
+        McqiCap::FIELD_COMPONENT_SIZE,
+        McqiCap::FIELD_MAX_COMPONENT_SIZE,
+        McqiCap::FIELD_LOG_MCDA_WORD_SIZE,
         FieldDesc { name: "reserved_at_64", offset: 0x64, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "mcda_max_write_size", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "rd_en", offset: 0x80, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        McqiCap::FIELD_MCDA_MAX_WRITE_SIZE,
+        McqiCap::FIELD_RD_EN,
         FieldDesc { name: "reserved_at_81", offset: 0x81, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "match_chip_id", offset: 0x82, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "match_psid", offset: 0x83, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "check_user_timestamp", offset: 0x84, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "match_base_guid_mac", offset: 0x85, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        McqiCap::FIELD_MATCH_CHIP_ID,
+        McqiCap::FIELD_MATCH_PSID,
+        McqiCap::FIELD_CHECK_USER_TIMESTAMP,
+        McqiCap::FIELD_MATCH_BASE_GUID_MAC,
         FieldDesc { name: "reserved_at_86", offset: 0x86, width: 0x1a, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -10953,6 +11725,22 @@ impl McqiVersion {
         let s: &mut Split<32, 92, 0> = zerocopy::transmute_mut!(&mut self.0);
         s.middle_mut()
     }
+    /// Where [`Self::build_time_valid`] lives: offset, width, count and kind.
+    pub const FIELD_BUILD_TIME_VALID: FieldDesc = FieldDesc { name: "build_time_valid", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::user_defined_time_valid`] lives: offset, width, count and kind.
+    pub const FIELD_USER_DEFINED_TIME_VALID: FieldDesc = FieldDesc { name: "user_defined_time_valid", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::version_string_length`] lives: offset, width, count and kind.
+    pub const FIELD_VERSION_STRING_LENGTH: FieldDesc = FieldDesc { name: "version_string_length", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::version`] lives: offset, width, count and kind.
+    pub const FIELD_VERSION: FieldDesc = FieldDesc { name: "version", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::build_time`] lives: offset, width, count and kind.
+    pub const FIELD_BUILD_TIME: FieldDesc = FieldDesc { name: "build_time", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::user_defined_time`] lives: offset, width, count and kind.
+    pub const FIELD_USER_DEFINED_TIME: FieldDesc = FieldDesc { name: "user_defined_time", offset: 0x80, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::build_tool_version`] lives: offset, width, count and kind.
+    pub const FIELD_BUILD_TOOL_VERSION: FieldDesc = FieldDesc { name: "build_tool_version", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::version_string`] lives: offset, width, count and kind.
+    pub const FIELD_VERSION_STRING: FieldDesc = FieldDesc { name: "version_string", offset: 0x100, width: 0x8, count: Count::Fixed(92), kind: FieldKind::Uint };
 }
 
 impl Default for McqiVersion {
@@ -10979,16 +11767,16 @@ static LAYOUT_MCQI_VERSION: LayoutDesc = LayoutDesc {
     doc: "MCQI version data of a component (mlx5_ifc_mcqi_version_bits).",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "build_time_valid", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "user_defined_time_valid", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        McqiVersion::FIELD_BUILD_TIME_VALID,
+        McqiVersion::FIELD_USER_DEFINED_TIME_VALID,
         FieldDesc { name: "reserved_at_4", offset: 0x4, width: 0x14, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "version_string_length", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "version", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "build_time", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "user_defined_time", offset: 0x80, width: 0x40, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "build_tool_version", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        McqiVersion::FIELD_VERSION_STRING_LENGTH,
+        McqiVersion::FIELD_VERSION,
+        McqiVersion::FIELD_BUILD_TIME,
+        McqiVersion::FIELD_USER_DEFINED_TIME,
+        McqiVersion::FIELD_BUILD_TOOL_VERSION,
         FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "version_string", offset: 0x100, width: 0x8, count: Count::Fixed(92), kind: FieldKind::Uint },
+        McqiVersion::FIELD_VERSION_STRING,
     ],
 };
 
@@ -11172,6 +11960,20 @@ impl McqiActivationMethod {
         self.set_device_hw_reset(v);
         self
     }
+    /// Where [`Self::pending_server_ac_power_cycle`] lives: offset, width, count and kind.
+    pub const FIELD_PENDING_SERVER_AC_POWER_CYCLE: FieldDesc = FieldDesc { name: "pending_server_ac_power_cycle", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pending_server_dc_power_cycle`] lives: offset, width, count and kind.
+    pub const FIELD_PENDING_SERVER_DC_POWER_CYCLE: FieldDesc = FieldDesc { name: "pending_server_dc_power_cycle", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pending_server_reboot`] lives: offset, width, count and kind.
+    pub const FIELD_PENDING_SERVER_REBOOT: FieldDesc = FieldDesc { name: "pending_server_reboot", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pending_fw_reset`] lives: offset, width, count and kind.
+    pub const FIELD_PENDING_FW_RESET: FieldDesc = FieldDesc { name: "pending_fw_reset", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::auto_activate`] lives: offset, width, count and kind.
+    pub const FIELD_AUTO_ACTIVATE: FieldDesc = FieldDesc { name: "auto_activate", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::all_hosts_sync`] lives: offset, width, count and kind.
+    pub const FIELD_ALL_HOSTS_SYNC: FieldDesc = FieldDesc { name: "all_hosts_sync", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::device_hw_reset`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_HW_RESET: FieldDesc = FieldDesc { name: "device_hw_reset", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
 }
 
 impl Default for McqiActivationMethod {
@@ -11197,13 +11999,13 @@ static LAYOUT_MCQI_ACTIVATION_METHOD: LayoutDesc = LayoutDesc {
     size_bits: 0x20,
     doc: "MCQI activation method data of a component (mlx5_ifc_mcqi_activation_method_bits).",
     fields: &[
-        FieldDesc { name: "pending_server_ac_power_cycle", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "pending_server_dc_power_cycle", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "pending_server_reboot", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "pending_fw_reset", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "auto_activate", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "all_hosts_sync", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "device_hw_reset", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        McqiActivationMethod::FIELD_PENDING_SERVER_AC_POWER_CYCLE,
+        McqiActivationMethod::FIELD_PENDING_SERVER_DC_POWER_CYCLE,
+        McqiActivationMethod::FIELD_PENDING_SERVER_REBOOT,
+        McqiActivationMethod::FIELD_PENDING_FW_RESET,
+        McqiActivationMethod::FIELD_AUTO_ACTIVATE,
+        McqiActivationMethod::FIELD_ALL_HOSTS_SYNC,
+        McqiActivationMethod::FIELD_DEVICE_HW_RESET,
         FieldDesc { name: "reserved_at_7", offset: 0x7, width: 0x19, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -11318,6 +12120,12 @@ impl McqiRegData {
         self.set_mcqi_activation_mathod(&v);
         self
     }
+    /// Where [`Self::mcqi_caps`] lives: offset, width, count and kind.
+    pub const FIELD_MCQI_CAPS: FieldDesc = FieldDesc { name: "mcqi_caps", offset: 0x0, width: 0xa0, count: Count::One, kind: FieldKind::Layout(McqiCap::DESC) };
+    /// Where [`Self::mcqi_version`] lives: offset, width, count and kind.
+    pub const FIELD_MCQI_VERSION: FieldDesc = FieldDesc { name: "mcqi_version", offset: 0x0, width: 0x3e0, count: Count::One, kind: FieldKind::Layout(McqiVersion::DESC) };
+    /// Where [`Self::mcqi_activation_mathod`] lives: offset, width, count and kind.
+    pub const FIELD_MCQI_ACTIVATION_MATHOD: FieldDesc = FieldDesc { name: "mcqi_activation_mathod", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(McqiActivationMethod::DESC) };
 }
 
 impl Default for McqiRegData {
@@ -11343,9 +12151,9 @@ static LAYOUT_MCQI_REG_DATA: LayoutDesc = LayoutDesc {
     size_bits: 0x3e0,
     doc: "Data area of MCQI; the member is chosen by info_type (mlx5_ifc_mcqi_reg_data_bits).",
     fields: &[
-        FieldDesc { name: "mcqi_caps", offset: 0x0, width: 0xa0, count: Count::One, kind: FieldKind::Layout(McqiCap::DESC) },
-        FieldDesc { name: "mcqi_version", offset: 0x0, width: 0x3e0, count: Count::One, kind: FieldKind::Layout(McqiVersion::DESC) },
-        FieldDesc { name: "mcqi_activation_mathod", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(McqiActivationMethod::DESC) },
+        McqiRegData::FIELD_MCQI_CAPS,
+        McqiRegData::FIELD_MCQI_VERSION,
+        McqiRegData::FIELD_MCQI_ACTIVATION_MATHOD,
     ],
 };
 
@@ -11549,6 +12357,20 @@ impl McqiReg {
     pub const fn len_with_data(n: usize) -> usize {
         n.saturating_mul(124).saturating_add(24)
     }
+    /// Where [`Self::read_pending_component`] lives: offset, width, count and kind.
+    pub const FIELD_READ_PENDING_COMPONENT: FieldDesc = FieldDesc { name: "read_pending_component", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::component_index`] lives: offset, width, count and kind.
+    pub const FIELD_COMPONENT_INDEX: FieldDesc = FieldDesc { name: "component_index", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::info_type`] lives: offset, width, count and kind.
+    pub const FIELD_INFO_TYPE: FieldDesc = FieldDesc { name: "info_type", offset: 0x5b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::info_size`] lives: offset, width, count and kind.
+    pub const FIELD_INFO_SIZE: FieldDesc = FieldDesc { name: "info_size", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::offset`] lives: offset, width, count and kind.
+    pub const FIELD_OFFSET: FieldDesc = FieldDesc { name: "offset", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::data_size`] lives: offset, width, count and kind.
+    pub const FIELD_DATA_SIZE: FieldDesc = FieldDesc { name: "data_size", offset: 0xb0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::data`] lives: offset, width, count and kind.
+    pub const FIELD_DATA: FieldDesc = FieldDesc { name: "data", offset: 0xc0, width: 0x3e0, count: Count::Tail, kind: FieldKind::Layout(McqiRegData::DESC) };
 }
 
 impl Default for McqiReg {
@@ -11574,17 +12396,17 @@ static LAYOUT_MCQI_REG: LayoutDesc = LayoutDesc {
     size_bits: 0xc0,
     doc: "MCQI: management component query information (mlx5_ifc_mcqi_reg_bits).",
     fields: &[
-        FieldDesc { name: "read_pending_component", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        McqiReg::FIELD_READ_PENDING_COMPONENT,
         FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "component_index", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        McqiReg::FIELD_COMPONENT_INDEX,
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x1b, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "info_type", offset: 0x5b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "info_size", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "offset", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        McqiReg::FIELD_INFO_TYPE,
+        McqiReg::FIELD_INFO_SIZE,
+        McqiReg::FIELD_OFFSET,
         FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "data_size", offset: 0xb0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "data", offset: 0xc0, width: 0x3e0, count: Count::Tail, kind: FieldKind::Layout(McqiRegData::DESC) },
+        McqiReg::FIELD_DATA_SIZE,
+        McqiReg::FIELD_DATA,
     ],
 };
 

@@ -62,6 +62,8 @@ impl Uctx {
         self.set_cap(v);
         self
     }
+    /// Where [`Self::cap`] lives: offset, width, count and kind.
+    pub const FIELD_CAP: FieldDesc = FieldDesc { name: "cap", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Flags(UctxCap::DESC) };
 }
 
 impl Default for Uctx {
@@ -87,7 +89,7 @@ static LAYOUT_UCTX: LayoutDesc = LayoutDesc {
     size_bits: 0x180,
     doc: "User context parameters given to CREATE_UCTX (mlx5_ifc_uctx_bits).",
     fields: &[
-        FieldDesc { name: "cap", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Flags(UctxCap::DESC) },
+        Uctx::FIELD_CAP,
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x160, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -190,6 +192,12 @@ impl CreateUctxIn {
         self.set_uctx(&v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uctx`] lives: offset, width, count and kind.
+    pub const FIELD_UCTX: FieldDesc = FieldDesc { name: "uctx", offset: 0x80, width: 0x180, count: Count::One, kind: FieldKind::Layout(Uctx::DESC) };
 }
 
 impl Default for CreateUctxIn {
@@ -215,12 +223,12 @@ static LAYOUT_CREATE_UCTX_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x200,
     doc: "CREATE_UCTX input (mlx5_ifc_create_uctx_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CreateUctxIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CreateUctxIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "uctx", offset: 0x80, width: 0x180, count: Count::One, kind: FieldKind::Layout(Uctx::DESC) },
+        CreateUctxIn::FIELD_UCTX,
     ],
 };
 
@@ -318,6 +326,12 @@ impl CreateUctxOut {
         self.set_uid(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for CreateUctxOut {
@@ -343,11 +357,11 @@ static LAYOUT_CREATE_UCTX_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "CREATE_UCTX output: the new user context id (mlx5_ifc_create_uctx_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        CreateUctxOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        CreateUctxOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "uid", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        CreateUctxOut::FIELD_UID,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -446,6 +460,12 @@ impl DestroyUctxIn {
         self.set_uid(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for DestroyUctxIn {
@@ -471,12 +491,12 @@ static LAYOUT_DESTROY_UCTX_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "DESTROY_UCTX input (mlx5_ifc_destroy_uctx_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        DestroyUctxIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        DestroyUctxIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "uid", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        DestroyUctxIn::FIELD_UID,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -551,6 +571,10 @@ impl DestroyUctxOut {
         self.set_syndrome(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for DestroyUctxOut {
@@ -576,9 +600,9 @@ static LAYOUT_DESTROY_UCTX_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "DESTROY_UCTX output: header only (mlx5_ifc_destroy_uctx_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        DestroyUctxOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        DestroyUctxOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };

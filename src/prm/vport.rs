@@ -185,6 +185,14 @@ impl QueryVportStateIn {
         self.set_vport_number(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_vport`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_VPORT: FieldDesc = FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUMBER: FieldDesc = FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryVportStateIn {
@@ -210,13 +218,13 @@ static LAYOUT_QUERY_VPORT_STATE_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_VPORT_STATE input (mlx5_ifc_query_vport_state_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryVportStateIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        QueryVportStateIn::FIELD_OP_MOD,
+        QueryVportStateIn::FIELD_OTHER_VPORT,
         FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryVportStateIn::FIELD_VPORT_NUMBER,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -363,6 +371,16 @@ impl QueryVportStateOut {
         self.set_state(v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_tx_speed`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_TX_SPEED: FieldDesc = FieldDesc { name: "max_tx_speed", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::admin_state`] lives: offset, width, count and kind.
+    pub const FIELD_ADMIN_STATE: FieldDesc = FieldDesc { name: "admin_state", offset: 0x78, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::state`] lives: offset, width, count and kind.
+    pub const FIELD_STATE: FieldDesc = FieldDesc { name: "state", offset: 0x7c, width: 0x4, count: Count::One, kind: FieldKind::Enum(VportState::DESC) };
 }
 
 impl Default for QueryVportStateOut {
@@ -388,14 +406,14 @@ static LAYOUT_QUERY_VPORT_STATE_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_VPORT_STATE output: link state and speed of a vport (mlx5_ifc_query_vport_state_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        QueryVportStateOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        QueryVportStateOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "max_tx_speed", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryVportStateOut::FIELD_MAX_TX_SPEED,
         FieldDesc { name: "reserved_at_70", offset: 0x70, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "admin_state", offset: 0x78, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "state", offset: 0x7c, width: 0x4, count: Count::One, kind: FieldKind::Enum(VportState::DESC) },
+        QueryVportStateOut::FIELD_ADMIN_STATE,
+        QueryVportStateOut::FIELD_STATE,
     ],
 };
 
@@ -541,6 +559,16 @@ impl QueryNicVportContextIn {
         self.set_allowed_list_type(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_vport`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_VPORT: FieldDesc = FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUMBER: FieldDesc = FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::allowed_list_type`] lives: offset, width, count and kind.
+    pub const FIELD_ALLOWED_LIST_TYPE: FieldDesc = FieldDesc { name: "allowed_list_type", offset: 0x65, width: 0x3, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryNicVportContextIn {
@@ -566,15 +594,15 @@ static LAYOUT_QUERY_NIC_VPORT_CONTEXT_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_NIC_VPORT_CONTEXT input (mlx5_ifc_query_nic_vport_context_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryNicVportContextIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        QueryNicVportContextIn::FIELD_OP_MOD,
+        QueryNicVportContextIn::FIELD_OTHER_VPORT,
         FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryNicVportContextIn::FIELD_VPORT_NUMBER,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "allowed_list_type", offset: 0x65, width: 0x3, count: Count::One, kind: FieldKind::Uint },
+        QueryNicVportContextIn::FIELD_ALLOWED_LIST_TYPE,
         FieldDesc { name: "reserved_at_68", offset: 0x68, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -649,6 +677,10 @@ impl MacAddressLayout {
         self.set_mac_addr_31_0(v);
         self
     }
+    /// Where [`Self::mac_addr_47_32`] lives: offset, width, count and kind.
+    pub const FIELD_MAC_ADDR_47_32: FieldDesc = FieldDesc { name: "mac_addr_47_32", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mac_addr_31_0`] lives: offset, width, count and kind.
+    pub const FIELD_MAC_ADDR_31_0: FieldDesc = FieldDesc { name: "mac_addr_31_0", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for MacAddressLayout {
@@ -675,8 +707,8 @@ static LAYOUT_MAC_ADDRESS_LAYOUT: LayoutDesc = LayoutDesc {
     doc: "A MAC address in two fields, high 16 and low 32 bits (mlx5_ifc_mac_address_layout_bits).",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "mac_addr_47_32", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "mac_addr_31_0", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        MacAddressLayout::FIELD_MAC_ADDR_47_32,
+        MacAddressLayout::FIELD_MAC_ADDR_31_0,
     ],
 };
 
@@ -1303,6 +1335,58 @@ impl NicVportContext {
     pub const fn len_with_current_uc_mac_address(n: usize) -> usize {
         n.saturating_mul(8).saturating_add(256)
     }
+    /// Where [`Self::min_wqe_inline_mode`] lives: offset, width, count and kind.
+    pub const FIELD_MIN_WQE_INLINE_MODE: FieldDesc = FieldDesc { name: "min_wqe_inline_mode", offset: 0x5, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::disable_mc_local_lb`] lives: offset, width, count and kind.
+    pub const FIELD_DISABLE_MC_LOCAL_LB: FieldDesc = FieldDesc { name: "disable_mc_local_lb", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::disable_uc_local_lb`] lives: offset, width, count and kind.
+    pub const FIELD_DISABLE_UC_LOCAL_LB: FieldDesc = FieldDesc { name: "disable_uc_local_lb", offset: 0x1e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::roce_en`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_EN: FieldDesc = FieldDesc { name: "roce_en", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::arm_change_event`] lives: offset, width, count and kind.
+    pub const FIELD_ARM_CHANGE_EVENT: FieldDesc = FieldDesc { name: "arm_change_event", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_on_mtu`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ON_MTU: FieldDesc = FieldDesc { name: "event_on_mtu", offset: 0x3b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_on_promisc_change`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ON_PROMISC_CHANGE: FieldDesc = FieldDesc { name: "event_on_promisc_change", offset: 0x3c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_on_vlan_change`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ON_VLAN_CHANGE: FieldDesc = FieldDesc { name: "event_on_vlan_change", offset: 0x3d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_on_mc_address_change`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ON_MC_ADDRESS_CHANGE: FieldDesc = FieldDesc { name: "event_on_mc_address_change", offset: 0x3e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_on_uc_address_change`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ON_UC_ADDRESS_CHANGE: FieldDesc = FieldDesc { name: "event_on_uc_address_change", offset: 0x3f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vhca_id_type`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID_TYPE: FieldDesc = FieldDesc { name: "vhca_id_type", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::affiliation_criteria`] lives: offset, width, count and kind.
+    pub const FIELD_AFFILIATION_CRITERIA: FieldDesc = FieldDesc { name: "affiliation_criteria", offset: 0x4c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::affiliated_vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_AFFILIATED_VHCA_ID: FieldDesc = FieldDesc { name: "affiliated_vhca_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sd_group`] lives: offset, width, count and kind.
+    pub const FIELD_SD_GROUP: FieldDesc = FieldDesc { name: "sd_group", offset: 0x101, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mtu`] lives: offset, width, count and kind.
+    pub const FIELD_MTU: FieldDesc = FieldDesc { name: "mtu", offset: 0x130, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::system_image_guid`] lives: offset, width, count and kind.
+    pub const FIELD_SYSTEM_IMAGE_GUID: FieldDesc = FieldDesc { name: "system_image_guid", offset: 0x140, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_guid`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_GUID: FieldDesc = FieldDesc { name: "port_guid", offset: 0x180, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::node_guid`] lives: offset, width, count and kind.
+    pub const FIELD_NODE_GUID: FieldDesc = FieldDesc { name: "node_guid", offset: 0x1c0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::qkey_violation_counter`] lives: offset, width, count and kind.
+    pub const FIELD_QKEY_VIOLATION_COUNTER: FieldDesc = FieldDesc { name: "qkey_violation_counter", offset: 0x340, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::promisc_uc`] lives: offset, width, count and kind.
+    pub const FIELD_PROMISC_UC: FieldDesc = FieldDesc { name: "promisc_uc", offset: 0x780, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::promisc_mc`] lives: offset, width, count and kind.
+    pub const FIELD_PROMISC_MC: FieldDesc = FieldDesc { name: "promisc_mc", offset: 0x781, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::promisc_all`] lives: offset, width, count and kind.
+    pub const FIELD_PROMISC_ALL: FieldDesc = FieldDesc { name: "promisc_all", offset: 0x782, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::allowed_list_type`] lives: offset, width, count and kind.
+    pub const FIELD_ALLOWED_LIST_TYPE: FieldDesc = FieldDesc { name: "allowed_list_type", offset: 0x785, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::allowed_list_size`] lives: offset, width, count and kind.
+    pub const FIELD_ALLOWED_LIST_SIZE: FieldDesc = FieldDesc { name: "allowed_list_size", offset: 0x794, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::permanent_address`] lives: offset, width, count and kind.
+    pub const FIELD_PERMANENT_ADDRESS: FieldDesc = FieldDesc { name: "permanent_address", offset: 0x7a0, width: 0x40, count: Count::One, kind: FieldKind::Layout(MacAddressLayout::DESC) };
+    /// Where [`Self::current_uc_mac_address`] lives: offset, width, count and kind.
+    pub const FIELD_CURRENT_UC_MAC_ADDRESS: FieldDesc = FieldDesc { name: "current_uc_mac_address", offset: 0x800, width: 0x40, count: Count::Tail, kind: FieldKind::Uint };
 }
 
 impl Default for NicVportContext {
@@ -1329,44 +1413,44 @@ static LAYOUT_NIC_VPORT_CONTEXT: LayoutDesc = LayoutDesc {
     doc: "NIC vport context: MTU, GUIDs, addresses and list sizes of a vport (mlx5_ifc_nic_vport_context_bits).",
     fields: &[
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "min_wqe_inline_mode", offset: 0x5, width: 0x3, count: Count::One, kind: FieldKind::Uint },
+        NicVportContext::FIELD_MIN_WQE_INLINE_MODE,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x15, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "disable_mc_local_lb", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "disable_uc_local_lb", offset: 0x1e, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "roce_en", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "arm_change_event", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        NicVportContext::FIELD_DISABLE_MC_LOCAL_LB,
+        NicVportContext::FIELD_DISABLE_UC_LOCAL_LB,
+        NicVportContext::FIELD_ROCE_EN,
+        NicVportContext::FIELD_ARM_CHANGE_EVENT,
         FieldDesc { name: "reserved_at_21", offset: 0x21, width: 0x1a, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "event_on_mtu", offset: 0x3b, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "event_on_promisc_change", offset: 0x3c, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "event_on_vlan_change", offset: 0x3d, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "event_on_mc_address_change", offset: 0x3e, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "event_on_uc_address_change", offset: 0x3f, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "vhca_id_type", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        NicVportContext::FIELD_EVENT_ON_MTU,
+        NicVportContext::FIELD_EVENT_ON_PROMISC_CHANGE,
+        NicVportContext::FIELD_EVENT_ON_VLAN_CHANGE,
+        NicVportContext::FIELD_EVENT_ON_MC_ADDRESS_CHANGE,
+        NicVportContext::FIELD_EVENT_ON_UC_ADDRESS_CHANGE,
+        NicVportContext::FIELD_VHCA_ID_TYPE,
         FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "affiliation_criteria", offset: 0x4c, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "affiliated_vhca_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        NicVportContext::FIELD_AFFILIATION_CRITERIA,
+        NicVportContext::FIELD_AFFILIATED_VHCA_ID,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0xa0, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_100", offset: 0x100, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sd_group", offset: 0x101, width: 0x3, count: Count::One, kind: FieldKind::Uint },
+        NicVportContext::FIELD_SD_GROUP,
         FieldDesc { name: "reserved_at_104", offset: 0x104, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_120", offset: 0x120, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "mtu", offset: 0x130, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "system_image_guid", offset: 0x140, width: 0x40, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_guid", offset: 0x180, width: 0x40, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "node_guid", offset: 0x1c0, width: 0x40, count: Count::One, kind: FieldKind::Uint },
+        NicVportContext::FIELD_MTU,
+        NicVportContext::FIELD_SYSTEM_IMAGE_GUID,
+        NicVportContext::FIELD_PORT_GUID,
+        NicVportContext::FIELD_NODE_GUID,
         FieldDesc { name: "reserved_at_200", offset: 0x200, width: 0x140, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "qkey_violation_counter", offset: 0x340, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        NicVportContext::FIELD_QKEY_VIOLATION_COUNTER,
         FieldDesc { name: "reserved_at_350", offset: 0x350, width: 0x430, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "promisc_uc", offset: 0x780, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "promisc_mc", offset: 0x781, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "promisc_all", offset: 0x782, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        NicVportContext::FIELD_PROMISC_UC,
+        NicVportContext::FIELD_PROMISC_MC,
+        NicVportContext::FIELD_PROMISC_ALL,
         FieldDesc { name: "reserved_at_783", offset: 0x783, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "allowed_list_type", offset: 0x785, width: 0x3, count: Count::One, kind: FieldKind::Uint },
+        NicVportContext::FIELD_ALLOWED_LIST_TYPE,
         FieldDesc { name: "reserved_at_788", offset: 0x788, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "allowed_list_size", offset: 0x794, width: 0xc, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "permanent_address", offset: 0x7a0, width: 0x40, count: Count::One, kind: FieldKind::Layout(MacAddressLayout::DESC) },
+        NicVportContext::FIELD_ALLOWED_LIST_SIZE,
+        NicVportContext::FIELD_PERMANENT_ADDRESS,
         FieldDesc { name: "reserved_at_7e0", offset: 0x7e0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "current_uc_mac_address", offset: 0x800, width: 0x40, count: Count::Tail, kind: FieldKind::Uint },
+        NicVportContext::FIELD_CURRENT_UC_MAC_ADDRESS,
     ],
 };
 
@@ -1468,6 +1552,12 @@ impl QueryNicVportContextOut {
         self.set_nic_vport_context(&v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::nic_vport_context`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_VPORT_CONTEXT: FieldDesc = FieldDesc { name: "nic_vport_context", offset: 0x80, width: 0x800, count: Count::One, kind: FieldKind::Layout(NicVportContext::DESC) };
 }
 
 impl Default for QueryNicVportContextOut {
@@ -1493,11 +1583,11 @@ static LAYOUT_QUERY_NIC_VPORT_CONTEXT_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x880,
     doc: "QUERY_NIC_VPORT_CONTEXT output (mlx5_ifc_query_nic_vport_context_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        QueryNicVportContextOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        QueryNicVportContextOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "nic_vport_context", offset: 0x80, width: 0x800, count: Count::One, kind: FieldKind::Layout(NicVportContext::DESC) },
+        QueryNicVportContextOut::FIELD_NIC_VPORT_CONTEXT,
     ],
 };
 
@@ -1643,6 +1733,16 @@ impl QueryHcaVportContextIn {
         self.set_vport_number(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_vport`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_VPORT: FieldDesc = FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::port_num`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_NUM: FieldDesc = FieldDesc { name: "port_num", offset: 0x4c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUMBER: FieldDesc = FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryHcaVportContextIn {
@@ -1668,14 +1768,14 @@ static LAYOUT_QUERY_HCA_VPORT_CONTEXT_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_HCA_VPORT_CONTEXT input (mlx5_ifc_query_hca_vport_context_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryHcaVportContextIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        QueryHcaVportContextIn::FIELD_OP_MOD,
+        QueryHcaVportContextIn::FIELD_OTHER_VPORT,
         FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "port_num", offset: 0x4c, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryHcaVportContextIn::FIELD_PORT_NUM,
+        QueryHcaVportContextIn::FIELD_VPORT_NUMBER,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2256,6 +2356,56 @@ impl HcaVportContext {
         self.set_pkey_violation_counter(v);
         self
     }
+    /// Where [`Self::field_select`] lives: offset, width, count and kind.
+    pub const FIELD_FIELD_SELECT: FieldDesc = FieldDesc { name: "field_select", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sm_virt_aware`] lives: offset, width, count and kind.
+    pub const FIELD_SM_VIRT_AWARE: FieldDesc = FieldDesc { name: "sm_virt_aware", offset: 0x100, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::has_smi`] lives: offset, width, count and kind.
+    pub const FIELD_HAS_SMI: FieldDesc = FieldDesc { name: "has_smi", offset: 0x101, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::has_raw`] lives: offset, width, count and kind.
+    pub const FIELD_HAS_RAW: FieldDesc = FieldDesc { name: "has_raw", offset: 0x102, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::grh_required`] lives: offset, width, count and kind.
+    pub const FIELD_GRH_REQUIRED: FieldDesc = FieldDesc { name: "grh_required", offset: 0x103, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::num_port_plane`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_PORT_PLANE: FieldDesc = FieldDesc { name: "num_port_plane", offset: 0x108, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_physical_state`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_PHYSICAL_STATE: FieldDesc = FieldDesc { name: "port_physical_state", offset: 0x110, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_state_policy`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_STATE_POLICY: FieldDesc = FieldDesc { name: "vport_state_policy", offset: 0x114, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_state`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_STATE: FieldDesc = FieldDesc { name: "port_state", offset: 0x118, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_state`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_STATE: FieldDesc = FieldDesc { name: "vport_state", offset: 0x11c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::system_image_guid`] lives: offset, width, count and kind.
+    pub const FIELD_SYSTEM_IMAGE_GUID: FieldDesc = FieldDesc { name: "system_image_guid", offset: 0x140, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_guid`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_GUID: FieldDesc = FieldDesc { name: "port_guid", offset: 0x180, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::node_guid`] lives: offset, width, count and kind.
+    pub const FIELD_NODE_GUID: FieldDesc = FieldDesc { name: "node_guid", offset: 0x1c0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_mask1`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_MASK1: FieldDesc = FieldDesc { name: "cap_mask1", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_mask1_field_select`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_MASK1_FIELD_SELECT: FieldDesc = FieldDesc { name: "cap_mask1_field_select", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_mask2`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_MASK2: FieldDesc = FieldDesc { name: "cap_mask2", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_mask2_field_select`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_MASK2_FIELD_SELECT: FieldDesc = FieldDesc { name: "cap_mask2_field_select", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lid`] lives: offset, width, count and kind.
+    pub const FIELD_LID: FieldDesc = FieldDesc { name: "lid", offset: 0x300, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::init_type_reply`] lives: offset, width, count and kind.
+    pub const FIELD_INIT_TYPE_REPLY: FieldDesc = FieldDesc { name: "init_type_reply", offset: 0x314, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lmc`] lives: offset, width, count and kind.
+    pub const FIELD_LMC: FieldDesc = FieldDesc { name: "lmc", offset: 0x318, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::subnet_timeout`] lives: offset, width, count and kind.
+    pub const FIELD_SUBNET_TIMEOUT: FieldDesc = FieldDesc { name: "subnet_timeout", offset: 0x31b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sm_lid`] lives: offset, width, count and kind.
+    pub const FIELD_SM_LID: FieldDesc = FieldDesc { name: "sm_lid", offset: 0x320, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sm_sl`] lives: offset, width, count and kind.
+    pub const FIELD_SM_SL: FieldDesc = FieldDesc { name: "sm_sl", offset: 0x330, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::qkey_violation_counter`] lives: offset, width, count and kind.
+    pub const FIELD_QKEY_VIOLATION_COUNTER: FieldDesc = FieldDesc { name: "qkey_violation_counter", offset: 0x340, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pkey_violation_counter`] lives: offset, width, count and kind.
+    pub const FIELD_PKEY_VIOLATION_COUNTER: FieldDesc = FieldDesc { name: "pkey_violation_counter", offset: 0x350, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for HcaVportContext {
@@ -2281,37 +2431,37 @@ static LAYOUT_HCA_VPORT_CONTEXT: LayoutDesc = LayoutDesc {
     size_bits: 0x1000,
     doc: "HCA (InfiniBand) vport context: port state, GUIDs, LIDs and SM data (mlx5_ifc_hca_vport_context_bits).",
     fields: &[
-        FieldDesc { name: "field_select", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        HcaVportContext::FIELD_FIELD_SELECT,
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0xe0, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "sm_virt_aware", offset: 0x100, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "has_smi", offset: 0x101, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "has_raw", offset: 0x102, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "grh_required", offset: 0x103, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        HcaVportContext::FIELD_SM_VIRT_AWARE,
+        HcaVportContext::FIELD_HAS_SMI,
+        HcaVportContext::FIELD_HAS_RAW,
+        HcaVportContext::FIELD_GRH_REQUIRED,
         FieldDesc { name: "reserved_at_104", offset: 0x104, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "num_port_plane", offset: 0x108, width: 0x8, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_physical_state", offset: 0x110, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "vport_state_policy", offset: 0x114, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_state", offset: 0x118, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "vport_state", offset: 0x11c, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        HcaVportContext::FIELD_NUM_PORT_PLANE,
+        HcaVportContext::FIELD_PORT_PHYSICAL_STATE,
+        HcaVportContext::FIELD_VPORT_STATE_POLICY,
+        HcaVportContext::FIELD_PORT_STATE,
+        HcaVportContext::FIELD_VPORT_STATE,
         FieldDesc { name: "reserved_at_120", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "system_image_guid", offset: 0x140, width: 0x40, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "port_guid", offset: 0x180, width: 0x40, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "node_guid", offset: 0x1c0, width: 0x40, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "cap_mask1", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "cap_mask1_field_select", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "cap_mask2", offset: 0x240, width: 0x20, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "cap_mask2_field_select", offset: 0x260, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        HcaVportContext::FIELD_SYSTEM_IMAGE_GUID,
+        HcaVportContext::FIELD_PORT_GUID,
+        HcaVportContext::FIELD_NODE_GUID,
+        HcaVportContext::FIELD_CAP_MASK1,
+        HcaVportContext::FIELD_CAP_MASK1_FIELD_SELECT,
+        HcaVportContext::FIELD_CAP_MASK2,
+        HcaVportContext::FIELD_CAP_MASK2_FIELD_SELECT,
         FieldDesc { name: "reserved_at_280", offset: 0x280, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "lid", offset: 0x300, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        HcaVportContext::FIELD_LID,
         FieldDesc { name: "reserved_at_310", offset: 0x310, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "init_type_reply", offset: 0x314, width: 0x4, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "lmc", offset: 0x318, width: 0x3, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "subnet_timeout", offset: 0x31b, width: 0x5, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "sm_lid", offset: 0x320, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "sm_sl", offset: 0x330, width: 0x4, count: Count::One, kind: FieldKind::Uint },
+        HcaVportContext::FIELD_INIT_TYPE_REPLY,
+        HcaVportContext::FIELD_LMC,
+        HcaVportContext::FIELD_SUBNET_TIMEOUT,
+        HcaVportContext::FIELD_SM_LID,
+        HcaVportContext::FIELD_SM_SL,
         FieldDesc { name: "reserved_at_334", offset: 0x334, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "qkey_violation_counter", offset: 0x340, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "pkey_violation_counter", offset: 0x350, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        HcaVportContext::FIELD_QKEY_VIOLATION_COUNTER,
+        HcaVportContext::FIELD_PKEY_VIOLATION_COUNTER,
         FieldDesc { name: "reserved_at_360", offset: 0x360, width: 0xca0, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2414,6 +2564,12 @@ impl QueryHcaVportContextOut {
         self.set_hca_vport_context(&v);
         self
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::hca_vport_context`] lives: offset, width, count and kind.
+    pub const FIELD_HCA_VPORT_CONTEXT: FieldDesc = FieldDesc { name: "hca_vport_context", offset: 0x80, width: 0x1000, count: Count::One, kind: FieldKind::Layout(HcaVportContext::DESC) };
 }
 
 impl Default for QueryHcaVportContextOut {
@@ -2439,11 +2595,11 @@ static LAYOUT_QUERY_HCA_VPORT_CONTEXT_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x1080,
     doc: "QUERY_HCA_VPORT_CONTEXT output (mlx5_ifc_query_hca_vport_context_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        QueryHcaVportContextOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        QueryHcaVportContextOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "hca_vport_context", offset: 0x80, width: 0x1000, count: Count::One, kind: FieldKind::Layout(HcaVportContext::DESC) },
+        QueryHcaVportContextOut::FIELD_HCA_VPORT_CONTEXT,
     ],
 };
 
@@ -2517,6 +2673,10 @@ impl QueryEswFunctionsIn {
         self.set_op_mod(v);
         self
     }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for QueryEswFunctionsIn {
@@ -2542,10 +2702,10 @@ static LAYOUT_QUERY_ESW_FUNCTIONS_IN: LayoutDesc = LayoutDesc {
     size_bits: 0x80,
     doc: "QUERY_ESW_FUNCTIONS input: header only (mlx5_ifc_query_esw_functions_in_bits).",
     fields: &[
-        FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryEswFunctionsIn::FIELD_OPCODE,
         FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        QueryEswFunctionsIn::FIELD_OP_MOD,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2756,6 +2916,22 @@ impl HostParamsContext {
         self.set_host_pci_function(v);
         self
     }
+    /// Where [`Self::host_number`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_NUMBER: FieldDesc = FieldDesc { name: "host_number", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::host_pf_not_exist`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_PF_NOT_EXIST: FieldDesc = FieldDesc { name: "host_pf_not_exist", offset: 0xd, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::host_pf_disabled`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_PF_DISABLED: FieldDesc = FieldDesc { name: "host_pf_disabled", offset: 0xf, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::host_num_of_vfs`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_NUM_OF_VFS: FieldDesc = FieldDesc { name: "host_num_of_vfs", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::host_total_vfs`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_TOTAL_VFS: FieldDesc = FieldDesc { name: "host_total_vfs", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::host_pci_bus`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_PCI_BUS: FieldDesc = FieldDesc { name: "host_pci_bus", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::host_pci_device`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_PCI_DEVICE: FieldDesc = FieldDesc { name: "host_pci_device", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::host_pci_function`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_PCI_FUNCTION: FieldDesc = FieldDesc { name: "host_pci_function", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
 }
 
 impl Default for HostParamsContext {
@@ -2781,18 +2957,18 @@ static LAYOUT_HOST_PARAMS_CONTEXT: LayoutDesc = LayoutDesc {
     size_bits: 0x200,
     doc: "Parameters of the external host PF seen by an e-switch manager (mlx5_ifc_host_params_context_bits).",
     fields: &[
-        FieldDesc { name: "host_number", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        HostParamsContext::FIELD_HOST_NUMBER,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "host_pf_not_exist", offset: 0xd, width: 0x1, count: Count::One, kind: FieldKind::Bool },
+        HostParamsContext::FIELD_HOST_PF_NOT_EXIST,
         FieldDesc { name: "reserved_at_e", offset: 0xe, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "host_pf_disabled", offset: 0xf, width: 0x1, count: Count::One, kind: FieldKind::Bool },
-        FieldDesc { name: "host_num_of_vfs", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "host_total_vfs", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint },
-        FieldDesc { name: "host_pci_bus", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        HostParamsContext::FIELD_HOST_PF_DISABLED,
+        HostParamsContext::FIELD_HOST_NUM_OF_VFS,
+        HostParamsContext::FIELD_HOST_TOTAL_VFS,
+        HostParamsContext::FIELD_HOST_PCI_BUS,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "host_pci_device", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        HostParamsContext::FIELD_HOST_PCI_DEVICE,
         FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "host_pci_function", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint },
+        HostParamsContext::FIELD_HOST_PCI_FUNCTION,
         FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x180, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -2932,6 +3108,14 @@ impl QueryEswFunctionsOut {
     pub const fn len_with_host_sf_enable(n: usize) -> usize {
         n.saturating_mul(8).saturating_add(128)
     }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::host_params_context`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_PARAMS_CONTEXT: FieldDesc = FieldDesc { name: "host_params_context", offset: 0x80, width: 0x200, count: Count::One, kind: FieldKind::Layout(HostParamsContext::DESC) };
+    /// Where [`Self::host_sf_enable`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_SF_ENABLE: FieldDesc = FieldDesc { name: "host_sf_enable", offset: 0x400, width: 0x40, count: Count::Tail, kind: FieldKind::Uint };
 }
 
 impl Default for QueryEswFunctionsOut {
@@ -2957,13 +3141,13 @@ static LAYOUT_QUERY_ESW_FUNCTIONS_OUT: LayoutDesc = LayoutDesc {
     size_bits: 0x400,
     doc: "QUERY_ESW_FUNCTIONS output: host PF parameters and SF enable bitmap (mlx5_ifc_query_esw_functions_out_bits).",
     fields: &[
-        FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint },
+        QueryEswFunctionsOut::FIELD_STATUS,
         FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint },
+        QueryEswFunctionsOut::FIELD_SYNDROME,
         FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "host_params_context", offset: 0x80, width: 0x200, count: Count::One, kind: FieldKind::Layout(HostParamsContext::DESC) },
+        QueryEswFunctionsOut::FIELD_HOST_PARAMS_CONTEXT,
         FieldDesc { name: "reserved_at_280", offset: 0x280, width: 0x180, count: Count::One, kind: FieldKind::Reserved },
-        FieldDesc { name: "host_sf_enable", offset: 0x400, width: 0x40, count: Count::Tail, kind: FieldKind::Uint },
+        QueryEswFunctionsOut::FIELD_HOST_SF_ENABLE,
     ],
 };
 
