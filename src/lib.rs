@@ -28,10 +28,15 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod catalog;
 pub mod command;
 pub mod host;
 pub mod layout;
+#[cfg(feature = "sim")]
+pub mod sim;
 #[rustfmt::skip]
 #[allow(clippy::all)]
 pub mod prm;
