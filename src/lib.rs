@@ -33,6 +33,7 @@ extern crate std;
 
 pub mod catalog;
 pub mod command;
+pub mod engine;
 pub mod host;
 pub mod layout;
 #[cfg(feature = "sim")]

@@ -269,6 +269,69 @@ static ENUM_CMDSTATUS: EnumDesc = EnumDesc {
     ],
 };
 
+/// Unit of a timeout advertised in the initialization segment (lib/tout.c: the multiplier of cmd_exec_to / cmd_q_init_to).
+///
+/// An open enum over `u8`: a value it does not name is still valid, round-trips, and prints in hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(transparent)]
+pub struct TimeoutUnit(pub u8);
+
+impl TimeoutUnit {
+    /// `milliseconds`.
+    pub const MILLISECONDS: Self = Self(0x0);
+    /// `seconds`.
+    pub const SECONDS: Self = Self(0x1);
+    /// `minutes`.
+    pub const MINUTES: Self = Self(0x2);
+    /// `hours`.
+    pub const HOURS: Self = Self(0x3);
+    /// The static description of the named values.
+    pub const DESC: &'static EnumDesc = &ENUM_TIMEOUTUNIT;
+    /// The spec's name of this value, or `None` for a value the specs do not name.
+    pub const fn name(self) -> Option<&'static str> {
+        match self.0 {
+            0x0 => Some("milliseconds"),
+            0x1 => Some("seconds"),
+            0x2 => Some("minutes"),
+            0x3 => Some("hours"),
+            _ => None,
+        }
+    }
+    /// Whether the specs name this value.
+    pub const fn is_known(self) -> bool {
+        self.name().is_some()
+    }
+}
+
+impl core::fmt::Debug for TimeoutUnit {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        fmt_enum(f, Self::DESC, self.0 as u64)
+    }
+}
+
+impl From<u8> for TimeoutUnit {
+    fn from(v: u8) -> Self {
+        Self(v)
+    }
+}
+
+impl From<TimeoutUnit> for u8 {
+    fn from(v: TimeoutUnit) -> Self {
+        v.0
+    }
+}
+
+static ENUM_TIMEOUTUNIT: EnumDesc = EnumDesc {
+    name: "timeout_unit",
+    values: &[
+        EnumValue { name: "milliseconds", value: 0x0 },
+        EnumValue { name: "seconds", value: 0x1 },
+        EnumValue { name: "minutes", value: 0x2 },
+        EnumValue { name: "hours", value: 0x3 },
+    ],
+};
+
 /// Operating mode of the NIC interface in the initialization segment (kernel MLX5_INITIAL_SEG_NIC_INTERFACE_*); the ifc field is 2 bits but Linux reads 3, so an all-ones read shows sw_reset.
 ///
 /// An open enum over `u8`: a value it does not name is still valid, round-trips, and prints in hex.
@@ -1968,6 +2031,150 @@ impl InitialSeg {
         self
     }
 
+    /// Unit of the default command timeout firmware advertises (device.h mlx5_init_seg.cmd_exec_to, bits 31:29; Linux uses the low 2 bits). Not in mlx5_ifc.h.
+    ///
+    /// PRM bits 0x7fc0..0x7fc3 of `initial_seg` (3 bits; big-endian dword 1022, bits 31:29). Kernel `mlx5_ifc_initial_seg_bits.cmd_exec_to_multiplier`.
+    #[inline]
+    pub const fn cmd_exec_to_multiplier(&self) -> TimeoutUnit {
+        let raw = bits::get32(&self.0, 0x7fc0, 3);
+        TimeoutUnit(raw as u8)
+    }
+
+    /// Sets [`Self::cmd_exec_to_multiplier`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_cmd_exec_to_multiplier(&mut self, v: TimeoutUnit) {
+        let raw = v.0 as u32;
+        let _ = bits::set32(&mut self.0, 0x7fc0, 3, raw);
+    }
+
+    /// [`Self::set_cmd_exec_to_multiplier`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cmd_exec_to_multiplier(mut self, v: TimeoutUnit) -> Self {
+        self.set_cmd_exec_to_multiplier(v);
+        self
+    }
+
+    /// Default command timeout in `cmd_exec_to_multiplier` units (bits 19:0); 0 means not advertised.
+    ///
+    /// PRM bits 0x7fcc..0x7fe0 of `initial_seg` (20 bits; big-endian dword 1022, bits 19:0). Kernel `mlx5_ifc_initial_seg_bits.cmd_exec_to_value`.
+    #[inline]
+    pub const fn cmd_exec_to_value(&self) -> u32 {
+        let raw = bits::get32(&self.0, 0x7fcc, 20);
+        raw
+    }
+
+    /// Sets [`Self::cmd_exec_to_value`], keeping every other bit; bits of `v` beyond the field's 20 bits are dropped.
+    #[inline]
+    pub const fn set_cmd_exec_to_value(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x7fcc, 20, raw);
+    }
+
+    /// [`Self::set_cmd_exec_to_value`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cmd_exec_to_value(mut self, v: u32) -> Self {
+        self.set_cmd_exec_to_value(v);
+        self
+    }
+
+    /// Unit of the firmware-initialization timeout (device.h mlx5_init_seg.cmd_q_init_to). Not in mlx5_ifc.h.
+    ///
+    /// PRM bits 0x7fe0..0x7fe3 of `initial_seg` (3 bits; big-endian dword 1023, bits 31:29). Kernel `mlx5_ifc_initial_seg_bits.cmd_q_init_to_multiplier`.
+    #[inline]
+    pub const fn cmd_q_init_to_multiplier(&self) -> TimeoutUnit {
+        let raw = bits::get32(&self.0, 0x7fe0, 3);
+        TimeoutUnit(raw as u8)
+    }
+
+    /// Sets [`Self::cmd_q_init_to_multiplier`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_cmd_q_init_to_multiplier(&mut self, v: TimeoutUnit) {
+        let raw = v.0 as u32;
+        let _ = bits::set32(&mut self.0, 0x7fe0, 3, raw);
+    }
+
+    /// [`Self::set_cmd_q_init_to_multiplier`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cmd_q_init_to_multiplier(mut self, v: TimeoutUnit) -> Self {
+        self.set_cmd_q_init_to_multiplier(v);
+        self
+    }
+
+    /// Firmware-initialization timeout in `cmd_q_init_to_multiplier` units; 0 means not supported.
+    ///
+    /// PRM bits 0x7fec..0x8000 of `initial_seg` (20 bits; big-endian dword 1023, bits 19:0). Kernel `mlx5_ifc_initial_seg_bits.cmd_q_init_to_value`.
+    #[inline]
+    pub const fn cmd_q_init_to_value(&self) -> u32 {
+        let raw = bits::get32(&self.0, 0x7fec, 20);
+        raw
+    }
+
+    /// Sets [`Self::cmd_q_init_to_value`], keeping every other bit; bits of `v` beyond the field's 20 bits are dropped.
+    #[inline]
+    pub const fn set_cmd_q_init_to_value(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x7fec, 20, raw);
+    }
+
+    /// [`Self::set_cmd_q_init_to_value`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cmd_q_init_to_value(mut self, v: u32) -> Self {
+        self.set_cmd_q_init_to_value(v);
+        self
+    }
+
+    /// Free-running device timer, high half (device.h mlx5_init_seg.internal_timer_h).
+    ///
+    /// PRM bits 0x8000..0x8020 of `initial_seg` (32 bits; big-endian dword 1024, bits 31:0). Kernel `mlx5_ifc_initial_seg_bits.internal_timer_h`.
+    #[inline]
+    pub const fn internal_timer_h(&self) -> u32 {
+        let raw = bits::get32(&self.0, 0x8000, 32);
+        raw
+    }
+
+    /// Sets [`Self::internal_timer_h`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_internal_timer_h(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x8000, 32, raw);
+    }
+
+    /// [`Self::set_internal_timer_h`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_internal_timer_h(mut self, v: u32) -> Self {
+        self.set_internal_timer_h(v);
+        self
+    }
+
+    /// Free-running device timer, low half.
+    ///
+    /// PRM bits 0x8020..0x8040 of `initial_seg` (32 bits; big-endian dword 1025, bits 31:0). Kernel `mlx5_ifc_initial_seg_bits.internal_timer_l`.
+    #[inline]
+    pub const fn internal_timer_l(&self) -> u32 {
+        let raw = bits::get32(&self.0, 0x8020, 32);
+        raw
+    }
+
+    /// Sets [`Self::internal_timer_l`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_internal_timer_l(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x8020, 32, raw);
+    }
+
+    /// [`Self::set_internal_timer_l`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_internal_timer_l(mut self, v: u32) -> Self {
+        self.set_internal_timer_l(v);
+        self
+    }
+
     /// PRM bits 0x807f..0x8080 of `initial_seg` (1 bits; big-endian dword 1027, bits 0:0). Kernel `mlx5_ifc_initial_seg_bits.clear_int`.
     #[inline]
     pub const fn clear_int(&self) -> bool {
@@ -2065,6 +2272,18 @@ impl InitialSeg {
     pub const FIELD_HEALTH_BUFFER: FieldDesc = FieldDesc { name: "health_buffer", offset: 0x1000, width: 0x200, count: Count::One, kind: FieldKind::Layout(HealthBuffer::DESC) };
     /// Where [`Self::no_dram_nic_offset`] lives: offset, width, count and kind.
     pub const FIELD_NO_DRAM_NIC_OFFSET: FieldDesc = FieldDesc { name: "no_dram_nic_offset", offset: 0x1200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cmd_exec_to_multiplier`] lives: offset, width, count and kind.
+    pub const FIELD_CMD_EXEC_TO_MULTIPLIER: FieldDesc = FieldDesc { name: "cmd_exec_to_multiplier", offset: 0x7fc0, width: 0x3, count: Count::One, kind: FieldKind::Enum(TimeoutUnit::DESC) };
+    /// Where [`Self::cmd_exec_to_value`] lives: offset, width, count and kind.
+    pub const FIELD_CMD_EXEC_TO_VALUE: FieldDesc = FieldDesc { name: "cmd_exec_to_value", offset: 0x7fcc, width: 0x14, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cmd_q_init_to_multiplier`] lives: offset, width, count and kind.
+    pub const FIELD_CMD_Q_INIT_TO_MULTIPLIER: FieldDesc = FieldDesc { name: "cmd_q_init_to_multiplier", offset: 0x7fe0, width: 0x3, count: Count::One, kind: FieldKind::Enum(TimeoutUnit::DESC) };
+    /// Where [`Self::cmd_q_init_to_value`] lives: offset, width, count and kind.
+    pub const FIELD_CMD_Q_INIT_TO_VALUE: FieldDesc = FieldDesc { name: "cmd_q_init_to_value", offset: 0x7fec, width: 0x14, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::internal_timer_h`] lives: offset, width, count and kind.
+    pub const FIELD_INTERNAL_TIMER_H: FieldDesc = FieldDesc { name: "internal_timer_h", offset: 0x8000, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::internal_timer_l`] lives: offset, width, count and kind.
+    pub const FIELD_INTERNAL_TIMER_L: FieldDesc = FieldDesc { name: "internal_timer_l", offset: 0x8020, width: 0x20, count: Count::One, kind: FieldKind::Uint };
     /// Where [`Self::clear_int`] lives: offset, width, count and kind.
     pub const FIELD_CLEAR_INT: FieldDesc = FieldDesc { name: "clear_int", offset: 0x807f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
     /// Where [`Self::health_syndrome`] lives: offset, width, count and kind.
@@ -2116,7 +2335,16 @@ static LAYOUT_INITIAL_SEG: LayoutDesc = LayoutDesc {
         FieldDesc { name: "reserved_at_fe9", offset: 0xfe9, width: 0x17, count: Count::One, kind: FieldKind::Reserved },
         InitialSeg::FIELD_HEALTH_BUFFER,
         InitialSeg::FIELD_NO_DRAM_NIC_OFFSET,
-        FieldDesc { name: "reserved_at_1220", offset: 0x1220, width: 0x6e40, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_1220", offset: 0x1220, width: 0x6da0, count: Count::One, kind: FieldKind::Reserved },
+        InitialSeg::FIELD_CMD_EXEC_TO_MULTIPLIER,
+        FieldDesc { name: "reserved_at_7fc3", offset: 0x7fc3, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
+        InitialSeg::FIELD_CMD_EXEC_TO_VALUE,
+        InitialSeg::FIELD_CMD_Q_INIT_TO_MULTIPLIER,
+        FieldDesc { name: "reserved_at_7fe3", offset: 0x7fe3, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
+        InitialSeg::FIELD_CMD_Q_INIT_TO_VALUE,
+        InitialSeg::FIELD_INTERNAL_TIMER_H,
+        InitialSeg::FIELD_INTERNAL_TIMER_L,
+        FieldDesc { name: "reserved_at_8040", offset: 0x8040, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
         FieldDesc { name: "reserved_at_8060", offset: 0x8060, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
         InitialSeg::FIELD_CLEAR_INT,
         InitialSeg::FIELD_HEALTH_SYNDROME,

@@ -285,7 +285,7 @@ impl AccessRegisterIn {
     #[inline]
     pub fn tail_register_data(msg: &[u8], i: usize) -> Option<u32> {
         let bit = i.checked_mul(32)?.checked_add(0x80)?;
-        if bit + 32 > msg.len() * 8 {
+        if bit.checked_add(32)? > msg.len().saturating_mul(8) {
             return None;
         }
         let raw = bits::get32(msg, bit, 32);
@@ -441,7 +441,7 @@ impl AccessRegisterOut {
     #[inline]
     pub fn tail_register_data(msg: &[u8], i: usize) -> Option<u32> {
         let bit = i.checked_mul(32)?.checked_add(0x80)?;
-        if bit + 32 > msg.len() * 8 {
+        if bit.checked_add(32)? > msg.len().saturating_mul(8) {
             return None;
         }
         let raw = bits::get32(msg, bit, 32);

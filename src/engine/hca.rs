@@ -1,0 +1,1 @@
+//! HCA bring-up and teardown (being written).

@@ -1,0 +1,356 @@
+//! Mailbox blocks: the pool the host lends, chains of blocks for long messages, and copying messages
+//! in and out of them (PRM "Command Mailbox"; kernel `mlx5_cmd_prot_block`, `mlx5_alloc_cmd_msg`).
+
+use zerocopy::IntoBytes;
+
+use crate::host::DmaMemory;
+use crate::layout::Count;
+use crate::prm::{CmdIfBox, CmdQueueEntry};
+
+use super::signature;
+
+/// Bytes of command input or output carried inline in the queue entry.
+pub const INLINE_BYTES: usize = match CmdQueueEntry::FIELD_COMMAND_INPUT_INLINE_DATA.count {
+    Count::Fixed(n) => n,
+    _ => 0,
+};
+
+/// Data bytes per mailbox block.
+pub const BLOCK_DATA: usize = match CmdIfBox::FIELD_MAILBOX_DATA.count {
+    Count::Fixed(n) => n,
+    _ => 0,
+};
+
+/// Distance between blocks in the pool: the block size rounded up to a power of two, which is also the
+/// alignment the next-pointer field allows (its low 10 bits are reserved).
+pub const BLOCK_STRIDE: usize = CmdIfBox::SIZE.next_power_of_two();
+
+/// The most blocks a pool manages (4 MiB of pool memory).
+pub const MAX_BLOCKS: usize = 4096;
+
+const CTRL_START: usize = BLOCK_DATA;
+const CTRL_SIG: usize = CmdIfBox::FIELD_CTRL_SIGNATURE.offset / 8;
+const BLOCK_SIG: usize = CmdIfBox::FIELD_SIGNATURE.offset / 8;
+
+/// Blocks needed for a message of `len` bytes (the first [`INLINE_BYTES`] travel in the entry).
+pub const fn blocks_for(len: usize) -> usize {
+    len.saturating_sub(INLINE_BYTES).div_ceil(BLOCK_DATA)
+}
+
+/// A run of consecutive blocks of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Chain {
+    start: u16,
+    len: u16,
+}
+
+impl Chain {
+    /// No blocks.
+    pub const EMPTY: Chain = Chain { start: 0, len: 0 };
+
+    /// Number of blocks.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Whether the chain has no blocks.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A message made of up to two byte slices, seen as one (a fixed layout and its variable tail).
+#[derive(Debug, Clone, Copy)]
+pub struct Parts<'a> {
+    /// First part.
+    pub head: &'a [u8],
+    /// Second part.
+    pub tail: &'a [u8],
+}
+
+impl Parts<'_> {
+    /// Total length.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    /// Whether both parts are empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Copies message bytes `offset..offset + dst.len()` into `dst`, zero-filling past the end.
+    pub fn copy_to(&self, offset: usize, dst: &mut [u8]) {
+        dst.fill(0);
+        let mut written = 0;
+        let mut base = 0;
+        for part in [self.head, self.tail] {
+            let start = offset + written;
+            if start >= base && start < base + part.len() {
+                let from = part.get(start - base..).unwrap_or(&[]);
+                let n = from.len().min(dst.len() - written);
+                if let (Some(d), Some(s)) = (dst.get_mut(written..written + n), from.get(..n)) {
+                    d.copy_from_slice(s);
+                }
+                written += n;
+            }
+            base += part.len();
+        }
+    }
+}
+
+/// A message destination made of up to two mutable byte slices.
+#[derive(Debug)]
+pub struct PartsMut<'a> {
+    /// First part.
+    pub head: &'a mut [u8],
+    /// Second part.
+    pub tail: &'a mut [u8],
+}
+
+impl PartsMut<'_> {
+    /// Total length.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    /// Whether both parts are empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Copies `src` into message bytes `offset..`, dropping what does not fit.
+    pub fn copy_from(&mut self, offset: usize, src: &[u8]) {
+        let head_len = self.head.len();
+        let mut pos = offset;
+        let mut src = src;
+        if pos < head_len && !src.is_empty() {
+            let n = src.len().min(head_len - pos);
+            if let (Some(d), Some(s)) = (self.head.get_mut(pos..pos + n), src.get(..n)) {
+                d.copy_from_slice(s);
+            }
+            pos += n;
+            src = src.get(n..).unwrap_or(&[]);
+        }
+        if pos >= head_len && !src.is_empty() {
+            let t = pos - head_len;
+            let n = src.len().min(self.tail.len().saturating_sub(t));
+            if let (Some(d), Some(s)) = (self.tail.get_mut(t..t + n), src.get(..n)) {
+                d.copy_from_slice(s);
+            }
+        }
+    }
+}
+
+/// What went wrong reading an output chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainError {
+    /// Block `n` has a wrong block number or token.
+    Mailbox(u32),
+    /// Block `n` fails its signatures.
+    Signature(u32),
+}
+
+/// The pool of mailbox blocks: one DMA buffer lent by the host, carved into 1 KiB-aligned blocks,
+/// allocated as contiguous chains with a bitmap. Owns no memory of its own.
+pub struct MailboxPool<D: DmaMemory> {
+    mem: D,
+    nblocks: usize,
+    used: [u64; MAX_BLOCKS / 64],
+    free: usize,
+}
+
+impl<D: DmaMemory> MailboxPool<D> {
+    /// Wraps the lent buffer, or gives it back if its bus address is not [`BLOCK_STRIDE`]-aligned.
+    pub fn new(mem: D) -> Result<Self, D> {
+        if mem.bus_addr() % BLOCK_STRIDE as u64 != 0 {
+            return Err(mem);
+        }
+        let len = mem.len();
+        let mut nblocks = len / BLOCK_STRIDE;
+        if len % BLOCK_STRIDE >= CmdIfBox::SIZE {
+            nblocks += 1;
+        }
+        let nblocks = nblocks.min(MAX_BLOCKS);
+        Ok(MailboxPool { mem, nblocks, used: [0; MAX_BLOCKS / 64], free: nblocks })
+    }
+
+    /// Gives the lent buffer back.
+    pub fn into_inner(self) -> D {
+        self.mem
+    }
+
+    /// Number of blocks in the pool.
+    pub fn capacity(&self) -> usize {
+        self.nblocks
+    }
+
+    /// Number of free blocks.
+    pub fn free_blocks(&self) -> usize {
+        self.free
+    }
+
+    fn is_used(&self, i: usize) -> bool {
+        self.used.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    fn mark(&mut self, start: usize, n: usize, used: bool) {
+        for i in start..start + n {
+            if let Some(w) = self.used.get_mut(i / 64) {
+                if used {
+                    *w |= 1 << (i % 64);
+                } else {
+                    *w &= !(1 << (i % 64));
+                }
+            }
+        }
+    }
+
+    /// Takes `n` consecutive free blocks (first fit), or `None` when there is no such run.
+    pub fn alloc(&mut self, n: usize) -> Option<Chain> {
+        if n == 0 {
+            return Some(Chain::EMPTY);
+        }
+        if n > self.free {
+            return None;
+        }
+        let mut run = 0;
+        let mut i = 0;
+        while i < self.nblocks {
+            if self.used.get(i / 64) == Some(&u64::MAX) && i % 64 == 0 {
+                run = 0;
+                i += 64;
+                continue;
+            }
+            if self.is_used(i) {
+                run = 0;
+            } else {
+                run += 1;
+                if run == n {
+                    let start = i + 1 - n;
+                    self.mark(start, n, true);
+                    self.free -= n;
+                    return Some(Chain { start: start as u16, len: n as u16 });
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Returns a chain's blocks to the pool.
+    pub fn release(&mut self, c: Chain) {
+        if c.is_empty() {
+            return;
+        }
+        self.mark(usize::from(c.start), c.len(), false);
+        self.free += c.len();
+    }
+
+    /// Bus address of the first block of `c` (0 for an empty chain).
+    pub fn head_addr(&self, c: Chain) -> u64 {
+        if c.is_empty() {
+            0
+        } else {
+            self.block_addr(usize::from(c.start))
+        }
+    }
+
+    fn block_addr(&self, i: usize) -> u64 {
+        self.mem.bus_addr() + (i * BLOCK_STRIDE) as u64
+    }
+
+    /// The control part of block `n` of `c`: next pointer, block number, token, signatures.
+    fn control(&self, c: Chain, n: usize, token: u8, data: &[u8], checksums: bool) -> CmdIfBox {
+        let mut b = CmdIfBox::ZERO;
+        b.mailbox_data_bytes_mut().copy_from_slice(data);
+        let next = if n + 1 < c.len() { self.block_addr(usize::from(c.start) + n + 1) } else { 0 };
+        b.set_next_pointer_63_32((next >> 32) as u32);
+        b.set_next_pointer_31_10((next as u32) >> 10);
+        b.set_block_number(n as u32);
+        b.set_token(token);
+        if checksums {
+            let ctrl = b.0.get(CTRL_START..CTRL_SIG).map_or(0, signature::sign);
+            b.set_ctrl_signature(ctrl);
+            let sig = b.0.get(..BLOCK_SIG).map_or(0, signature::sign);
+            b.set_signature(sig);
+        }
+        b
+    }
+
+    /// Writes message bytes `INLINE_BYTES..` of `msg` into the blocks of `c`, stamped with `token`.
+    pub fn write_input(&self, c: Chain, msg: Parts<'_>, token: u8, checksums: bool) {
+        let mut data = [0u8; BLOCK_DATA];
+        for n in 0..c.len() {
+            msg.copy_to(INLINE_BYTES + n * BLOCK_DATA, &mut data);
+            let b = self.control(c, n, token, &data, checksums);
+            self.mem.write((usize::from(c.start) + n) * BLOCK_STRIDE, b.as_bytes());
+        }
+    }
+
+    /// Prepares the blocks of an output chain: links, numbers and tokens, data zeroed.
+    pub fn prepare_output(&self, c: Chain, token: u8, checksums: bool) {
+        let zero = [0u8; BLOCK_DATA];
+        for n in 0..c.len() {
+            let b = self.control(c, n, token, &zero, checksums);
+            self.mem.write((usize::from(c.start) + n) * BLOCK_STRIDE, b.as_bytes());
+        }
+    }
+
+    /// Copies the output chain into message bytes `INLINE_BYTES..` of `out`, checking each block's
+    /// number and token, and its signatures when `checksums` is set.
+    pub fn read_output(&self, c: Chain, token: u8, checksums: bool, out: &mut PartsMut<'_>) -> Result<(), ChainError> {
+        let mut b = CmdIfBox::ZERO;
+        let needed = out.len().saturating_sub(INLINE_BYTES);
+        for n in 0..c.len() {
+            if n * BLOCK_DATA >= needed {
+                break;
+            }
+            self.mem.read((usize::from(c.start) + n) * BLOCK_STRIDE, &mut b.0);
+            if b.block_number() != n as u32 || b.token() != token {
+                return Err(ChainError::Mailbox(n as u32));
+            }
+            if checksums {
+                let ctrl_ok = b.0.get(CTRL_START..=CTRL_SIG).is_some_and(signature::verify);
+                if !ctrl_ok || !signature::verify(&b.0) {
+                    return Err(ChainError::Signature(n as u32));
+                }
+            }
+            out.copy_from(INLINE_BYTES + n * BLOCK_DATA, b.mailbox_data_bytes());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_come_from_the_layouts() {
+        assert_eq!(INLINE_BYTES, 16);
+        assert_eq!(BLOCK_DATA, 512);
+        assert_eq!(BLOCK_STRIDE, 1024);
+        assert_eq!(CTRL_SIG, 0x23e);
+        assert_eq!(BLOCK_SIG, 0x23f);
+        assert_eq!(blocks_for(16), 0);
+        assert_eq!(blocks_for(17), 1);
+        assert_eq!(blocks_for(16 + 512), 1);
+        assert_eq!(blocks_for(16 + 513), 2);
+    }
+
+    #[test]
+    fn parts_copy() {
+        let p = Parts { head: &[1, 2, 3], tail: &[4, 5] };
+        let mut d = [9u8; 4];
+        p.copy_to(1, &mut d);
+        assert_eq!(d, [2, 3, 4, 5]);
+        p.copy_to(4, &mut d);
+        assert_eq!(d, [5, 0, 0, 0]);
+        let (mut h, mut t) = ([0u8; 2], [0u8; 3]);
+        let mut o = PartsMut { head: &mut h, tail: &mut t };
+        o.copy_from(1, &[7, 8, 9, 10, 11]);
+        assert_eq!(h, [0, 7]);
+        assert_eq!(t, [8, 9, 10]);
+    }
+}

@@ -1,0 +1,84 @@
+//! Per-opcode statistics without allocation, like the kernel's debugfs `commands/<op>/{n,average}`.
+
+use crate::command::CommandDesc;
+use crate::prm::COMMANDS;
+
+/// Counters of one opcode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct OpStats {
+    /// Commands completed (successfully or not).
+    pub count: u64,
+    /// Of those, how many failed (delivery, firmware status, timeout, corruption).
+    pub errors: u64,
+    /// Sum of latencies in microseconds (0 when the host has no clock).
+    pub total_us: u64,
+    /// Largest latency in microseconds.
+    pub max_us: u64,
+}
+
+impl OpStats {
+    /// Mean latency in microseconds.
+    pub fn average_us(&self) -> u64 {
+        self.total_us.checked_div(self.count).unwrap_or(0)
+    }
+
+    fn record(&mut self, ok: bool, latency_us: Option<u64>) {
+        self.count += 1;
+        if !ok {
+            self.errors += 1;
+        }
+        if let Some(l) = latency_us {
+            self.total_us = self.total_us.saturating_add(l);
+            self.max_us = self.max_us.max(l);
+        }
+    }
+}
+
+const N: usize = COMMANDS.len();
+
+/// Statistics of every opcode of the specs, plus one bucket for opcodes the specs do not know.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    per_opcode: [OpStats; N],
+    unknown: OpStats,
+    /// Commands that timed out.
+    pub timeouts: u64,
+    /// Timed-out commands that firmware completed later (their slot was then released).
+    pub late_completions: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats { per_opcode: [OpStats::default(); N], unknown: OpStats::default(), timeouts: 0, late_completions: 0 }
+    }
+}
+
+fn index(opcode: u16) -> Option<usize> {
+    COMMANDS.binary_search_by_key(&opcode, |c| c.opcode).ok()
+}
+
+impl Stats {
+    /// Records one completed command.
+    pub fn record(&mut self, opcode: u16, ok: bool, latency_us: Option<u64>) {
+        match index(opcode).and_then(|i| self.per_opcode.get_mut(i)) {
+            Some(s) => s.record(ok, latency_us),
+            None => self.unknown.record(ok, latency_us),
+        }
+    }
+
+    /// The counters of `opcode` (the shared bucket for opcodes the specs do not know).
+    pub fn get(&self, opcode: u16) -> OpStats {
+        index(opcode).and_then(|i| self.per_opcode.get(i)).copied().unwrap_or(self.unknown)
+    }
+
+    /// Every opcode that ran at least once, with its description.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static CommandDesc, &OpStats)> + '_ {
+        COMMANDS.iter().copied().zip(self.per_opcode.iter()).filter(|(_, s)| s.count > 0)
+    }
+
+    /// Commands whose opcode the specs do not know.
+    pub fn unknown(&self) -> OpStats {
+        self.unknown
+    }
+}
