@@ -163,7 +163,7 @@ pub struct MailboxPool<D: DmaMemory> {
 impl<D: DmaMemory> MailboxPool<D> {
     /// Wraps the lent buffer, or gives it back if its bus address is not [`BLOCK_STRIDE`]-aligned.
     pub fn new(mem: D) -> Result<Self, D> {
-        if mem.bus_addr() % BLOCK_STRIDE as u64 != 0 {
+        if !mem.bus_addr().is_multiple_of(BLOCK_STRIDE as u64) {
             return Err(mem);
         }
         let len = mem.len();

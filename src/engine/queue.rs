@@ -211,7 +211,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     /// [`Error::UnsupportedCmdifRev`]; [`Error::BadQueueGeometry`]; [`Error::BadHostMemory`] when the
     /// queue page is not 4 KiB (aligned) or the pool not 1 KiB aligned.
     pub fn new(mmio: M, clock: C, queue: Q, pool: P, cfg: Config) -> Result<Self, Error> {
-        if queue.bus_addr() % QUEUE_PAGE as u64 != 0 || queue.len() < QUEUE_PAGE {
+        if !queue.bus_addr().is_multiple_of(QUEUE_PAGE as u64) || queue.len() < QUEUE_PAGE {
             return Err(Error::BadHostMemory { what: "command queue page", align: QUEUE_PAGE as u64, min_len: QUEUE_PAGE });
         }
         let pool = MailboxPool::new(pool).map_err(|_| Error::BadHostMemory {
@@ -573,7 +573,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             polls = polls.wrapping_add(1);
             // Now and then, look at the device itself: a removed or failed device completes nothing,
             // and waiting out a whole command timeout for it helps nobody.
-            if polls % HEALTH_EVERY_POLLS == 0 && self.health().fatal.is_some() {
+            if polls.is_multiple_of(HEALTH_EVERY_POLLS) && self.health().fatal.is_some() {
                 self.quarantine(t);
                 if let Some(r) = self.dead {
                     return Err(Error::DeviceDead(r));
