@@ -22,7 +22,10 @@ mod tests {
     #[test]
     fn never_zero() {
         let mut t = super::Tokens::default();
-        let v: Vec<u8> = (0..600).map(|_| t.next_token()).collect();
+        let mut v = [0u8; 600];
+        for x in v.iter_mut() {
+            *x = t.next_token();
+        }
         assert!(v.iter().all(|&x| x != 0));
         assert_eq!(v[0], 1);
         assert_eq!(v[255], 1);

@@ -96,3 +96,8 @@ pub trait PageProvider {
     /// How many pages are currently given out.
     fn pages_out(&self) -> usize;
 }
+
+#[cfg(feature = "volatile-register")]
+mod mapped;
+#[cfg(feature = "volatile-register")]
+pub use mapped::{InitSegRegs, MappedBar, RawDma};
