@@ -24,8 +24,7 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, least first.
-    pub const ALL: [Scope; 4] =
-        [Scope::Configuration, Scope::DebugReadOnly, Scope::DebugWrite, Scope::DebugWriteFull];
+    pub const ALL: [Scope; 4] = [Scope::Configuration, Scope::DebugReadOnly, Scope::DebugWrite, Scope::DebugWriteFull];
 
     /// The scope with fwctl number `n`.
     pub const fn from_u32(n: u32) -> Option<Scope> {

@@ -9,10 +9,10 @@ use crate::command::Command;
 use crate::host::{Clock, DmaMemory, Mmio, PageProvider};
 use crate::layout::Layout;
 use crate::prm::{
-    CmdHcaCap, CmdStatus, CmdifChecksum, DisableHca, DisableHcaIn, EnableHca, EnableHcaIn, InitHca, InitHcaIn, InitialSeg,
-    ManagePages, ManagePagesIn, ManagePagesOpMod, ManagePagesOut, QueryHcaCap, QueryHcaCapIn, QueryIssi, QueryIssiIn,
-    QueryPages, QueryPagesIn, QueryPagesOpMod, SetDriverVersion, SetDriverVersionIn, SetHcaCap, SetHcaCapIn, SetIssi,
-    SetIssiIn, TeardownHca, TeardownHcaIn, TeardownProfile, TeardownState,
+    CmdHcaCap, CmdStatus, CmdifChecksum, DisableHca, DisableHcaIn, EnableHca, EnableHcaIn, InitHca, InitHcaIn,
+    InitialSeg, ManagePages, ManagePagesIn, ManagePagesOpMod, ManagePagesOut, QueryHcaCap, QueryHcaCapIn, QueryIssi,
+    QueryIssiIn, QueryPages, QueryPagesIn, QueryPagesOpMod, SetDriverVersion, SetDriverVersionIn, SetHcaCap,
+    SetHcaCapIn, SetIssi, SetIssiIn, TeardownHca, TeardownHcaIn, TeardownProfile, TeardownState,
 };
 
 use super::error::{CmdId, Error};
@@ -122,7 +122,10 @@ pub fn bring_up<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory, PP: PageProvider>
     Ok(HcaInfo { issi, boot_pages, init_pages, caps_max, caps, embedded_cpu, driver_version_set })
 }
 
-fn query_general_caps<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory>(q: &mut Cmdq<M, C, Q, P>, current: bool) -> Result<CmdHcaCap, Error> {
+fn query_general_caps<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory>(
+    q: &mut Cmdq<M, C, Q, P>,
+    current: bool,
+) -> Result<CmdHcaCap, Error> {
     let out = q.execute::<QueryHcaCap>(&QueryHcaCapIn::new().with_op_mod(query_cap_op_mod(CAP_GENERAL, current)))?;
     Ok(*out.capability().cmd_hca_cap())
 }
@@ -138,7 +141,8 @@ pub fn give_pages<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory, PP: PageProvide
     stage: QueryPagesOpMod,
     embedded_cpu: bool,
 ) -> Result<u32, Error> {
-    let out = q.execute::<QueryPages>(&QueryPagesIn::new().with_op_mod(stage.0).with_embedded_cpu_function(embedded_cpu))?;
+    let out =
+        q.execute::<QueryPages>(&QueryPagesIn::new().with_op_mod(stage.0).with_embedded_cpu_function(embedded_cpu))?;
     let wanted = u32::try_from(out.num_pages()).unwrap_or(0);
     let mut given = 0u32;
     while given < wanted {

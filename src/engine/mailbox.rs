@@ -28,9 +28,6 @@ pub const BLOCK_STRIDE: usize = CmdIfBox::SIZE.next_power_of_two();
 /// The most blocks a pool manages (4 MiB of pool memory).
 pub const MAX_BLOCKS: usize = 4096;
 
-const CTRL_START: usize = BLOCK_DATA;
-const CTRL_SIG: usize = CmdIfBox::FIELD_CTRL_SIGNATURE.offset / 8;
-const BLOCK_SIG: usize = CmdIfBox::FIELD_SIGNATURE.offset / 8;
 
 /// Blocks needed for a message of `len` bytes (the first [`INLINE_BYTES`] travel in the entry).
 pub const fn blocks_for(len: usize) -> usize {
@@ -270,10 +267,7 @@ impl<D: DmaMemory> MailboxPool<D> {
         b.set_block_number(n as u32);
         b.set_token(token);
         if checksums {
-            let ctrl = b.0.get(CTRL_START..CTRL_SIG).map_or(0, signature::sign);
-            b.set_ctrl_signature(ctrl);
-            let sig = b.0.get(..BLOCK_SIG).map_or(0, signature::sign);
-            b.set_signature(sig);
+            signature::sign_block(&mut b);
         }
         b
     }
@@ -311,8 +305,7 @@ impl<D: DmaMemory> MailboxPool<D> {
                 return Err(ChainError::Mailbox(n as u32));
             }
             if checksums {
-                let ctrl_ok = b.0.get(CTRL_START..=CTRL_SIG).is_some_and(signature::verify);
-                if !ctrl_ok || !signature::verify(&b.0) {
+                if !signature::block_ok(&b) {
                     return Err(ChainError::Signature(n as u32));
                 }
             }
@@ -331,8 +324,6 @@ mod tests {
         assert_eq!(INLINE_BYTES, 16);
         assert_eq!(BLOCK_DATA, 512);
         assert_eq!(BLOCK_STRIDE, 1024);
-        assert_eq!(CTRL_SIG, 0x23e);
-        assert_eq!(BLOCK_SIG, 0x23f);
         assert_eq!(blocks_for(16), 0);
         assert_eq!(blocks_for(17), 1);
         assert_eq!(blocks_for(16 + 512), 1);

@@ -212,7 +212,11 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     /// queue page is not 4 KiB (aligned) or the pool not 1 KiB aligned.
     pub fn new(mmio: M, clock: C, queue: Q, pool: P, cfg: Config) -> Result<Self, Error> {
         if !queue.bus_addr().is_multiple_of(QUEUE_PAGE as u64) || queue.len() < QUEUE_PAGE {
-            return Err(Error::BadHostMemory { what: "command queue page", align: QUEUE_PAGE as u64, min_len: QUEUE_PAGE });
+            return Err(Error::BadHostMemory {
+                what: "command queue page",
+                align: QUEUE_PAGE as u64,
+                min_len: QUEUE_PAGE,
+            });
         }
         let pool = MailboxPool::new(pool).map_err(|_| Error::BadHostMemory {
             what: "mailbox pool",
@@ -237,7 +241,11 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         let log_stride = iseg.read(&InitialSeg::FIELD_LOG_CMDQ_STRIDE) as u8;
         let slots = 1usize << log_size;
         let stride = 1usize << log_stride;
-        if slots > MAX_SLOTS || stride < ENTRY_BYTES || slots * stride > QUEUE_PAGE || (slots < 2 && cfg.reserve_pages_slot) {
+        if slots > MAX_SLOTS
+            || stride < ENTRY_BYTES
+            || slots * stride > QUEUE_PAGE
+            || (slots < 2 && cfg.reserve_pages_slot)
+        {
             return Err(Error::BadQueueGeometry { log_size, log_stride });
         }
         // Hand every slot to software before firmware may look at the queue.
@@ -424,7 +432,13 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         self.submit_inline(inline, Parts { head: input, tail: in_tail }, out_len, opts)
     }
 
-    fn submit_inline(&mut self, inline: [u8; INLINE_BYTES], msg: Parts<'_>, out_len: usize, opts: Options) -> Result<Ticket, Error> {
+    fn submit_inline(
+        &mut self,
+        inline: [u8; INLINE_BYTES],
+        msg: Parts<'_>,
+        out_len: usize,
+        opts: Options,
+    ) -> Result<Ticket, Error> {
         let cmd = cmd_of(&inline);
         if let Some(r) = self.dead {
             return Err(Error::DeviceDead(r));
@@ -468,7 +482,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         e.set_output_length(out_len32);
         e.set_token(token);
         e.set_ownership(true);
-        e.set_signature(signature::sign(e.as_bytes()));
+        signature::sign_entry(&mut e);
 
         let off = self.slot_offset(slot);
         // Write everything but the status byte, then hand the entry over with the status byte last.
@@ -528,19 +542,31 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         if let Some(s) = self.slots.get_mut(slot) {
             *s = Slot::Free;
         }
-        let result = result.map(|(status, syndrome, len)| RawCompletion { cmd: f.cmd, status, syndrome, len, latency_us: latency });
+        let result = result.map(|(status, syndrome, len)| RawCompletion {
+            cmd: f.cmd,
+            status,
+            syndrome,
+            len,
+            latency_us: latency,
+        });
         self.stats.record(f.cmd.opcode.0, matches!(result, Ok(c) if c.status == CmdStatus::OK), latency);
         result.map(Some)
     }
 
-    fn complete(&self, slot: usize, f: &InFlight, out: &mut [u8], out_tail: &mut [u8]) -> Result<(CmdStatus, u32, usize), Error> {
+    fn complete(
+        &self,
+        slot: usize,
+        f: &InFlight,
+        out: &mut [u8],
+        out_tail: &mut [u8],
+    ) -> Result<(CmdStatus, u32, usize), Error> {
         let mut e = CmdQueueEntry::ZERO;
         self.queue.read(self.slot_offset(slot), &mut e.0);
         let cmd = f.cmd;
         if e.token() != f.token {
             return Err(Error::TokenMismatch { cmd, sent: f.token, found: e.token() });
         }
-        if self.cfg.checksums && !signature::verify(e.as_bytes()) {
+        if self.cfg.checksums && !signature::entry_ok(&e) {
             return Err(Error::BadSignature { cmd, block: None });
         }
         let status = e.status();
@@ -623,7 +649,9 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         loop {
             match self.submit_raw(input, in_tail, out_len, opts) {
                 Err(Error::Busy(cmd)) | Err(Error::NoMailboxes { cmd, .. }) => {
-                    let d = deadline.get_or_insert_with(|| Deadline::start(&self.clock, opts.timeout_us.unwrap_or(self.cmd_timeout_us)));
+                    let d = deadline.get_or_insert_with(|| {
+                        Deadline::start(&self.clock, opts.timeout_us.unwrap_or(self.cmd_timeout_us))
+                    });
                     if d.expired(&self.clock) {
                         return Err(Error::Busy(cmd));
                     }
@@ -671,7 +699,9 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         let t = loop {
             match self.submit_inline(hdr.0, msg, out_len, opts) {
                 Err(Error::Busy(cmd)) | Err(Error::NoMailboxes { cmd, .. }) => {
-                    let d = deadline.get_or_insert_with(|| Deadline::start(&self.clock, opts.timeout_us.unwrap_or(self.cmd_timeout_us)));
+                    let d = deadline.get_or_insert_with(|| {
+                        Deadline::start(&self.clock, opts.timeout_us.unwrap_or(self.cmd_timeout_us))
+                    });
                     if d.expired(&self.clock) {
                         return Err(Error::Busy(cmd));
                     }
@@ -695,7 +725,12 @@ fn limit<'a>(dst: PartsMut<'a>, want: usize) -> PartsMut<'a> {
     PartsMut { head, tail }
 }
 
-fn wait_initializing<M: Mmio + ?Sized, C: Clock>(iseg: &Iseg<'_, M>, clock: &C, budget_us: u64, poll_us: u32) -> Result<(), Error> {
+fn wait_initializing<M: Mmio + ?Sized, C: Clock>(
+    iseg: &Iseg<'_, M>,
+    clock: &C,
+    budget_us: u64,
+    poll_us: u32,
+) -> Result<(), Error> {
     let mut d = Deadline::start(clock, budget_us);
     loop {
         if iseg.all_ones() {

@@ -9,8 +9,8 @@ mod flags;
 mod split;
 
 pub use desc::{
-    fmt_enum, fmt_flags, Count, EnumDesc, EnumValue, FieldDesc, FieldKind, FlagsDesc, LayoutDesc,
-    LayoutKind, Value, View,
+    fmt_enum, fmt_flags, Count, EnumDesc, EnumValue, FieldDesc, FieldKind, FlagsDesc, LayoutDesc, LayoutKind, Value,
+    View,
 };
 pub(crate) use flags::flag_set;
 pub use split::Split;
@@ -21,9 +21,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 ///
 /// Implemented by every generated layout. `SIZE` is the size of the fixed part in bytes; layouts with a
 /// variable tail (such as `manage_pages_in.pas`) are followed by tail elements in the same buffer.
-pub trait Layout:
-    FromBytes + IntoBytes + KnownLayout + Immutable + Unaligned + Copy + 'static
-{
+pub trait Layout: FromBytes + IntoBytes + KnownLayout + Immutable + Unaligned + Copy + 'static {
     /// Size of the fixed part in bytes.
     const SIZE: usize;
     /// The static description of the fields.

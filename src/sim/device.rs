@@ -1,0 +1,736 @@
+//! The device: BAR0 behaviour, doorbells, command delivery and completion, sync and threaded modes.
+
+use std::collections::BTreeMap;
+use std::string::String;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::thread::JoinHandle;
+use std::time::Instant;
+use std::vec::Vec;
+
+use super::bar::{self, Bar0};
+use super::config::SimConfig;
+use super::dma::{lock, HostPollWatcher, SimBus};
+use super::fault::{Delay, Fault, FaultTable, LateTrigger, When};
+use super::fw::{fail, failure_output, Firmware, HcaState};
+use super::queue::{self, check_type, entry_signature_ok, fetch, place_output, sign_block, sign_entry};
+use crate::host::Mmio;
+use crate::prm::{CmdIfBox, CmdQueueEntry, CmdStatus, DeliveryStatus, MboxInHdr, MboxOutHdr, NicInterface, PortStatus};
+
+/// What the device saw of one command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandRecord {
+    /// Queue slot.
+    pub slot: u32,
+    /// Opcode from the inline input header.
+    pub opcode: u16,
+    /// op_mod from the inline input header.
+    pub op_mod: u16,
+    /// uid from the inline input header.
+    pub uid: u16,
+    /// The entry's token.
+    pub token: u8,
+    /// The entry's input length.
+    pub input_length: u32,
+    /// The entry's output length.
+    pub output_length: u32,
+    /// Delivery status the device completed with (before any injected corruption).
+    pub delivery: DeliveryStatus,
+    /// Firmware status in the output header (meaningful when `delivery` is OK).
+    pub status: CmdStatus,
+    /// Syndrome in the output header.
+    pub syndrome: u32,
+}
+
+/// Counters and the last command, for tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Doorbell writes.
+    pub doorbells: u64,
+    /// Slots rung while the device could not take commands (initializing, dead, NIC interface not in
+    /// full-driver mode, no queue address, slot beyond the queue size).
+    pub ignored_doorbells: u64,
+    /// Slots rung whose entry was not owned by hardware.
+    pub spurious_doorbells: u64,
+    /// Commands delivered and executed (whatever their firmware status).
+    pub commands: u64,
+    /// Commands completed with a delivery error.
+    pub delivery_errors: u64,
+    /// Device accesses to unmapped bus addresses.
+    pub dma_faults: u64,
+    /// Executed commands per opcode.
+    pub by_opcode: BTreeMap<u16, u64>,
+    /// The last command the device took (delivered or not).
+    pub last: Option<CommandRecord>,
+}
+
+impl SimStats {
+    /// Executed commands with `opcode`.
+    pub fn executed(&self, opcode: u16) -> u64 {
+        self.by_opcode.get(&opcode).copied().unwrap_or(0)
+    }
+}
+
+/// A completion ready to be written: the entry and output blocks as they will land in host memory.
+struct Completion {
+    entry_addr: u64,
+    entry: CmdQueueEntry,
+    blocks: Vec<(u64, CmdIfBox)>,
+}
+
+/// When a held-back completion is written.
+enum Trigger {
+    Polls(u32),
+    At(Instant),
+    Mmio(u32),
+    Manual,
+}
+
+struct Deferred {
+    done: Completion,
+    trigger: Trigger,
+}
+
+/// Mutable device state, behind one lock.
+struct State {
+    bar: Bar0,
+    fw: Firmware,
+    faults: FaultTable,
+    deferred: Vec<Deferred>,
+    stats: SimStats,
+    init_reads_left: u32,
+    stuck_initializing: bool,
+    dead: bool,
+    cmdq: Option<u64>,
+}
+
+/// The shared core of a device.
+struct Core {
+    me: Weak<Core>,
+    bus: Arc<SimBus>,
+    cfg: SimConfig,
+    st: Mutex<State>,
+    pending: AtomicU32,
+    removed: AtomicBool,
+    threaded: AtomicBool,
+    stop: AtomicBool,
+    timed: AtomicBool,
+}
+
+/// Owns the device thread; dropping the last [`SimDevice`] stops it.
+struct Handle {
+    core: Arc<Core>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        stop_thread(&self.core, &self.thread);
+    }
+}
+
+fn stop_thread(core: &Arc<Core>, thread: &Mutex<Option<JoinHandle<()>>>) {
+    core.stop.store(true, Ordering::Release);
+    if let Some(t) = lock(thread).take() {
+        let _ = t.join();
+    }
+    core.threaded.store(false, Ordering::Release);
+    let bits = core.pending.swap(0, Ordering::AcqRel);
+    if bits != 0 {
+        let mut st = core.lock();
+        core.doorbell(&mut st, bits);
+    }
+}
+
+/// A simulated ConnectX adapter: BAR0 ([`Mmio`]) plus firmware that executes commands from a [`SimBus`].
+///
+/// Cheap to clone (an `Arc` inside). Two modes:
+/// - synchronous ([`SimDevice::new`]): a doorbell write executes the rung commands inside `write32`, so
+///   tests are deterministic;
+/// - threaded ([`SimDevice::threaded`]): a device thread polls for doorbells and executes them, as a real
+///   device does from another core. It stops when the last clone is dropped or on [`SimDevice::shutdown`].
+#[derive(Clone)]
+pub struct SimDevice {
+    handle: Arc<Handle>,
+}
+
+impl core::fmt::Debug for SimDevice {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SimDevice").field("threaded", &self.is_threaded()).field("state", &self.hca_state()).finish()
+    }
+}
+
+/// BAR0 access to a [`SimDevice`] (what [`SimDevice::mmio`] returns).
+#[derive(Clone)]
+pub struct SimMmio {
+    core: Arc<Core>,
+}
+
+impl core::fmt::Debug for SimMmio {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SimMmio")
+    }
+}
+
+impl Mmio for SimMmio {
+    fn read32(&self, offset: usize) -> u32 {
+        self.core.read32(offset)
+    }
+    fn write32(&self, offset: usize, value: u32) {
+        self.core.write32(offset, value)
+    }
+}
+
+impl Mmio for SimDevice {
+    fn read32(&self, offset: usize) -> u32 {
+        self.core().read32(offset)
+    }
+    fn write32(&self, offset: usize, value: u32) {
+        self.core().write32(offset, value)
+    }
+}
+
+impl SimDevice {
+    /// A device in synchronous mode, powered on (with `initializing` set for `cfg.boot_reads` reads).
+    pub fn new(bus: &Arc<SimBus>, cfg: SimConfig) -> Self {
+        let core = Arc::new_cyclic(|me| Core::new(me.clone(), Arc::clone(bus), cfg));
+        SimDevice { handle: Arc::new(Handle { core, thread: Mutex::new(None) }) }
+    }
+
+    /// A device in threaded mode: a device thread polls for doorbells and executes the commands.
+    pub fn threaded(bus: &Arc<SimBus>, cfg: SimConfig) -> Self {
+        let dev = Self::new(bus, cfg);
+        let core = Arc::clone(dev.core());
+        core.threaded.store(true, Ordering::Release);
+        let t = std::thread::Builder::new().name("mlx5-sim-device".into()).spawn(move || core.run());
+        match t {
+            Ok(t) => *lock(&dev.handle.thread) = Some(t),
+            // No thread: fall back to synchronous execution.
+            Err(_) => dev.core().threaded.store(false, Ordering::Release),
+        }
+        dev
+    }
+
+    fn core(&self) -> &Arc<Core> {
+        &self.handle.core
+    }
+
+    /// BAR0 of the device.
+    pub fn mmio(&self) -> SimMmio {
+        SimMmio { core: Arc::clone(self.core()) }
+    }
+
+    /// The bus the device does DMA on.
+    pub fn bus(&self) -> &Arc<SimBus> {
+        &self.core().bus
+    }
+
+    /// The configuration the device was made with.
+    pub fn config(&self) -> &SimConfig {
+        &self.core().cfg
+    }
+
+    /// Whether a device thread executes the commands.
+    pub fn is_threaded(&self) -> bool {
+        self.core().threaded.load(Ordering::Acquire)
+    }
+
+    /// Stops the device thread (if any); from then on doorbells execute synchronously. Doorbells the
+    /// thread had not taken yet are executed now.
+    pub fn shutdown(&self) {
+        stop_thread(self.core(), &self.handle.thread);
+    }
+
+    /// Arms a fault for the commands `when` selects. Device faults armed this way happen when a matching
+    /// command arrives.
+    pub fn arm(&self, fault: Fault, when: When) {
+        self.core().lock().faults.arm(fault, when);
+    }
+
+    /// Applies a device fault now; a command fault is armed for the next command.
+    pub fn inject(&self, fault: Fault) {
+        if fault.is_command_fault() {
+            self.arm(fault, When::Next);
+        } else {
+            let core = self.core();
+            let mut st = core.lock();
+            core.device_fault(&mut st, fault);
+        }
+    }
+
+    /// Disarms every armed fault.
+    pub fn disarm_all(&self) {
+        self.core().lock().faults.clear();
+    }
+
+    /// Number of armed fault rules.
+    pub fn armed(&self) -> usize {
+        self.core().lock().faults.len()
+    }
+
+    /// Writes every held-back completion (delayed or late) now; returns how many.
+    pub fn complete_late(&self) -> usize {
+        let core = self.core();
+        let mut st = core.lock();
+        let all: Vec<Deferred> = st.deferred.drain(..).collect();
+        let n = all.len();
+        for d in all {
+            core.write_completion(&mut st, &d.done);
+        }
+        n
+    }
+
+    /// Completions held back by a delay or late fault.
+    pub fn pending_completions(&self) -> usize {
+        self.core().lock().deferred.len()
+    }
+
+    /// Ends a [`Fault::StuckInitializing`]: the `initializing` bit clears (once its read count is used up).
+    pub fn release_initializing(&self) {
+        let mut st = self.core().lock();
+        st.stuck_initializing = false;
+        if st.init_reads_left == 0 {
+            st.bar.set_initializing(false);
+        }
+    }
+
+    /// Whether the device was surprise-removed.
+    pub fn is_removed(&self) -> bool {
+        self.core().removed.load(Ordering::Acquire)
+    }
+
+    /// A copy of the statistics.
+    pub fn stats(&self) -> SimStats {
+        self.core().lock().stats.clone()
+    }
+
+    /// The HCA life-cycle state.
+    pub fn hca_state(&self) -> HcaState {
+        self.core().lock().fw.state
+    }
+
+    /// The ISSI in use.
+    pub fn issi(&self) -> u16 {
+        self.core().lock().fw.issi
+    }
+
+    /// Bus addresses of the pages firmware holds, in the order given.
+    pub fn fw_pages(&self) -> Vec<u64> {
+        self.core().lock().fw.pages().to_vec()
+    }
+
+    /// Number of pages firmware holds.
+    pub fn pages_held(&self) -> usize {
+        self.core().lock().fw.pages().len()
+    }
+
+    /// Live user-context ids, sorted.
+    pub fn live_uids(&self) -> Vec<u16> {
+        self.core().lock().fw.uctx.keys().copied().collect()
+    }
+
+    /// Administrative state of a port (1-based), as PAOS reports it.
+    pub fn port_admin(&self, local_port: u8) -> Option<PortStatus> {
+        self.core().lock().fw.ports.admin(local_port)
+    }
+
+    /// Operational state of a port (1-based).
+    pub fn port_oper(&self, local_port: u8) -> Option<PortStatus> {
+        self.core().lock().fw.ports.oper(local_port)
+    }
+
+    /// The driver version string from SET_DRIVER_VERSION (up to the first NUL).
+    pub fn driver_version(&self) -> String {
+        let v = self.core().lock().fw.driver_version;
+        let end = v.iter().position(|b| *b == 0).unwrap_or(v.len());
+        String::from_utf8_lossy(v.get(..end).unwrap_or(&[])).into_owned()
+    }
+
+    /// The sw_owner_id INIT_HCA was given.
+    pub fn sw_owner_id(&self) -> [u32; 4] {
+        self.core().lock().fw.sw_owner_id
+    }
+
+    /// The NIC interface mode as BAR0 reports it.
+    pub fn nic_interface(&self) -> NicInterface {
+        self.core().lock().bar.nic_interface()
+    }
+
+    /// The command queue address the host programmed, if any.
+    pub fn cmdq_addr(&self) -> Option<u64> {
+        self.core().lock().cmdq
+    }
+}
+
+impl HostPollWatcher for Core {
+    fn on_host_poll(&self) {
+        let mut st = self.lock();
+        let mut due = Vec::new();
+        for d in &mut st.deferred {
+            if let Trigger::Polls(n) = &mut d.trigger {
+                *n = n.saturating_sub(1);
+            }
+        }
+        self.take_due(&mut st, &mut due);
+        for d in due {
+            self.write_completion(&mut st, &d.done);
+        }
+    }
+}
+
+impl Core {
+    fn new(me: Weak<Core>, bus: Arc<SimBus>, cfg: SimConfig) -> Self {
+        let mut bar = Bar0::new();
+        let (major, minor, sub) = cfg.fw_version;
+        let seg = bar.seg();
+        seg.set_fw_rev_major(major);
+        seg.set_fw_rev_minor(minor);
+        seg.set_fw_rev_subminor(sub);
+        seg.set_cmd_interface_rev(5);
+        seg.set_log_cmdq_size(cfg.log_cmdq_size);
+        seg.set_log_cmdq_stride(cfg.log_cmdq_stride);
+        seg.set_initializing(cfg.boot_reads > 0);
+        let h = bar.health();
+        h.set_fw_version((u32::from(major) << 24) | (u32::from(minor & 0xff) << 16) | u32::from(sub));
+        h.set_hw_id(0x212);
+        bar.set_be32(bar::CMD_EXEC_TO, cfg.cmd_exec_to);
+        bar.set_be32(bar::CMD_Q_INIT_TO, cfg.cmd_q_init_to);
+        bar.set_nic_interface(NicInterface::FULL_DRIVER);
+        let st = State {
+            bar,
+            fw: Firmware::new(&cfg),
+            faults: FaultTable::default(),
+            deferred: Vec::new(),
+            stats: SimStats::default(),
+            init_reads_left: cfg.boot_reads,
+            stuck_initializing: false,
+            dead: false,
+            cmdq: None,
+        };
+        Core {
+            me,
+            bus,
+            cfg,
+            st: Mutex::new(st),
+            pending: AtomicU32::new(0),
+            removed: AtomicBool::new(false),
+            threaded: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            timed: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.st)
+    }
+
+    fn read32(&self, offset: usize) -> u32 {
+        if self.removed.load(Ordering::Acquire) {
+            return u32::MAX;
+        }
+        let mut st = self.lock();
+        self.on_mmio(&mut st);
+        if self.removed.load(Ordering::Acquire) {
+            return u32::MAX;
+        }
+        let v = st.bar.read32(offset);
+        match offset {
+            bar::INITIALIZING if st.init_reads_left > 0 => {
+                st.init_reads_left -= 1;
+                if st.init_reads_left == 0 && !st.stuck_initializing {
+                    st.bar.set_initializing(false);
+                }
+            }
+            bar::HEALTH_COUNTER if !st.dead => st.bar.bump_health_counter(),
+            _ => {}
+        }
+        v
+    }
+
+    fn write32(&self, offset: usize, value: u32) {
+        if self.removed.load(Ordering::Acquire) || offset.saturating_add(4) > bar::SIZE {
+            return;
+        }
+        let v = u32::from_be_bytes(value.to_le_bytes());
+        let mut st = self.lock();
+        // Counted before the write acts, so a doorbell does not count towards its own late completion.
+        self.on_mmio(&mut st);
+        match offset {
+            bar::CMDQ_ADDR_H => st.bar.set_be32(bar::CMDQ_ADDR_H, v),
+            bar::CMDQ_ADDR_L => {
+                st.bar.write_cmdq_lo(v);
+                let addr = st.bar.cmdq_addr();
+                st.cmdq = Some(addr);
+                let w: Weak<dyn HostPollWatcher> = self.me.clone();
+                self.bus.watch(addr, w);
+                if self.cfg.reinit_reads > 0 {
+                    st.bar.set_initializing(true);
+                    st.init_reads_left = self.cfg.reinit_reads;
+                }
+            }
+            bar::DOORBELL => {
+                st.stats.doorbells += 1;
+                if self.threaded.load(Ordering::Acquire) {
+                    self.pending.fetch_or(v, Ordering::AcqRel);
+                } else {
+                    self.doorbell(&mut st, v);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Counts an MMIO access for late completions and writes the ones that are due.
+    fn on_mmio(&self, st: &mut State) {
+        if st.deferred.is_empty() {
+            return;
+        }
+        for d in &mut st.deferred {
+            if let Trigger::Mmio(n) = &mut d.trigger {
+                *n = n.saturating_sub(1);
+            }
+        }
+        let mut due = Vec::new();
+        self.take_due(st, &mut due);
+        for d in due {
+            self.write_completion(st, &d.done);
+        }
+    }
+
+    /// Moves the deferred completions whose trigger fired into `due`, oldest first.
+    fn take_due(&self, st: &mut State, due: &mut Vec<Deferred>) {
+        let now = Instant::now();
+        let mut keep = Vec::with_capacity(st.deferred.len());
+        for d in st.deferred.drain(..) {
+            let fire = match d.trigger {
+                Trigger::Polls(n) | Trigger::Mmio(n) => n == 0,
+                Trigger::At(t) => now >= t,
+                Trigger::Manual => false,
+            };
+            if fire {
+                due.push(d);
+            } else {
+                keep.push(d);
+            }
+        }
+        st.deferred = keep;
+        let timed = st.deferred.iter().any(|d| matches!(d.trigger, Trigger::At(_)));
+        self.timed.store(timed, Ordering::Release);
+    }
+
+    /// The device thread.
+    fn run(self: Arc<Self>) {
+        let mut idle = 0u32;
+        while !self.stop.load(Ordering::Acquire) {
+            let bits = self.pending.swap(0, Ordering::AcqRel);
+            if bits != 0 {
+                let mut st = self.lock();
+                self.doorbell(&mut st, bits);
+                idle = 0;
+                continue;
+            }
+            if self.timed.load(Ordering::Acquire) {
+                let mut st = self.lock();
+                let mut due = Vec::new();
+                self.take_due(&mut st, &mut due);
+                for d in due {
+                    self.write_completion(&mut st, &d.done);
+                }
+            }
+            idle = idle.saturating_add(1);
+            if idle < 4096 {
+                core::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    fn device_fault(&self, st: &mut State, fault: Fault) {
+        match fault {
+            Fault::SurpriseRemoval => {
+                self.removed.store(true, Ordering::Release);
+                st.deferred.clear();
+                st.dead = true;
+            }
+            Fault::StuckInitializing => {
+                st.stuck_initializing = true;
+                st.bar.set_initializing(true);
+            }
+            Fault::Health { syndrome, ext_syndrome } => {
+                st.bar.raise_health(syndrome, ext_syndrome);
+                st.dead = true;
+            }
+            Fault::NicInterface(mode) => st.bar.set_nic_interface(mode),
+            _ => st.faults.arm(fault, When::Next),
+        }
+    }
+
+    /// Whether commands can complete at all.
+    fn accepting(&self, st: &mut State) -> bool {
+        !st.dead && !self.removed.load(Ordering::Acquire) && st.bar.nic_interface() == NicInterface::FULL_DRIVER
+    }
+
+    /// Handles the doorbell bits `bits`.
+    fn doorbell(&self, st: &mut State, bits: u32) {
+        let slots = 1u64 << self.cfg.log_cmdq_size.min(32);
+        for slot in 0..32u32 {
+            if bits & (1 << slot) == 0 {
+                continue;
+            }
+            let initializing = st.bar.seg().initializing();
+            if u64::from(slot) >= slots || initializing || st.cmdq.is_none() || !self.accepting(st) {
+                st.stats.ignored_doorbells += 1;
+                continue;
+            }
+            self.process_slot(st, slot);
+        }
+    }
+
+    fn process_slot(&self, st: &mut State, slot: u32) {
+        let Some(base) = st.cmdq else { return };
+        let entry_addr = base.wrapping_add(u64::from(slot) << self.cfg.log_cmdq_stride);
+        let mut ent = CmdQueueEntry::new();
+        if self.bus.dma_read(entry_addr, &mut ent.0).is_err() {
+            st.stats.dma_faults += 1;
+            return;
+        }
+        if !ent.ownership() {
+            st.stats.spurious_doorbells += 1;
+            return;
+        }
+        let hdr = MboxInHdr(*ent.command_input_inline_data_bytes());
+        let faults = st.faults.take_for(hdr.opcode());
+        for f in faults.iter().filter(|f| !f.is_command_fault()) {
+            self.device_fault(st, *f);
+        }
+        if !self.accepting(st) {
+            return;
+        }
+        let mut rec = CommandRecord {
+            slot,
+            opcode: hdr.opcode(),
+            op_mod: hdr.op_mod(),
+            uid: hdr.uid(),
+            token: ent.token(),
+            input_length: ent.input_length(),
+            output_length: ent.output_length(),
+            delivery: DeliveryStatus::OK,
+            status: CmdStatus::OK,
+            syndrome: 0,
+        };
+        let token = ent.token();
+        let delivered = check_type(&ent)
+            .and_then(|()| if entry_signature_ok(&ent) { Ok(()) } else { Err(DeliveryStatus::SIGNATURE_ERROR) })
+            .and_then(|()| {
+                if faults.contains(&Fault::BadOutputLength) {
+                    Err(DeliveryStatus::OUT_LENGTH_ERROR)
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| fetch(&self.bus, &ent, st.fw.checksums_enabled()));
+        let (mut status, mut blocks) = match delivered {
+            Err(ds) => {
+                st.stats.delivery_errors += 1;
+                rec.delivery = ds;
+                (ds, Vec::new())
+            }
+            Ok(f) => {
+                let out_len = ent.output_length() as usize;
+                let injected = faults.iter().find_map(|f| match f {
+                    Fault::FwStatus { status, syndrome } => Some(fail(*status, *syndrome)),
+                    _ => None,
+                });
+                let mut output = match injected {
+                    Some(fl) => failure_output(fl),
+                    None => st.fw.execute(&self.bus, &f.input, out_len),
+                };
+                output.resize(out_len, 0);
+                let mut h = MboxOutHdr::new();
+                let n = output.len().min(MboxOutHdr::SIZE);
+                if let (Some(d), Some(s)) = (h.0.get_mut(..n), output.get(..n)) {
+                    d.copy_from_slice(s);
+                }
+                rec.status = h.status();
+                rec.syndrome = h.syndrome();
+                st.stats.commands += 1;
+                *st.stats.by_opcode.entry(rec.opcode).or_insert(0) += 1;
+                let mut blocks = f.out_blocks;
+                place_output(&mut ent, &mut blocks, &output);
+                (DeliveryStatus::OK, blocks)
+            }
+        };
+        st.stats.last = Some(rec);
+
+        for f in &faults {
+            match f {
+                Fault::WrongDeliveryStatus(ds) => status = *ds,
+                Fault::CorruptToken => {
+                    ent.set_token(!token);
+                    for (_, b) in &mut blocks {
+                        b.set_token(!token);
+                        sign_block(b);
+                    }
+                }
+                Fault::CorruptOutputBlockNumber => {
+                    if let Some((_, b)) = blocks.first_mut() {
+                        b.set_block_number(b.block_number().wrapping_add(0x55));
+                        sign_block(b);
+                    }
+                }
+                _ => {}
+            }
+        }
+        ent.set_status(status);
+        ent.set_ownership(false);
+        sign_entry(&mut ent);
+        for f in &faults {
+            match f {
+                Fault::CorruptEntrySignature => ent.set_signature(ent.signature() ^ 0x5a),
+                Fault::CorruptOutputSignature => {
+                    if let Some((_, b)) = blocks.first_mut() {
+                        b.set_signature(b.signature() ^ 0x5a);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let done = Completion { entry_addr, entry: ent, blocks };
+        let trigger = faults.iter().find_map(|f| match f {
+            Fault::NoCompletion => Some(None),
+            Fault::Delayed(Delay::Polls(n)) => Some(Some(Trigger::Polls(*n))),
+            Fault::Delayed(Delay::Time(d)) => Some(Some(Trigger::At(Instant::now() + *d))),
+            Fault::Late(LateTrigger::MmioAccesses(n)) => Some(Some(Trigger::Mmio(*n))),
+            Fault::Late(LateTrigger::Manual) => Some(Some(Trigger::Manual)),
+            _ => None,
+        });
+        match trigger {
+            None => self.write_completion(st, &done),
+            Some(None) => {}
+            Some(Some(trigger)) => {
+                if matches!(trigger, Trigger::At(_)) {
+                    self.timed.store(true, Ordering::Release);
+                }
+                st.deferred.push(Deferred { done, trigger });
+            }
+        }
+    }
+
+    /// Writes the output blocks, then the entry, then (last) its status/ownership byte.
+    fn write_completion(&self, st: &mut State, c: &Completion) {
+        if self.removed.load(Ordering::Acquire) {
+            return;
+        }
+        for (addr, b) in &c.blocks {
+            if self.bus.dma_write(*addr, &b.0).is_err() {
+                st.stats.dma_faults += 1;
+            }
+        }
+        let (body, own) = c.entry.as_array().split_at(queue::STATUS_OWN_BYTE);
+        let own_addr = c.entry_addr.wrapping_add(queue::STATUS_OWN_BYTE as u64);
+        if self.bus.dma_write(c.entry_addr, body).is_err() || self.bus.dma_write(own_addr, own).is_err() {
+            st.stats.dma_faults += 1;
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! The DMA memory model: a bus of buffers with fake bus addresses, shared by host and device.
+//!
+//! [`SimBus`] hands out [`SimDma`] buffers. Each buffer is a run of `AtomicU64` words, so the host (through
+//! [`DmaMemory`]) and the device (through the bus, by bus address) can touch the same bytes from different
+//! threads without `unsafe`. Whole words are copied with one atomic load or store each; only the bytes at
+//! the edges of a range take a compare-and-swap. Stores are `Release` and loads `Acquire`, so a device that
+//! writes an output and then clears the ownership bit publishes the output to a host that sees the bit clear.
+//!
+//! Bus addresses start at `0x1_0000_0000`, are aligned as asked, are never 0 and are never reused; buffers
+//! are separated by an unmapped guard gap, so an overrun or a stale pointer is a DMA fault, not a silent hit
+//! on another buffer. Dropping a [`SimDma`] unmaps it.
+
+use std::boxed::Box;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
+use std::vec::Vec;
+
+use crate::host::{DmaMemory, PageProvider, FW_PAGE_SIZE};
+
+/// First bus address the bus hands out.
+const BUS_BASE: u64 = 0x1_0000_0000;
+/// Unmapped bytes left after every buffer.
+const GUARD_GAP: u64 = 0x1000;
+
+/// Locks a mutex, recovering the data of a poisoned one (a panicking test thread must not wedge the model).
+pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Something that wants to know when the host reads a watched buffer (the device watching its queue page,
+/// to model "complete after N polls of the entry").
+pub(crate) trait HostPollWatcher: Send + Sync {
+    /// The host is about to read the watched buffer.
+    fn on_host_poll(&self);
+}
+
+/// The memory behind one buffer.
+pub(crate) struct Region {
+    base: u64,
+    len: usize,
+    words: Box<[AtomicU64]>,
+    watched: AtomicBool,
+    watcher: Mutex<Option<Weak<dyn HostPollWatcher>>>,
+}
+
+impl Region {
+    fn new(base: u64, len: usize) -> Self {
+        let words = (0..len.div_ceil(8)).map(|_| AtomicU64::new(0)).collect();
+        Region { base, len, words, watched: AtomicBool::new(false), watcher: Mutex::new(None) }
+    }
+
+    /// Copies bytes from `offset` into `out`; bytes beyond the end read as zero.
+    fn read(&self, offset: usize, out: &mut [u8]) {
+        let n = out.len().min(self.len.saturating_sub(offset));
+        let (inside, outside) = out.split_at_mut(n);
+        outside.fill(0);
+        if inside.is_empty() {
+            return;
+        }
+        let mut pos = offset;
+        let head = ((8 - pos % 8) % 8).min(inside.len());
+        let (h, rest) = inside.split_at_mut(head);
+        if !h.is_empty() {
+            let bytes = self.load(pos / 8).to_le_bytes();
+            if let Some(src) = bytes.get(pos % 8..pos % 8 + h.len()) {
+                h.copy_from_slice(src);
+            }
+            pos += head;
+        }
+        let first = pos / 8;
+        let mut chunks = rest.chunks_exact_mut(8);
+        let words = self.words.get(first..).unwrap_or(&[]);
+        let mut used = 0;
+        for (c, w) in (&mut chunks).zip(words) {
+            c.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
+            used += 1;
+        }
+        let tail = chunks.into_remainder();
+        if !tail.is_empty() {
+            let bytes = self.load(first + used).to_le_bytes();
+            if let Some(src) = bytes.get(..tail.len()) {
+                tail.copy_from_slice(src);
+            }
+        }
+    }
+
+    /// Copies `data` to `offset`; bytes beyond the end are dropped.
+    fn write(&self, offset: usize, data: &[u8]) {
+        let n = data.len().min(self.len.saturating_sub(offset));
+        let Some(inside) = data.get(..n) else { return };
+        if inside.is_empty() {
+            return;
+        }
+        let mut pos = offset;
+        let head = ((8 - pos % 8) % 8).min(inside.len());
+        let (h, rest) = inside.split_at(head);
+        if !h.is_empty() {
+            self.merge(pos / 8, pos % 8, h);
+            pos += head;
+        }
+        let first = pos / 8;
+        let mut chunks = rest.chunks_exact(8);
+        let words = self.words.get(first..).unwrap_or(&[]);
+        let mut used = 0;
+        for (c, w) in (&mut chunks).zip(words) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            w.store(u64::from_le_bytes(b), Ordering::Release);
+            used += 1;
+        }
+        let tail = chunks.remainder();
+        if !tail.is_empty() {
+            self.merge(first + used, 0, tail);
+        }
+    }
+
+    fn load(&self, i: usize) -> u64 {
+        self.words.get(i).map_or(0, |w| w.load(Ordering::Acquire))
+    }
+
+    /// Replaces `data.len()` bytes of word `i` starting at byte `start`, atomically with respect to the
+    /// other bytes of the word.
+    fn merge(&self, i: usize, start: usize, data: &[u8]) {
+        let Some(w) = self.words.get(i) else { return };
+        let (mut mask, mut val) = (0u64, 0u64);
+        for (k, b) in data.iter().enumerate() {
+            let sh = 8 * ((start + k) % 8);
+            mask |= 0xff << sh;
+            val |= u64::from(*b) << sh;
+        }
+        let _ = w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| Some((old & !mask) | val));
+    }
+
+    fn notify_watcher(&self) {
+        if !self.watched.load(Ordering::Relaxed) {
+            return;
+        }
+        let watcher = lock(&self.watcher).as_ref().and_then(Weak::upgrade);
+        if let Some(w) = watcher {
+            w.on_host_poll();
+        }
+    }
+}
+
+/// A DMA fault: the device touched a bus address range that no live buffer covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DmaFault {
+    /// The first bus address of the access.
+    pub addr: u64,
+    /// Its length in bytes.
+    pub len: usize,
+}
+
+/// The simulated bus: every DMA buffer the host allocated, by bus address.
+///
+/// Shared between the host side (which allocates [`SimDma`] buffers and [`SimPages`]) and the device (which
+/// resolves the bus addresses it finds in queue entries, mailboxes and page lists). Create it with
+/// [`SimBus::new`], which returns an `Arc`.
+pub struct SimBus {
+    map: RwLock<BTreeMap<u64, Arc<Region>>>,
+    next: Mutex<u64>,
+}
+
+impl core::fmt::Debug for SimBus {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SimBus").field("buffers", &self.buffers()).finish()
+    }
+}
+
+impl SimBus {
+    /// An empty bus.
+    pub fn new() -> Arc<SimBus> {
+        Arc::new(SimBus { map: RwLock::new(BTreeMap::new()), next: Mutex::new(BUS_BASE) })
+    }
+
+    /// Allocates a zeroed buffer of `len` bytes whose bus address is a multiple of `align` (rounded up to a
+    /// power of two; at least 8).
+    pub fn alloc(self: &Arc<Self>, len: usize, align: usize) -> SimDma {
+        let align = (align.max(8).checked_next_power_of_two().unwrap_or(1 << 20)) as u64;
+        let base = {
+            let mut next = lock(&self.next);
+            let base = next.div_ceil(align).saturating_mul(align);
+            *next = base.saturating_add(len as u64).saturating_add(GUARD_GAP);
+            base
+        };
+        let region = Arc::new(Region::new(base, len));
+        self.map.write().unwrap_or_else(PoisonError::into_inner).insert(base, Arc::clone(&region));
+        SimDma { region, bus: Arc::downgrade(self) }
+    }
+
+    /// Number of live buffers (a leak check for tests).
+    pub fn buffers(&self) -> usize {
+        self.map.read().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether `len` bytes at bus address `addr` all lie inside one live buffer.
+    pub fn is_mapped(&self, addr: u64, len: usize) -> bool {
+        self.find(addr, len).is_some()
+    }
+
+    /// Reads bus memory the way the device does: a fault when the range is not inside one live buffer.
+    pub fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result<(), DmaFault> {
+        let (r, off) = self.find(addr, out.len()).ok_or(DmaFault { addr, len: out.len() })?;
+        r.read(off, out);
+        Ok(())
+    }
+
+    /// Writes bus memory the way the device does: a fault when the range is not inside one live buffer.
+    pub fn dma_write(&self, addr: u64, data: &[u8]) -> Result<(), DmaFault> {
+        let (r, off) = self.find(addr, data.len()).ok_or(DmaFault { addr, len: data.len() })?;
+        r.write(off, data);
+        Ok(())
+    }
+
+    /// The buffer containing `[addr, addr + len)` and the offset of `addr` in it.
+    fn find(&self, addr: u64, len: usize) -> Option<(Arc<Region>, usize)> {
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        let (_, r) = map.range(..=addr).next_back()?;
+        let off = usize::try_from(addr.checked_sub(r.base)?).ok()?;
+        if off.checked_add(len)? > r.len {
+            return None;
+        }
+        Some((Arc::clone(r), off))
+    }
+
+    /// Makes host reads of the buffer containing `addr` call `watcher` (and stops watching any other).
+    pub(crate) fn watch(&self, addr: u64, watcher: Weak<dyn HostPollWatcher>) {
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        for r in map.values() {
+            if r.watched.load(Ordering::Relaxed) {
+                let mut w = lock(&r.watcher);
+                if w.as_ref().is_some_and(|w| w.ptr_eq(&watcher)) {
+                    *w = None;
+                    r.watched.store(false, Ordering::Relaxed);
+                }
+            }
+        }
+        drop(map);
+        if let Some((r, _)) = self.find(addr, 1) {
+            *lock(&r.watcher) = Some(watcher);
+            r.watched.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn unmap(&self, base: u64) {
+        self.map.write().unwrap_or_else(PoisonError::into_inner).remove(&base);
+    }
+}
+
+/// A DMA buffer on a [`SimBus`]: host-visible bytes plus the bus address the device uses.
+///
+/// Implements [`DmaMemory`]. Dropping it unmaps it from the bus; a device access to it afterwards is a DMA
+/// fault.
+pub struct SimDma {
+    region: Arc<Region>,
+    bus: Weak<SimBus>,
+}
+
+impl core::fmt::Debug for SimDma {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SimDma")
+            .field("bus_addr", &format_args!("{:#x}", self.region.base))
+            .field("len", &self.region.len)
+            .finish()
+    }
+}
+
+impl DmaMemory for SimDma {
+    fn bus_addr(&self) -> u64 {
+        self.region.base
+    }
+    fn len(&self) -> usize {
+        self.region.len
+    }
+    fn read(&self, offset: usize, out: &mut [u8]) {
+        self.region.notify_watcher();
+        self.region.read(offset, out);
+    }
+    fn write(&self, offset: usize, data: &[u8]) {
+        self.region.write(offset, data);
+    }
+}
+
+impl Drop for SimDma {
+    fn drop(&mut self) {
+        if let Some(bus) = self.bus.upgrade() {
+            bus.unmap(self.region.base);
+        }
+    }
+}
+
+/// A [`PageProvider`] that gives zeroed, 4 KiB aligned pages from a [`SimBus`] and tracks them.
+pub struct SimPages {
+    bus: Arc<SimBus>,
+    out: HashMap<u64, SimDma>,
+    limit: Option<usize>,
+}
+
+impl core::fmt::Debug for SimPages {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SimPages").field("pages_out", &self.out.len()).field("limit", &self.limit).finish()
+    }
+}
+
+impl SimPages {
+    /// A provider with no limit.
+    pub fn new(bus: &Arc<SimBus>) -> Self {
+        SimPages { bus: Arc::clone(bus), out: HashMap::new(), limit: None }
+    }
+
+    /// A provider that refuses to have more than `limit` pages out (to test allocation failure).
+    pub fn with_limit(bus: &Arc<SimBus>, limit: usize) -> Self {
+        SimPages { bus: Arc::clone(bus), out: HashMap::new(), limit: Some(limit) }
+    }
+
+    /// The bus addresses currently given out, sorted.
+    pub fn addresses(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.out.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+impl PageProvider for SimPages {
+    fn alloc_page(&mut self) -> Option<u64> {
+        if self.limit.is_some_and(|l| self.out.len() >= l) {
+            return None;
+        }
+        let page = self.bus.alloc(FW_PAGE_SIZE, FW_PAGE_SIZE);
+        let addr = page.bus_addr();
+        self.out.insert(addr, page);
+        Some(addr)
+    }
+
+    fn free_page(&mut self, bus_addr: u64) -> bool {
+        self.out.remove(&bus_addr).is_some()
+    }
+
+    fn pages_out(&self) -> usize {
+        self.out.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unaligned_ranges_round_trip() {
+        let bus = SimBus::new();
+        let b = bus.alloc(100, 64);
+        assert_eq!(b.bus_addr() % 64, 0);
+        let data: Vec<u8> = (0..37u8).collect();
+        b.write(3, &data);
+        let mut out = [0u8; 37];
+        b.read(3, &mut out);
+        assert_eq!(&out[..], &data[..]);
+        let mut all = [0xaau8; 110];
+        b.read(0, &mut all);
+        assert_eq!(all[0..3], [0, 0, 0]);
+        assert_eq!(all[100..], [0; 10]);
+        let mut dev = [0u8; 4];
+        bus.dma_read(b.bus_addr() + 3, &mut dev).unwrap();
+        assert_eq!(dev, [0, 1, 2, 3]);
+        assert!(bus.dma_read(b.bus_addr() + 98, &mut dev).is_err());
+        let addr = b.bus_addr();
+        drop(b);
+        assert!(!bus.is_mapped(addr, 1));
+    }
+}

@@ -1,0 +1,605 @@
+//! The firmware: HCA life cycle, pages, capabilities, user contexts and the commands the model executes.
+//!
+//! [`Firmware::execute`] takes a whole input message and the output length the host gave and returns the
+//! output message. Every input and output is read and built with the generated layouts.
+
+use std::collections::{BTreeMap, HashSet};
+use std::vec::Vec;
+
+use zerocopy::IntoBytes;
+
+use super::caps::{Caps, LOG_MAX_UCTX};
+use super::config::SimConfig;
+use super::dma::SimBus;
+use super::regs::Ports;
+use super::syndrome as synd;
+use crate::host::FW_PAGE_SIZE;
+use crate::layout::Layout;
+use crate::prm::{
+    CmdStatus, CreateUctxIn, CreateUctxOut, DestroyUctxIn, DestroyUctxOut, DiagnosticCntrStruct,
+    DiagnosticParamsContext, DisableHcaIn, DisableHcaOut, EnableHcaIn, EnableHcaOut, HcaCapUnion, HcaVportContext,
+    InitHcaIn, InitHcaOut, ManagePagesIn, ManagePagesOut, MboxInHdr, MboxOutHdr, NicVportContext, NopOut, Opcode,
+    PortStatus, QueryAdapterOut, QueryDiagnosticCntrsIn, QueryDiagnosticCntrsOut, QueryDiagnosticParamsOut,
+    QueryEswFunctionsOut, QueryHcaCapIn, QueryHcaCapOut, QueryHcaVportContextIn, QueryHcaVportContextOut, QueryIssiOut,
+    QueryNicVportContextIn, QueryNicVportContextOut, QueryPagesIn, QueryPagesOut, QueryVportStateIn,
+    QueryVportStateOut, SetDiagnosticParamsIn, SetDiagnosticParamsOut, SetDriverVersionIn, SetDriverVersionOut,
+    SetHcaCapIn, SetHcaCapOut, SetIssiIn, SetIssiOut, TeardownHcaIn, TeardownHcaOut, TeardownProfile, TeardownState,
+    UctxCap, VportState, COMMANDS,
+};
+
+/// Life-cycle state of the HCA (the PCI function) in firmware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HcaState {
+    /// Before ENABLE_HCA, and after DISABLE_HCA.
+    Disabled,
+    /// After ENABLE_HCA, before INIT_HCA.
+    Enabled,
+    /// After INIT_HCA.
+    Initialized,
+    /// After TEARDOWN_HCA; pages can be reclaimed, then DISABLE_HCA.
+    TornDown,
+}
+
+/// A failed command: status and syndrome of the output header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fail {
+    pub(crate) status: CmdStatus,
+    pub(crate) syndrome: u32,
+}
+
+pub(crate) const fn fail(status: CmdStatus, syndrome: u32) -> Fail {
+    Fail { status, syndrome }
+}
+
+pub(crate) const BAD_FIELD: Fail = fail(CmdStatus::BAD_PARAMETER, synd::BAD_FIELD);
+pub(crate) const BAD_OP_MOD: Fail = fail(CmdStatus::BAD_PARAMETER, synd::BAD_OP_MOD);
+const NO_SUCH_FUNCTION: Fail = fail(CmdStatus::BAD_PARAMETER, synd::NO_SUCH_FUNCTION);
+const WRONG_STATE: Fail = fail(CmdStatus::BAD_SYSTEM_STATE, synd::WRONG_STATE);
+const PAGES_MISSING: Fail = fail(CmdStatus::BAD_SYSTEM_STATE, synd::PAGES_MISSING);
+
+/// A command's result: its output message, or the failure the header reports.
+pub(crate) type Res = Result<Vec<u8>, Fail>;
+
+/// The fixed part of a command input, or BAD_INPUT_LENGTH.
+pub(crate) fn parse<T: Layout>(input: &[u8]) -> Result<T, Fail> {
+    T::read_from_prefix(input).map(|(t, _)| t).map_err(|_| fail(CmdStatus::BAD_INPUT_LENGTH, synd::INPUT_TOO_SHORT))
+}
+
+/// An output message, or BAD_OUTPUT_LENGTH when the host's buffer is shorter.
+pub(crate) fn reply_bytes(bytes: Vec<u8>, out_len: usize) -> Res {
+    if bytes.len() > out_len {
+        Err(fail(CmdStatus::BAD_OUTPUT_LENGTH, synd::OUTPUT_TOO_SHORT))
+    } else {
+        Ok(bytes)
+    }
+}
+
+/// A fixed-size output, or BAD_OUTPUT_LENGTH.
+pub(crate) fn reply<T: Layout>(out: &T, out_len: usize) -> Res {
+    reply_bytes(out.as_bytes().to_vec(), out_len)
+}
+
+/// The output header of a failed command.
+pub(crate) fn failure_output(f: Fail) -> Vec<u8> {
+    MboxOutHdr::new().with_status(f.status).with_syndrome(f.syndrome).as_bytes().to_vec()
+}
+
+/// Commands no user context may run.
+const LIFE_CYCLE: [Opcode; 9] = [
+    Opcode::ENABLE_HCA,
+    Opcode::DISABLE_HCA,
+    Opcode::INIT_HCA,
+    Opcode::TEARDOWN_HCA,
+    Opcode::MANAGE_PAGES,
+    Opcode::SET_ISSI,
+    Opcode::SET_DRIVER_VERSION,
+    Opcode::CREATE_UCTX,
+    Opcode::DESTROY_UCTX,
+];
+
+/// Diagnostic counters a SET_DIAGNOSTIC_PARAMS may select.
+const MAX_DIAG_COUNTERS: usize = 64;
+
+/// Diagnostic sampling state.
+#[derive(Default)]
+struct Diag {
+    params: DiagnosticParamsContext,
+    counters: Vec<u16>,
+    queries: u64,
+}
+
+/// The firmware state.
+pub(crate) struct Firmware {
+    cfg: SimConfig,
+    pub(crate) state: HcaState,
+    pub(crate) issi: u16,
+    pages: Vec<u64>,
+    page_set: HashSet<u64>,
+    caps: Caps,
+    pub(crate) driver_version: [u8; 64],
+    pub(crate) ports: Ports,
+    pub(crate) uctx: BTreeMap<u16, UctxCap>,
+    next_uid: u16,
+    diag: Diag,
+    pub(crate) sw_owner_id: [u32; 4],
+}
+
+impl Firmware {
+    pub(crate) fn new(cfg: &SimConfig) -> Self {
+        Firmware {
+            cfg: cfg.clone(),
+            state: HcaState::Disabled,
+            issi: 0,
+            pages: Vec::new(),
+            page_set: HashSet::new(),
+            caps: Caps::new(cfg.ports),
+            driver_version: [0; 64],
+            ports: Ports::new(cfg.ports),
+            uctx: BTreeMap::new(),
+            next_uid: 1,
+            diag: Diag::default(),
+            sw_owner_id: [0; 4],
+        }
+    }
+
+    /// Pages firmware holds, in the order given.
+    pub(crate) fn pages(&self) -> &[u64] {
+        &self.pages
+    }
+
+    /// Whether mailbox signatures are checked (current `cmdif_checksum` is "enabled").
+    pub(crate) fn checksums_enabled(&self) -> bool {
+        self.caps.general().cmdif_checksum() == crate::prm::CmdifChecksum::ENABLED
+    }
+
+    fn boot_ok(&self) -> bool {
+        self.pages.len() >= self.cfg.boot_pages as usize
+    }
+
+    fn init_ok(&self) -> bool {
+        self.pages.len() >= (self.cfg.boot_pages as usize).saturating_add(self.cfg.init_pages as usize)
+    }
+
+    fn need(&self, states: &[HcaState]) -> Result<(), Fail> {
+        if states.contains(&self.state) {
+            Ok(())
+        } else {
+            Err(WRONG_STATE)
+        }
+    }
+
+    /// Executes one command; returns the output message (not yet padded to `out_len`).
+    pub(crate) fn execute(&mut self, bus: &SimBus, input: &[u8], out_len: usize) -> Vec<u8> {
+        match self.dispatch(bus, input, out_len) {
+            Ok(v) => v,
+            Err(f) => failure_output(f),
+        }
+    }
+
+    fn dispatch(&mut self, bus: &SimBus, input: &[u8], out_len: usize) -> Res {
+        let mut h = MboxInHdr::new();
+        let n = input.len().min(MboxInHdr::SIZE);
+        if let (Some(d), Some(s)) = (h.0.get_mut(..n), input.get(..n)) {
+            d.copy_from_slice(s);
+        }
+        let op = Opcode(h.opcode());
+        if !COMMANDS.iter().any(|c| c.opcode == op.0) {
+            return Err(fail(CmdStatus::BAD_OPCODE, synd::UNKNOWN_OPCODE));
+        }
+        if self.state == HcaState::Disabled && op != Opcode::ENABLE_HCA {
+            return Err(fail(CmdStatus::BAD_SYSTEM_STATE, synd::NOT_ENABLED));
+        }
+        let uid = h.uid();
+        if uid != 0 {
+            let Some(cap) = self.uctx.get(&uid) else {
+                return Err(fail(CmdStatus::BAD_PARAMETER, synd::UID_NOT_LIVE));
+            };
+            let tools = cap.contains(UctxCap::TOOLS_RESOURCES);
+            if LIFE_CYCLE.contains(&op) || (tools && op == Opcode::SET_HCA_CAP) {
+                return Err(fail(CmdStatus::BAD_PARAMETER, synd::UID_NOT_PERMITTED));
+            }
+        }
+        let op_mod = h.op_mod();
+        match op {
+            Opcode::ENABLE_HCA => self.enable_hca(input, out_len),
+            Opcode::DISABLE_HCA => self.disable_hca(input, out_len),
+            Opcode::QUERY_ISSI => {
+                reply(&QueryIssiOut::new().with_current_issi(self.issi).with_supported_issi_dw0(0b11), out_len)
+            }
+            Opcode::SET_ISSI => self.set_issi(input, out_len),
+            Opcode::QUERY_PAGES => self.query_pages(input, op_mod, out_len),
+            Opcode::MANAGE_PAGES => self.manage_pages(bus, input, op_mod, out_len),
+            Opcode::QUERY_HCA_CAP => self.query_hca_cap(input, op_mod, out_len),
+            Opcode::SET_HCA_CAP => self.set_hca_cap(input, op_mod, out_len),
+            Opcode::INIT_HCA => self.init_hca(input, out_len),
+            Opcode::TEARDOWN_HCA => self.teardown_hca(input, out_len),
+            Opcode::QUERY_ADAPTER => self.query_adapter(out_len),
+            Opcode::SET_DRIVER_VERSION => self.set_driver_version(input, out_len),
+            Opcode::NOP => reply(&NopOut::new(), out_len),
+            Opcode::ACCESS_REG => self.ports.access_reg(input, out_len),
+            Opcode::CREATE_UCTX => self.create_uctx(input, out_len),
+            Opcode::DESTROY_UCTX => self.destroy_uctx(input, out_len),
+            Opcode::QUERY_VPORT_STATE => self.query_vport_state(input, op_mod, out_len),
+            Opcode::QUERY_NIC_VPORT_CONTEXT => self.query_nic_vport_context(input, out_len),
+            Opcode::QUERY_HCA_VPORT_CONTEXT => self.query_hca_vport_context(input, out_len),
+            Opcode::QUERY_ESW_FUNCTIONS => self.query_esw_functions(out_len),
+            Opcode::QUERY_DIAGNOSTIC_PARAMS => self.query_diag_params(out_len),
+            Opcode::SET_DIAGNOSTIC_PARAMS => self.set_diag_params(input, out_len),
+            Opcode::QUERY_DIAGNOSTIC_COUNTERS => self.query_diag_counters(input, out_len),
+            _ => Err(fail(CmdStatus::BAD_OPCODE, synd::NOT_MODELLED)),
+        }
+    }
+
+    fn enable_hca(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: EnableHcaIn = parse(input)?;
+        if i.function_id() != 0 || i.embedded_cpu_function() {
+            return Err(NO_SUCH_FUNCTION);
+        }
+        let out = reply(&EnableHcaOut::new(), out_len)?;
+        if self.state == HcaState::Disabled {
+            self.state = HcaState::Enabled;
+        }
+        Ok(out)
+    }
+
+    fn disable_hca(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: DisableHcaIn = parse(input)?;
+        if i.function_id() != 0 || i.embedded_cpu_function() {
+            return Err(NO_SUCH_FUNCTION);
+        }
+        self.need(&[HcaState::Enabled, HcaState::TornDown])?;
+        let out = reply(&DisableHcaOut::new(), out_len)?;
+        self.state = HcaState::Disabled;
+        self.issi = 0;
+        Ok(out)
+    }
+
+    fn set_issi(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: SetIssiIn = parse(input)?;
+        self.need(&[HcaState::Enabled])?;
+        if i.current_issi() > 1 {
+            return Err(BAD_FIELD);
+        }
+        let out = reply(&SetIssiOut::new(), out_len)?;
+        self.issi = i.current_issi();
+        Ok(out)
+    }
+
+    fn query_pages(&mut self, input: &[u8], op_mod: u16, out_len: usize) -> Res {
+        let i: QueryPagesIn = parse(input)?;
+        if i.function_id() != 0 || i.embedded_cpu_function() {
+            return Err(NO_SUCH_FUNCTION);
+        }
+        let held = i64::try_from(self.pages.len()).unwrap_or(i64::MAX);
+        let boot = i64::from(self.cfg.boot_pages);
+        let init = i64::from(self.cfg.init_pages);
+        let n = match op_mod {
+            1 => (boot - held).max(0),
+            2 => (boot + init - held).clamp(0, init),
+            3 if self.state == HcaState::TornDown => -held,
+            3 => 0,
+            _ => return Err(BAD_OP_MOD),
+        };
+        let n = i32::try_from(n).unwrap_or(i32::MAX);
+        reply(&QueryPagesOut::new().with_num_pages(n), out_len)
+    }
+
+    fn manage_pages(&mut self, bus: &SimBus, input: &[u8], op_mod: u16, out_len: usize) -> Res {
+        let i: ManagePagesIn = parse(input)?;
+        if i.function_id() != 0 || i.embedded_cpu_function() {
+            return Err(NO_SUCH_FUNCTION);
+        }
+        let n = i.input_num_entries() as usize;
+        match op_mod {
+            0 => reply(&ManagePagesOut::new(), out_len),
+            1 => {
+                if ManagePagesIn::tail_pas_len(input.len()) < n {
+                    return Err(fail(CmdStatus::BAD_INPUT_LENGTH, synd::INPUT_TOO_SHORT));
+                }
+                let out = reply(&ManagePagesOut::new(), out_len)?;
+                let mut new = Vec::with_capacity(n);
+                let mut seen = HashSet::with_capacity(n);
+                for k in 0..n {
+                    let addr = ManagePagesIn::tail_pas(input, k).unwrap_or(0);
+                    let bad = !addr.is_multiple_of(FW_PAGE_SIZE as u64)
+                        || !bus.is_mapped(addr, FW_PAGE_SIZE)
+                        || self.page_set.contains(&addr)
+                        || !seen.insert(addr);
+                    if bad {
+                        return Err(fail(CmdStatus::BAD_PARAMETER, synd::BAD_PAGE));
+                    }
+                    new.push(addr);
+                }
+                self.page_set.extend(new.iter().copied());
+                self.pages.extend(new);
+                Ok(out)
+            }
+            2 => {
+                let needed = match self.state {
+                    HcaState::Initialized => {
+                        (self.cfg.boot_pages as usize).saturating_add(self.cfg.init_pages as usize)
+                    }
+                    _ => 0,
+                };
+                let k = n.min(self.pages.len().saturating_sub(needed));
+                let mut out = ManagePagesOut::new()
+                    .with_output_num_entries(u32::try_from(k).unwrap_or(u32::MAX))
+                    .as_bytes()
+                    .to_vec();
+                out.resize(ManagePagesOut::len_with_pas(k), 0);
+                if out.len() > out_len {
+                    return Err(fail(CmdStatus::BAD_OUTPUT_LENGTH, synd::OUTPUT_TOO_SHORT));
+                }
+                let split = self.pages.len().saturating_sub(k);
+                let returned = self.pages.split_off(split);
+                for (idx, addr) in returned.iter().rev().enumerate() {
+                    let _ = ManagePagesOut::set_tail_pas(&mut out, idx, *addr);
+                    self.page_set.remove(addr);
+                }
+                Ok(out)
+            }
+            _ => Err(BAD_OP_MOD),
+        }
+    }
+
+    fn query_hca_cap(&mut self, input: &[u8], op_mod: u16, out_len: usize) -> Res {
+        let i: QueryHcaCapIn = parse(input)?;
+        if i.other_function() || i.function_id() != 0 {
+            return Err(NO_SUCH_FUNCTION);
+        }
+        if !self.boot_ok() {
+            return Err(PAGES_MISSING);
+        }
+        let page = self.caps.get(op_mod >> 1, op_mod & 1 == 1).ok_or(BAD_OP_MOD)?;
+        let mut out = QueryHcaCapOut::new();
+        out.set_capability(page);
+        reply(&out, out_len)
+    }
+
+    fn set_hca_cap(&mut self, input: &[u8], op_mod: u16, out_len: usize) -> Res {
+        let i: SetHcaCapIn = parse(input)?;
+        if i.other_function() || i.function_id() != 0 {
+            return Err(NO_SUCH_FUNCTION);
+        }
+        self.need(&[HcaState::Enabled])?;
+        if !self.boot_ok() {
+            return Err(PAGES_MISSING);
+        }
+        if op_mod & 1 != 0 {
+            return Err(BAD_OP_MOD);
+        }
+        let out = reply(&SetHcaCapOut::new(), out_len)?;
+        let page: HcaCapUnion = *i.capability();
+        if !self.caps.set(op_mod >> 1, &page) {
+            return Err(fail(CmdStatus::BAD_PARAMETER, synd::CAP_NOT_SETTABLE));
+        }
+        Ok(out)
+    }
+
+    fn init_hca(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: InitHcaIn = parse(input)?;
+        self.need(&[HcaState::Enabled])?;
+        if !self.init_ok() {
+            return Err(PAGES_MISSING);
+        }
+        let out = reply(&InitHcaOut::new(), out_len)?;
+        for (k, v) in self.sw_owner_id.iter_mut().enumerate() {
+            *v = i.sw_owner_id(k).unwrap_or(0);
+        }
+        self.state = HcaState::Initialized;
+        Ok(out)
+    }
+
+    fn teardown_hca(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: TeardownHcaIn = parse(input)?;
+        let p = i.profile();
+        if ![TeardownProfile::GRACEFUL_CLOSE, TeardownProfile::FORCE_CLOSE, TeardownProfile::PREPARE_FAST_TEARDOWN]
+            .contains(&p)
+        {
+            return Err(BAD_FIELD);
+        }
+        self.need(&[HcaState::Initialized])?;
+        let out = reply(&TeardownHcaOut::new().with_state(TeardownState::SUCCESS), out_len)?;
+        self.state = HcaState::TornDown;
+        self.uctx.clear();
+        self.diag = Diag::default();
+        Ok(out)
+    }
+
+    fn query_adapter(&mut self, out_len: usize) -> Res {
+        let mut out = QueryAdapterOut::new();
+        let a = out.query_adapter_struct_mut();
+        a.set_ieee_vendor_id(0x0002c9);
+        a.set_vsd_vendor_id(0x15b3);
+        let vsd = b"MLNX-SIM ConnectX-6 Dx (simulated) mlx5-cmdif device model";
+        if let Some(d) = a.vsd_bytes_mut().get_mut(..vsd.len()) {
+            d.copy_from_slice(vsd);
+        }
+        *a.vsd_contd_psid_bytes_mut() = self.cfg.psid;
+        reply(&out, out_len)
+    }
+
+    fn set_driver_version(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: SetDriverVersionIn = parse(input)?;
+        self.need(&[HcaState::Initialized])?;
+        let out = reply(&SetDriverVersionOut::new(), out_len)?;
+        self.driver_version = *i.driver_version_bytes();
+        Ok(out)
+    }
+
+    fn create_uctx(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: CreateUctxIn = parse(input)?;
+        self.need(&[HcaState::Initialized])?;
+        let want = i.uctx().cap();
+        let offered = self.caps.general().uctx_cap();
+        if want.bits() & !offered.bits() != 0 {
+            return Err(BAD_FIELD);
+        }
+        if self.uctx.len() >= 1usize << LOG_MAX_UCTX {
+            return Err(fail(CmdStatus::EXCEED_LIMIT, synd::NO_UIDS));
+        }
+        let mut uid = self.next_uid;
+        while uid == 0 || self.uctx.contains_key(&uid) {
+            uid = uid.wrapping_add(1);
+        }
+        let out = reply(&CreateUctxOut::new().with_uid(uid), out_len)?;
+        self.uctx.insert(uid, want);
+        self.next_uid = uid.wrapping_add(1);
+        Ok(out)
+    }
+
+    fn destroy_uctx(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: DestroyUctxIn = parse(input)?;
+        self.need(&[HcaState::Initialized])?;
+        if !self.uctx.contains_key(&i.uid()) {
+            return Err(fail(CmdStatus::BAD_RESOURCE, synd::NO_SUCH_UID));
+        }
+        let out = reply(&DestroyUctxOut::new(), out_len)?;
+        self.uctx.remove(&i.uid());
+        Ok(out)
+    }
+
+    fn query_vport_state(&mut self, input: &[u8], op_mod: u16, out_len: usize) -> Res {
+        let i: QueryVportStateIn = parse(input)?;
+        self.need(&[HcaState::Initialized])?;
+        if i.other_vport() && i.vport_number() != 0 {
+            return Err(NO_SUCH_FUNCTION);
+        }
+        if op_mod > 2 {
+            return Err(BAD_OP_MOD);
+        }
+        let up = self.ports.oper(1) == Some(PortStatus::UP);
+        let out = QueryVportStateOut::new().with_admin_state(1).with_state(if up {
+            VportState::UP
+        } else {
+            VportState::DOWN
+        });
+        reply(&out, out_len)
+    }
+
+    fn guid(&self) -> u64 {
+        let m = self.cfg.mac;
+        u64::from_be_bytes([m[0], m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]])
+    }
+
+    fn query_nic_vport_context(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: QueryNicVportContextIn = parse(input)?;
+        self.need(&[HcaState::Initialized])?;
+        if i.other_vport() && i.vport_number() != 0 {
+            return Err(NO_SUCH_FUNCTION);
+        }
+        let guid = self.guid();
+        let mtu = self.ports.oper_mtu(1).unwrap_or(1500);
+        let m = self.cfg.mac;
+        let mut ctx = NicVportContext::new().with_mtu(mtu).with_system_image_guid(guid).with_port_guid(guid);
+        ctx.set_node_guid(guid);
+        ctx.set_roce_en(true);
+        let mac = ctx.permanent_address_mut();
+        mac.set_mac_addr_47_32(u16::from_be_bytes([m[0], m[1]]));
+        mac.set_mac_addr_31_0(u32::from_be_bytes([m[2], m[3], m[4], m[5]]));
+        let mut out = QueryNicVportContextOut::new();
+        out.set_nic_vport_context(&ctx);
+        reply(&out, out_len)
+    }
+
+    fn query_hca_vport_context(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: QueryHcaVportContextIn = parse(input)?;
+        self.need(&[HcaState::Initialized])?;
+        if i.other_vport() && i.vport_number() != 0 {
+            return Err(NO_SUCH_FUNCTION);
+        }
+        let port = if i.port_num() == 0 { 1 } else { i.port_num() };
+        let oper = self.ports.oper(port).ok_or(fail(CmdStatus::BAD_PARAMETER, synd::BAD_PORT))?;
+        // IB port states: 1 down, 4 active.
+        let state = if oper == PortStatus::UP { 4 } else { 1 };
+        let guid = self.guid();
+        let mut ctx = HcaVportContext::new()
+            .with_port_state(state)
+            .with_vport_state(state)
+            .with_port_physical_state(if oper == PortStatus::UP { 5 } else { 3 })
+            .with_system_image_guid(guid)
+            .with_port_guid(guid);
+        ctx.set_node_guid(guid);
+        let mut out = QueryHcaVportContextOut::new();
+        out.set_hca_vport_context(&ctx);
+        reply(&out, out_len)
+    }
+
+    fn query_esw_functions(&mut self, out_len: usize) -> Res {
+        self.need(&[HcaState::Initialized])?;
+        let mut out = QueryEswFunctionsOut::new();
+        let h = out.host_params_context_mut();
+        h.set_host_total_vfs(8);
+        h.set_host_pci_bus(0x3b);
+        reply(&out, out_len)
+    }
+
+    fn query_diag_params(&mut self, out_len: usize) -> Res {
+        self.need(&[HcaState::Initialized])?;
+        let mut out = QueryDiagnosticParamsOut::new();
+        out.set_diagnostic_params_context(&self.diag.params);
+        let mut bytes = out.as_bytes().to_vec();
+        let ctx_at = QueryDiagnosticParamsOut::FIELD_DIAGNOSTIC_PARAMS_CONTEXT.offset / 8;
+        bytes.resize(ctx_at + DiagnosticParamsContext::len_with_counter_id(self.diag.counters.len()), 0);
+        if let Some(ctx) = bytes.get_mut(ctx_at..) {
+            for (k, id) in self.diag.counters.iter().enumerate() {
+                if let Some(c) = DiagnosticParamsContext::tail_counter_id_mut(ctx, k) {
+                    c.set_counter_id(*id);
+                }
+            }
+        }
+        reply_bytes(bytes, out_len)
+    }
+
+    fn set_diag_params(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: SetDiagnosticParamsIn = parse(input)?;
+        self.need(&[HcaState::Initialized])?;
+        let ctx = *i.diagnostic_params_context();
+        let n = usize::from(ctx.num_of_counters());
+        if n > MAX_DIAG_COUNTERS {
+            return Err(BAD_FIELD);
+        }
+        let ctx_at = SetDiagnosticParamsIn::FIELD_DIAGNOSTIC_PARAMS_CONTEXT.offset / 8;
+        let tail = input.get(ctx_at..).unwrap_or(&[]);
+        if DiagnosticParamsContext::tail_counter_id_len(tail.len()) < n {
+            return Err(fail(CmdStatus::BAD_INPUT_LENGTH, synd::INPUT_TOO_SHORT));
+        }
+        let ids: Vec<u16> =
+            (0..n).map(|k| DiagnosticParamsContext::tail_counter_id(tail, k).map_or(0, |c| c.counter_id())).collect();
+        let out = reply(&SetDiagnosticParamsOut::new(), out_len)?;
+        self.diag = Diag { params: ctx, counters: ids, queries: 0 };
+        Ok(out)
+    }
+
+    fn query_diag_counters(&mut self, input: &[u8], out_len: usize) -> Res {
+        let i: QueryDiagnosticCntrsIn = parse(input)?;
+        self.need(&[HcaState::Initialized])?;
+        if !self.diag.params.enable() {
+            return Err(fail(CmdStatus::BAD_RESOURCE_STATE, synd::DIAG_NOT_ENABLED));
+        }
+        let samples = usize::from(i.num_of_samples().max(1));
+        let n = self.diag.counters.len().saturating_mul(samples);
+        let mut bytes = QueryDiagnosticCntrsOut::new().as_bytes().to_vec();
+        bytes.resize(QueryDiagnosticCntrsOut::len_with_diag_counter(n), 0);
+        let q = self.diag.queries.saturating_add(1);
+        let mut k = 0;
+        for s in 0..samples {
+            let sample_id = i.sample_index().wrapping_add(u16::try_from(s).unwrap_or(u16::MAX));
+            for id in &self.diag.counters {
+                let value = (u64::from(*id) + 1).saturating_mul(q * 1000 + s as u64);
+                if let Some(e) = QueryDiagnosticCntrsOut::tail_diag_counter_mut(&mut bytes, k) {
+                    *e = DiagnosticCntrStruct::new()
+                        .with_counter_id(*id)
+                        .with_sample_id(sample_id)
+                        .with_time_stamp_31_0(u32::try_from(q * 1000 + s as u64).unwrap_or(u32::MAX))
+                        .with_counter_value_h((value >> 32) as u32)
+                        .with_counter_value_l(value as u32);
+                }
+                k += 1;
+            }
+        }
+        let out = reply_bytes(bytes, out_len)?;
+        self.diag.queries = q;
+        Ok(out)
+    }
+}
