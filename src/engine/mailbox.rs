@@ -28,7 +28,6 @@ pub const BLOCK_STRIDE: usize = CmdIfBox::SIZE.next_power_of_two();
 /// The most blocks a pool manages (4 MiB of pool memory).
 pub const MAX_BLOCKS: usize = 4096;
 
-
 /// Blocks needed for a message of `len` bytes (the first [`INLINE_BYTES`] travel in the entry).
 pub const fn blocks_for(len: usize) -> usize {
     len.saturating_sub(INLINE_BYTES).div_ceil(BLOCK_DATA)

@@ -8,6 +8,7 @@
 //! - Nothing is allocated: the host lends BAR0 access, a clock, the 4 KiB queue page and a pool of
 //!   mailbox blocks ([`crate::host`]). Device output never causes a panic; every wait is bounded.
 
+pub mod access;
 pub mod error;
 pub mod hca;
 pub mod iseg;
