@@ -303,10 +303,8 @@ impl<D: DmaMemory> MailboxPool<D> {
             if b.block_number() != n as u32 || b.token() != token {
                 return Err(ChainError::Mailbox(n as u32));
             }
-            if checksums {
-                if !signature::block_ok(&b) {
-                    return Err(ChainError::Signature(n as u32));
-                }
+            if checksums && !signature::block_ok(&b) {
+                return Err(ChainError::Signature(n as u32));
             }
             out.copy_from(INLINE_BYTES + n * BLOCK_DATA, b.mailbox_data_bytes());
         }
