@@ -33,7 +33,9 @@ pub(crate) const MIN_INPUT: usize = end_byte(MboxInHdr::FIELD_OP_MOD);
 /// Shortest output a command can have: through the header's syndrome (ENABLE_HCA's output is 12 bytes).
 pub(crate) const MIN_OUTPUT: usize = end_byte(MboxOutHdr::FIELD_SYNDROME);
 
-pub(crate) use crate::engine::signature::{block_ok as block_signatures_ok, entry_ok as entry_signature_ok, sign_block, sign_entry};
+pub(crate) use crate::engine::signature::{
+    block_ok as block_signatures_ok, entry_ok as entry_signature_ok, sign_block, sign_entry,
+};
 
 /// The whole 64-bit input mailbox pointer of an entry, reserved low bits included.
 pub(crate) fn input_pointer(e: &CmdQueueEntry) -> u64 {
