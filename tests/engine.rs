@@ -332,6 +332,19 @@ fn a_fatal_health_syndrome_marks_the_device_dead() {
 }
 
 #[test]
+fn a_health_counter_that_stops_is_reported_compromised() {
+    let mut r = up();
+    for _ in 0..4 {
+        assert!(r.q.health().is_healthy(), "the model's health counter advances");
+    }
+    // A non-fatal syndrome: the counter stops, the device is not dead yet.
+    r.dev.inject(Fault::Health { syndrome: HealthSyndrome::FW_INTERNAL_ERROR, ext_syndrome: 0 });
+    let reports: Vec<_> = (0..4).map(|_| r.q.health()).collect();
+    assert!(reports[3].compromised(), "{:?}", reports[3]);
+    assert!(!reports[3].is_healthy());
+}
+
+#[test]
 fn a_disabled_nic_interface_is_a_dead_device_found_while_waiting() {
     let mut r = up();
     r.dev.inject(Fault::NicInterface(NicInterface::DISABLED));

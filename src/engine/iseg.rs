@@ -139,6 +139,7 @@ impl<'a, M: Mmio + ?Sized> Iseg<'a, M> {
             health_counter: counter,
             nic_interface: iface,
             fatal,
+            counter_misses: 0,
         }
     }
 }
@@ -146,6 +147,9 @@ impl<'a, M: Mmio + ?Sized> Iseg<'a, M> {
 const fn field_mask(f: &FieldDesc) -> u32 {
     bits::mask(f.width as u32) as u32
 }
+
+/// Consecutive unchanged health counters that make the device "health compromised" (kernel `MAX_MISSES`).
+pub const MAX_COUNTER_MISSES: u8 = 3;
 
 /// What the health buffer and the initialization segment say about the device's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,11 +175,20 @@ pub struct HealthReport {
     pub nic_interface: NicInterface,
     /// Set when the device must be considered dead.
     pub fatal: Option<DeadReason>,
+    /// How many consecutive health checks saw the same health counter (filled in by
+    /// [`super::Cmdq::health`]; Linux reports "health compromised" at 3).
+    pub counter_misses: u8,
 }
 
 impl HealthReport {
     /// Whether nothing is wrong.
     pub fn is_healthy(&self) -> bool {
-        self.fatal.is_none() && self.syndrome == HealthSyndrome(0)
+        self.fatal.is_none() && self.syndrome == HealthSyndrome(0) && !self.compromised()
+    }
+
+    /// Whether the health counter stopped advancing for [`MAX_COUNTER_MISSES`] checks in a row: firmware
+    /// is not alive, though nothing fatal is reported yet.
+    pub fn compromised(&self) -> bool {
+        self.counter_misses >= MAX_COUNTER_MISSES
     }
 }

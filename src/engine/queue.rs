@@ -192,6 +192,8 @@ pub struct Cmdq<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> {
     dead: Option<DeadReason>,
     stats: Stats,
     uid: u16,
+    last_health_counter: Option<u32>,
+    counter_misses: u8,
 }
 
 fn cmd_of(inline: &[u8; INLINE_BYTES]) -> CmdId {
@@ -278,6 +280,8 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             dead: None,
             stats: Stats::default(),
             uid: 0,
+            last_health_counter: None,
+            counter_misses: 0,
         })
     }
 
@@ -347,9 +351,17 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         self.pool.free_blocks()
     }
 
-    /// Reads the health buffer; a fatal finding marks the device dead.
+    /// Reads the health buffer; a fatal finding marks the device dead. Called now and then (Linux polls
+    /// every 2 s), it also notices a health counter that stopped advancing.
     pub fn health(&mut self) -> HealthReport {
-        let report = Iseg::new(&self.mmio).health();
+        let mut report = Iseg::new(&self.mmio).health();
+        if self.last_health_counter == Some(report.health_counter) {
+            self.counter_misses = self.counter_misses.saturating_add(1);
+        } else {
+            self.counter_misses = 0;
+        }
+        self.last_health_counter = Some(report.health_counter);
+        report.counter_misses = self.counter_misses;
         if let Some(r) = report.fatal {
             self.mark_dead(r);
         }

@@ -11791,7 +11791,7 @@ static LAYOUT_HCA_CAP_UNION: LayoutDesc = LayoutDesc {
     ],
 };
 
-/// QUERY_HCA_CAP input (mlx5_ifc_query_hca_cap_in_bits); op_mod = cap type << 1 | current.
+/// QUERY_HCA_CAP input (mlx5_ifc_query_hca_cap_in_bits); op_mod = cap type \<\< 1 | current.
 ///
 /// Kernel `struct mlx5_ifc_query_hca_cap_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
@@ -12500,7 +12500,7 @@ static LAYOUT_SET_HCA_CAP_OUT: LayoutDesc = LayoutDesc {
 };
 
 
-/// Read a capability page; op_mod = cap type << 1 | mode, where mode 0 reads the maximum and 1 the current values.
+/// Read a capability page; op_mod = cap type \<\< 1 | mode, where mode 0 reads the maximum and 1 the current values.
 ///
 /// Command `QUERY_HCA_CAP`: opcode `0x100`, input [`QueryHcaCapIn`], output [`QueryHcaCapOut`]; least fwctl scope `configuration`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -12528,7 +12528,7 @@ pub(crate) static CMD_QUERY_HCA_CAP: CommandDesc = CommandDesc {
 };
 
 
-/// Write the current values of a capability page; op_mod = cap type << 1.
+/// Write the current values of a capability page; op_mod = cap type \<\< 1.
 ///
 /// Command `SET_HCA_CAP`: opcode `0x109`, input [`SetHcaCapIn`], output [`SetHcaCapOut`]; least fwctl scope `configuration`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

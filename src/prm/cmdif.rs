@@ -609,7 +609,7 @@ impl CmdQueueEntry {
         CmdXport(raw as u8)
     }
 
-    /// Sets [`Self::r#type`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    /// Sets `Self::r#type`, keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
     #[inline]
     pub const fn set_type(&mut self, v: CmdXport) {
         let raw = v.0 as u32;
@@ -965,7 +965,7 @@ impl CmdQueueEntry {
         self.set_ownership(v);
         self
     }
-    /// Where [`Self::r#type`] lives: offset, width, count and kind.
+    /// Where `Self::r#type` lives: offset, width, count and kind.
     pub const FIELD_TYPE: FieldDesc = FieldDesc { name: "type", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Enum(CmdXport::DESC) };
     /// Where [`Self::input_length`] lives: offset, width, count and kind.
     pub const FIELD_INPUT_LENGTH: FieldDesc = FieldDesc { name: "input_length", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
@@ -1887,7 +1887,7 @@ impl InitialSeg {
         self
     }
 
-    /// Write 1 << slot (big endian) to ring a slot.
+    /// Write 1 \<\< slot (big endian) to ring a slot.
     ///
     /// PRM bits 0xc0..0xe0 of `initial_seg` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_initial_seg_bits.command_doorbell_vector`.
     #[inline]

@@ -384,7 +384,7 @@ impl DiagnosticParamsContext {
     pub const FIELD_ENABLE: FieldDesc = FieldDesc { name: "enable", offset: 0x25, width: 0x1, count: Count::One, kind: FieldKind::Bool };
     /// Where [`Self::log_sample_period`] lives: offset, width, count and kind.
     pub const FIELD_LOG_SAMPLE_PERIOD: FieldDesc = FieldDesc { name: "log_sample_period", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
-    /// Where [`Self::counter_id`] lives: offset, width, count and kind.
+    /// Where [`Self::tail_counter_id`] lives: offset, width, count and kind.
     pub const FIELD_COUNTER_ID: FieldDesc = FieldDesc { name: "counter_id", offset: 0xc0, width: 0x20, count: Count::Tail, kind: FieldKind::Layout(CounterId::DESC) };
 }
 
@@ -1363,7 +1363,7 @@ impl QueryDiagnosticCntrsOut {
     pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
     /// Where [`Self::syndrome`] lives: offset, width, count and kind.
     pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
-    /// Where [`Self::diag_counter`] lives: offset, width, count and kind.
+    /// Where [`Self::tail_diag_counter`] lives: offset, width, count and kind.
     pub const FIELD_DIAG_COUNTER: FieldDesc = FieldDesc { name: "diag_counter", offset: 0x80, width: 0x80, count: Count::Tail, kind: FieldKind::Layout(DiagnosticCntrStruct::DESC) };
 }
 

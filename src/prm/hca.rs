@@ -1708,7 +1708,7 @@ impl ManagePagesIn {
     pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
     /// Where [`Self::input_num_entries`] lives: offset, width, count and kind.
     pub const FIELD_INPUT_NUM_ENTRIES: FieldDesc = FieldDesc { name: "input_num_entries", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
-    /// Where [`Self::pas`] lives: offset, width, count and kind.
+    /// Where [`Self::tail_pas`] lives: offset, width, count and kind.
     pub const FIELD_PAS: FieldDesc = FieldDesc { name: "pas", offset: 0x80, width: 0x40, count: Count::Tail, kind: FieldKind::Uint };
 }
 
@@ -1884,7 +1884,7 @@ impl ManagePagesOut {
     pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
     /// Where [`Self::output_num_entries`] lives: offset, width, count and kind.
     pub const FIELD_OUTPUT_NUM_ENTRIES: FieldDesc = FieldDesc { name: "output_num_entries", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
-    /// Where [`Self::pas`] lives: offset, width, count and kind.
+    /// Where [`Self::tail_pas`] lives: offset, width, count and kind.
     pub const FIELD_PAS: FieldDesc = FieldDesc { name: "pas", offset: 0x80, width: 0x40, count: Count::Tail, kind: FieldKind::Uint };
 }
 
@@ -3219,7 +3219,7 @@ impl SetDriverVersionIn {
         self
     }
 
-    /// ASCII string, NUL padded; Linux sends 'Linux,mlx5_core,<version>'.
+    /// ASCII string, NUL padded; Linux sends 'Linux,mlx5_core,\<version>'.
     ///
     /// PRM bits 0x80..0x280 of `set_driver_version_in` (64 elements of 8 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_set_driver_version_in_bits.driver_version`.
     ///

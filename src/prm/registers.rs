@@ -324,7 +324,7 @@ impl AccessRegisterIn {
     pub const FIELD_REGISTER_ID: FieldDesc = FieldDesc { name: "register_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
     /// Where [`Self::argument`] lives: offset, width, count and kind.
     pub const FIELD_ARGUMENT: FieldDesc = FieldDesc { name: "argument", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
-    /// Where [`Self::register_data`] lives: offset, width, count and kind.
+    /// Where [`Self::tail_register_data`] lives: offset, width, count and kind.
     pub const FIELD_REGISTER_DATA: FieldDesc = FieldDesc { name: "register_data", offset: 0x80, width: 0x20, count: Count::Tail, kind: FieldKind::Uint };
 }
 
@@ -476,7 +476,7 @@ impl AccessRegisterOut {
     pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
     /// Where [`Self::syndrome`] lives: offset, width, count and kind.
     pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
-    /// Where [`Self::register_data`] lives: offset, width, count and kind.
+    /// Where [`Self::tail_register_data`] lives: offset, width, count and kind.
     pub const FIELD_REGISTER_DATA: FieldDesc = FieldDesc { name: "register_data", offset: 0x80, width: 0x20, count: Count::Tail, kind: FieldKind::Uint };
 }
 
@@ -12369,7 +12369,7 @@ impl McqiReg {
     pub const FIELD_OFFSET: FieldDesc = FieldDesc { name: "offset", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
     /// Where [`Self::data_size`] lives: offset, width, count and kind.
     pub const FIELD_DATA_SIZE: FieldDesc = FieldDesc { name: "data_size", offset: 0xb0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
-    /// Where [`Self::data`] lives: offset, width, count and kind.
+    /// Where [`Self::tail_data`] lives: offset, width, count and kind.
     pub const FIELD_DATA: FieldDesc = FieldDesc { name: "data", offset: 0xc0, width: 0x3e0, count: Count::Tail, kind: FieldKind::Layout(McqiRegData::DESC) };
 }
 

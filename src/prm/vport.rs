@@ -1385,7 +1385,7 @@ impl NicVportContext {
     pub const FIELD_ALLOWED_LIST_SIZE: FieldDesc = FieldDesc { name: "allowed_list_size", offset: 0x794, width: 0xc, count: Count::One, kind: FieldKind::Uint };
     /// Where [`Self::permanent_address`] lives: offset, width, count and kind.
     pub const FIELD_PERMANENT_ADDRESS: FieldDesc = FieldDesc { name: "permanent_address", offset: 0x7a0, width: 0x40, count: Count::One, kind: FieldKind::Layout(MacAddressLayout::DESC) };
-    /// Where [`Self::current_uc_mac_address`] lives: offset, width, count and kind.
+    /// Where [`Self::tail_current_uc_mac_address`] lives: offset, width, count and kind.
     pub const FIELD_CURRENT_UC_MAC_ADDRESS: FieldDesc = FieldDesc { name: "current_uc_mac_address", offset: 0x800, width: 0x40, count: Count::Tail, kind: FieldKind::Uint };
 }
 
@@ -3114,7 +3114,7 @@ impl QueryEswFunctionsOut {
     pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
     /// Where [`Self::host_params_context`] lives: offset, width, count and kind.
     pub const FIELD_HOST_PARAMS_CONTEXT: FieldDesc = FieldDesc { name: "host_params_context", offset: 0x80, width: 0x200, count: Count::One, kind: FieldKind::Layout(HostParamsContext::DESC) };
-    /// Where [`Self::host_sf_enable`] lives: offset, width, count and kind.
+    /// Where [`Self::tail_host_sf_enable`] lives: offset, width, count and kind.
     pub const FIELD_HOST_SF_ENABLE: FieldDesc = FieldDesc { name: "host_sf_enable", offset: 0x400, width: 0x40, count: Count::Tail, kind: FieldKind::Uint };
 }
 
