@@ -31,7 +31,9 @@ pub fn emit(spec: &Spec) -> Vec<Output> {
     let ctx = Ctx::new(spec);
     let mut out = Vec::new();
     for (i, m) in spec.modules.iter().enumerate() {
-        let Some(file) = spec.files.get(i) else { continue };
+        let Some(file) = spec.files.get(i) else {
+            continue;
+        };
         let mut s = header(&file.display);
         let _ = writeln!(s, "\n//! Layouts, enums and commands of `{}`.\n", file.display);
         s.push_str("#[allow(unused_imports)]\nuse super::*;\n#[allow(unused_imports)]\nuse crate::command::*;\n#[allow(unused_imports)]\nuse crate::layout::*;\n#[allow(unused_imports)]\nuse zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};\n");
@@ -87,8 +89,34 @@ fn doc_lines(s: &mut String, indent: &str, text: &str) {
         if line.trim().is_empty() {
             let _ = writeln!(s, "{indent}///");
         } else {
-            let _ = writeln!(s, "{indent}/// {}", line.trim_end());
+            let _ = writeln!(s, "{indent}/// {}", escape_html(line.trim_end()));
         }
+    }
+}
+
+/// Escapes `<` outside code spans, so that spec text such as `mlx5_core,<version>` is not read as HTML.
+fn escape_html(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut in_code = false;
+    for c in line.chars() {
+        if c == '`' {
+            in_code = !in_code;
+        }
+        if c == '<' && !in_code {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An intra-doc link to the method `get` of `Self`; rustdoc cannot resolve raw identifiers (`r#type`),
+/// so those are plain code.
+fn doc_link(get: &str) -> String {
+    if get.starts_with("r#") {
+        format!("`Self::{get}`")
+    } else {
+        format!("[`Self::{get}`]")
     }
 }
 
@@ -156,7 +184,10 @@ fn emit_enum(s: &mut String, e: &Enum, forced_name: Option<&str>) {
     let _ = writeln!(s, "impl core::fmt::Debug for {ty} {{");
     let _ = writeln!(s, "    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {{");
     let _ = writeln!(s, "        fmt_enum(f, Self::DESC, self.0 as u64)\n    }}\n}}\n");
-    let _ = writeln!(s, "impl From<{inner}> for {ty} {{\n    fn from(v: {inner}) -> Self {{\n        Self(v)\n    }}\n}}\n");
+    let _ = writeln!(
+        s,
+        "impl From<{inner}> for {ty} {{\n    fn from(v: {inner}) -> Self {{\n        Self(v)\n    }}\n}}\n"
+    );
     let _ = writeln!(s, "impl From<{ty}> for {inner} {{\n    fn from(v: {ty}) -> Self {{\n        v.0\n    }}\n}}\n");
     let _ = writeln!(s, "static {st}: EnumDesc = EnumDesc {{");
     let _ = writeln!(s, "    name: {},", lit(forced_name.unwrap_or(&e.name)));
@@ -173,7 +204,10 @@ fn emit_flags(s: &mut String, e: &Enum) {
     let _ = writeln!(s, "\nflag_set! {{");
     doc_lines(s, "    ", e.doc.as_deref().unwrap_or(&e.name));
     let _ = writeln!(s, "    ///");
-    let _ = writeln!(s, "    /// A flag set over `{inner}` (value bits, least significant = bit 0); unknown bits are kept.");
+    let _ = writeln!(
+        s,
+        "    /// A flag set over `{inner}` (value bits, least significant = bit 0); unknown bits are kept."
+    );
     let _ = writeln!(s, "    pub struct {ty}: {inner} {{");
     for v in &e.values {
         let mut d = v.doc.clone().unwrap_or_else(|| format!("`{}`.", v.name));
@@ -214,7 +248,7 @@ fn access(f: &Field) -> Access {
         Access::Any
     } else if f.width <= 32 {
         Access::Dword
-    } else if f.width == 64 && f.offset % 32 == 0 {
+    } else if f.width == 64 && f.offset.is_multiple_of(32) {
         Access::Qword
     } else {
         Access::Bytes(f.width / 8)
@@ -283,7 +317,9 @@ fn read_raw(acc: &Access, buf: &str, off: &str, width: u64) -> String {
     match acc {
         Access::Dword => format!("bits::get32({buf}, {off}, {width})"),
         Access::Qword => format!("bits::get64({buf}, {off})"),
-        Access::Any => format!("match bits::get_any({buf}, {off}, {width}) {{ Some(x) => x, None => 0 }}"),
+        Access::Any => {
+            format!("match bits::get_any({buf}, {off}, {width}) {{ Some(x) => x, None => 0 }}")
+        }
         Access::Bytes(_) => String::new(),
     }
 }
@@ -301,20 +337,18 @@ fn where_doc(l: &Layout, f: &Field) -> String {
     let end = f.offset + f.total_bits();
     let mut d = match f.count {
         Count::One => format!("PRM bits {:#x}..{:#x} of `{}` ({} bits", f.offset, end, l.name, f.width),
-        Count::Fixed(n) => format!(
-            "PRM bits {:#x}..{:#x} of `{}` ({n} elements of {} bits",
-            f.offset, end, l.name, f.width
-        ),
-        Count::Tail => format!(
-            "variable tail of `{}` from PRM bit {:#x} ({} bits per element",
-            l.name, f.offset, f.width
-        ),
+        Count::Fixed(n) => {
+            format!("PRM bits {:#x}..{:#x} of `{}` ({n} elements of {} bits", f.offset, end, l.name, f.width)
+        }
+        Count::Tail => {
+            format!("variable tail of `{}` from PRM bit {:#x} ({} bits per element", l.name, f.offset, f.width)
+        }
     };
     if f.count == Count::One && f.width <= 32 && !f.straddle {
         let hi = 31 - f.offset % 32;
         let lo = hi + 1 - f.width;
         let _ = write!(d, "; big-endian dword {}, bits {hi}:{lo}", f.offset / 32);
-    } else if f.width % 8 == 0 && f.offset % 8 == 0 {
+    } else if f.width.is_multiple_of(8) && f.offset.is_multiple_of(8) {
         let _ = write!(d, "; big-endian, byte {:#x}", f.offset / 8);
     } else {
         d.push_str("; big-endian dwords");
@@ -341,7 +375,10 @@ fn emit_layout(s: &mut String, l: &Layout, ctx: &Ctx) {
         l.size,
         if l.tail().is_some() { ", followed by a variable tail" } else { "" }
     );
-    let _ = writeln!(s, "#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]");
+    let _ = writeln!(
+        s,
+        "#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]"
+    );
     let _ = writeln!(s, "#[repr(transparent)]");
     let _ = writeln!(s, "pub struct {ty}(pub [u8; {n}]);\n");
     let _ = writeln!(s, "const _: () = assert!(core::mem::size_of::<{ty}>() == {n});\n");
@@ -360,7 +397,9 @@ fn emit_layout(s: &mut String, l: &Layout, ctx: &Ctx) {
         emit_field(s, l, f, ctx);
     }
     for f in l.fields.iter().filter(|f| !f.is_reserved()) {
-        let _ = writeln!(s, "    /// Where [`Self::{}`] lives: offset, width, count and kind.", method_name(&f.name));
+        let accessor =
+            if f.count == Count::Tail { format!("tail_{}", method_stem(&f.name)) } else { method_name(&f.name) };
+        let _ = writeln!(s, "    /// Where {} lives: offset, width, count and kind.", doc_link(&accessor));
         let _ = writeln!(s, "    pub const {}: FieldDesc = {};", field_const(&f.name), field_desc(f, ctx));
     }
     let _ = writeln!(s, "}}\n");
@@ -374,11 +413,7 @@ fn emit_layout(s: &mut String, l: &Layout, ctx: &Ctx) {
     // The static description.
     let _ = writeln!(s, "static {st}: LayoutDesc = LayoutDesc {{");
     let _ = writeln!(s, "    name: {},", lit(&l.name));
-    let _ = writeln!(
-        s,
-        "    kind: LayoutKind::{},",
-        if l.kind == LayoutKind::Union { "Union" } else { "Struct" }
-    );
+    let _ = writeln!(s, "    kind: LayoutKind::{},", if l.kind == LayoutKind::Union { "Union" } else { "Struct" });
     let _ = writeln!(s, "    size_bits: {:#x},", l.size);
     let _ = writeln!(s, "    doc: {},", lit(&first_line(&l.doc)));
     let _ = writeln!(s, "    fields: &[");
@@ -420,6 +455,7 @@ fn field_desc(f: &Field, ctx: &Ctx) -> String {
 
 fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
     let get = method_name(&f.name);
+    let link = doc_link(&get);
     let stem = method_stem(&f.name);
     let mut doc = where_doc(l, f);
     if let Some(d) = &f.doc {
@@ -438,15 +474,18 @@ fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
             let _ = writeln!(s, "    #[inline]\n    pub const fn {get}(&self) -> &{t} {{");
             let _ = writeln!(s, "        let s: &{split} = zerocopy::transmute_ref!(&self.0);");
             let _ = writeln!(s, "        zerocopy::transmute_ref!(s.middle())\n    }}\n");
-            let _ = writeln!(s, "    /// [`Self::{get}`], mutably.");
+            let _ = writeln!(s, "    /// {link}, mutably.");
             let _ = writeln!(s, "    #[inline]\n    pub fn {stem}_mut(&mut self) -> &mut {t} {{");
             let _ = writeln!(s, "        let s: &mut {split} = zerocopy::transmute_mut!(&mut self.0);");
             let _ = writeln!(s, "        zerocopy::transmute_mut!(s.middle_mut())\n    }}\n");
-            let _ = writeln!(s, "    /// Replaces [`Self::{get}`].");
+            let _ = writeln!(s, "    /// Replaces {link}.");
             let _ = writeln!(s, "    #[inline]\n    pub const fn set_{stem}(&mut self, v: &{t}) {{");
             let _ = writeln!(s, "        bits::put_bytes(&mut self.0, {o}, &v.0);\n    }}\n");
             let _ = writeln!(s, "    /// [`Self::set_{stem}`] as a `const` builder.");
-            let _ = writeln!(s, "    #[inline]\n    #[must_use]\n    pub const fn with_{stem}(mut self, v: {t}) -> Self {{");
+            let _ = writeln!(
+                s,
+                "    #[inline]\n    #[must_use]\n    pub const fn with_{stem}(mut self, v: {t}) -> Self {{"
+            );
             let _ = writeln!(s, "        self.set_{stem}(&v);\n        self\n    }}");
         }
         (FieldTy::Layout(name), Count::Fixed(cnt)) => {
@@ -458,7 +497,8 @@ fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
             emit_tail_ref(s, &doc, &stem, &t, f.offset / 8, f.width / 8);
         }
         (FieldTy::Bits, Count::Tail) => {
-            let acc = if f.width <= 32 { Access::Dword } else { Access::Any };
+            // Elements of a `straddle` tail may cross dwords: only `get_any` reaches them.
+            let acc = if f.width <= 32 && !f.straddle { Access::Dword } else { Access::Any };
             let v = value_ty(f, ctx, &acc);
             let (o, eb) = (f.offset / 8, f.width / 8);
             let _ = writeln!(s);
@@ -466,14 +506,21 @@ fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
             let _ = writeln!(s, "    #[inline]\n    pub fn tail_{stem}(msg: &[u8], i: usize) -> Option<{}> {{", v.ty);
             let _ = writeln!(s, "        let bit = i.checked_mul({})?.checked_add({:#x})?;", f.width, f.offset);
             let getter = match acc {
-                Access::Dword => format!("if bit + {} > msg.len() * 8 {{\n            return None;\n        }}\n        let raw = bits::get32(msg, bit, {});", f.width, f.width),
+                Access::Dword => format!("if bit.checked_add({})? > msg.len().saturating_mul(8) {{\n            return None;\n        }}\n        let raw = bits::get32(msg, bit, {});", f.width, f.width),
                 _ => format!("let raw = bits::get_any(msg, bit, {})?;", f.width),
             };
             let _ = writeln!(s, "        {getter}\n        Some({})\n    }}\n", v.from_raw);
-            let _ = writeln!(s, "    /// Sets element `i` of the tail `{}` in `msg`; an error when it is not inside `msg`.", f.name);
+            let _ = writeln!(
+                s,
+                "    /// Sets element `i` of the tail `{}` in `msg`; an error when it is not inside `msg`.",
+                f.name
+            );
             let _ = writeln!(s, "    #[inline]\n    pub fn set_tail_{stem}(msg: &mut [u8], i: usize, v: {}) -> Result<(), OutOfRange> {{", v.ty);
             let _ = writeln!(s, "        let len = Self::tail_{stem}_len(msg.len());");
-            let _ = writeln!(s, "        if i >= len {{\n            return Err(OutOfRange {{ index: i, len }});\n        }}");
+            let _ = writeln!(
+                s,
+                "        if i >= len {{\n            return Err(OutOfRange {{ index: i, len }});\n        }}"
+            );
             let _ = writeln!(s, "        let bit = {:#x} + i * {};", f.offset, f.width);
             let _ = writeln!(s, "        let raw = {};", v.to_raw);
             let w = match acc {
@@ -481,7 +528,11 @@ fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
                 _ => format!("bits::set_any(msg, bit, {}, raw).is_some()", f.width),
             };
             let _ = writeln!(s, "        let _ = {w};\n        Ok(())\n    }}\n");
-            let _ = writeln!(s, "    /// How many whole elements of the tail `{}` a message of `msg_len` bytes holds.", f.name);
+            let _ = writeln!(
+                s,
+                "    /// How many whole elements of the tail `{}` a message of `msg_len` bytes holds.",
+                f.name
+            );
             let _ = writeln!(s, "    #[inline]\n    pub const fn tail_{stem}_len(msg_len: usize) -> usize {{");
             let _ = writeln!(s, "        msg_len.saturating_sub({o}) / {eb}\n    }}\n");
             let _ = writeln!(s, "    /// Bytes of a message whose tail `{}` has `n` elements.", f.name);
@@ -511,36 +562,61 @@ fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
                     let _ = writeln!(s, "        {}\n    }}\n", v.from_raw);
                     let _ = writeln!(
                         s,
-                        "    /// Sets [`Self::{get}`], keeping every other bit; bits of `v` beyond the field's {} are dropped.",
+                        "    /// Sets {link}, keeping every other bit; bits of `v` beyond the field's {} are dropped.",
                         if f.width == 1 { "one bit".to_string() } else { format!("{} bits", f.width) }
                     );
                     let _ = writeln!(s, "    #[inline]\n    pub const fn set_{stem}(&mut self, v: {}) {{", v.ty);
                     let _ = writeln!(s, "        let raw = {};", v.to_raw);
-                    let _ = writeln!(s, "        let _ = {};\n    }}\n", write_raw(&acc, "&mut self.0", &off, f.width, "raw"));
+                    let _ = writeln!(
+                        s,
+                        "        let _ = {};\n    }}\n",
+                        write_raw(&acc, "&mut self.0", &off, f.width, "raw")
+                    );
                     let _ = writeln!(s, "    /// [`Self::set_{stem}`] as a `const` builder.");
-                    let _ = writeln!(s, "    #[inline]\n    #[must_use]\n    pub const fn with_{stem}(mut self, v: {}) -> Self {{", v.ty);
+                    let _ = writeln!(
+                        s,
+                        "    #[inline]\n    #[must_use]\n    pub const fn with_{stem}(mut self, v: {}) -> Self {{",
+                        v.ty
+                    );
                     let _ = writeln!(s, "        self.set_{stem}(v);\n        self\n    }}");
                 }
                 Count::Fixed(cnt) => {
                     let off = format!("{:#x} + i * {}", f.offset, f.width);
                     let _ = writeln!(s);
                     doc_lines(s, "    ", &format!("{doc}\n\nElement `i`, or `None` when `i >= {cnt}`."));
-                    let _ = writeln!(s, "    #[inline]\n    pub const fn {get}(&self, i: usize) -> Option<{}> {{", v.ty);
+                    let _ =
+                        writeln!(s, "    #[inline]\n    pub const fn {get}(&self, i: usize) -> Option<{}> {{", v.ty);
                     let _ = writeln!(s, "        if i >= {cnt} {{\n            return None;\n        }}");
                     let _ = writeln!(s, "        let raw = {};", read_raw(&acc, "&self.0", &off, f.width));
                     let _ = writeln!(s, "        Some({})\n    }}\n", v.from_raw);
-                    let _ = writeln!(s, "    /// Sets element `i` of [`Self::{get}`], keeping every other bit; an error when `i >= {cnt}`.");
+                    let _ = writeln!(
+                        s,
+                        "    /// Sets element `i` of {link}, keeping every other bit; an error when `i >= {cnt}`."
+                    );
                     let _ = writeln!(s, "    #[inline]\n    pub const fn set_{stem}(&mut self, i: usize, v: {}) -> Result<(), OutOfRange> {{", v.ty);
                     let _ = writeln!(s, "        if i >= {cnt} {{\n            return Err(OutOfRange {{ index: i, len: {cnt} }});\n        }}");
                     let _ = writeln!(s, "        let raw = {};", v.to_raw);
-                    let _ = writeln!(s, "        let _ = {};\n        Ok(())\n    }}\n", write_raw(&acc, "&mut self.0", &off, f.width, "raw"));
-                    let _ = writeln!(s, "    /// Sets every element of [`Self::{get}`], as a `const` builder.");
+                    let _ = writeln!(
+                        s,
+                        "        let _ = {};\n        Ok(())\n    }}\n",
+                        write_raw(&acc, "&mut self.0", &off, f.width, "raw")
+                    );
+                    let _ = writeln!(s, "    /// Sets every element of {link}, as a `const` builder.");
                     let _ = writeln!(s, "    #[inline]\n    #[must_use]\n    pub const fn with_{stem}(mut self, v: [{}; {cnt}]) -> Self {{", v.ty);
                     let _ = writeln!(s, "        let mut i = 0;\n        while i < {cnt} {{");
                     let _ = writeln!(s, "            // PANIC: `i < {cnt}`, the length of `v`.\n            #[allow(clippy::indexing_slicing)]");
                     let _ = writeln!(s, "            let _ = self.set_{stem}(i, v[i]);\n            i += 1;\n        }}\n        self\n    }}");
-                    if f.width == 8 && f.offset % 8 == 0 && f.enum_.is_none() && f.flags.is_none() && !f.signed {
-                        emit_bytes(s, &format!("[`Self::{get}`] as bytes, zero-copy."), &format!("{stem}_bytes"), &format!("{stem}_bytes"), f.offset / 8, cnt, total);
+                    if f.width == 8 && f.offset.is_multiple_of(8) && f.enum_.is_none() && f.flags.is_none() && !f.signed
+                    {
+                        emit_bytes(
+                            s,
+                            &format!("{link} as bytes, zero-copy."),
+                            &format!("{stem}_bytes"),
+                            &format!("{stem}_bytes"),
+                            f.offset / 8,
+                            cnt,
+                            total,
+                        );
                     }
                 }
                 Count::Tail => {}
@@ -549,28 +625,68 @@ fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
     }
 }
 
+/// Methods every generated layout has besides its fields' accessors.
+pub const LAYOUT_METHODS: &[&str] = &["new", "as_array"];
+
+/// The methods [`emit`] generates for field `f` (without `r#`), so that the names pass can refuse specs
+/// whose accessors would collide. Keep in step with `emit_field`.
+pub fn accessor_names(f: &Field) -> Vec<String> {
+    let stem = method_stem(&f.name);
+    let plain = |list: &[&str]| list.iter().map(|p| p.replace('@', &stem)).collect::<Vec<_>>();
+    match (&f.ty, f.count) {
+        (FieldTy::Reserved, _) => Vec::new(),
+        (_, Count::Tail) => {
+            let mut v = plain(&["tail_@", "tail_@_len", "len_with_@"]);
+            v.push(if f.ty == FieldTy::Bits { format!("set_tail_{stem}") } else { format!("tail_{stem}_mut") });
+            v
+        }
+        (FieldTy::Layout(_), Count::One) => plain(&["@", "@_mut", "set_@", "with_@"]),
+        (FieldTy::Layout(_), Count::Fixed(_)) => plain(&["@", "@_mut", "@_all", "@_all_mut", "set_@", "with_@"]),
+        (FieldTy::Bits, count) => match (access(f), count) {
+            (Access::Bytes(_), Count::Fixed(_)) => plain(&["@", "@_mut", "@_all", "@_all_mut", "set_@", "with_@"]),
+            (Access::Bytes(_), _) => plain(&["@", "@_mut", "set_@", "with_@"]),
+            (_, Count::Fixed(_)) => {
+                let mut v = plain(&["@", "set_@", "with_@"]);
+                if f.width == 8 && f.offset.is_multiple_of(8) && f.enum_.is_none() && f.flags.is_none() && !f.signed {
+                    v.extend(plain(&["@_bytes", "@_bytes_mut"]));
+                }
+                v
+            }
+            _ => plain(&["@", "set_@", "with_@"]),
+        },
+    }
+}
+
 fn emit_bytes(s: &mut String, doc: &str, get: &str, stem: &str, o: u64, m: u64, total: u64) {
+    let link = doc_link(get);
     let r = total - o - m;
     let split = format!("Split<{o}, {m}, {r}>");
     let _ = writeln!(s);
     doc_lines(s, "    ", doc);
     let _ = writeln!(s, "    #[inline]\n    pub const fn {get}(&self) -> &[u8; {m}] {{");
     let _ = writeln!(s, "        let s: &{split} = zerocopy::transmute_ref!(&self.0);\n        s.middle()\n    }}\n");
-    let _ = writeln!(s, "    /// [`Self::{get}`], mutably.");
+    let _ = writeln!(s, "    /// {link}, mutably.");
     let _ = writeln!(s, "    #[inline]\n    pub fn {stem}_mut(&mut self) -> &mut [u8; {m}] {{");
-    let _ = writeln!(s, "        let s: &mut {split} = zerocopy::transmute_mut!(&mut self.0);\n        s.middle_mut()\n    }}");
+    let _ = writeln!(
+        s,
+        "        let s: &mut {split} = zerocopy::transmute_mut!(&mut self.0);\n        s.middle_mut()\n    }}"
+    );
     if !stem.ends_with("_bytes") {
-        let _ = writeln!(s, "\n    /// Replaces [`Self::{get}`].");
+        let _ = writeln!(s, "\n    /// Replaces {link}.");
         let _ = writeln!(s, "    #[inline]\n    pub const fn set_{stem}(&mut self, v: &[u8; {m}]) {{");
         let _ = writeln!(s, "        bits::put_bytes(&mut self.0, {o}, v);\n    }}\n");
         let _ = writeln!(s, "    /// [`Self::set_{stem}`] as a `const` builder.");
-        let _ = writeln!(s, "    #[inline]\n    #[must_use]\n    pub const fn with_{stem}(mut self, v: [u8; {m}]) -> Self {{");
+        let _ = writeln!(
+            s,
+            "    #[inline]\n    #[must_use]\n    pub const fn with_{stem}(mut self, v: [u8; {m}]) -> Self {{"
+        );
         let _ = writeln!(s, "        self.set_{stem}(&v);\n        self\n    }}");
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn emit_array_of_refs(s: &mut String, doc: &str, get: &str, stem: &str, t: &str, o: u64, m: u64, cnt: u64, total: u64) {
+    let link = doc_link(get);
     let all = m * cnt;
     let r = total - o - all;
     let split = format!("Split<{o}, {all}, {r}>");
@@ -578,23 +694,30 @@ fn emit_array_of_refs(s: &mut String, doc: &str, get: &str, stem: &str, t: &str,
     doc_lines(s, "    ", &format!("{doc}\n\nElement `i`, or `None` when `i >= {cnt}`."));
     let _ = writeln!(s, "    #[inline]\n    pub const fn {get}(&self, i: usize) -> Option<&{t}> {{");
     let _ = writeln!(s, "        match self.{stem}_all().split_at_checked(i) {{\n            Some((_, rest)) => rest.first(),\n            None => None,\n        }}\n    }}\n");
-    let _ = writeln!(s, "    /// Element `i` of [`Self::{get}`], mutably; `None` when `i >= {cnt}`.");
+    let _ = writeln!(s, "    /// Element `i` of {link}, mutably; `None` when `i >= {cnt}`.");
     let _ = writeln!(s, "    #[inline]\n    pub fn {stem}_mut(&mut self, i: usize) -> Option<&mut {t}> {{");
     let _ = writeln!(s, "        self.{stem}_all_mut().get_mut(i)\n    }}\n");
-    let _ = writeln!(s, "    /// Every element of [`Self::{get}`].");
+    let _ = writeln!(s, "    /// Every element of {link}.");
     let _ = writeln!(s, "    #[inline]\n    pub const fn {stem}_all(&self) -> &[{t}; {cnt}] {{");
     let _ = writeln!(s, "        let s: &{split} = zerocopy::transmute_ref!(&self.0);\n        zerocopy::transmute_ref!(s.middle())\n    }}\n");
-    let _ = writeln!(s, "    /// Every element of [`Self::{get}`], mutably.");
+    let _ = writeln!(s, "    /// Every element of {link}, mutably.");
     let _ = writeln!(s, "    #[inline]\n    pub fn {stem}_all_mut(&mut self) -> &mut [{t}; {cnt}] {{");
     let _ = writeln!(s, "        let s: &mut {split} = zerocopy::transmute_mut!(&mut self.0);\n        zerocopy::transmute_mut!(s.middle_mut())\n    }}\n");
-    let _ = writeln!(s, "    /// Replaces element `i` of [`Self::{get}`]; an error when `i >= {cnt}`.");
-    let _ = writeln!(s, "    #[inline]\n    pub fn set_{stem}(&mut self, i: usize, v: &{t}) -> Result<(), OutOfRange> {{");
+    let _ = writeln!(s, "    /// Replaces element `i` of {link}; an error when `i >= {cnt}`.");
+    let _ =
+        writeln!(s, "    #[inline]\n    pub fn set_{stem}(&mut self, i: usize, v: &{t}) -> Result<(), OutOfRange> {{");
     let _ = writeln!(s, "        match self.{stem}_mut(i) {{\n            Some(e) => {{\n                *e = *v;\n                Ok(())\n            }}\n            None => Err(OutOfRange {{ index: i, len: {cnt} }}),\n        }}\n    }}\n");
     let elem_bytes = if t.starts_with('[') { "v[i]" } else { "v[i].0" };
-    let _ = writeln!(s, "    /// Sets every element of [`Self::{get}`], as a `const` builder.");
-    let _ = writeln!(s, "    #[inline]\n    #[must_use]\n    pub const fn with_{stem}(mut self, v: [{t}; {cnt}]) -> Self {{");
+    let _ = writeln!(s, "    /// Sets every element of {link}, as a `const` builder.");
+    let _ = writeln!(
+        s,
+        "    #[inline]\n    #[must_use]\n    pub const fn with_{stem}(mut self, v: [{t}; {cnt}]) -> Self {{"
+    );
     let _ = writeln!(s, "        let mut i = 0;\n        while i < {cnt} {{");
-    let _ = writeln!(s, "            // PANIC: `i < {cnt}`, the length of `v`.\n            #[allow(clippy::indexing_slicing)]");
+    let _ = writeln!(
+        s,
+        "            // PANIC: `i < {cnt}`, the length of `v`.\n            #[allow(clippy::indexing_slicing)]"
+    );
     let _ = writeln!(s, "            let _ = bits::put_bytes(&mut self.0, {o} + i * {m}, &{elem_bytes});\n            i += 1;\n        }}\n        self\n    }}");
 }
 
@@ -661,7 +784,9 @@ fn emit_command(s: &mut String, c: &Command, ctx: &Ctx) {
         };
         emit_enum(s, &e, Some(&format!("{ty}OpMod")));
     }
-    let layout_of = |r: &Option<crate::ir::Ref>| r.as_ref().filter(|r| ctx.layouts.contains_key(r.name.as_str())).map(|r| type_name(&r.name));
+    let layout_of = |r: &Option<crate::ir::Ref>| {
+        r.as_ref().filter(|r| ctx.layouts.contains_key(r.name.as_str())).map(|r| type_name(&r.name))
+    };
     let (inp, outp) = (layout_of(&c.input), layout_of(&c.output));
     if let (Some(i), Some(o)) = (&inp, &outp) {
         let _ = writeln!(s);
@@ -764,12 +889,30 @@ fn emit_mod(spec: &Spec) -> String {
     s.push_str("}\n");
 
     for (what, ty, list, prefix, desc, doc) in [
-        ("REGISTERS", "RegisterId", spec.registers().collect::<Vec<_>>(), "REG", "RegisterDesc", "An access-register id (ACCESS_REG `register_id`)"),
-        ("CAPS", "CapType", spec.caps().collect::<Vec<_>>(), "CAP", "CapDesc", "A capability page type (QUERY_HCA_CAP `op_mod >> 1`)"),
+        (
+            "REGISTERS",
+            "RegisterId",
+            spec.registers().collect::<Vec<_>>(),
+            "REG",
+            "RegisterDesc",
+            "An access-register id (ACCESS_REG `register_id`)",
+        ),
+        (
+            "CAPS",
+            "CapType",
+            spec.caps().collect::<Vec<_>>(),
+            "CAP",
+            "CapDesc",
+            "A capability page type (QUERY_HCA_CAP `op_mod >> 1`)",
+        ),
     ] {
         let mut list = list;
         list.sort_by_key(|(_, r)| r.number);
-        let _ = writeln!(s, "\n/// Every {} of the specs, sorted by number.", if prefix == "REG" { "access register" } else { "capability page" });
+        let _ = writeln!(
+            s,
+            "\n/// Every {} of the specs, sorted by number.",
+            if prefix == "REG" { "access register" } else { "capability page" }
+        );
         let _ = writeln!(s, "pub static {what}: [&{desc}; {}] = [", list.len());
         for (m, r) in &list {
             let stem = spec.files.get(*m).map_or("", |f| f.stem.as_str());

@@ -30,10 +30,8 @@ pub struct Loaded {
 /// Reads every `*.toml` in `dir` (sorted by name), shown in diagnostics as `{display}/{file}`.
 pub fn read_dir(dir: &Path, display: &str) -> Result<Vec<SourceFile>, String> {
     let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read the spec folder: {e}", dir.display()))?;
-    let mut paths: Vec<_> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
+    let mut paths: Vec<_> =
+        rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
     paths.sort();
     let mut files = Vec::new();
     for p in paths {
@@ -55,7 +53,11 @@ pub fn load(files: Vec<SourceFile>) -> Loaded {
             && !matches!(files[i].stem.as_str(), "mod" | "self" | "super" | "crate")
             && !names::method_name(&files[i].stem).starts_with("r#");
         if !stem_ok {
-            diags.error(&files, &Loc { file: i, start: 0 }, format!("spec file name `{}` is not a usable module name", files[i].stem));
+            diags.error(
+                &files,
+                &Loc { file: i, start: 0 },
+                format!("spec file name `{}` is not a usable module name", files[i].stem),
+            );
         }
         let module = match ir::parse_file(&files, i, &mut diags) {
             Some(parsed) => ir::lower(&files, i, parsed, &mut diags),

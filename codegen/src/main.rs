@@ -94,7 +94,9 @@ fn main() -> ExitCode {
 
 /// Generated files in `out` that no spec produces any more (they carry the generated header).
 fn stale(out: &Path, outputs: &[Output]) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(out) else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir(out) else {
+        return Vec::new();
+    };
     let mut v: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "rs"))
@@ -140,10 +142,11 @@ fn check(out: &Path, outputs: &[Output]) -> ExitCode {
         match std::fs::read_to_string(&p) {
             Ok(t) if t == o.text => {}
             Ok(t) => {
-                let line = t.lines().zip(o.text.lines()).position(|(a, b)| a != b).map_or_else(
-                    || t.lines().count().min(o.text.lines().count()) + 1,
-                    |i| i + 1,
-                );
+                let line = t
+                    .lines()
+                    .zip(o.text.lines())
+                    .position(|(a, b)| a != b)
+                    .map_or_else(|| t.lines().count().min(o.text.lines().count()) + 1, |i| i + 1);
                 bad.push(format!("{}: differs from what the specs produce (first at line {line})", display_of(&p)));
             }
             Err(_) => bad.push(format!("{}: missing", display_of(&p))),

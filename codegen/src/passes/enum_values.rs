@@ -16,14 +16,26 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
         for v in &e.values {
             if let Some(bit) = v.bit {
                 if bit >= e.bits {
-                    diags.error(&spec.files, &v.loc, format!("flag `{}` is bit {bit}, outside the {} bits of `{}`", v.name, e.bits, e.name));
+                    diags.error(
+                        &spec.files,
+                        &v.loc,
+                        format!("flag `{}` is bit {bit}, outside the {} bits of `{}`", v.name, e.bits, e.name),
+                    );
                     continue;
                 }
             } else if e.bits < 64 && v.value >> e.bits != 0 {
-                diags.error(&spec.files, &v.loc, format!("value `{}` = {:#x} does not fit the {} bits of `{}`", v.name, v.value, e.bits, e.name));
+                diags.error(
+                    &spec.files,
+                    &v.loc,
+                    format!("value `{}` = {:#x} does not fit the {} bits of `{}`", v.name, v.value, e.bits, e.name),
+                );
             }
             if let Some((first, _)) = seen.get(&v.value) {
-                diags.error(&spec.files, &v.loc, format!("`{}` repeats the value {:#x} of `{first}` in `{}`", v.name, v.value, e.name));
+                diags.error(
+                    &spec.files,
+                    &v.loc,
+                    format!("`{}` repeats the value {:#x} of `{first}` in `{}`", v.name, v.value, e.name),
+                );
             } else {
                 seen.insert(v.value, (&v.name, &v.loc));
             }
@@ -38,7 +50,10 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
                         diags.error(
                             &spec.files,
                             &f.loc,
-                            format!("field `{}` is {} bits wide but `{}` holds only {} bits", f.name, f.width, e.name, e.bits),
+                            format!(
+                                "field `{}` is {} bits wide but `{}` holds only {} bits",
+                                f.name, f.width, e.name, e.bits
+                            ),
                         );
                     }
                     for v in &e.values {
@@ -46,7 +61,10 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
                             diags.warning(
                                 &spec.files,
                                 &f.loc,
-                                format!("value `{}` of `{}` does not fit the {} bits of field `{}`", v.name, e.name, f.width, f.name),
+                                format!(
+                                    "value `{}` of `{}` does not fit the {} bits of field `{}`",
+                                    v.name, e.name, f.width, f.name
+                                ),
                             );
                         }
                     }

@@ -22,7 +22,11 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
                     );
                 }
                 if at != 0 && l.kind == LayoutKind::Union {
-                    diags.error(&spec.files, &f.loc, format!("union member `{}` must start at bit 0, not {at:#x}", f.name));
+                    diags.error(
+                        &spec.files,
+                        &f.loc,
+                        format!("union member `{}` must start at bit 0, not {at:#x}", f.name),
+                    );
                 }
             }
         }

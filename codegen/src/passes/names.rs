@@ -41,7 +41,28 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
             format!("layout `{}` has the same Rust type name `{}` as another item", l.name, type_name(&l.name))
         });
         let mut fields: HashMap<&str, &Loc> = HashMap::new();
+        let mut methods: HashMap<String, &str> =
+            crate::emit::LAYOUT_METHODS.iter().map(|m| (m.to_string(), "")).collect();
         for f in l.fields.iter().filter(|f| !f.is_reserved()) {
+            for m in crate::emit::accessor_names(f) {
+                match methods.get(m.as_str()) {
+                    Some(&other) if other != f.name => {
+                        let by = if other.is_empty() { "every layout".to_string() } else { format!("field `{other}`") };
+                        diags.error(
+                            files,
+                            &f.loc,
+                            format!(
+                                "field `{}` of `{}` needs the method `{m}`, which {by} already has",
+                                f.name, l.name
+                            ),
+                        );
+                        break;
+                    }
+                    _ => {
+                        methods.insert(m, &f.name);
+                    }
+                }
+            }
             if !is_snake(&f.name) {
                 diags.error(files, &f.loc, format!("field name `{}` is not snake_case", f.name));
             }
@@ -67,6 +88,13 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
             dup(&mut values, v.name.to_ascii_uppercase(), &v.loc, spec, diags, || {
                 format!("duplicate value name `{}` in `{}`", v.name, e.name)
             });
+            if v.name.eq_ignore_ascii_case("desc") {
+                diags.error(
+                    files,
+                    &v.loc,
+                    format!("value name `{}` in `{}` would clash with the constant `DESC`", v.name, e.name),
+                );
+            }
         }
     }
     let mut commands: HashMap<&str, &Loc> = HashMap::new();
@@ -100,7 +128,19 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
             dup(&mut mods, o.name.to_ascii_uppercase(), &o.loc, spec, diags, || {
                 format!("duplicate op_mod name `{}` in `{}`", o.name, c.name)
             });
-            dup(&mut vals, o.value, &o.loc, spec, diags, || format!("duplicate op_mod value {:#x} in `{}`", o.value, c.name));
+            dup(&mut vals, o.value, &o.loc, spec, diags, || {
+                format!("duplicate op_mod value {:#x} in `{}`", o.value, c.name)
+            });
+            if !is_snake(&o.name) {
+                diags.error(files, &o.loc, format!("op_mod name `{}` is not snake_case", o.name));
+            }
+            if o.name.eq_ignore_ascii_case("desc") {
+                diags.error(
+                    files,
+                    &o.loc,
+                    format!("op_mod name `{}` in `{}` would clash with the constant `DESC`", o.name, c.name),
+                );
+            }
             if o.value > u64::from(u16::MAX) {
                 diags.error(files, &o.loc, format!("op_mod {:#x} does not fit 16 bits", o.value));
             }

@@ -28,7 +28,10 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
                     diags.error(
                         &spec.files,
                         &f.loc,
-                        format!("field `{}` ends at bit {end:#x}, past the end of `{}` ({:#x} bits)", f.name, l.name, l.size),
+                        format!(
+                            "field `{}` ends at bit {end:#x}, past the end of `{}` ({:#x} bits)",
+                            f.name, l.name, l.size
+                        ),
                     );
                 }
             }

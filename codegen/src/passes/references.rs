@@ -20,11 +20,12 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
             for (name, want_flags) in [(&f.enum_, false), (&f.flags, true)] {
                 let Some(name) = name else { continue };
                 let what = if want_flags { "flag set" } else { "enum" };
+                let a_what = if want_flags { "a flag set" } else { "an enum" };
                 match enums.get(name.as_str()) {
                     None => diags.error(files, &f.loc, format!("field `{}` refers to unknown {what} `{name}`", f.name)),
                     Some((_, e)) if e.is_flags != want_flags => {
                         let is = if e.is_flags { "a flag set" } else { "an enum" };
-                        diags.error(files, &f.loc, format!("field `{}`: `{name}` is {is}, not {what}", f.name));
+                        diags.error(files, &f.loc, format!("field `{}`: `{name}` is {is}, not {a_what}", f.name));
                     }
                     Some(_) => {}
                 }

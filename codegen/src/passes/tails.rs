@@ -26,7 +26,10 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
                 diags.error(
                     &spec.files,
                     &f.loc,
-                    format!("tail `{}` must start on a byte and have whole-byte elements ({} bits at {:#x})", f.name, f.width, f.offset),
+                    format!(
+                        "tail `{}` must start on a byte and have whole-byte elements ({} bits at {:#x})",
+                        f.name, f.width, f.offset
+                    ),
                 );
             }
             if f.ty == FieldTy::Bits && f.width > 64 {
