@@ -36,5 +36,4 @@ pub mod layout;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[rustfmt::skip]
-#[allow(clippy::all)]
 pub mod prm;

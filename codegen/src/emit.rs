@@ -265,6 +265,33 @@ struct ValueTy {
     kind: String,
 }
 
+/// `expr as to`, or just `expr` when it already has that type.
+fn cast(expr: &str, from: &str, to: &str) -> String {
+    if from == to {
+        expr.to_string()
+    } else {
+        format!("{expr} as {to}")
+    }
+}
+
+/// The bit offset of element `i` of an array that starts at `offset` (no `0 +` for arrays at bit 0).
+fn elem_offset(offset: u64, width: u64) -> String {
+    if offset == 0 {
+        format!("i * {width}")
+    } else {
+        format!("{offset:#x} + i * {width}")
+    }
+}
+
+/// The body of a getter: the raw read, converted to the value type.
+fn getter_body(read: &str, from_raw: &str) -> String {
+    if from_raw == "raw" {
+        read.to_string()
+    } else {
+        format!("let raw = {read};\n        {from_raw}")
+    }
+}
+
 fn value_ty(f: &Field, ctx: &Ctx, acc: &Access) -> ValueTy {
     let raw = match acc {
         Access::Dword => "u32",
@@ -275,8 +302,8 @@ fn value_ty(f: &Field, ctx: &Ctx, acc: &Access) -> ValueTy {
         let inner = uint_for(e.bits);
         return ValueTy {
             ty: ty.clone(),
-            from_raw: format!("{ty}(raw as {inner})"),
-            to_raw: format!("v.0 as {raw}"),
+            from_raw: format!("{ty}({})", cast("raw", raw, inner)),
+            to_raw: cast("v.0", inner, raw),
             kind: format!("FieldKind::Enum({ty}::DESC)"),
         };
     }
@@ -285,8 +312,8 @@ fn value_ty(f: &Field, ctx: &Ctx, acc: &Access) -> ValueTy {
         let inner = uint_for(e.bits);
         return ValueTy {
             ty: ty.clone(),
-            from_raw: format!("{ty}::from_bits_retain(raw as {inner})"),
-            to_raw: format!("v.bits() as {raw}"),
+            from_raw: format!("{ty}::from_bits_retain({})", cast("raw", raw, inner)),
+            to_raw: cast("v.bits()", inner, raw),
             kind: format!("FieldKind::Flags({ty}::DESC)"),
         };
     }
@@ -521,7 +548,7 @@ fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
                 s,
                 "        if i >= len {{\n            return Err(OutOfRange {{ index: i, len }});\n        }}"
             );
-            let _ = writeln!(s, "        let bit = {:#x} + i * {};", f.offset, f.width);
+            let _ = writeln!(s, "        let bit = {};", elem_offset(f.offset, f.width));
             let _ = writeln!(s, "        let raw = {};", v.to_raw);
             let w = match acc {
                 Access::Dword => format!("bits::set32(msg, bit, {}, raw)", f.width),
@@ -558,8 +585,11 @@ fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
                     let _ = writeln!(s);
                     doc_lines(s, "    ", &doc);
                     let _ = writeln!(s, "    #[inline]\n    pub const fn {get}(&self) -> {} {{", v.ty);
-                    let _ = writeln!(s, "        let raw = {};", read_raw(&acc, "&self.0", &off, f.width));
-                    let _ = writeln!(s, "        {}\n    }}\n", v.from_raw);
+                    let _ = writeln!(
+                        s,
+                        "        {}\n    }}\n",
+                        getter_body(&read_raw(&acc, "&self.0", &off, f.width), &v.from_raw)
+                    );
                     let _ = writeln!(
                         s,
                         "    /// Sets {link}, keeping every other bit; bits of `v` beyond the field's {} are dropped.",
@@ -581,7 +611,7 @@ fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
                     let _ = writeln!(s, "        self.set_{stem}(v);\n        self\n    }}");
                 }
                 Count::Fixed(cnt) => {
-                    let off = format!("{:#x} + i * {}", f.offset, f.width);
+                    let off = elem_offset(f.offset, f.width);
                     let _ = writeln!(s);
                     doc_lines(s, "    ", &format!("{doc}\n\nElement `i`, or `None` when `i >= {cnt}`."));
                     let _ =

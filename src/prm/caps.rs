@@ -4414,8 +4414,7 @@ impl CmdHcaCap {
     /// PRM bits 0x2e7..0x300 of `cmd_hca_cap` (25 bits; big-endian dword 23, bits 24:0). Kernel `mlx5_ifc_cmd_hca_cap_bits.max_qp_mcg`.
     #[inline]
     pub const fn max_qp_mcg(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2e7, 25);
-        raw
+        bits::get32(&self.0, 0x2e7, 25)
     }
 
     /// Sets [`Self::max_qp_mcg`], keeping every other bit; bits of `v` beyond the field's 25 bits are dropped.
@@ -5712,8 +5711,7 @@ impl CmdHcaCap {
     /// PRM bits 0x400..0x440 of `cmd_hca_cap` (64 bits; big-endian, byte 0x80). Kernel `mlx5_ifc_cmd_hca_cap_bits.general_obj_types`.
     #[inline]
     pub const fn general_obj_types(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x400);
-        raw
+        bits::get64(&self.0, 0x400)
     }
 
     /// Sets [`Self::general_obj_types`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -5800,8 +5798,7 @@ impl CmdHcaCap {
     /// PRM bits 0x448..0x460 of `cmd_hca_cap` (24 bits; big-endian dword 34, bits 23:0). Kernel `mlx5_ifc_cmd_hca_cap_bits.create_qp_start_hint`.
     #[inline]
     pub const fn create_qp_start_hint(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x448, 24);
-        raw
+        bits::get32(&self.0, 0x448, 24)
     }
 
     /// Sets [`Self::create_qp_start_hint`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
@@ -6064,8 +6061,7 @@ impl CmdHcaCap {
     /// PRM bits 0x4c0..0x4e0 of `cmd_hca_cap` (32 bits; big-endian dword 38, bits 31:0). Kernel `mlx5_ifc_cmd_hca_cap_bits.device_frequency_mhz`.
     #[inline]
     pub const fn device_frequency_mhz(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4c0, 32);
-        raw
+        bits::get32(&self.0, 0x4c0, 32)
     }
 
     /// Sets [`Self::device_frequency_mhz`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6086,8 +6082,7 @@ impl CmdHcaCap {
     /// PRM bits 0x4e0..0x500 of `cmd_hca_cap` (32 bits; big-endian dword 39, bits 31:0). Kernel `mlx5_ifc_cmd_hca_cap_bits.device_frequency_khz`.
     #[inline]
     pub const fn device_frequency_khz(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4e0, 32);
-        raw
+        bits::get32(&self.0, 0x4e0, 32)
     }
 
     /// Sets [`Self::device_frequency_khz`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6108,8 +6103,7 @@ impl CmdHcaCap {
     /// PRM bits 0x520..0x540 of `cmd_hca_cap` (32 bits; big-endian dword 41, bits 31:0). Kernel `mlx5_ifc_cmd_hca_cap_bits.num_of_uars_per_page`.
     #[inline]
     pub const fn num_of_uars_per_page(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x520, 32);
-        raw
+        bits::get32(&self.0, 0x520, 32)
     }
 
     /// Sets [`Self::num_of_uars_per_page`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6130,8 +6124,7 @@ impl CmdHcaCap {
     /// PRM bits 0x540..0x560 of `cmd_hca_cap` (32 bits; big-endian dword 42, bits 31:0). Kernel `mlx5_ifc_cmd_hca_cap_bits.flex_parser_protocols`.
     #[inline]
     pub const fn flex_parser_protocols(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x540, 32);
-        raw
+        bits::get32(&self.0, 0x540, 32)
     }
 
     /// Sets [`Self::flex_parser_protocols`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6971,13 +6964,13 @@ impl CmdHcaCap {
     #[inline]
     pub const fn uctx_cap(&self) -> UctxCap {
         let raw = bits::get32(&self.0, 0x6a0, 32);
-        UctxCap::from_bits_retain(raw as u32)
+        UctxCap::from_bits_retain(raw)
     }
 
     /// Sets [`Self::uctx_cap`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
     #[inline]
     pub const fn set_uctx_cap(&mut self, v: UctxCap) {
-        let raw = v.bits() as u32;
+        let raw = v.bits();
         let _ = bits::set32(&mut self.0, 0x6a0, 32, raw);
     }
 
@@ -7234,8 +7227,7 @@ impl CmdHcaCap {
     /// PRM bits 0x708..0x720 of `cmd_hca_cap` (24 bits; big-endian dword 56, bits 23:0). Kernel `mlx5_ifc_cmd_hca_cap_bits.num_total_dynamic_vf_msix`.
     #[inline]
     pub const fn num_total_dynamic_vf_msix(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x708, 24);
-        raw
+        bits::get32(&self.0, 0x708, 24)
     }
 
     /// Sets [`Self::num_total_dynamic_vf_msix`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
@@ -7432,8 +7424,7 @@ impl CmdHcaCap {
     /// PRM bits 0x780..0x7c0 of `cmd_hca_cap` (64 bits; big-endian, byte 0xf0). Kernel `mlx5_ifc_cmd_hca_cap_bits.vhca_tunnel_commands`.
     #[inline]
     pub const fn vhca_tunnel_commands(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x780);
-        raw
+        bits::get64(&self.0, 0x780)
     }
 
     /// Sets [`Self::vhca_tunnel_commands`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -7454,8 +7445,7 @@ impl CmdHcaCap {
     /// PRM bits 0x7c0..0x800 of `cmd_hca_cap` (64 bits; big-endian, byte 0xf8). Kernel `mlx5_ifc_cmd_hca_cap_bits.match_definer_format_supported`.
     #[inline]
     pub const fn match_definer_format_supported(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x7c0);
-        raw
+        bits::get64(&self.0, 0x7c0)
     }
 
     /// Sets [`Self::match_definer_format_supported`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -8964,8 +8954,7 @@ impl CmdHcaCap2 {
     /// PRM bits 0xe0..0x100 of `cmd_hca_cap_2` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_cmd_hca_cap_2_bits.cross_vhca_object_to_object_supported`.
     #[inline]
     pub const fn cross_vhca_object_to_object_supported(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xe0, 32);
-        raw
+        bits::get32(&self.0, 0xe0, 32)
     }
 
     /// Sets [`Self::cross_vhca_object_to_object_supported`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8986,8 +8975,7 @@ impl CmdHcaCap2 {
     /// PRM bits 0x100..0x140 of `cmd_hca_cap_2` (64 bits; big-endian, byte 0x20). Kernel `mlx5_ifc_cmd_hca_cap_2_bits.allowed_object_for_other_vhca_access`.
     #[inline]
     pub const fn allowed_object_for_other_vhca_access(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x100);
-        raw
+        bits::get64(&self.0, 0x100)
     }
 
     /// Sets [`Self::allowed_object_for_other_vhca_access`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -9074,8 +9062,7 @@ impl CmdHcaCap2 {
     /// PRM bits 0x1c0..0x200 of `cmd_hca_cap_2` (64 bits; big-endian, byte 0x38). Kernel `mlx5_ifc_cmd_hca_cap_2_bits.general_obj_types_127_64`.
     #[inline]
     pub const fn general_obj_types_127_64(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x1c0);
-        raw
+        bits::get64(&self.0, 0x1c0)
     }
 
     /// Sets [`Self::general_obj_types_127_64`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -9250,8 +9237,7 @@ impl CmdHcaCap2 {
     /// PRM bits 0x2a0..0x2c0 of `cmd_hca_cap_2` (32 bits; big-endian dword 21, bits 31:0). Kernel `mlx5_ifc_cmd_hca_cap_2_bits.generate_wqe_type`.
     #[inline]
     pub const fn generate_wqe_type(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2a0, 32);
-        raw
+        bits::get32(&self.0, 0x2a0, 32)
     }
 
     /// Sets [`Self::generate_wqe_type`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -9470,8 +9456,7 @@ impl CmdHcaCap2 {
     /// PRM bits 0x448..0x460 of `cmd_hca_cap_2` (24 bits; big-endian dword 34, bits 23:0). Kernel `mlx5_ifc_cmd_hca_cap_2_bits.max_num_eqs_24b`.
     #[inline]
     pub const fn max_num_eqs_24b(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x448, 24);
-        raw
+        bits::get32(&self.0, 0x448, 24)
     }
 
     /// Sets [`Self::max_num_eqs_24b`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
@@ -11211,8 +11196,7 @@ impl QosCap {
     /// PRM bits 0x40..0x60 of `qos_cap` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_qos_cap_bits.packet_pacing_max_rate`.
     #[inline]
     pub const fn packet_pacing_max_rate(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::packet_pacing_max_rate`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -11233,8 +11217,7 @@ impl QosCap {
     /// PRM bits 0x60..0x80 of `qos_cap` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_qos_cap_bits.packet_pacing_min_rate`.
     #[inline]
     pub const fn packet_pacing_min_rate(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::packet_pacing_min_rate`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -11365,8 +11348,7 @@ impl QosCap {
     /// PRM bits 0xe0..0x100 of `qos_cap` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_qos_cap_bits.max_tsar_bw_share`.
     #[inline]
     pub const fn max_tsar_bw_share(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xe0, 32);
-        raw
+        bits::get32(&self.0, 0xe0, 32)
     }
 
     /// Sets [`Self::max_tsar_bw_share`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -12060,8 +12042,7 @@ impl QueryHcaCapOut {
     /// PRM bits 0x20..0x40 of `query_hca_cap_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_hca_cap_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -12445,8 +12426,7 @@ impl SetHcaCapOut {
     /// PRM bits 0x20..0x40 of `set_hca_cap_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_set_hca_cap_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.

@@ -629,8 +629,7 @@ impl CmdQueueEntry {
     /// PRM bits 0x20..0x40 of `cmd_queue_entry` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_cmd_queue_entry_bits.input_length`.
     #[inline]
     pub const fn input_length(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::input_length`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -653,8 +652,7 @@ impl CmdQueueEntry {
     /// PRM bits 0x40..0x60 of `cmd_queue_entry` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_cmd_queue_entry_bits.input_mailbox_pointer_63_32`.
     #[inline]
     pub const fn input_mailbox_pointer_63_32(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::input_mailbox_pointer_63_32`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -677,8 +675,7 @@ impl CmdQueueEntry {
     /// PRM bits 0x60..0x77 of `cmd_queue_entry` (23 bits; big-endian dword 3, bits 31:9). Kernel `mlx5_ifc_cmd_queue_entry_bits.input_mailbox_pointer_31_9`.
     #[inline]
     pub const fn input_mailbox_pointer_31_9(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 23);
-        raw
+        bits::get32(&self.0, 0x60, 23)
     }
 
     /// Sets [`Self::input_mailbox_pointer_31_9`], keeping every other bit; bits of `v` beyond the field's 23 bits are dropped.
@@ -805,8 +802,7 @@ impl CmdQueueEntry {
     /// PRM bits 0x180..0x1a0 of `cmd_queue_entry` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_cmd_queue_entry_bits.output_mailbox_pointer_63_32`.
     #[inline]
     pub const fn output_mailbox_pointer_63_32(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::output_mailbox_pointer_63_32`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -827,8 +823,7 @@ impl CmdQueueEntry {
     /// PRM bits 0x1a0..0x1b7 of `cmd_queue_entry` (23 bits; big-endian dword 13, bits 31:9). Kernel `mlx5_ifc_cmd_queue_entry_bits.output_mailbox_pointer_31_9`.
     #[inline]
     pub const fn output_mailbox_pointer_31_9(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1a0, 23);
-        raw
+        bits::get32(&self.0, 0x1a0, 23)
     }
 
     /// Sets [`Self::output_mailbox_pointer_31_9`], keeping every other bit; bits of `v` beyond the field's 23 bits are dropped.
@@ -851,8 +846,7 @@ impl CmdQueueEntry {
     /// PRM bits 0x1c0..0x1e0 of `cmd_queue_entry` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_cmd_queue_entry_bits.output_length`.
     #[inline]
     pub const fn output_length(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1c0, 32);
-        raw
+        bits::get32(&self.0, 0x1c0, 32)
     }
 
     /// Sets [`Self::output_length`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1073,7 +1067,7 @@ impl CmdIfBox {
         if i >= 512 {
             return None;
         }
-        let raw = bits::get32(&self.0, 0x0 + i * 8, 8);
+        let raw = bits::get32(&self.0, i * 8, 8);
         Some(raw as u8)
     }
 
@@ -1084,7 +1078,7 @@ impl CmdIfBox {
             return Err(OutOfRange { index: i, len: 512 });
         }
         let raw = v as u32;
-        let _ = bits::set32(&mut self.0, 0x0 + i * 8, 8, raw);
+        let _ = bits::set32(&mut self.0, i * 8, 8, raw);
         Ok(())
     }
 
@@ -1121,8 +1115,7 @@ impl CmdIfBox {
     /// PRM bits 0x1180..0x11a0 of `cmd_if_box` (32 bits; big-endian dword 140, bits 31:0). Kernel `mlx5_ifc_cmd_if_box_bits.next_pointer_63_32`.
     #[inline]
     pub const fn next_pointer_63_32(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1180, 32);
-        raw
+        bits::get32(&self.0, 0x1180, 32)
     }
 
     /// Sets [`Self::next_pointer_63_32`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1145,8 +1138,7 @@ impl CmdIfBox {
     /// PRM bits 0x11a0..0x11b6 of `cmd_if_box` (22 bits; big-endian dword 141, bits 31:10). Kernel `mlx5_ifc_cmd_if_box_bits.next_pointer_31_10`.
     #[inline]
     pub const fn next_pointer_31_10(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x11a0, 22);
-        raw
+        bits::get32(&self.0, 0x11a0, 22)
     }
 
     /// Sets [`Self::next_pointer_31_10`], keeping every other bit; bits of `v` beyond the field's 22 bits are dropped.
@@ -1169,8 +1161,7 @@ impl CmdIfBox {
     /// PRM bits 0x11c0..0x11e0 of `cmd_if_box` (32 bits; big-endian dword 142, bits 31:0). Kernel `mlx5_ifc_cmd_if_box_bits.block_number`.
     #[inline]
     pub const fn block_number(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x11c0, 32);
-        raw
+        bits::get32(&self.0, 0x11c0, 32)
     }
 
     /// Sets [`Self::block_number`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1341,8 +1332,7 @@ impl HealthBuffer {
     /// PRM bits 0x100..0x120 of `health_buffer` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_health_buffer_bits.assert_existptr`.
     #[inline]
     pub const fn assert_existptr(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x100, 32);
-        raw
+        bits::get32(&self.0, 0x100, 32)
     }
 
     /// Sets [`Self::assert_existptr`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1363,8 +1353,7 @@ impl HealthBuffer {
     /// PRM bits 0x120..0x140 of `health_buffer` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_health_buffer_bits.assert_callra`.
     #[inline]
     pub const fn assert_callra(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::assert_callra`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1385,8 +1374,7 @@ impl HealthBuffer {
     /// PRM bits 0x160..0x180 of `health_buffer` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_health_buffer_bits.time`.
     #[inline]
     pub const fn time(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x160, 32);
-        raw
+        bits::get32(&self.0, 0x160, 32)
     }
 
     /// Sets [`Self::time`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1409,8 +1397,7 @@ impl HealthBuffer {
     /// PRM bits 0x180..0x1a0 of `health_buffer` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_health_buffer_bits.fw_version`.
     #[inline]
     pub const fn fw_version(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::fw_version`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1431,8 +1418,7 @@ impl HealthBuffer {
     /// PRM bits 0x1a0..0x1c0 of `health_buffer` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_health_buffer_bits.hw_id`.
     #[inline]
     pub const fn hw_id(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1a0, 32);
-        raw
+        bits::get32(&self.0, 0x1a0, 32)
     }
 
     /// Sets [`Self::hw_id`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1774,8 +1760,7 @@ impl InitialSeg {
     /// PRM bits 0x80..0xa0 of `initial_seg` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_initial_seg_bits.cmdq_phy_addr_63_32`.
     #[inline]
     pub const fn cmdq_phy_addr_63_32(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x80, 32);
-        raw
+        bits::get32(&self.0, 0x80, 32)
     }
 
     /// Sets [`Self::cmdq_phy_addr_63_32`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1798,8 +1783,7 @@ impl InitialSeg {
     /// PRM bits 0xa0..0xb4 of `initial_seg` (20 bits; big-endian dword 5, bits 31:12). Kernel `mlx5_ifc_initial_seg_bits.cmdq_phy_addr_31_12`.
     #[inline]
     pub const fn cmdq_phy_addr_31_12(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xa0, 20);
-        raw
+        bits::get32(&self.0, 0xa0, 20)
     }
 
     /// Sets [`Self::cmdq_phy_addr_31_12`], keeping every other bit; bits of `v` beyond the field's 20 bits are dropped.
@@ -1892,8 +1876,7 @@ impl InitialSeg {
     /// PRM bits 0xc0..0xe0 of `initial_seg` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_initial_seg_bits.command_doorbell_vector`.
     #[inline]
     pub const fn command_doorbell_vector(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::command_doorbell_vector`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2012,8 +1995,7 @@ impl InitialSeg {
     /// PRM bits 0x1200..0x1220 of `initial_seg` (32 bits; big-endian dword 144, bits 31:0). Kernel `mlx5_ifc_initial_seg_bits.no_dram_nic_offset`.
     #[inline]
     pub const fn no_dram_nic_offset(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1200, 32);
-        raw
+        bits::get32(&self.0, 0x1200, 32)
     }
 
     /// Sets [`Self::no_dram_nic_offset`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2060,8 +2042,7 @@ impl InitialSeg {
     /// PRM bits 0x7fcc..0x7fe0 of `initial_seg` (20 bits; big-endian dword 1022, bits 19:0). Kernel `mlx5_ifc_initial_seg_bits.cmd_exec_to_value`.
     #[inline]
     pub const fn cmd_exec_to_value(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x7fcc, 20);
-        raw
+        bits::get32(&self.0, 0x7fcc, 20)
     }
 
     /// Sets [`Self::cmd_exec_to_value`], keeping every other bit; bits of `v` beyond the field's 20 bits are dropped.
@@ -2108,8 +2089,7 @@ impl InitialSeg {
     /// PRM bits 0x7fec..0x8000 of `initial_seg` (20 bits; big-endian dword 1023, bits 19:0). Kernel `mlx5_ifc_initial_seg_bits.cmd_q_init_to_value`.
     #[inline]
     pub const fn cmd_q_init_to_value(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x7fec, 20);
-        raw
+        bits::get32(&self.0, 0x7fec, 20)
     }
 
     /// Sets [`Self::cmd_q_init_to_value`], keeping every other bit; bits of `v` beyond the field's 20 bits are dropped.
@@ -2132,8 +2112,7 @@ impl InitialSeg {
     /// PRM bits 0x8000..0x8020 of `initial_seg` (32 bits; big-endian dword 1024, bits 31:0). Kernel `mlx5_ifc_initial_seg_bits.internal_timer_h`.
     #[inline]
     pub const fn internal_timer_h(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x8000, 32);
-        raw
+        bits::get32(&self.0, 0x8000, 32)
     }
 
     /// Sets [`Self::internal_timer_h`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2156,8 +2135,7 @@ impl InitialSeg {
     /// PRM bits 0x8020..0x8040 of `initial_seg` (32 bits; big-endian dword 1025, bits 31:0). Kernel `mlx5_ifc_initial_seg_bits.internal_timer_l`.
     #[inline]
     pub const fn internal_timer_l(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x8020, 32);
-        raw
+        bits::get32(&self.0, 0x8020, 32)
     }
 
     /// Sets [`Self::internal_timer_l`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2224,8 +2202,7 @@ impl InitialSeg {
     /// PRM bits 0x8088..0x80a0 of `initial_seg` (24 bits; big-endian dword 1028, bits 23:0). Kernel `mlx5_ifc_initial_seg_bits.health_counter`.
     #[inline]
     pub const fn health_counter(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x8088, 24);
-        raw
+        bits::get32(&self.0, 0x8088, 24)
     }
 
     /// Sets [`Self::health_counter`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
@@ -2540,8 +2517,7 @@ impl MboxOutHdr {
     /// PRM bits 0x20..0x40 of `mbox_out_hdr` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_mbox_out_hdr_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.

@@ -501,8 +501,7 @@ impl DiagnosticCntrStruct {
     /// PRM bits 0x20..0x40 of `diagnostic_cntr_struct` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_diagnostic_cntr_struct_bits.time_stamp_31_0`.
     #[inline]
     pub const fn time_stamp_31_0(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::time_stamp_31_0`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -525,8 +524,7 @@ impl DiagnosticCntrStruct {
     /// PRM bits 0x40..0x60 of `diagnostic_cntr_struct` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_diagnostic_cntr_struct_bits.counter_value_h`.
     #[inline]
     pub const fn counter_value_h(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::counter_value_h`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -549,8 +547,7 @@ impl DiagnosticCntrStruct {
     /// PRM bits 0x60..0x80 of `diagnostic_cntr_struct` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_diagnostic_cntr_struct_bits.counter_value_l`.
     #[inline]
     pub const fn counter_value_l(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::counter_value_l`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -769,8 +766,7 @@ impl QueryDiagnosticParamsOut {
     /// PRM bits 0x20..0x40 of `query_diagnostic_params_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_diagnostic_params_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1042,8 +1038,7 @@ impl SetDiagnosticParamsOut {
     /// PRM bits 0x20..0x40 of `set_diagnostic_params_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_set_diagnostic_params_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1309,8 +1304,7 @@ impl QueryDiagnosticCntrsOut {
     /// PRM bits 0x20..0x40 of `query_diagnostic_cntrs_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_diagnostic_cntrs_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.

@@ -340,8 +340,7 @@ impl EnableHcaOut {
     /// PRM bits 0x20..0x40 of `enable_hca_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_enable_hca_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -608,8 +607,7 @@ impl DisableHcaOut {
     /// PRM bits 0x20..0x40 of `disable_hca_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_disable_hca_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -821,8 +819,7 @@ impl QueryIssiOut {
     /// PRM bits 0x20..0x40 of `query_issi_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_issi_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -869,8 +866,7 @@ impl QueryIssiOut {
     /// PRM bits 0x360..0x380 of `query_issi_out` (32 bits; big-endian dword 27, bits 31:0). Kernel `mlx5_ifc_query_issi_out_bits.supported_issi_dw0`.
     #[inline]
     pub const fn supported_issi_dw0(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x360, 32);
-        raw
+        bits::get32(&self.0, 0x360, 32)
     }
 
     /// Sets [`Self::supported_issi_dw0`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1118,8 +1114,7 @@ impl SetIssiOut {
     /// PRM bits 0x20..0x40 of `set_issi_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_set_issi_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1386,8 +1381,7 @@ impl QueryPagesOut {
     /// PRM bits 0x20..0x40 of `query_pages_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_pages_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1643,8 +1637,7 @@ impl ManagePagesIn {
     /// PRM bits 0x60..0x80 of `manage_pages_in` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_manage_pages_in_bits.input_num_entries`.
     #[inline]
     pub const fn input_num_entries(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::input_num_entries`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1799,8 +1792,7 @@ impl ManagePagesOut {
     /// PRM bits 0x20..0x40 of `manage_pages_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_manage_pages_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1823,8 +1815,7 @@ impl ManagePagesOut {
     /// PRM bits 0x40..0x60 of `manage_pages_out` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_manage_pages_out_bits.output_num_entries`.
     #[inline]
     pub const fn output_num_entries(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::output_num_entries`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2150,8 +2141,7 @@ impl InitHcaOut {
     /// PRM bits 0x20..0x40 of `init_hca_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_init_hca_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2389,8 +2379,7 @@ impl TeardownHcaOut {
     /// PRM bits 0x20..0x40 of `teardown_hca_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_teardown_hca_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2609,8 +2598,7 @@ impl QueryAdapterParamBlock {
     /// PRM bits 0xc8..0xe0 of `query_adapter_param_block` (24 bits; big-endian dword 6, bits 23:0). Kernel `mlx5_ifc_query_adapter_param_block_bits.ieee_vendor_id`.
     #[inline]
     pub const fn ieee_vendor_id(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc8, 24);
-        raw
+        bits::get32(&self.0, 0xc8, 24)
     }
 
     /// Sets [`Self::ieee_vendor_id`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
@@ -2850,8 +2838,7 @@ impl QueryAdapterOut {
     /// PRM bits 0x20..0x40 of `query_adapter_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_adapter_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3094,8 +3081,7 @@ impl NopOut {
     /// PRM bits 0x20..0x40 of `nop_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_nop_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3363,8 +3349,7 @@ impl SetDriverVersionOut {
     /// PRM bits 0x20..0x40 of `set_driver_version_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_set_driver_version_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.

@@ -258,8 +258,7 @@ impl AccessRegisterIn {
     /// PRM bits 0x60..0x80 of `access_register_in` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_access_register_in_bits.argument`.
     #[inline]
     pub const fn argument(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::argument`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -414,8 +413,7 @@ impl AccessRegisterOut {
     /// PRM bits 0x20..0x40 of `access_register_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_access_register_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1103,8 +1101,7 @@ impl PtysReg {
     /// PRM bits 0x40..0x60 of `ptys_reg` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_ptys_reg_bits.ext_eth_proto_capability`.
     #[inline]
     pub const fn ext_eth_proto_capability(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::ext_eth_proto_capability`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1127,8 +1124,7 @@ impl PtysReg {
     /// PRM bits 0x60..0x80 of `ptys_reg` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_ptys_reg_bits.eth_proto_capability`.
     #[inline]
     pub const fn eth_proto_capability(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::eth_proto_capability`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1193,8 +1189,7 @@ impl PtysReg {
     /// PRM bits 0xa0..0xc0 of `ptys_reg` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_ptys_reg_bits.ext_eth_proto_admin`.
     #[inline]
     pub const fn ext_eth_proto_admin(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xa0, 32);
-        raw
+        bits::get32(&self.0, 0xa0, 32)
     }
 
     /// Sets [`Self::ext_eth_proto_admin`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1217,8 +1212,7 @@ impl PtysReg {
     /// PRM bits 0xc0..0xe0 of `ptys_reg` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_ptys_reg_bits.eth_proto_admin`.
     #[inline]
     pub const fn eth_proto_admin(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::eth_proto_admin`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1283,8 +1277,7 @@ impl PtysReg {
     /// PRM bits 0x100..0x120 of `ptys_reg` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_ptys_reg_bits.ext_eth_proto_oper`.
     #[inline]
     pub const fn ext_eth_proto_oper(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x100, 32);
-        raw
+        bits::get32(&self.0, 0x100, 32)
     }
 
     /// Sets [`Self::ext_eth_proto_oper`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1307,8 +1300,7 @@ impl PtysReg {
     /// PRM bits 0x120..0x140 of `ptys_reg` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_ptys_reg_bits.eth_proto_oper`.
     #[inline]
     pub const fn eth_proto_oper(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::eth_proto_oper`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1373,8 +1365,7 @@ impl PtysReg {
     /// PRM bits 0x168..0x17c of `ptys_reg` (20 bits; big-endian dword 11, bits 23:4). Kernel `mlx5_ifc_ptys_reg_bits.lane_rate_oper`.
     #[inline]
     pub const fn lane_rate_oper(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x168, 20);
-        raw
+        bits::get32(&self.0, 0x168, 20)
     }
 
     /// Sets [`Self::lane_rate_oper`], keeping every other bit; bits of `v` beyond the field's 20 bits are dropped.
@@ -1417,8 +1408,7 @@ impl PtysReg {
     /// PRM bits 0x180..0x1a0 of `ptys_reg` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_ptys_reg_bits.eth_proto_lp_advertise`.
     #[inline]
     pub const fn eth_proto_lp_advertise(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::eth_proto_lp_advertise`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1566,8 +1556,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x0..0x20 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_frames_transmitted_ok_high`.
     #[inline]
     pub const fn a_frames_transmitted_ok_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::a_frames_transmitted_ok_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1588,8 +1577,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x20..0x40 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_frames_transmitted_ok_low`.
     #[inline]
     pub const fn a_frames_transmitted_ok_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::a_frames_transmitted_ok_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1610,8 +1598,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x40..0x60 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_frames_received_ok_high`.
     #[inline]
     pub const fn a_frames_received_ok_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::a_frames_received_ok_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1632,8 +1619,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x60..0x80 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_frames_received_ok_low`.
     #[inline]
     pub const fn a_frames_received_ok_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::a_frames_received_ok_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1654,8 +1640,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x80..0xa0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_frame_check_sequence_errors_high`.
     #[inline]
     pub const fn a_frame_check_sequence_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x80, 32);
-        raw
+        bits::get32(&self.0, 0x80, 32)
     }
 
     /// Sets [`Self::a_frame_check_sequence_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1676,8 +1661,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0xa0..0xc0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_frame_check_sequence_errors_low`.
     #[inline]
     pub const fn a_frame_check_sequence_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xa0, 32);
-        raw
+        bits::get32(&self.0, 0xa0, 32)
     }
 
     /// Sets [`Self::a_frame_check_sequence_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1698,8 +1682,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0xc0..0xe0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_alignment_errors_high`.
     #[inline]
     pub const fn a_alignment_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::a_alignment_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1720,8 +1703,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0xe0..0x100 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_alignment_errors_low`.
     #[inline]
     pub const fn a_alignment_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xe0, 32);
-        raw
+        bits::get32(&self.0, 0xe0, 32)
     }
 
     /// Sets [`Self::a_alignment_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1742,8 +1724,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x100..0x120 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_octets_transmitted_ok_high`.
     #[inline]
     pub const fn a_octets_transmitted_ok_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x100, 32);
-        raw
+        bits::get32(&self.0, 0x100, 32)
     }
 
     /// Sets [`Self::a_octets_transmitted_ok_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1764,8 +1745,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x120..0x140 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_octets_transmitted_ok_low`.
     #[inline]
     pub const fn a_octets_transmitted_ok_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::a_octets_transmitted_ok_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1786,8 +1766,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x140..0x160 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_octets_received_ok_high`.
     #[inline]
     pub const fn a_octets_received_ok_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x140, 32);
-        raw
+        bits::get32(&self.0, 0x140, 32)
     }
 
     /// Sets [`Self::a_octets_received_ok_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1808,8 +1787,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x160..0x180 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_octets_received_ok_low`.
     #[inline]
     pub const fn a_octets_received_ok_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x160, 32);
-        raw
+        bits::get32(&self.0, 0x160, 32)
     }
 
     /// Sets [`Self::a_octets_received_ok_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1830,8 +1808,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x180..0x1a0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_multicast_frames_xmitted_ok_high`.
     #[inline]
     pub const fn a_multicast_frames_xmitted_ok_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::a_multicast_frames_xmitted_ok_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1852,8 +1829,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x1a0..0x1c0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_multicast_frames_xmitted_ok_low`.
     #[inline]
     pub const fn a_multicast_frames_xmitted_ok_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1a0, 32);
-        raw
+        bits::get32(&self.0, 0x1a0, 32)
     }
 
     /// Sets [`Self::a_multicast_frames_xmitted_ok_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1874,8 +1850,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x1c0..0x1e0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_broadcast_frames_xmitted_ok_high`.
     #[inline]
     pub const fn a_broadcast_frames_xmitted_ok_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1c0, 32);
-        raw
+        bits::get32(&self.0, 0x1c0, 32)
     }
 
     /// Sets [`Self::a_broadcast_frames_xmitted_ok_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1896,8 +1871,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x1e0..0x200 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 15, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_broadcast_frames_xmitted_ok_low`.
     #[inline]
     pub const fn a_broadcast_frames_xmitted_ok_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1e0, 32);
-        raw
+        bits::get32(&self.0, 0x1e0, 32)
     }
 
     /// Sets [`Self::a_broadcast_frames_xmitted_ok_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1918,8 +1892,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x200..0x220 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 16, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_multicast_frames_received_ok_high`.
     #[inline]
     pub const fn a_multicast_frames_received_ok_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x200, 32);
-        raw
+        bits::get32(&self.0, 0x200, 32)
     }
 
     /// Sets [`Self::a_multicast_frames_received_ok_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1940,8 +1913,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x220..0x240 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 17, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_multicast_frames_received_ok_low`.
     #[inline]
     pub const fn a_multicast_frames_received_ok_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x220, 32);
-        raw
+        bits::get32(&self.0, 0x220, 32)
     }
 
     /// Sets [`Self::a_multicast_frames_received_ok_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1962,8 +1934,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x240..0x260 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 18, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_broadcast_frames_received_ok_high`.
     #[inline]
     pub const fn a_broadcast_frames_received_ok_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x240, 32);
-        raw
+        bits::get32(&self.0, 0x240, 32)
     }
 
     /// Sets [`Self::a_broadcast_frames_received_ok_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1984,8 +1955,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x260..0x280 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 19, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_broadcast_frames_received_ok_low`.
     #[inline]
     pub const fn a_broadcast_frames_received_ok_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x260, 32);
-        raw
+        bits::get32(&self.0, 0x260, 32)
     }
 
     /// Sets [`Self::a_broadcast_frames_received_ok_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2006,8 +1976,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x280..0x2a0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 20, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_in_range_length_errors_high`.
     #[inline]
     pub const fn a_in_range_length_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x280, 32);
-        raw
+        bits::get32(&self.0, 0x280, 32)
     }
 
     /// Sets [`Self::a_in_range_length_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2028,8 +1997,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x2a0..0x2c0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 21, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_in_range_length_errors_low`.
     #[inline]
     pub const fn a_in_range_length_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2a0, 32);
-        raw
+        bits::get32(&self.0, 0x2a0, 32)
     }
 
     /// Sets [`Self::a_in_range_length_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2050,8 +2018,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x2c0..0x2e0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 22, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_out_of_range_length_field_high`.
     #[inline]
     pub const fn a_out_of_range_length_field_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2c0, 32);
-        raw
+        bits::get32(&self.0, 0x2c0, 32)
     }
 
     /// Sets [`Self::a_out_of_range_length_field_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2072,8 +2039,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x2e0..0x300 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 23, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_out_of_range_length_field_low`.
     #[inline]
     pub const fn a_out_of_range_length_field_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2e0, 32);
-        raw
+        bits::get32(&self.0, 0x2e0, 32)
     }
 
     /// Sets [`Self::a_out_of_range_length_field_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2094,8 +2060,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x300..0x320 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 24, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_frame_too_long_errors_high`.
     #[inline]
     pub const fn a_frame_too_long_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x300, 32);
-        raw
+        bits::get32(&self.0, 0x300, 32)
     }
 
     /// Sets [`Self::a_frame_too_long_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2116,8 +2081,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x320..0x340 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 25, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_frame_too_long_errors_low`.
     #[inline]
     pub const fn a_frame_too_long_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x320, 32);
-        raw
+        bits::get32(&self.0, 0x320, 32)
     }
 
     /// Sets [`Self::a_frame_too_long_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2138,8 +2102,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x340..0x360 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 26, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_symbol_error_during_carrier_high`.
     #[inline]
     pub const fn a_symbol_error_during_carrier_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x340, 32);
-        raw
+        bits::get32(&self.0, 0x340, 32)
     }
 
     /// Sets [`Self::a_symbol_error_during_carrier_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2160,8 +2123,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x360..0x380 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 27, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_symbol_error_during_carrier_low`.
     #[inline]
     pub const fn a_symbol_error_during_carrier_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x360, 32);
-        raw
+        bits::get32(&self.0, 0x360, 32)
     }
 
     /// Sets [`Self::a_symbol_error_during_carrier_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2182,8 +2144,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x380..0x3a0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 28, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_mac_control_frames_transmitted_high`.
     #[inline]
     pub const fn a_mac_control_frames_transmitted_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x380, 32);
-        raw
+        bits::get32(&self.0, 0x380, 32)
     }
 
     /// Sets [`Self::a_mac_control_frames_transmitted_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2204,8 +2165,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x3a0..0x3c0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 29, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_mac_control_frames_transmitted_low`.
     #[inline]
     pub const fn a_mac_control_frames_transmitted_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3a0, 32);
-        raw
+        bits::get32(&self.0, 0x3a0, 32)
     }
 
     /// Sets [`Self::a_mac_control_frames_transmitted_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2226,8 +2186,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x3c0..0x3e0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 30, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_mac_control_frames_received_high`.
     #[inline]
     pub const fn a_mac_control_frames_received_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3c0, 32);
-        raw
+        bits::get32(&self.0, 0x3c0, 32)
     }
 
     /// Sets [`Self::a_mac_control_frames_received_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2248,8 +2207,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x3e0..0x400 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 31, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_mac_control_frames_received_low`.
     #[inline]
     pub const fn a_mac_control_frames_received_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3e0, 32);
-        raw
+        bits::get32(&self.0, 0x3e0, 32)
     }
 
     /// Sets [`Self::a_mac_control_frames_received_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2270,8 +2228,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x400..0x420 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 32, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_unsupported_opcodes_received_high`.
     #[inline]
     pub const fn a_unsupported_opcodes_received_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x400, 32);
-        raw
+        bits::get32(&self.0, 0x400, 32)
     }
 
     /// Sets [`Self::a_unsupported_opcodes_received_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2292,8 +2249,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x420..0x440 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 33, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_unsupported_opcodes_received_low`.
     #[inline]
     pub const fn a_unsupported_opcodes_received_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x420, 32);
-        raw
+        bits::get32(&self.0, 0x420, 32)
     }
 
     /// Sets [`Self::a_unsupported_opcodes_received_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2314,8 +2270,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x440..0x460 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 34, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_pause_mac_ctrl_frames_received_high`.
     #[inline]
     pub const fn a_pause_mac_ctrl_frames_received_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x440, 32);
-        raw
+        bits::get32(&self.0, 0x440, 32)
     }
 
     /// Sets [`Self::a_pause_mac_ctrl_frames_received_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2336,8 +2291,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x460..0x480 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 35, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_pause_mac_ctrl_frames_received_low`.
     #[inline]
     pub const fn a_pause_mac_ctrl_frames_received_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x460, 32);
-        raw
+        bits::get32(&self.0, 0x460, 32)
     }
 
     /// Sets [`Self::a_pause_mac_ctrl_frames_received_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2358,8 +2312,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x480..0x4a0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 36, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_pause_mac_ctrl_frames_transmitted_high`.
     #[inline]
     pub const fn a_pause_mac_ctrl_frames_transmitted_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x480, 32);
-        raw
+        bits::get32(&self.0, 0x480, 32)
     }
 
     /// Sets [`Self::a_pause_mac_ctrl_frames_transmitted_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2380,8 +2333,7 @@ impl Eth802_3CntrsGrpDataLayout {
     /// PRM bits 0x4a0..0x4c0 of `eth_802_3_cntrs_grp_data_layout` (32 bits; big-endian dword 37, bits 31:0). Kernel `mlx5_ifc_eth_802_3_cntrs_grp_data_layout_bits.a_pause_mac_ctrl_frames_transmitted_low`.
     #[inline]
     pub const fn a_pause_mac_ctrl_frames_transmitted_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4a0, 32);
-        raw
+        bits::get32(&self.0, 0x4a0, 32)
     }
 
     /// Sets [`Self::a_pause_mac_ctrl_frames_transmitted_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2571,8 +2523,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x0..0x20 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_octets_high`.
     #[inline]
     pub const fn if_in_octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::if_in_octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2593,8 +2544,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x20..0x40 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_octets_low`.
     #[inline]
     pub const fn if_in_octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::if_in_octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2615,8 +2565,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x40..0x60 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_ucast_pkts_high`.
     #[inline]
     pub const fn if_in_ucast_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::if_in_ucast_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2637,8 +2586,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x60..0x80 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_ucast_pkts_low`.
     #[inline]
     pub const fn if_in_ucast_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::if_in_ucast_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2659,8 +2607,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x80..0xa0 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_discards_high`.
     #[inline]
     pub const fn if_in_discards_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x80, 32);
-        raw
+        bits::get32(&self.0, 0x80, 32)
     }
 
     /// Sets [`Self::if_in_discards_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2681,8 +2628,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0xa0..0xc0 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_discards_low`.
     #[inline]
     pub const fn if_in_discards_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xa0, 32);
-        raw
+        bits::get32(&self.0, 0xa0, 32)
     }
 
     /// Sets [`Self::if_in_discards_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2703,8 +2649,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0xc0..0xe0 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_errors_high`.
     #[inline]
     pub const fn if_in_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::if_in_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2725,8 +2670,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0xe0..0x100 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_errors_low`.
     #[inline]
     pub const fn if_in_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xe0, 32);
-        raw
+        bits::get32(&self.0, 0xe0, 32)
     }
 
     /// Sets [`Self::if_in_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2747,8 +2691,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x100..0x120 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_unknown_protos_high`.
     #[inline]
     pub const fn if_in_unknown_protos_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x100, 32);
-        raw
+        bits::get32(&self.0, 0x100, 32)
     }
 
     /// Sets [`Self::if_in_unknown_protos_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2769,8 +2712,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x120..0x140 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_unknown_protos_low`.
     #[inline]
     pub const fn if_in_unknown_protos_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::if_in_unknown_protos_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2791,8 +2733,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x140..0x160 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_octets_high`.
     #[inline]
     pub const fn if_out_octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x140, 32);
-        raw
+        bits::get32(&self.0, 0x140, 32)
     }
 
     /// Sets [`Self::if_out_octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2813,8 +2754,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x160..0x180 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_octets_low`.
     #[inline]
     pub const fn if_out_octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x160, 32);
-        raw
+        bits::get32(&self.0, 0x160, 32)
     }
 
     /// Sets [`Self::if_out_octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2835,8 +2775,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x180..0x1a0 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_ucast_pkts_high`.
     #[inline]
     pub const fn if_out_ucast_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::if_out_ucast_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2857,8 +2796,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x1a0..0x1c0 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_ucast_pkts_low`.
     #[inline]
     pub const fn if_out_ucast_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1a0, 32);
-        raw
+        bits::get32(&self.0, 0x1a0, 32)
     }
 
     /// Sets [`Self::if_out_ucast_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2879,8 +2817,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x1c0..0x1e0 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_discards_high`.
     #[inline]
     pub const fn if_out_discards_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1c0, 32);
-        raw
+        bits::get32(&self.0, 0x1c0, 32)
     }
 
     /// Sets [`Self::if_out_discards_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2901,8 +2838,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x1e0..0x200 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 15, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_discards_low`.
     #[inline]
     pub const fn if_out_discards_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1e0, 32);
-        raw
+        bits::get32(&self.0, 0x1e0, 32)
     }
 
     /// Sets [`Self::if_out_discards_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2923,8 +2859,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x200..0x220 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 16, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_errors_high`.
     #[inline]
     pub const fn if_out_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x200, 32);
-        raw
+        bits::get32(&self.0, 0x200, 32)
     }
 
     /// Sets [`Self::if_out_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2945,8 +2880,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x220..0x240 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 17, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_errors_low`.
     #[inline]
     pub const fn if_out_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x220, 32);
-        raw
+        bits::get32(&self.0, 0x220, 32)
     }
 
     /// Sets [`Self::if_out_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2967,8 +2901,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x240..0x260 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 18, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_multicast_pkts_high`.
     #[inline]
     pub const fn if_in_multicast_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x240, 32);
-        raw
+        bits::get32(&self.0, 0x240, 32)
     }
 
     /// Sets [`Self::if_in_multicast_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2989,8 +2922,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x260..0x280 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 19, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_multicast_pkts_low`.
     #[inline]
     pub const fn if_in_multicast_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x260, 32);
-        raw
+        bits::get32(&self.0, 0x260, 32)
     }
 
     /// Sets [`Self::if_in_multicast_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3011,8 +2943,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x280..0x2a0 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 20, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_broadcast_pkts_high`.
     #[inline]
     pub const fn if_in_broadcast_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x280, 32);
-        raw
+        bits::get32(&self.0, 0x280, 32)
     }
 
     /// Sets [`Self::if_in_broadcast_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3033,8 +2964,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x2a0..0x2c0 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 21, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_in_broadcast_pkts_low`.
     #[inline]
     pub const fn if_in_broadcast_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2a0, 32);
-        raw
+        bits::get32(&self.0, 0x2a0, 32)
     }
 
     /// Sets [`Self::if_in_broadcast_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3055,8 +2985,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x2c0..0x2e0 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 22, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_multicast_pkts_high`.
     #[inline]
     pub const fn if_out_multicast_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2c0, 32);
-        raw
+        bits::get32(&self.0, 0x2c0, 32)
     }
 
     /// Sets [`Self::if_out_multicast_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3077,8 +3006,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x2e0..0x300 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 23, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_multicast_pkts_low`.
     #[inline]
     pub const fn if_out_multicast_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2e0, 32);
-        raw
+        bits::get32(&self.0, 0x2e0, 32)
     }
 
     /// Sets [`Self::if_out_multicast_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3099,8 +3027,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x300..0x320 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 24, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_broadcast_pkts_high`.
     #[inline]
     pub const fn if_out_broadcast_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x300, 32);
-        raw
+        bits::get32(&self.0, 0x300, 32)
     }
 
     /// Sets [`Self::if_out_broadcast_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3121,8 +3048,7 @@ impl Eth2863CntrsGrpDataLayout {
     /// PRM bits 0x320..0x340 of `eth_2863_cntrs_grp_data_layout` (32 bits; big-endian dword 25, bits 31:0). Kernel `mlx5_ifc_eth_2863_cntrs_grp_data_layout_bits.if_out_broadcast_pkts_low`.
     #[inline]
     pub const fn if_out_broadcast_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x320, 32);
-        raw
+        bits::get32(&self.0, 0x320, 32)
     }
 
     /// Sets [`Self::if_out_broadcast_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3276,8 +3202,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x0..0x20 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_drop_events_high`.
     #[inline]
     pub const fn ether_stats_drop_events_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::ether_stats_drop_events_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3298,8 +3223,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x20..0x40 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_drop_events_low`.
     #[inline]
     pub const fn ether_stats_drop_events_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::ether_stats_drop_events_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3320,8 +3244,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x40..0x60 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_octets_high`.
     #[inline]
     pub const fn ether_stats_octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::ether_stats_octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3342,8 +3265,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x60..0x80 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_octets_low`.
     #[inline]
     pub const fn ether_stats_octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::ether_stats_octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3364,8 +3286,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x80..0xa0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts_high`.
     #[inline]
     pub const fn ether_stats_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x80, 32);
-        raw
+        bits::get32(&self.0, 0x80, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3386,8 +3307,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0xa0..0xc0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts_low`.
     #[inline]
     pub const fn ether_stats_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xa0, 32);
-        raw
+        bits::get32(&self.0, 0xa0, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3408,8 +3328,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0xc0..0xe0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_broadcast_pkts_high`.
     #[inline]
     pub const fn ether_stats_broadcast_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::ether_stats_broadcast_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3430,8 +3349,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0xe0..0x100 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_broadcast_pkts_low`.
     #[inline]
     pub const fn ether_stats_broadcast_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xe0, 32);
-        raw
+        bits::get32(&self.0, 0xe0, 32)
     }
 
     /// Sets [`Self::ether_stats_broadcast_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3452,8 +3370,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x100..0x120 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_multicast_pkts_high`.
     #[inline]
     pub const fn ether_stats_multicast_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x100, 32);
-        raw
+        bits::get32(&self.0, 0x100, 32)
     }
 
     /// Sets [`Self::ether_stats_multicast_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3474,8 +3391,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x120..0x140 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_multicast_pkts_low`.
     #[inline]
     pub const fn ether_stats_multicast_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::ether_stats_multicast_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3496,8 +3412,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x140..0x160 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_crc_align_errors_high`.
     #[inline]
     pub const fn ether_stats_crc_align_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x140, 32);
-        raw
+        bits::get32(&self.0, 0x140, 32)
     }
 
     /// Sets [`Self::ether_stats_crc_align_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3518,8 +3433,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x160..0x180 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_crc_align_errors_low`.
     #[inline]
     pub const fn ether_stats_crc_align_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x160, 32);
-        raw
+        bits::get32(&self.0, 0x160, 32)
     }
 
     /// Sets [`Self::ether_stats_crc_align_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3540,8 +3454,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x180..0x1a0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_undersize_pkts_high`.
     #[inline]
     pub const fn ether_stats_undersize_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::ether_stats_undersize_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3562,8 +3475,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x1a0..0x1c0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_undersize_pkts_low`.
     #[inline]
     pub const fn ether_stats_undersize_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1a0, 32);
-        raw
+        bits::get32(&self.0, 0x1a0, 32)
     }
 
     /// Sets [`Self::ether_stats_undersize_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3584,8 +3496,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x1c0..0x1e0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_oversize_pkts_high`.
     #[inline]
     pub const fn ether_stats_oversize_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1c0, 32);
-        raw
+        bits::get32(&self.0, 0x1c0, 32)
     }
 
     /// Sets [`Self::ether_stats_oversize_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3606,8 +3517,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x1e0..0x200 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 15, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_oversize_pkts_low`.
     #[inline]
     pub const fn ether_stats_oversize_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1e0, 32);
-        raw
+        bits::get32(&self.0, 0x1e0, 32)
     }
 
     /// Sets [`Self::ether_stats_oversize_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3628,8 +3538,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x200..0x220 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 16, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_fragments_high`.
     #[inline]
     pub const fn ether_stats_fragments_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x200, 32);
-        raw
+        bits::get32(&self.0, 0x200, 32)
     }
 
     /// Sets [`Self::ether_stats_fragments_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3650,8 +3559,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x220..0x240 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 17, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_fragments_low`.
     #[inline]
     pub const fn ether_stats_fragments_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x220, 32);
-        raw
+        bits::get32(&self.0, 0x220, 32)
     }
 
     /// Sets [`Self::ether_stats_fragments_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3672,8 +3580,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x240..0x260 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 18, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_jabbers_high`.
     #[inline]
     pub const fn ether_stats_jabbers_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x240, 32);
-        raw
+        bits::get32(&self.0, 0x240, 32)
     }
 
     /// Sets [`Self::ether_stats_jabbers_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3694,8 +3601,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x260..0x280 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 19, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_jabbers_low`.
     #[inline]
     pub const fn ether_stats_jabbers_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x260, 32);
-        raw
+        bits::get32(&self.0, 0x260, 32)
     }
 
     /// Sets [`Self::ether_stats_jabbers_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3716,8 +3622,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x280..0x2a0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 20, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_collisions_high`.
     #[inline]
     pub const fn ether_stats_collisions_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x280, 32);
-        raw
+        bits::get32(&self.0, 0x280, 32)
     }
 
     /// Sets [`Self::ether_stats_collisions_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3738,8 +3643,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x2a0..0x2c0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 21, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_collisions_low`.
     #[inline]
     pub const fn ether_stats_collisions_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2a0, 32);
-        raw
+        bits::get32(&self.0, 0x2a0, 32)
     }
 
     /// Sets [`Self::ether_stats_collisions_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3760,8 +3664,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x2c0..0x2e0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 22, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts64octets_high`.
     #[inline]
     pub const fn ether_stats_pkts64octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2c0, 32);
-        raw
+        bits::get32(&self.0, 0x2c0, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts64octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3782,8 +3685,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x2e0..0x300 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 23, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts64octets_low`.
     #[inline]
     pub const fn ether_stats_pkts64octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2e0, 32);
-        raw
+        bits::get32(&self.0, 0x2e0, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts64octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3804,8 +3706,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x300..0x320 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 24, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts65to127octets_high`.
     #[inline]
     pub const fn ether_stats_pkts65to127octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x300, 32);
-        raw
+        bits::get32(&self.0, 0x300, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts65to127octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3826,8 +3727,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x320..0x340 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 25, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts65to127octets_low`.
     #[inline]
     pub const fn ether_stats_pkts65to127octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x320, 32);
-        raw
+        bits::get32(&self.0, 0x320, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts65to127octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3848,8 +3748,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x340..0x360 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 26, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts128to255octets_high`.
     #[inline]
     pub const fn ether_stats_pkts128to255octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x340, 32);
-        raw
+        bits::get32(&self.0, 0x340, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts128to255octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3870,8 +3769,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x360..0x380 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 27, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts128to255octets_low`.
     #[inline]
     pub const fn ether_stats_pkts128to255octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x360, 32);
-        raw
+        bits::get32(&self.0, 0x360, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts128to255octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3892,8 +3790,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x380..0x3a0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 28, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts256to511octets_high`.
     #[inline]
     pub const fn ether_stats_pkts256to511octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x380, 32);
-        raw
+        bits::get32(&self.0, 0x380, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts256to511octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3914,8 +3811,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x3a0..0x3c0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 29, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts256to511octets_low`.
     #[inline]
     pub const fn ether_stats_pkts256to511octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3a0, 32);
-        raw
+        bits::get32(&self.0, 0x3a0, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts256to511octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3936,8 +3832,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x3c0..0x3e0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 30, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts512to1023octets_high`.
     #[inline]
     pub const fn ether_stats_pkts512to1023octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3c0, 32);
-        raw
+        bits::get32(&self.0, 0x3c0, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts512to1023octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3958,8 +3853,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x3e0..0x400 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 31, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts512to1023octets_low`.
     #[inline]
     pub const fn ether_stats_pkts512to1023octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3e0, 32);
-        raw
+        bits::get32(&self.0, 0x3e0, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts512to1023octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3980,8 +3874,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x400..0x420 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 32, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts1024to1518octets_high`.
     #[inline]
     pub const fn ether_stats_pkts1024to1518octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x400, 32);
-        raw
+        bits::get32(&self.0, 0x400, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts1024to1518octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4002,8 +3895,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x420..0x440 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 33, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts1024to1518octets_low`.
     #[inline]
     pub const fn ether_stats_pkts1024to1518octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x420, 32);
-        raw
+        bits::get32(&self.0, 0x420, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts1024to1518octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4024,8 +3916,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x440..0x460 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 34, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts1519to2047octets_high`.
     #[inline]
     pub const fn ether_stats_pkts1519to2047octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x440, 32);
-        raw
+        bits::get32(&self.0, 0x440, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts1519to2047octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4046,8 +3937,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x460..0x480 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 35, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts1519to2047octets_low`.
     #[inline]
     pub const fn ether_stats_pkts1519to2047octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x460, 32);
-        raw
+        bits::get32(&self.0, 0x460, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts1519to2047octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4068,8 +3958,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x480..0x4a0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 36, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts2048to4095octets_high`.
     #[inline]
     pub const fn ether_stats_pkts2048to4095octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x480, 32);
-        raw
+        bits::get32(&self.0, 0x480, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts2048to4095octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4090,8 +3979,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x4a0..0x4c0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 37, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts2048to4095octets_low`.
     #[inline]
     pub const fn ether_stats_pkts2048to4095octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4a0, 32);
-        raw
+        bits::get32(&self.0, 0x4a0, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts2048to4095octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4112,8 +4000,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x4c0..0x4e0 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 38, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts4096to8191octets_high`.
     #[inline]
     pub const fn ether_stats_pkts4096to8191octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4c0, 32);
-        raw
+        bits::get32(&self.0, 0x4c0, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts4096to8191octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4134,8 +4021,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x4e0..0x500 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 39, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts4096to8191octets_low`.
     #[inline]
     pub const fn ether_stats_pkts4096to8191octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4e0, 32);
-        raw
+        bits::get32(&self.0, 0x4e0, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts4096to8191octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4156,8 +4042,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x500..0x520 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 40, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts8192to10239octets_high`.
     #[inline]
     pub const fn ether_stats_pkts8192to10239octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x500, 32);
-        raw
+        bits::get32(&self.0, 0x500, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts8192to10239octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4178,8 +4063,7 @@ impl Eth2819CntrsGrpDataLayout {
     /// PRM bits 0x520..0x540 of `eth_2819_cntrs_grp_data_layout` (32 bits; big-endian dword 41, bits 31:0). Kernel `mlx5_ifc_eth_2819_cntrs_grp_data_layout_bits.ether_stats_pkts8192to10239octets_low`.
     #[inline]
     pub const fn ether_stats_pkts8192to10239octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x520, 32);
-        raw
+        bits::get32(&self.0, 0x520, 32)
     }
 
     /// Sets [`Self::ether_stats_pkts8192to10239octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4381,8 +4265,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x0..0x20 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_alignment_errors_high`.
     #[inline]
     pub const fn dot3stats_alignment_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::dot3stats_alignment_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4403,8 +4286,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x20..0x40 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_alignment_errors_low`.
     #[inline]
     pub const fn dot3stats_alignment_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::dot3stats_alignment_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4425,8 +4307,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x40..0x60 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_fcs_errors_high`.
     #[inline]
     pub const fn dot3stats_fcs_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::dot3stats_fcs_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4447,8 +4328,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x60..0x80 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_fcs_errors_low`.
     #[inline]
     pub const fn dot3stats_fcs_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::dot3stats_fcs_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4469,8 +4349,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x80..0xa0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_single_collision_frames_high`.
     #[inline]
     pub const fn dot3stats_single_collision_frames_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x80, 32);
-        raw
+        bits::get32(&self.0, 0x80, 32)
     }
 
     /// Sets [`Self::dot3stats_single_collision_frames_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4491,8 +4370,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0xa0..0xc0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_single_collision_frames_low`.
     #[inline]
     pub const fn dot3stats_single_collision_frames_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xa0, 32);
-        raw
+        bits::get32(&self.0, 0xa0, 32)
     }
 
     /// Sets [`Self::dot3stats_single_collision_frames_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4513,8 +4391,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0xc0..0xe0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_multiple_collision_frames_high`.
     #[inline]
     pub const fn dot3stats_multiple_collision_frames_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::dot3stats_multiple_collision_frames_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4535,8 +4412,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0xe0..0x100 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_multiple_collision_frames_low`.
     #[inline]
     pub const fn dot3stats_multiple_collision_frames_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xe0, 32);
-        raw
+        bits::get32(&self.0, 0xe0, 32)
     }
 
     /// Sets [`Self::dot3stats_multiple_collision_frames_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4557,8 +4433,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x100..0x120 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_sqe_test_errors_high`.
     #[inline]
     pub const fn dot3stats_sqe_test_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x100, 32);
-        raw
+        bits::get32(&self.0, 0x100, 32)
     }
 
     /// Sets [`Self::dot3stats_sqe_test_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4579,8 +4454,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x120..0x140 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_sqe_test_errors_low`.
     #[inline]
     pub const fn dot3stats_sqe_test_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::dot3stats_sqe_test_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4601,8 +4475,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x140..0x160 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_deferred_transmissions_high`.
     #[inline]
     pub const fn dot3stats_deferred_transmissions_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x140, 32);
-        raw
+        bits::get32(&self.0, 0x140, 32)
     }
 
     /// Sets [`Self::dot3stats_deferred_transmissions_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4623,8 +4496,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x160..0x180 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_deferred_transmissions_low`.
     #[inline]
     pub const fn dot3stats_deferred_transmissions_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x160, 32);
-        raw
+        bits::get32(&self.0, 0x160, 32)
     }
 
     /// Sets [`Self::dot3stats_deferred_transmissions_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4645,8 +4517,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x180..0x1a0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_late_collisions_high`.
     #[inline]
     pub const fn dot3stats_late_collisions_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::dot3stats_late_collisions_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4667,8 +4538,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x1a0..0x1c0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_late_collisions_low`.
     #[inline]
     pub const fn dot3stats_late_collisions_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1a0, 32);
-        raw
+        bits::get32(&self.0, 0x1a0, 32)
     }
 
     /// Sets [`Self::dot3stats_late_collisions_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4689,8 +4559,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x1c0..0x1e0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_excessive_collisions_high`.
     #[inline]
     pub const fn dot3stats_excessive_collisions_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1c0, 32);
-        raw
+        bits::get32(&self.0, 0x1c0, 32)
     }
 
     /// Sets [`Self::dot3stats_excessive_collisions_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4711,8 +4580,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x1e0..0x200 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 15, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_excessive_collisions_low`.
     #[inline]
     pub const fn dot3stats_excessive_collisions_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1e0, 32);
-        raw
+        bits::get32(&self.0, 0x1e0, 32)
     }
 
     /// Sets [`Self::dot3stats_excessive_collisions_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4733,8 +4601,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x200..0x220 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 16, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_internal_mac_transmit_errors_high`.
     #[inline]
     pub const fn dot3stats_internal_mac_transmit_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x200, 32);
-        raw
+        bits::get32(&self.0, 0x200, 32)
     }
 
     /// Sets [`Self::dot3stats_internal_mac_transmit_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4755,8 +4622,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x220..0x240 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 17, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_internal_mac_transmit_errors_low`.
     #[inline]
     pub const fn dot3stats_internal_mac_transmit_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x220, 32);
-        raw
+        bits::get32(&self.0, 0x220, 32)
     }
 
     /// Sets [`Self::dot3stats_internal_mac_transmit_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4777,8 +4643,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x240..0x260 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 18, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_carrier_sense_errors_high`.
     #[inline]
     pub const fn dot3stats_carrier_sense_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x240, 32);
-        raw
+        bits::get32(&self.0, 0x240, 32)
     }
 
     /// Sets [`Self::dot3stats_carrier_sense_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4799,8 +4664,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x260..0x280 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 19, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_carrier_sense_errors_low`.
     #[inline]
     pub const fn dot3stats_carrier_sense_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x260, 32);
-        raw
+        bits::get32(&self.0, 0x260, 32)
     }
 
     /// Sets [`Self::dot3stats_carrier_sense_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4821,8 +4685,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x280..0x2a0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 20, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_frame_too_longs_high`.
     #[inline]
     pub const fn dot3stats_frame_too_longs_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x280, 32);
-        raw
+        bits::get32(&self.0, 0x280, 32)
     }
 
     /// Sets [`Self::dot3stats_frame_too_longs_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4843,8 +4706,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x2a0..0x2c0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 21, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_frame_too_longs_low`.
     #[inline]
     pub const fn dot3stats_frame_too_longs_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2a0, 32);
-        raw
+        bits::get32(&self.0, 0x2a0, 32)
     }
 
     /// Sets [`Self::dot3stats_frame_too_longs_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4865,8 +4727,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x2c0..0x2e0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 22, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_internal_mac_receive_errors_high`.
     #[inline]
     pub const fn dot3stats_internal_mac_receive_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2c0, 32);
-        raw
+        bits::get32(&self.0, 0x2c0, 32)
     }
 
     /// Sets [`Self::dot3stats_internal_mac_receive_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4887,8 +4748,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x2e0..0x300 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 23, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_internal_mac_receive_errors_low`.
     #[inline]
     pub const fn dot3stats_internal_mac_receive_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2e0, 32);
-        raw
+        bits::get32(&self.0, 0x2e0, 32)
     }
 
     /// Sets [`Self::dot3stats_internal_mac_receive_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4909,8 +4769,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x300..0x320 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 24, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_symbol_errors_high`.
     #[inline]
     pub const fn dot3stats_symbol_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x300, 32);
-        raw
+        bits::get32(&self.0, 0x300, 32)
     }
 
     /// Sets [`Self::dot3stats_symbol_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4931,8 +4790,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x320..0x340 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 25, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3stats_symbol_errors_low`.
     #[inline]
     pub const fn dot3stats_symbol_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x320, 32);
-        raw
+        bits::get32(&self.0, 0x320, 32)
     }
 
     /// Sets [`Self::dot3stats_symbol_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4953,8 +4811,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x340..0x360 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 26, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3control_in_unknown_opcodes_high`.
     #[inline]
     pub const fn dot3control_in_unknown_opcodes_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x340, 32);
-        raw
+        bits::get32(&self.0, 0x340, 32)
     }
 
     /// Sets [`Self::dot3control_in_unknown_opcodes_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4975,8 +4832,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x360..0x380 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 27, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3control_in_unknown_opcodes_low`.
     #[inline]
     pub const fn dot3control_in_unknown_opcodes_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x360, 32);
-        raw
+        bits::get32(&self.0, 0x360, 32)
     }
 
     /// Sets [`Self::dot3control_in_unknown_opcodes_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -4997,8 +4853,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x380..0x3a0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 28, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3in_pause_frames_high`.
     #[inline]
     pub const fn dot3in_pause_frames_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x380, 32);
-        raw
+        bits::get32(&self.0, 0x380, 32)
     }
 
     /// Sets [`Self::dot3in_pause_frames_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5019,8 +4874,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x3a0..0x3c0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 29, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3in_pause_frames_low`.
     #[inline]
     pub const fn dot3in_pause_frames_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3a0, 32);
-        raw
+        bits::get32(&self.0, 0x3a0, 32)
     }
 
     /// Sets [`Self::dot3in_pause_frames_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5041,8 +4895,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x3c0..0x3e0 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 30, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3out_pause_frames_high`.
     #[inline]
     pub const fn dot3out_pause_frames_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3c0, 32);
-        raw
+        bits::get32(&self.0, 0x3c0, 32)
     }
 
     /// Sets [`Self::dot3out_pause_frames_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5063,8 +4916,7 @@ impl Eth3635CntrsGrpDataLayout {
     /// PRM bits 0x3e0..0x400 of `eth_3635_cntrs_grp_data_layout` (32 bits; big-endian dword 31, bits 31:0). Kernel `mlx5_ifc_eth_3635_cntrs_grp_data_layout_bits.dot3out_pause_frames_low`.
     #[inline]
     pub const fn dot3out_pause_frames_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3e0, 32);
-        raw
+        bits::get32(&self.0, 0x3e0, 32)
     }
 
     /// Sets [`Self::dot3out_pause_frames_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5236,8 +5088,7 @@ impl EthExtendedCntrsGrpDataLayout {
     /// PRM bits 0x0..0x20 of `eth_extended_cntrs_grp_data_layout` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_eth_extended_cntrs_grp_data_layout_bits.port_transmit_wait_high`.
     #[inline]
     pub const fn port_transmit_wait_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::port_transmit_wait_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5258,8 +5109,7 @@ impl EthExtendedCntrsGrpDataLayout {
     /// PRM bits 0x20..0x40 of `eth_extended_cntrs_grp_data_layout` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_eth_extended_cntrs_grp_data_layout_bits.port_transmit_wait_low`.
     #[inline]
     pub const fn port_transmit_wait_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::port_transmit_wait_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5280,8 +5130,7 @@ impl EthExtendedCntrsGrpDataLayout {
     /// PRM bits 0x140..0x160 of `eth_extended_cntrs_grp_data_layout` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_eth_extended_cntrs_grp_data_layout_bits.rx_buffer_almost_full_high`.
     #[inline]
     pub const fn rx_buffer_almost_full_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x140, 32);
-        raw
+        bits::get32(&self.0, 0x140, 32)
     }
 
     /// Sets [`Self::rx_buffer_almost_full_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5302,8 +5151,7 @@ impl EthExtendedCntrsGrpDataLayout {
     /// PRM bits 0x160..0x180 of `eth_extended_cntrs_grp_data_layout` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_eth_extended_cntrs_grp_data_layout_bits.rx_buffer_almost_full_low`.
     #[inline]
     pub const fn rx_buffer_almost_full_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x160, 32);
-        raw
+        bits::get32(&self.0, 0x160, 32)
     }
 
     /// Sets [`Self::rx_buffer_almost_full_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5324,8 +5172,7 @@ impl EthExtendedCntrsGrpDataLayout {
     /// PRM bits 0x180..0x1a0 of `eth_extended_cntrs_grp_data_layout` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_eth_extended_cntrs_grp_data_layout_bits.rx_buffer_full_high`.
     #[inline]
     pub const fn rx_buffer_full_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::rx_buffer_full_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5346,8 +5193,7 @@ impl EthExtendedCntrsGrpDataLayout {
     /// PRM bits 0x1a0..0x1c0 of `eth_extended_cntrs_grp_data_layout` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_eth_extended_cntrs_grp_data_layout_bits.rx_buffer_full_low`.
     #[inline]
     pub const fn rx_buffer_full_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1a0, 32);
-        raw
+        bits::get32(&self.0, 0x1a0, 32)
     }
 
     /// Sets [`Self::rx_buffer_full_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5368,8 +5214,7 @@ impl EthExtendedCntrsGrpDataLayout {
     /// PRM bits 0x1c0..0x1e0 of `eth_extended_cntrs_grp_data_layout` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_eth_extended_cntrs_grp_data_layout_bits.rx_icrc_encapsulated_high`.
     #[inline]
     pub const fn rx_icrc_encapsulated_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1c0, 32);
-        raw
+        bits::get32(&self.0, 0x1c0, 32)
     }
 
     /// Sets [`Self::rx_icrc_encapsulated_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5390,8 +5235,7 @@ impl EthExtendedCntrsGrpDataLayout {
     /// PRM bits 0x1e0..0x200 of `eth_extended_cntrs_grp_data_layout` (32 bits; big-endian dword 15, bits 31:0). Kernel `mlx5_ifc_eth_extended_cntrs_grp_data_layout_bits.rx_icrc_encapsulated_low`.
     #[inline]
     pub const fn rx_icrc_encapsulated_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1e0, 32);
-        raw
+        bits::get32(&self.0, 0x1e0, 32)
     }
 
     /// Sets [`Self::rx_icrc_encapsulated_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5492,8 +5336,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x0..0x20 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_octets_high`.
     #[inline]
     pub const fn rx_octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::rx_octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5514,8 +5357,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x20..0x40 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_octets_low`.
     #[inline]
     pub const fn rx_octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::rx_octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5536,8 +5378,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x100..0x120 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_frames_high`.
     #[inline]
     pub const fn rx_frames_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x100, 32);
-        raw
+        bits::get32(&self.0, 0x100, 32)
     }
 
     /// Sets [`Self::rx_frames_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5558,8 +5399,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x120..0x140 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_frames_low`.
     #[inline]
     pub const fn rx_frames_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::rx_frames_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5580,8 +5420,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x140..0x160 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.tx_octets_high`.
     #[inline]
     pub const fn tx_octets_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x140, 32);
-        raw
+        bits::get32(&self.0, 0x140, 32)
     }
 
     /// Sets [`Self::tx_octets_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5602,8 +5441,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x160..0x180 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.tx_octets_low`.
     #[inline]
     pub const fn tx_octets_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x160, 32);
-        raw
+        bits::get32(&self.0, 0x160, 32)
     }
 
     /// Sets [`Self::tx_octets_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5624,8 +5462,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x240..0x260 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 18, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.tx_frames_high`.
     #[inline]
     pub const fn tx_frames_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x240, 32);
-        raw
+        bits::get32(&self.0, 0x240, 32)
     }
 
     /// Sets [`Self::tx_frames_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5646,8 +5483,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x260..0x280 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 19, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.tx_frames_low`.
     #[inline]
     pub const fn tx_frames_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x260, 32);
-        raw
+        bits::get32(&self.0, 0x260, 32)
     }
 
     /// Sets [`Self::tx_frames_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5668,8 +5504,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x280..0x2a0 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 20, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_pause_high`.
     #[inline]
     pub const fn rx_pause_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x280, 32);
-        raw
+        bits::get32(&self.0, 0x280, 32)
     }
 
     /// Sets [`Self::rx_pause_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5690,8 +5525,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x2a0..0x2c0 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 21, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_pause_low`.
     #[inline]
     pub const fn rx_pause_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2a0, 32);
-        raw
+        bits::get32(&self.0, 0x2a0, 32)
     }
 
     /// Sets [`Self::rx_pause_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5712,8 +5546,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x2c0..0x2e0 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 22, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_pause_duration_high`.
     #[inline]
     pub const fn rx_pause_duration_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2c0, 32);
-        raw
+        bits::get32(&self.0, 0x2c0, 32)
     }
 
     /// Sets [`Self::rx_pause_duration_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5734,8 +5567,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x2e0..0x300 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 23, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_pause_duration_low`.
     #[inline]
     pub const fn rx_pause_duration_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2e0, 32);
-        raw
+        bits::get32(&self.0, 0x2e0, 32)
     }
 
     /// Sets [`Self::rx_pause_duration_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5756,8 +5588,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x300..0x320 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 24, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.tx_pause_high`.
     #[inline]
     pub const fn tx_pause_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x300, 32);
-        raw
+        bits::get32(&self.0, 0x300, 32)
     }
 
     /// Sets [`Self::tx_pause_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5778,8 +5609,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x320..0x340 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 25, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.tx_pause_low`.
     #[inline]
     pub const fn tx_pause_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x320, 32);
-        raw
+        bits::get32(&self.0, 0x320, 32)
     }
 
     /// Sets [`Self::tx_pause_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5800,8 +5630,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x340..0x360 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 26, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.tx_pause_duration_high`.
     #[inline]
     pub const fn tx_pause_duration_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x340, 32);
-        raw
+        bits::get32(&self.0, 0x340, 32)
     }
 
     /// Sets [`Self::tx_pause_duration_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5822,8 +5651,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x360..0x380 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 27, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.tx_pause_duration_low`.
     #[inline]
     pub const fn tx_pause_duration_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x360, 32);
-        raw
+        bits::get32(&self.0, 0x360, 32)
     }
 
     /// Sets [`Self::tx_pause_duration_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5844,8 +5672,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x380..0x3a0 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 28, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_pause_transition_high`.
     #[inline]
     pub const fn rx_pause_transition_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x380, 32);
-        raw
+        bits::get32(&self.0, 0x380, 32)
     }
 
     /// Sets [`Self::rx_pause_transition_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5866,8 +5693,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x3a0..0x3c0 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 29, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_pause_transition_low`.
     #[inline]
     pub const fn rx_pause_transition_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3a0, 32);
-        raw
+        bits::get32(&self.0, 0x3a0, 32)
     }
 
     /// Sets [`Self::rx_pause_transition_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5888,8 +5714,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x3c0..0x3e0 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 30, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_discards_high`.
     #[inline]
     pub const fn rx_discards_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3c0, 32);
-        raw
+        bits::get32(&self.0, 0x3c0, 32)
     }
 
     /// Sets [`Self::rx_discards_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5910,8 +5735,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x3e0..0x400 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 31, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.rx_discards_low`.
     #[inline]
     pub const fn rx_discards_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3e0, 32);
-        raw
+        bits::get32(&self.0, 0x3e0, 32)
     }
 
     /// Sets [`Self::rx_discards_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5932,8 +5756,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x400..0x420 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 32, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.device_stall_minor_watermark_cnt_high`.
     #[inline]
     pub const fn device_stall_minor_watermark_cnt_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x400, 32);
-        raw
+        bits::get32(&self.0, 0x400, 32)
     }
 
     /// Sets [`Self::device_stall_minor_watermark_cnt_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5954,8 +5777,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x420..0x440 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 33, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.device_stall_minor_watermark_cnt_low`.
     #[inline]
     pub const fn device_stall_minor_watermark_cnt_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x420, 32);
-        raw
+        bits::get32(&self.0, 0x420, 32)
     }
 
     /// Sets [`Self::device_stall_minor_watermark_cnt_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5976,8 +5798,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x440..0x460 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 34, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.device_stall_critical_watermark_cnt_high`.
     #[inline]
     pub const fn device_stall_critical_watermark_cnt_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x440, 32);
-        raw
+        bits::get32(&self.0, 0x440, 32)
     }
 
     /// Sets [`Self::device_stall_critical_watermark_cnt_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -5998,8 +5819,7 @@ impl EthPerPrioGrpDataLayout {
     /// PRM bits 0x460..0x480 of `eth_per_prio_grp_data_layout` (32 bits; big-endian dword 35, bits 31:0). Kernel `mlx5_ifc_eth_per_prio_grp_data_layout_bits.device_stall_critical_watermark_cnt_low`.
     #[inline]
     pub const fn device_stall_critical_watermark_cnt_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x460, 32);
-        raw
+        bits::get32(&self.0, 0x460, 32)
     }
 
     /// Sets [`Self::device_stall_critical_watermark_cnt_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6149,8 +5969,7 @@ impl EthPerTcPrioGrpDataLayout {
     /// PRM bits 0x0..0x20 of `eth_per_tc_prio_grp_data_layout` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_eth_per_tc_prio_grp_data_layout_bits.transmit_queue_high`.
     #[inline]
     pub const fn transmit_queue_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::transmit_queue_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6171,8 +5990,7 @@ impl EthPerTcPrioGrpDataLayout {
     /// PRM bits 0x20..0x40 of `eth_per_tc_prio_grp_data_layout` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_eth_per_tc_prio_grp_data_layout_bits.transmit_queue_low`.
     #[inline]
     pub const fn transmit_queue_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::transmit_queue_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6193,8 +6011,7 @@ impl EthPerTcPrioGrpDataLayout {
     /// PRM bits 0x40..0x60 of `eth_per_tc_prio_grp_data_layout` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_eth_per_tc_prio_grp_data_layout_bits.no_buffer_discard_uc_high`.
     #[inline]
     pub const fn no_buffer_discard_uc_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::no_buffer_discard_uc_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6215,8 +6032,7 @@ impl EthPerTcPrioGrpDataLayout {
     /// PRM bits 0x60..0x80 of `eth_per_tc_prio_grp_data_layout` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_eth_per_tc_prio_grp_data_layout_bits.no_buffer_discard_uc_low`.
     #[inline]
     pub const fn no_buffer_discard_uc_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::no_buffer_discard_uc_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6304,8 +6120,7 @@ impl EthPerTcCongestPrioGrpDataLayout {
     /// PRM bits 0x0..0x20 of `eth_per_tc_congest_prio_grp_data_layout` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_eth_per_tc_congest_prio_grp_data_layout_bits.wred_discard_high`.
     #[inline]
     pub const fn wred_discard_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::wred_discard_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6326,8 +6141,7 @@ impl EthPerTcCongestPrioGrpDataLayout {
     /// PRM bits 0x20..0x40 of `eth_per_tc_congest_prio_grp_data_layout` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_eth_per_tc_congest_prio_grp_data_layout_bits.wred_discard_low`.
     #[inline]
     pub const fn wred_discard_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::wred_discard_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6348,8 +6162,7 @@ impl EthPerTcCongestPrioGrpDataLayout {
     /// PRM bits 0x40..0x60 of `eth_per_tc_congest_prio_grp_data_layout` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_eth_per_tc_congest_prio_grp_data_layout_bits.ecn_marked_tc_high`.
     #[inline]
     pub const fn ecn_marked_tc_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::ecn_marked_tc_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6370,8 +6183,7 @@ impl EthPerTcCongestPrioGrpDataLayout {
     /// PRM bits 0x60..0x80 of `eth_per_tc_congest_prio_grp_data_layout` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_eth_per_tc_congest_prio_grp_data_layout_bits.ecn_marked_tc_low`.
     #[inline]
     pub const fn ecn_marked_tc_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::ecn_marked_tc_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6701,8 +6513,7 @@ impl IbPortCntrsGrpDataLayout {
     /// PRM bits 0x120..0x140 of `ib_port_cntrs_grp_data_layout` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_ib_port_cntrs_grp_data_layout_bits.port_xmit_wait`.
     #[inline]
     pub const fn port_xmit_wait(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::port_xmit_wait`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6816,8 +6627,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x300..0x320 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 24, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_xmit_data_high`.
     #[inline]
     pub const fn port_xmit_data_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x300, 32);
-        raw
+        bits::get32(&self.0, 0x300, 32)
     }
 
     /// Sets [`Self::port_xmit_data_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6838,8 +6648,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x320..0x340 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 25, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_xmit_data_low`.
     #[inline]
     pub const fn port_xmit_data_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x320, 32);
-        raw
+        bits::get32(&self.0, 0x320, 32)
     }
 
     /// Sets [`Self::port_xmit_data_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6860,8 +6669,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x340..0x360 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 26, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_rcv_data_high`.
     #[inline]
     pub const fn port_rcv_data_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x340, 32);
-        raw
+        bits::get32(&self.0, 0x340, 32)
     }
 
     /// Sets [`Self::port_rcv_data_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6882,8 +6690,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x360..0x380 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 27, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_rcv_data_low`.
     #[inline]
     pub const fn port_rcv_data_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x360, 32);
-        raw
+        bits::get32(&self.0, 0x360, 32)
     }
 
     /// Sets [`Self::port_rcv_data_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6904,8 +6711,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x380..0x3a0 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 28, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_xmit_pkts_high`.
     #[inline]
     pub const fn port_xmit_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x380, 32);
-        raw
+        bits::get32(&self.0, 0x380, 32)
     }
 
     /// Sets [`Self::port_xmit_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6926,8 +6732,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x3a0..0x3c0 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 29, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_xmit_pkts_low`.
     #[inline]
     pub const fn port_xmit_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3a0, 32);
-        raw
+        bits::get32(&self.0, 0x3a0, 32)
     }
 
     /// Sets [`Self::port_xmit_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6948,8 +6753,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x3c0..0x3e0 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 30, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_rcv_pkts_high`.
     #[inline]
     pub const fn port_rcv_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3c0, 32);
-        raw
+        bits::get32(&self.0, 0x3c0, 32)
     }
 
     /// Sets [`Self::port_rcv_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6970,8 +6774,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x3e0..0x400 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 31, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_rcv_pkts_low`.
     #[inline]
     pub const fn port_rcv_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3e0, 32);
-        raw
+        bits::get32(&self.0, 0x3e0, 32)
     }
 
     /// Sets [`Self::port_rcv_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -6992,8 +6795,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x480..0x4a0 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 36, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_unicast_xmit_pkts_high`.
     #[inline]
     pub const fn port_unicast_xmit_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x480, 32);
-        raw
+        bits::get32(&self.0, 0x480, 32)
     }
 
     /// Sets [`Self::port_unicast_xmit_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7014,8 +6816,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x4a0..0x4c0 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 37, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_unicast_xmit_pkts_low`.
     #[inline]
     pub const fn port_unicast_xmit_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4a0, 32);
-        raw
+        bits::get32(&self.0, 0x4a0, 32)
     }
 
     /// Sets [`Self::port_unicast_xmit_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7036,8 +6837,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x4c0..0x4e0 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 38, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_multicast_xmit_pkts_high`.
     #[inline]
     pub const fn port_multicast_xmit_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4c0, 32);
-        raw
+        bits::get32(&self.0, 0x4c0, 32)
     }
 
     /// Sets [`Self::port_multicast_xmit_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7058,8 +6858,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x4e0..0x500 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 39, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_multicast_xmit_pkts_low`.
     #[inline]
     pub const fn port_multicast_xmit_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4e0, 32);
-        raw
+        bits::get32(&self.0, 0x4e0, 32)
     }
 
     /// Sets [`Self::port_multicast_xmit_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7080,8 +6879,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x500..0x520 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 40, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_unicast_rcv_pkts_high`.
     #[inline]
     pub const fn port_unicast_rcv_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x500, 32);
-        raw
+        bits::get32(&self.0, 0x500, 32)
     }
 
     /// Sets [`Self::port_unicast_rcv_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7102,8 +6900,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x520..0x540 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 41, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_unicast_rcv_pkts_low`.
     #[inline]
     pub const fn port_unicast_rcv_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x520, 32);
-        raw
+        bits::get32(&self.0, 0x520, 32)
     }
 
     /// Sets [`Self::port_unicast_rcv_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7124,8 +6921,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x540..0x560 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 42, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_multicast_rcv_pkts_high`.
     #[inline]
     pub const fn port_multicast_rcv_pkts_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x540, 32);
-        raw
+        bits::get32(&self.0, 0x540, 32)
     }
 
     /// Sets [`Self::port_multicast_rcv_pkts_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7146,8 +6942,7 @@ impl IbExtPortCntrsGrpDataLayout {
     /// PRM bits 0x560..0x580 of `ib_ext_port_cntrs_grp_data_layout` (32 bits; big-endian dword 43, bits 31:0). Kernel `mlx5_ifc_ib_ext_port_cntrs_grp_data_layout_bits.port_multicast_rcv_pkts_low`.
     #[inline]
     pub const fn port_multicast_rcv_pkts_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x560, 32);
-        raw
+        bits::get32(&self.0, 0x560, 32)
     }
 
     /// Sets [`Self::port_multicast_rcv_pkts_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7273,8 +7068,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x0..0x20 of `phys_layer_cntrs` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.time_since_last_clear_high`.
     #[inline]
     pub const fn time_since_last_clear_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::time_since_last_clear_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7295,8 +7089,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x20..0x40 of `phys_layer_cntrs` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.time_since_last_clear_low`.
     #[inline]
     pub const fn time_since_last_clear_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::time_since_last_clear_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7317,8 +7110,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x40..0x60 of `phys_layer_cntrs` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.symbol_errors_high`.
     #[inline]
     pub const fn symbol_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::symbol_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7339,8 +7131,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x60..0x80 of `phys_layer_cntrs` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.symbol_errors_low`.
     #[inline]
     pub const fn symbol_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::symbol_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7361,8 +7152,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x80..0xa0 of `phys_layer_cntrs` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.sync_headers_errors_high`.
     #[inline]
     pub const fn sync_headers_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x80, 32);
-        raw
+        bits::get32(&self.0, 0x80, 32)
     }
 
     /// Sets [`Self::sync_headers_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7383,8 +7173,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0xa0..0xc0 of `phys_layer_cntrs` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.sync_headers_errors_low`.
     #[inline]
     pub const fn sync_headers_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xa0, 32);
-        raw
+        bits::get32(&self.0, 0xa0, 32)
     }
 
     /// Sets [`Self::sync_headers_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7405,8 +7194,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0xc0..0xe0 of `phys_layer_cntrs` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.edpl_bip_errors_lane0_high`.
     #[inline]
     pub const fn edpl_bip_errors_lane0_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::edpl_bip_errors_lane0_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7427,8 +7215,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0xe0..0x100 of `phys_layer_cntrs` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.edpl_bip_errors_lane0_low`.
     #[inline]
     pub const fn edpl_bip_errors_lane0_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xe0, 32);
-        raw
+        bits::get32(&self.0, 0xe0, 32)
     }
 
     /// Sets [`Self::edpl_bip_errors_lane0_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7449,8 +7236,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x100..0x120 of `phys_layer_cntrs` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.edpl_bip_errors_lane1_high`.
     #[inline]
     pub const fn edpl_bip_errors_lane1_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x100, 32);
-        raw
+        bits::get32(&self.0, 0x100, 32)
     }
 
     /// Sets [`Self::edpl_bip_errors_lane1_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7471,8 +7257,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x120..0x140 of `phys_layer_cntrs` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.edpl_bip_errors_lane1_low`.
     #[inline]
     pub const fn edpl_bip_errors_lane1_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::edpl_bip_errors_lane1_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7493,8 +7278,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x140..0x160 of `phys_layer_cntrs` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.edpl_bip_errors_lane2_high`.
     #[inline]
     pub const fn edpl_bip_errors_lane2_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x140, 32);
-        raw
+        bits::get32(&self.0, 0x140, 32)
     }
 
     /// Sets [`Self::edpl_bip_errors_lane2_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7515,8 +7299,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x160..0x180 of `phys_layer_cntrs` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.edpl_bip_errors_lane2_low`.
     #[inline]
     pub const fn edpl_bip_errors_lane2_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x160, 32);
-        raw
+        bits::get32(&self.0, 0x160, 32)
     }
 
     /// Sets [`Self::edpl_bip_errors_lane2_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7537,8 +7320,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x180..0x1a0 of `phys_layer_cntrs` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.edpl_bip_errors_lane3_high`.
     #[inline]
     pub const fn edpl_bip_errors_lane3_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::edpl_bip_errors_lane3_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7559,8 +7341,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x1a0..0x1c0 of `phys_layer_cntrs` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.edpl_bip_errors_lane3_low`.
     #[inline]
     pub const fn edpl_bip_errors_lane3_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1a0, 32);
-        raw
+        bits::get32(&self.0, 0x1a0, 32)
     }
 
     /// Sets [`Self::edpl_bip_errors_lane3_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7581,8 +7362,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x1c0..0x1e0 of `phys_layer_cntrs` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_corrected_blocks_lane0_high`.
     #[inline]
     pub const fn fc_fec_corrected_blocks_lane0_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1c0, 32);
-        raw
+        bits::get32(&self.0, 0x1c0, 32)
     }
 
     /// Sets [`Self::fc_fec_corrected_blocks_lane0_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7603,8 +7383,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x1e0..0x200 of `phys_layer_cntrs` (32 bits; big-endian dword 15, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_corrected_blocks_lane0_low`.
     #[inline]
     pub const fn fc_fec_corrected_blocks_lane0_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1e0, 32);
-        raw
+        bits::get32(&self.0, 0x1e0, 32)
     }
 
     /// Sets [`Self::fc_fec_corrected_blocks_lane0_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7625,8 +7404,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x200..0x220 of `phys_layer_cntrs` (32 bits; big-endian dword 16, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_corrected_blocks_lane1_high`.
     #[inline]
     pub const fn fc_fec_corrected_blocks_lane1_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x200, 32);
-        raw
+        bits::get32(&self.0, 0x200, 32)
     }
 
     /// Sets [`Self::fc_fec_corrected_blocks_lane1_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7647,8 +7425,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x220..0x240 of `phys_layer_cntrs` (32 bits; big-endian dword 17, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_corrected_blocks_lane1_low`.
     #[inline]
     pub const fn fc_fec_corrected_blocks_lane1_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x220, 32);
-        raw
+        bits::get32(&self.0, 0x220, 32)
     }
 
     /// Sets [`Self::fc_fec_corrected_blocks_lane1_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7669,8 +7446,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x240..0x260 of `phys_layer_cntrs` (32 bits; big-endian dword 18, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_corrected_blocks_lane2_high`.
     #[inline]
     pub const fn fc_fec_corrected_blocks_lane2_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x240, 32);
-        raw
+        bits::get32(&self.0, 0x240, 32)
     }
 
     /// Sets [`Self::fc_fec_corrected_blocks_lane2_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7691,8 +7467,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x260..0x280 of `phys_layer_cntrs` (32 bits; big-endian dword 19, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_corrected_blocks_lane2_low`.
     #[inline]
     pub const fn fc_fec_corrected_blocks_lane2_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x260, 32);
-        raw
+        bits::get32(&self.0, 0x260, 32)
     }
 
     /// Sets [`Self::fc_fec_corrected_blocks_lane2_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7713,8 +7488,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x280..0x2a0 of `phys_layer_cntrs` (32 bits; big-endian dword 20, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_corrected_blocks_lane3_high`.
     #[inline]
     pub const fn fc_fec_corrected_blocks_lane3_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x280, 32);
-        raw
+        bits::get32(&self.0, 0x280, 32)
     }
 
     /// Sets [`Self::fc_fec_corrected_blocks_lane3_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7735,8 +7509,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x2a0..0x2c0 of `phys_layer_cntrs` (32 bits; big-endian dword 21, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_corrected_blocks_lane3_low`.
     #[inline]
     pub const fn fc_fec_corrected_blocks_lane3_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2a0, 32);
-        raw
+        bits::get32(&self.0, 0x2a0, 32)
     }
 
     /// Sets [`Self::fc_fec_corrected_blocks_lane3_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7757,8 +7530,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x2c0..0x2e0 of `phys_layer_cntrs` (32 bits; big-endian dword 22, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_uncorrectable_blocks_lane0_high`.
     #[inline]
     pub const fn fc_fec_uncorrectable_blocks_lane0_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2c0, 32);
-        raw
+        bits::get32(&self.0, 0x2c0, 32)
     }
 
     /// Sets [`Self::fc_fec_uncorrectable_blocks_lane0_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7779,8 +7551,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x2e0..0x300 of `phys_layer_cntrs` (32 bits; big-endian dword 23, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_uncorrectable_blocks_lane0_low`.
     #[inline]
     pub const fn fc_fec_uncorrectable_blocks_lane0_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x2e0, 32);
-        raw
+        bits::get32(&self.0, 0x2e0, 32)
     }
 
     /// Sets [`Self::fc_fec_uncorrectable_blocks_lane0_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7801,8 +7572,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x300..0x320 of `phys_layer_cntrs` (32 bits; big-endian dword 24, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_uncorrectable_blocks_lane1_high`.
     #[inline]
     pub const fn fc_fec_uncorrectable_blocks_lane1_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x300, 32);
-        raw
+        bits::get32(&self.0, 0x300, 32)
     }
 
     /// Sets [`Self::fc_fec_uncorrectable_blocks_lane1_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7823,8 +7593,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x320..0x340 of `phys_layer_cntrs` (32 bits; big-endian dword 25, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_uncorrectable_blocks_lane1_low`.
     #[inline]
     pub const fn fc_fec_uncorrectable_blocks_lane1_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x320, 32);
-        raw
+        bits::get32(&self.0, 0x320, 32)
     }
 
     /// Sets [`Self::fc_fec_uncorrectable_blocks_lane1_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7845,8 +7614,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x340..0x360 of `phys_layer_cntrs` (32 bits; big-endian dword 26, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_uncorrectable_blocks_lane2_high`.
     #[inline]
     pub const fn fc_fec_uncorrectable_blocks_lane2_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x340, 32);
-        raw
+        bits::get32(&self.0, 0x340, 32)
     }
 
     /// Sets [`Self::fc_fec_uncorrectable_blocks_lane2_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7867,8 +7635,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x360..0x380 of `phys_layer_cntrs` (32 bits; big-endian dword 27, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_uncorrectable_blocks_lane2_low`.
     #[inline]
     pub const fn fc_fec_uncorrectable_blocks_lane2_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x360, 32);
-        raw
+        bits::get32(&self.0, 0x360, 32)
     }
 
     /// Sets [`Self::fc_fec_uncorrectable_blocks_lane2_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7889,8 +7656,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x380..0x3a0 of `phys_layer_cntrs` (32 bits; big-endian dword 28, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_uncorrectable_blocks_lane3_high`.
     #[inline]
     pub const fn fc_fec_uncorrectable_blocks_lane3_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x380, 32);
-        raw
+        bits::get32(&self.0, 0x380, 32)
     }
 
     /// Sets [`Self::fc_fec_uncorrectable_blocks_lane3_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7911,8 +7677,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x3a0..0x3c0 of `phys_layer_cntrs` (32 bits; big-endian dword 29, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.fc_fec_uncorrectable_blocks_lane3_low`.
     #[inline]
     pub const fn fc_fec_uncorrectable_blocks_lane3_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3a0, 32);
-        raw
+        bits::get32(&self.0, 0x3a0, 32)
     }
 
     /// Sets [`Self::fc_fec_uncorrectable_blocks_lane3_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7933,8 +7698,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x3c0..0x3e0 of `phys_layer_cntrs` (32 bits; big-endian dword 30, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_blocks_high`.
     #[inline]
     pub const fn rs_fec_corrected_blocks_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3c0, 32);
-        raw
+        bits::get32(&self.0, 0x3c0, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_blocks_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7955,8 +7719,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x3e0..0x400 of `phys_layer_cntrs` (32 bits; big-endian dword 31, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_blocks_low`.
     #[inline]
     pub const fn rs_fec_corrected_blocks_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x3e0, 32);
-        raw
+        bits::get32(&self.0, 0x3e0, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_blocks_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7977,8 +7740,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x400..0x420 of `phys_layer_cntrs` (32 bits; big-endian dword 32, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_uncorrectable_blocks_high`.
     #[inline]
     pub const fn rs_fec_uncorrectable_blocks_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x400, 32);
-        raw
+        bits::get32(&self.0, 0x400, 32)
     }
 
     /// Sets [`Self::rs_fec_uncorrectable_blocks_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -7999,8 +7761,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x420..0x440 of `phys_layer_cntrs` (32 bits; big-endian dword 33, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_uncorrectable_blocks_low`.
     #[inline]
     pub const fn rs_fec_uncorrectable_blocks_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x420, 32);
-        raw
+        bits::get32(&self.0, 0x420, 32)
     }
 
     /// Sets [`Self::rs_fec_uncorrectable_blocks_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8021,8 +7782,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x440..0x460 of `phys_layer_cntrs` (32 bits; big-endian dword 34, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_no_errors_blocks_high`.
     #[inline]
     pub const fn rs_fec_no_errors_blocks_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x440, 32);
-        raw
+        bits::get32(&self.0, 0x440, 32)
     }
 
     /// Sets [`Self::rs_fec_no_errors_blocks_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8043,8 +7803,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x460..0x480 of `phys_layer_cntrs` (32 bits; big-endian dword 35, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_no_errors_blocks_low`.
     #[inline]
     pub const fn rs_fec_no_errors_blocks_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x460, 32);
-        raw
+        bits::get32(&self.0, 0x460, 32)
     }
 
     /// Sets [`Self::rs_fec_no_errors_blocks_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8065,8 +7824,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x480..0x4a0 of `phys_layer_cntrs` (32 bits; big-endian dword 36, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_single_error_blocks_high`.
     #[inline]
     pub const fn rs_fec_single_error_blocks_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x480, 32);
-        raw
+        bits::get32(&self.0, 0x480, 32)
     }
 
     /// Sets [`Self::rs_fec_single_error_blocks_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8087,8 +7845,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x4a0..0x4c0 of `phys_layer_cntrs` (32 bits; big-endian dword 37, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_single_error_blocks_low`.
     #[inline]
     pub const fn rs_fec_single_error_blocks_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4a0, 32);
-        raw
+        bits::get32(&self.0, 0x4a0, 32)
     }
 
     /// Sets [`Self::rs_fec_single_error_blocks_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8109,8 +7866,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x4c0..0x4e0 of `phys_layer_cntrs` (32 bits; big-endian dword 38, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_symbols_total_high`.
     #[inline]
     pub const fn rs_fec_corrected_symbols_total_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4c0, 32);
-        raw
+        bits::get32(&self.0, 0x4c0, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_symbols_total_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8131,8 +7887,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x4e0..0x500 of `phys_layer_cntrs` (32 bits; big-endian dword 39, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_symbols_total_low`.
     #[inline]
     pub const fn rs_fec_corrected_symbols_total_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x4e0, 32);
-        raw
+        bits::get32(&self.0, 0x4e0, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_symbols_total_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8153,8 +7908,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x500..0x520 of `phys_layer_cntrs` (32 bits; big-endian dword 40, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_symbols_lane0_high`.
     #[inline]
     pub const fn rs_fec_corrected_symbols_lane0_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x500, 32);
-        raw
+        bits::get32(&self.0, 0x500, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_symbols_lane0_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8175,8 +7929,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x520..0x540 of `phys_layer_cntrs` (32 bits; big-endian dword 41, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_symbols_lane0_low`.
     #[inline]
     pub const fn rs_fec_corrected_symbols_lane0_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x520, 32);
-        raw
+        bits::get32(&self.0, 0x520, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_symbols_lane0_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8197,8 +7950,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x540..0x560 of `phys_layer_cntrs` (32 bits; big-endian dword 42, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_symbols_lane1_high`.
     #[inline]
     pub const fn rs_fec_corrected_symbols_lane1_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x540, 32);
-        raw
+        bits::get32(&self.0, 0x540, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_symbols_lane1_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8219,8 +7971,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x560..0x580 of `phys_layer_cntrs` (32 bits; big-endian dword 43, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_symbols_lane1_low`.
     #[inline]
     pub const fn rs_fec_corrected_symbols_lane1_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x560, 32);
-        raw
+        bits::get32(&self.0, 0x560, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_symbols_lane1_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8241,8 +7992,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x580..0x5a0 of `phys_layer_cntrs` (32 bits; big-endian dword 44, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_symbols_lane2_high`.
     #[inline]
     pub const fn rs_fec_corrected_symbols_lane2_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x580, 32);
-        raw
+        bits::get32(&self.0, 0x580, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_symbols_lane2_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8263,8 +8013,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x5a0..0x5c0 of `phys_layer_cntrs` (32 bits; big-endian dword 45, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_symbols_lane2_low`.
     #[inline]
     pub const fn rs_fec_corrected_symbols_lane2_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x5a0, 32);
-        raw
+        bits::get32(&self.0, 0x5a0, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_symbols_lane2_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8285,8 +8034,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x5c0..0x5e0 of `phys_layer_cntrs` (32 bits; big-endian dword 46, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_symbols_lane3_high`.
     #[inline]
     pub const fn rs_fec_corrected_symbols_lane3_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x5c0, 32);
-        raw
+        bits::get32(&self.0, 0x5c0, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_symbols_lane3_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8307,8 +8055,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x5e0..0x600 of `phys_layer_cntrs` (32 bits; big-endian dword 47, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.rs_fec_corrected_symbols_lane3_low`.
     #[inline]
     pub const fn rs_fec_corrected_symbols_lane3_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x5e0, 32);
-        raw
+        bits::get32(&self.0, 0x5e0, 32)
     }
 
     /// Sets [`Self::rs_fec_corrected_symbols_lane3_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8329,8 +8076,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x600..0x620 of `phys_layer_cntrs` (32 bits; big-endian dword 48, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.link_down_events`.
     #[inline]
     pub const fn link_down_events(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x600, 32);
-        raw
+        bits::get32(&self.0, 0x600, 32)
     }
 
     /// Sets [`Self::link_down_events`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8351,8 +8097,7 @@ impl PhysLayerCntrs {
     /// PRM bits 0x620..0x640 of `phys_layer_cntrs` (32 bits; big-endian dword 49, bits 31:0). Kernel `mlx5_ifc_phys_layer_cntrs_bits.successful_recovery_events`.
     #[inline]
     pub const fn successful_recovery_events(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x620, 32);
-        raw
+        bits::get32(&self.0, 0x620, 32)
     }
 
     /// Sets [`Self::successful_recovery_events`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8578,8 +8323,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x0..0x20 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.time_since_last_clear_high`.
     #[inline]
     pub const fn time_since_last_clear_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::time_since_last_clear_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8600,8 +8344,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x20..0x40 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.time_since_last_clear_low`.
     #[inline]
     pub const fn time_since_last_clear_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::time_since_last_clear_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8622,8 +8365,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x40..0x60 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_received_bits_high`.
     #[inline]
     pub const fn phy_received_bits_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::phy_received_bits_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8644,8 +8386,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x60..0x80 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_received_bits_low`.
     #[inline]
     pub const fn phy_received_bits_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::phy_received_bits_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8666,8 +8407,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x80..0xa0 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_symbol_errors_high`.
     #[inline]
     pub const fn phy_symbol_errors_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x80, 32);
-        raw
+        bits::get32(&self.0, 0x80, 32)
     }
 
     /// Sets [`Self::phy_symbol_errors_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8688,8 +8428,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0xa0..0xc0 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_symbol_errors_low`.
     #[inline]
     pub const fn phy_symbol_errors_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xa0, 32);
-        raw
+        bits::get32(&self.0, 0xa0, 32)
     }
 
     /// Sets [`Self::phy_symbol_errors_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8710,8 +8449,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0xc0..0xe0 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_corrected_bits_high`.
     #[inline]
     pub const fn phy_corrected_bits_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::phy_corrected_bits_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8732,8 +8470,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0xe0..0x100 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_corrected_bits_low`.
     #[inline]
     pub const fn phy_corrected_bits_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xe0, 32);
-        raw
+        bits::get32(&self.0, 0xe0, 32)
     }
 
     /// Sets [`Self::phy_corrected_bits_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8754,8 +8491,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x100..0x120 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_corrected_bits_lane0_high`.
     #[inline]
     pub const fn phy_corrected_bits_lane0_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x100, 32);
-        raw
+        bits::get32(&self.0, 0x100, 32)
     }
 
     /// Sets [`Self::phy_corrected_bits_lane0_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8776,8 +8512,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x120..0x140 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_corrected_bits_lane0_low`.
     #[inline]
     pub const fn phy_corrected_bits_lane0_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::phy_corrected_bits_lane0_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8798,8 +8533,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x140..0x160 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_corrected_bits_lane1_high`.
     #[inline]
     pub const fn phy_corrected_bits_lane1_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x140, 32);
-        raw
+        bits::get32(&self.0, 0x140, 32)
     }
 
     /// Sets [`Self::phy_corrected_bits_lane1_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8820,8 +8554,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x160..0x180 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_corrected_bits_lane1_low`.
     #[inline]
     pub const fn phy_corrected_bits_lane1_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x160, 32);
-        raw
+        bits::get32(&self.0, 0x160, 32)
     }
 
     /// Sets [`Self::phy_corrected_bits_lane1_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8842,8 +8575,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x180..0x1a0 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_corrected_bits_lane2_high`.
     #[inline]
     pub const fn phy_corrected_bits_lane2_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::phy_corrected_bits_lane2_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8864,8 +8596,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x1a0..0x1c0 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_corrected_bits_lane2_low`.
     #[inline]
     pub const fn phy_corrected_bits_lane2_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1a0, 32);
-        raw
+        bits::get32(&self.0, 0x1a0, 32)
     }
 
     /// Sets [`Self::phy_corrected_bits_lane2_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8886,8 +8617,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x1c0..0x1e0 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_corrected_bits_lane3_high`.
     #[inline]
     pub const fn phy_corrected_bits_lane3_high(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1c0, 32);
-        raw
+        bits::get32(&self.0, 0x1c0, 32)
     }
 
     /// Sets [`Self::phy_corrected_bits_lane3_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -8908,8 +8638,7 @@ impl PhysLayerStatisticalCntrs {
     /// PRM bits 0x1e0..0x200 of `phys_layer_statistical_cntrs` (32 bits; big-endian dword 15, bits 31:0). Kernel `mlx5_ifc_phys_layer_statistical_cntrs_bits.phy_corrected_bits_lane3_low`.
     #[inline]
     pub const fn phy_corrected_bits_lane3_low(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1e0, 32);
-        raw
+        bits::get32(&self.0, 0x1e0, 32)
     }
 
     /// Sets [`Self::phy_corrected_bits_lane3_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -9033,8 +8762,7 @@ impl PhysLayerRecoveryCntrs {
     /// PRM bits 0x0..0x20 of `phys_layer_recovery_cntrs` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_phys_layer_recovery_cntrs_bits.total_successful_recovery_events`.
     #[inline]
     pub const fn total_successful_recovery_events(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::total_successful_recovery_events`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -9118,7 +8846,7 @@ impl RsHistogramCntrs {
         if i >= 16 {
             return None;
         }
-        let raw = bits::get64(&self.0, 0x0 + i * 64);
+        let raw = bits::get64(&self.0, i * 64);
         Some(raw)
     }
 
@@ -9129,7 +8857,7 @@ impl RsHistogramCntrs {
             return Err(OutOfRange { index: i, len: 16 });
         }
         let raw = v;
-        let _ = bits::set64(&mut self.0, 0x0 + i * 64, raw);
+        let _ = bits::set64(&mut self.0, i * 64, raw);
         Ok(())
     }
 
@@ -9994,8 +9722,7 @@ impl MtcapReg {
     /// PRM bits 0x40..0x80 of `mtcap_reg` (64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_mtcap_reg_bits.sensor_map`.
     #[inline]
     pub const fn sensor_map(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x40);
-        raw
+        bits::get64(&self.0, 0x40)
     }
 
     /// Sets [`Self::sensor_map`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -10264,8 +9991,7 @@ impl MtmpReg {
     /// PRM bits 0xc0..0xe0 of `mtmp_reg` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_mtmp_reg_bits.sensor_name_hi`.
     #[inline]
     pub const fn sensor_name_hi(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::sensor_name_hi`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10286,8 +10012,7 @@ impl MtmpReg {
     /// PRM bits 0xe0..0x100 of `mtmp_reg` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_mtmp_reg_bits.sensor_name_lo`.
     #[inline]
     pub const fn sensor_name_lo(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xe0, 32);
-        raw
+        bits::get32(&self.0, 0xe0, 32)
     }
 
     /// Sets [`Self::sensor_name_lo`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10568,8 +10293,7 @@ impl MciaReg {
     /// PRM bits 0x80..0xa0 of `mcia_reg` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_0`.
     #[inline]
     pub const fn dword_0(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x80, 32);
-        raw
+        bits::get32(&self.0, 0x80, 32)
     }
 
     /// Sets [`Self::dword_0`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10590,8 +10314,7 @@ impl MciaReg {
     /// PRM bits 0xa0..0xc0 of `mcia_reg` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_1`.
     #[inline]
     pub const fn dword_1(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xa0, 32);
-        raw
+        bits::get32(&self.0, 0xa0, 32)
     }
 
     /// Sets [`Self::dword_1`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10612,8 +10335,7 @@ impl MciaReg {
     /// PRM bits 0xc0..0xe0 of `mcia_reg` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_2`.
     #[inline]
     pub const fn dword_2(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::dword_2`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10634,8 +10356,7 @@ impl MciaReg {
     /// PRM bits 0xe0..0x100 of `mcia_reg` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_3`.
     #[inline]
     pub const fn dword_3(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xe0, 32);
-        raw
+        bits::get32(&self.0, 0xe0, 32)
     }
 
     /// Sets [`Self::dword_3`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10656,8 +10377,7 @@ impl MciaReg {
     /// PRM bits 0x100..0x120 of `mcia_reg` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_4`.
     #[inline]
     pub const fn dword_4(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x100, 32);
-        raw
+        bits::get32(&self.0, 0x100, 32)
     }
 
     /// Sets [`Self::dword_4`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10678,8 +10398,7 @@ impl MciaReg {
     /// PRM bits 0x120..0x140 of `mcia_reg` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_5`.
     #[inline]
     pub const fn dword_5(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x120, 32);
-        raw
+        bits::get32(&self.0, 0x120, 32)
     }
 
     /// Sets [`Self::dword_5`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10700,8 +10419,7 @@ impl MciaReg {
     /// PRM bits 0x140..0x160 of `mcia_reg` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_6`.
     #[inline]
     pub const fn dword_6(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x140, 32);
-        raw
+        bits::get32(&self.0, 0x140, 32)
     }
 
     /// Sets [`Self::dword_6`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10722,8 +10440,7 @@ impl MciaReg {
     /// PRM bits 0x160..0x180 of `mcia_reg` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_7`.
     #[inline]
     pub const fn dword_7(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x160, 32);
-        raw
+        bits::get32(&self.0, 0x160, 32)
     }
 
     /// Sets [`Self::dword_7`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10744,8 +10461,7 @@ impl MciaReg {
     /// PRM bits 0x180..0x1a0 of `mcia_reg` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_8`.
     #[inline]
     pub const fn dword_8(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x180, 32);
-        raw
+        bits::get32(&self.0, 0x180, 32)
     }
 
     /// Sets [`Self::dword_8`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10766,8 +10482,7 @@ impl MciaReg {
     /// PRM bits 0x1a0..0x1c0 of `mcia_reg` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_9`.
     #[inline]
     pub const fn dword_9(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1a0, 32);
-        raw
+        bits::get32(&self.0, 0x1a0, 32)
     }
 
     /// Sets [`Self::dword_9`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10788,8 +10503,7 @@ impl MciaReg {
     /// PRM bits 0x1c0..0x1e0 of `mcia_reg` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_10`.
     #[inline]
     pub const fn dword_10(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1c0, 32);
-        raw
+        bits::get32(&self.0, 0x1c0, 32)
     }
 
     /// Sets [`Self::dword_10`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -10810,8 +10524,7 @@ impl MciaReg {
     /// PRM bits 0x1e0..0x200 of `mcia_reg` (32 bits; big-endian dword 15, bits 31:0). Kernel `mlx5_ifc_mcia_reg_bits.dword_11`.
     #[inline]
     pub const fn dword_11(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x1e0, 32);
-        raw
+        bits::get32(&self.0, 0x1e0, 32)
     }
 
     /// Sets [`Self::dword_11`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -11215,8 +10928,7 @@ impl McqiCap {
     /// PRM bits 0x0..0x20 of `mcqi_cap` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_mcqi_cap_bits.supported_info_bitmask`.
     #[inline]
     pub const fn supported_info_bitmask(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::supported_info_bitmask`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -11237,8 +10949,7 @@ impl McqiCap {
     /// PRM bits 0x20..0x40 of `mcqi_cap` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_mcqi_cap_bits.component_size`.
     #[inline]
     pub const fn component_size(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::component_size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -11259,8 +10970,7 @@ impl McqiCap {
     /// PRM bits 0x40..0x60 of `mcqi_cap` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_mcqi_cap_bits.max_component_size`.
     #[inline]
     pub const fn max_component_size(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::max_component_size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -11588,8 +11298,7 @@ impl McqiVersion {
     /// PRM bits 0x20..0x40 of `mcqi_version` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_mcqi_version_bits.version`.
     #[inline]
     pub const fn version(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::version`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -11610,8 +11319,7 @@ impl McqiVersion {
     /// PRM bits 0x40..0x80 of `mcqi_version` (64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_mcqi_version_bits.build_time`.
     #[inline]
     pub const fn build_time(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x40);
-        raw
+        bits::get64(&self.0, 0x40)
     }
 
     /// Sets [`Self::build_time`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -11632,8 +11340,7 @@ impl McqiVersion {
     /// PRM bits 0x80..0xc0 of `mcqi_version` (64 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_mcqi_version_bits.user_defined_time`.
     #[inline]
     pub const fn user_defined_time(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x80);
-        raw
+        bits::get64(&self.0, 0x80)
     }
 
     /// Sets [`Self::user_defined_time`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -11654,8 +11361,7 @@ impl McqiVersion {
     /// PRM bits 0xc0..0xe0 of `mcqi_version` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_mcqi_version_bits.build_tool_version`.
     #[inline]
     pub const fn build_tool_version(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0xc0, 32);
-        raw
+        bits::get32(&self.0, 0xc0, 32)
     }
 
     /// Sets [`Self::build_tool_version`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -12259,8 +11965,7 @@ impl McqiReg {
     /// PRM bits 0x60..0x80 of `mcqi_reg` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_mcqi_reg_bits.info_size`.
     #[inline]
     pub const fn info_size(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::info_size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -12283,8 +11988,7 @@ impl McqiReg {
     /// PRM bits 0x80..0xa0 of `mcqi_reg` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_mcqi_reg_bits.offset`.
     #[inline]
     pub const fn offset(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x80, 32);
-        raw
+        bits::get32(&self.0, 0x80, 32)
     }
 
     /// Sets [`Self::offset`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.

@@ -45,13 +45,13 @@ impl Uctx {
     #[inline]
     pub const fn cap(&self) -> UctxCap {
         let raw = bits::get32(&self.0, 0x0, 32);
-        UctxCap::from_bits_retain(raw as u32)
+        UctxCap::from_bits_retain(raw)
     }
 
     /// Sets [`Self::cap`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
     #[inline]
     pub const fn set_cap(&mut self, v: UctxCap) {
-        let raw = v.bits() as u32;
+        let raw = v.bits();
         let _ = bits::set32(&mut self.0, 0x0, 32, raw);
     }
 
@@ -284,8 +284,7 @@ impl CreateUctxOut {
     /// PRM bits 0x20..0x40 of `create_uctx_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_create_uctx_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -553,8 +552,7 @@ impl DestroyUctxOut {
     /// PRM bits 0x20..0x40 of `destroy_uctx_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_destroy_uctx_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.

@@ -281,8 +281,7 @@ impl QueryVportStateOut {
     /// PRM bits 0x20..0x40 of `query_vport_state_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_vport_state_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -659,8 +658,7 @@ impl MacAddressLayout {
     /// PRM bits 0x20..0x40 of `mac_address_layout` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_mac_address_layout_bits.mac_addr_31_0`.
     #[inline]
     pub const fn mac_addr_31_0(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::mac_addr_31_0`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1074,8 +1072,7 @@ impl NicVportContext {
     /// PRM bits 0x140..0x180 of `nic_vport_context` (64 bits; big-endian, byte 0x28). Kernel `mlx5_ifc_nic_vport_context_bits.system_image_guid`.
     #[inline]
     pub const fn system_image_guid(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x140);
-        raw
+        bits::get64(&self.0, 0x140)
     }
 
     /// Sets [`Self::system_image_guid`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -1096,8 +1093,7 @@ impl NicVportContext {
     /// PRM bits 0x180..0x1c0 of `nic_vport_context` (64 bits; big-endian, byte 0x30). Kernel `mlx5_ifc_nic_vport_context_bits.port_guid`.
     #[inline]
     pub const fn port_guid(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x180);
-        raw
+        bits::get64(&self.0, 0x180)
     }
 
     /// Sets [`Self::port_guid`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -1118,8 +1114,7 @@ impl NicVportContext {
     /// PRM bits 0x1c0..0x200 of `nic_vport_context` (64 bits; big-endian, byte 0x38). Kernel `mlx5_ifc_nic_vport_context_bits.node_guid`.
     #[inline]
     pub const fn node_guid(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x1c0);
-        raw
+        bits::get64(&self.0, 0x1c0)
     }
 
     /// Sets [`Self::node_guid`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -1506,8 +1501,7 @@ impl QueryNicVportContextOut {
     /// PRM bits 0x20..0x40 of `query_nic_vport_context_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_nic_vport_context_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1810,8 +1804,7 @@ impl HcaVportContext {
     /// PRM bits 0x0..0x20 of `hca_vport_context` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_hca_vport_context_bits.field_select`.
     #[inline]
     pub const fn field_select(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::field_select`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2030,8 +2023,7 @@ impl HcaVportContext {
     /// PRM bits 0x140..0x180 of `hca_vport_context` (64 bits; big-endian, byte 0x28). Kernel `mlx5_ifc_hca_vport_context_bits.system_image_guid`.
     #[inline]
     pub const fn system_image_guid(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x140);
-        raw
+        bits::get64(&self.0, 0x140)
     }
 
     /// Sets [`Self::system_image_guid`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -2052,8 +2044,7 @@ impl HcaVportContext {
     /// PRM bits 0x180..0x1c0 of `hca_vport_context` (64 bits; big-endian, byte 0x30). Kernel `mlx5_ifc_hca_vport_context_bits.port_guid`.
     #[inline]
     pub const fn port_guid(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x180);
-        raw
+        bits::get64(&self.0, 0x180)
     }
 
     /// Sets [`Self::port_guid`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -2074,8 +2065,7 @@ impl HcaVportContext {
     /// PRM bits 0x1c0..0x200 of `hca_vport_context` (64 bits; big-endian, byte 0x38). Kernel `mlx5_ifc_hca_vport_context_bits.node_guid`.
     #[inline]
     pub const fn node_guid(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x1c0);
-        raw
+        bits::get64(&self.0, 0x1c0)
     }
 
     /// Sets [`Self::node_guid`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -2096,8 +2086,7 @@ impl HcaVportContext {
     /// PRM bits 0x200..0x220 of `hca_vport_context` (32 bits; big-endian dword 16, bits 31:0). Kernel `mlx5_ifc_hca_vport_context_bits.cap_mask1`.
     #[inline]
     pub const fn cap_mask1(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x200, 32);
-        raw
+        bits::get32(&self.0, 0x200, 32)
     }
 
     /// Sets [`Self::cap_mask1`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2118,8 +2107,7 @@ impl HcaVportContext {
     /// PRM bits 0x220..0x240 of `hca_vport_context` (32 bits; big-endian dword 17, bits 31:0). Kernel `mlx5_ifc_hca_vport_context_bits.cap_mask1_field_select`.
     #[inline]
     pub const fn cap_mask1_field_select(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x220, 32);
-        raw
+        bits::get32(&self.0, 0x220, 32)
     }
 
     /// Sets [`Self::cap_mask1_field_select`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2140,8 +2128,7 @@ impl HcaVportContext {
     /// PRM bits 0x240..0x260 of `hca_vport_context` (32 bits; big-endian dword 18, bits 31:0). Kernel `mlx5_ifc_hca_vport_context_bits.cap_mask2`.
     #[inline]
     pub const fn cap_mask2(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x240, 32);
-        raw
+        bits::get32(&self.0, 0x240, 32)
     }
 
     /// Sets [`Self::cap_mask2`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2162,8 +2149,7 @@ impl HcaVportContext {
     /// PRM bits 0x260..0x280 of `hca_vport_context` (32 bits; big-endian dword 19, bits 31:0). Kernel `mlx5_ifc_hca_vport_context_bits.cap_mask2_field_select`.
     #[inline]
     pub const fn cap_mask2_field_select(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x260, 32);
-        raw
+        bits::get32(&self.0, 0x260, 32)
     }
 
     /// Sets [`Self::cap_mask2_field_select`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -2518,8 +2504,7 @@ impl QueryHcaVportContextOut {
     /// PRM bits 0x20..0x40 of `query_hca_vport_context_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_hca_vport_context_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -3025,8 +3010,7 @@ impl QueryEswFunctionsOut {
     /// PRM bits 0x20..0x40 of `query_esw_functions_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_esw_functions_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.

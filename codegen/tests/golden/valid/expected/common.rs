@@ -129,8 +129,7 @@ impl Pair {
     /// PRM bits 0x0..0x20 of `pair` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_pair_bits.lo`.
     #[inline]
     pub const fn lo(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::lo`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -151,8 +150,7 @@ impl Pair {
     /// PRM bits 0x20..0x40 of `pair` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_pair_bits.hi`.
     #[inline]
     pub const fn hi(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::hi`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -338,8 +336,7 @@ impl PackedTail {
     /// PRM bits 0x0..0x20 of `packed_tail` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_packed_tail_bits.n`.
     #[inline]
     pub const fn n(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x0, 32);
-        raw
+        bits::get32(&self.0, 0x0, 32)
     }
 
     /// Sets [`Self::n`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.

@@ -135,13 +135,13 @@ impl DevReg {
     #[inline]
     pub const fn features(&self) -> FeatureBits {
         let raw = bits::get32(&self.0, 0x20, 32);
-        FeatureBits::from_bits_retain(raw as u32)
+        FeatureBits::from_bits_retain(raw)
     }
 
     /// Sets [`Self::features`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
     #[inline]
     pub const fn set_features(&mut self, v: FeatureBits) {
-        let raw = v.bits() as u32;
+        let raw = v.bits();
         let _ = bits::set32(&mut self.0, 0x20, 32, raw);
     }
 
@@ -239,8 +239,7 @@ impl DevReg {
     /// PRM bits 0x60..0xa0 of `dev_reg` (64 bits; big-endian, byte 0xc). Kernel `mlx5_ifc_dev_reg_bits.counter`.
     #[inline]
     pub const fn counter(&self) -> u64 {
-        let raw = bits::get64(&self.0, 0x60);
-        raw
+        bits::get64(&self.0, 0x60)
     }
 
     /// Sets [`Self::counter`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
@@ -806,7 +805,7 @@ impl CapUnion {
         if i >= 4 {
             return None;
         }
-        let raw = bits::get32(&self.0, 0x0 + i * 32, 32);
+        let raw = bits::get32(&self.0, i * 32, 32);
         Some(raw)
     }
 
@@ -817,7 +816,7 @@ impl CapUnion {
             return Err(OutOfRange { index: i, len: 4 });
         }
         let raw = v;
-        let _ = bits::set32(&mut self.0, 0x0 + i * 32, 32, raw);
+        let _ = bits::set32(&mut self.0, i * 32, 32, raw);
         Ok(())
     }
 
@@ -965,8 +964,7 @@ impl PagesIn {
     /// PRM bits 0x40..0x60 of `pages_in` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_pages_in_bits.function_id`.
     #[inline]
     pub const fn function_id(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x40, 32);
-        raw
+        bits::get32(&self.0, 0x40, 32)
     }
 
     /// Sets [`Self::function_id`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -987,8 +985,7 @@ impl PagesIn {
     /// PRM bits 0x60..0x80 of `pages_in` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_pages_in_bits.num_entries`.
     #[inline]
     pub const fn num_entries(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x60, 32);
-        raw
+        bits::get32(&self.0, 0x60, 32)
     }
 
     /// Sets [`Self::num_entries`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1139,8 +1136,7 @@ impl PagesOut {
     /// PRM bits 0x20..0x40 of `pages_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_pages_out_bits.syndrome`.
     #[inline]
     pub const fn syndrome(&self) -> u32 {
-        let raw = bits::get32(&self.0, 0x20, 32);
-        raw
+        bits::get32(&self.0, 0x20, 32)
     }
 
     /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
@@ -1282,13 +1278,13 @@ impl Wrapper {
     #[inline]
     pub const fn flags(&self) -> FeatureBits {
         let raw = bits::get32(&self.0, 0x0, 32);
-        FeatureBits::from_bits_retain(raw as u32)
+        FeatureBits::from_bits_retain(raw)
     }
 
     /// Sets [`Self::flags`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
     #[inline]
     pub const fn set_flags(&mut self, v: FeatureBits) {
-        let raw = v.bits() as u32;
+        let raw = v.bits();
         let _ = bits::set32(&mut self.0, 0x0, 32, raw);
     }
 
