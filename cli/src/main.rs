@@ -1,0 +1,2 @@
+//! `mlx5cmd`: diagnostics for ConnectX devices (being written).
+fn main() {}
