@@ -23,6 +23,7 @@
 //! ```
 #![no_std]
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 #[cfg(feature = "std")]
@@ -33,6 +34,8 @@ pub mod command;
 pub mod engine;
 pub mod host;
 pub mod layout;
+#[cfg(feature = "fwctl")]
+pub mod fwctl;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[rustfmt::skip]

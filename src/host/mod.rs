@@ -98,6 +98,7 @@ pub trait PageProvider {
 }
 
 #[cfg(feature = "volatile-register")]
+#[allow(unsafe_code)] // The only module that touches device memory and DMA buffers through raw pointers.
 mod mapped;
 #[cfg(feature = "volatile-register")]
 pub use mapped::{InitSegRegs, MappedBar, RawDma};
