@@ -183,7 +183,7 @@ fn emit_enum(s: &mut String, e: &Enum, forced_name: Option<&str>) {
     let _ = writeln!(s, "}}\n");
     let _ = writeln!(s, "impl core::fmt::Debug for {ty} {{");
     let _ = writeln!(s, "    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {{");
-    let _ = writeln!(s, "        fmt_enum(f, Self::DESC, self.0 as u64)\n    }}\n}}\n");
+    let _ = writeln!(s, "        fmt_enum(f, Self::DESC, {})\n    }}\n}}\n", cast("self.0", inner, "u64"));
     let _ = writeln!(
         s,
         "impl From<{inner}> for {ty} {{\n    fn from(v: {inner}) -> Self {{\n        Self(v)\n    }}\n}}\n"
@@ -276,6 +276,9 @@ fn cast(expr: &str, from: &str, to: &str) -> String {
 
 /// The bit offset of element `i` of an array that starts at `offset` (no `0 +` for arrays at bit 0).
 fn elem_offset(offset: u64, width: u64) -> String {
+    if width == 1 {
+        return if offset == 0 { "i".into() } else { format!("{offset:#x} + i") };
+    }
     if offset == 0 {
         format!("i * {width}")
     } else {
@@ -321,7 +324,7 @@ fn value_ty(f: &Field, ctx: &Ctx, acc: &Access) -> ValueTy {
         let ty = sint_for(f.width);
         return ValueTy {
             ty: ty.into(),
-            from_raw: format!("bits::sign_extend(raw as u64, {}) as {ty}", f.width),
+            from_raw: cast(&format!("bits::sign_extend({}, {})", cast("raw", raw, "u64"), f.width), "i64", ty),
             to_raw: format!("v as {raw}"),
             kind: "FieldKind::Sint".into(),
         };
@@ -409,6 +412,10 @@ fn emit_layout(s: &mut String, l: &Layout, ctx: &Ctx) {
     let _ = writeln!(s, "#[repr(transparent)]");
     let _ = writeln!(s, "pub struct {ty}(pub [u8; {n}]);\n");
     let _ = writeln!(s, "const _: () = assert!(core::mem::size_of::<{ty}>() == {n});\n");
+    if l.fields.iter().any(|f| !f.is_reserved() && method_name(&f.name) == "len") {
+        // The kernel's field `len` is a length field, not a collection's size.
+        let _ = writeln!(s, "#[allow(clippy::len_without_is_empty)]");
+    }
     let _ = writeln!(s, "impl {ty} {{");
     let _ = writeln!(s, "    /// Size of the fixed part in bytes.");
     let _ = writeln!(s, "    pub const SIZE: usize = {n};");
@@ -421,7 +428,16 @@ fn emit_layout(s: &mut String, l: &Layout, ctx: &Ctx) {
     let _ = writeln!(s, "    /// The raw bytes.");
     let _ = writeln!(s, "    pub const fn as_array(&self) -> &[u8; {n}] {{\n        &self.0\n    }}");
     for f in l.fields.iter().filter(|f| !f.is_reserved()) {
-        emit_field(s, l, f, ctx);
+        // In a layout smaller than a dword multiple (`subdword`), a field whose dword runs past the end is
+        // reached bit by bit, like a straddling one.
+        let past_end = f.ty == FieldTy::Bits && (f.offset / 32) * 32 + 32 > l.size && f.count != Count::Tail;
+        if past_end && !f.straddle {
+            let mut g = f.clone();
+            g.straddle = true;
+            emit_field(s, l, &g, ctx);
+        } else {
+            emit_field(s, l, f, ctx);
+        }
     }
     for f in l.fields.iter().filter(|f| !f.is_reserved()) {
         let accessor =
@@ -561,10 +577,21 @@ fn emit_field(s: &mut String, l: &Layout, f: &Field, ctx: &Ctx) {
                 f.name
             );
             let _ = writeln!(s, "    #[inline]\n    pub const fn tail_{stem}_len(msg_len: usize) -> usize {{");
-            let _ = writeln!(s, "        msg_len.saturating_sub({o}) / {eb}\n    }}\n");
+            if f.width == 8 {
+                let _ = writeln!(s, "        msg_len.saturating_sub({o})\n    }}\n");
+            } else if f.width.is_multiple_of(8) {
+                let _ = writeln!(s, "        msg_len.saturating_sub({o}) / {eb}\n    }}\n");
+            } else {
+                // Single-bit elements (the kernel's bare `u8 x[]`).
+                let _ = writeln!(s, "        msg_len.saturating_sub({o}).saturating_mul(8)\n    }}\n");
+            }
             let _ = writeln!(s, "    /// Bytes of a message whose tail `{}` has `n` elements.", f.name);
             let _ = writeln!(s, "    #[inline]\n    pub const fn len_with_{stem}(n: usize) -> usize {{");
-            let _ = writeln!(s, "        n.saturating_mul({eb}).saturating_add({o})\n    }}");
+            if f.width.is_multiple_of(8) {
+                let _ = writeln!(s, "        n.saturating_mul({eb}).saturating_add({o})\n    }}");
+            } else {
+                let _ = writeln!(s, "        n.saturating_mul({}).div_ceil(8).saturating_add({o})\n    }}", f.width);
+            }
         }
         (FieldTy::Bits, count) => {
             let acc = access(f);

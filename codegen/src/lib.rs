@@ -8,6 +8,7 @@
 pub mod diag;
 pub mod dump;
 pub mod emit;
+pub mod import;
 pub mod ir;
 pub mod names;
 pub mod passes;

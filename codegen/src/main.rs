@@ -11,27 +11,45 @@ commands:
   generate      validate the specs and write the generated Rust into the output folder
   check         validate the specs and fail if the committed generated Rust differs from what they produce
   dump --json   print every layout, field, command, register and capability page as JSON
+  import-ifc PATH [--out SPECS]   merge the layouts, enums and opcodes of a kernel-style mlx5_ifc.h
+                                  into the specs (a folder: split by area; a .toml file: all in it)
+  import-json PATH [--out SPECS]  the same from the reference JSON format (tests/data/prm-layouts.json)
 
-defaults: --specs <workspace>/specs, --out <workspace>/src/prm";
+defaults: --specs <workspace>/specs, --out <workspace>/src/prm (for import: --out <workspace>/specs)";
 
 struct Args {
     command: String,
     json: bool,
     specs: PathBuf,
     out: PathBuf,
+    out_given: bool,
+    input: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut a = Args { command: String::new(), json: false, specs: root.join("specs"), out: root.join("src/prm") };
+    let mut a = Args {
+        command: String::new(),
+        json: false,
+        specs: root.join("specs"),
+        out: root.join("src/prm"),
+        out_given: false,
+        input: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
         match x.as_str() {
             "--json" => a.json = true,
             "--specs" => a.specs = it.next().ok_or("--specs needs a folder")?.into(),
-            "--out" => a.out = it.next().ok_or("--out needs a folder")?.into(),
+            "--out" => {
+                a.out = it.next().ok_or("--out needs a path")?.into();
+                a.out_given = true;
+            }
             "-h" | "--help" => return Err(String::new()),
             c if a.command.is_empty() && !c.starts_with('-') => a.command = c.to_string(),
+            c if a.command.starts_with("import-") && a.input.is_none() && !c.starts_with('-') => {
+                a.input = Some(c.into());
+            }
             other => return Err(format!("unexpected argument `{other}`")),
         }
     }
@@ -54,6 +72,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.command.starts_with("import-") {
+        return import(&args);
+    }
     let files = match codegen::read_dir(&args.specs, &display_of(&args.specs)) {
         Ok(f) => f,
         Err(e) => {
@@ -164,5 +185,89 @@ fn check(out: &Path, outputs: &[Output]) -> ExitCode {
         }
         eprintln!("codegen: the generated code is stale: run `cargo run -p codegen -- generate` and commit");
         ExitCode::FAILURE
+    }
+}
+
+/// `import-ifc` / `import-json`: parse the input, merge it into the specs, write them, and validate.
+fn import(args: &Args) -> ExitCode {
+    let Some(input) = &args.input else {
+        eprintln!("codegen: {} needs the path of its input\n{USAGE}", args.command);
+        return ExitCode::from(2);
+    };
+    let shown = display_of(input);
+    let text = match std::fs::read_to_string(input) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("codegen: {shown}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let parsed = match args.command.as_str() {
+        "import-ifc" => codegen::import::ifc::parse(&shown, &text),
+        "import-json" => codegen::import::json::parse(&shown, &text),
+        other => {
+            eprintln!("codegen: unknown command `{other}`\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let header = match parsed {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out = if args.out_given { args.out.clone() } else { args.specs.clone() };
+    let target = if out.extension().is_some_and(|x| x == "toml") {
+        codegen::import::Target::File(&out)
+    } else {
+        codegen::import::Target::Dir(&out)
+    };
+    let files = match codegen::import::plan(&header, &target) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("codegen: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut changed = 0;
+    for (p, text) in &files {
+        if std::fs::read_to_string(p).ok().as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        if let Some(d) = p.parent() {
+            let _ = std::fs::create_dir_all(d);
+        }
+        if let Err(e) = std::fs::write(p, text) {
+            eprintln!("codegen: {}: {e}", p.display());
+            return ExitCode::FAILURE;
+        }
+        changed += 1;
+    }
+    eprintln!(
+        "codegen: {} layout(s), {} opcode(s) from {shown}; {} spec file(s), {changed} changed",
+        header.layouts.len(),
+        header.opcodes.len(),
+        files.len()
+    );
+    // Validate what was written, so that a problem shows at once.
+    let dir = match &target {
+        codegen::import::Target::Dir(d) => d.to_path_buf(),
+        codegen::import::Target::File(f) => f.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    match codegen::read_dir(&dir, &display_of(&dir)) {
+        Ok(f) => {
+            let loaded = codegen::load(f);
+            eprint!("{}", loaded.diags.render());
+            if loaded.diags.has_errors() {
+                eprintln!("codegen: the imported specs do not validate yet (see above)");
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("codegen: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

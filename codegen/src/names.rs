@@ -5,6 +5,13 @@ pub fn is_snake(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// Whether `s` is usable as a field name: snake_case, where the kernel's capitals inside a name are kept
+/// (`atomic_req_8B_endianness_mode`, `fec_200G_per_lane_in_pplm`); it may not start with a capital.
+pub fn is_field_name(s: &str) -> bool {
+    s.bytes().next().is_some_and(|b| !b.is_ascii_uppercase())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// `cmd_hca_cap_2` → `CmdHcaCap2`; `eth_802_3_cntrs` → `Eth802_3Cntrs` (an underscore stays between two
 /// numbers so that different names stay different).
 pub fn type_name(snake: &str) -> String {
@@ -42,9 +49,12 @@ const KEYWORDS: &[&str] = &[
     "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
-/// A field name as a method name: keywords become raw identifiers (`r#type`); names that cannot be raw
+/// A field name as a method name (lower case): keywords become raw identifiers (`r#type`); names that cannot be raw
 /// (`self`, `super`, `crate`, `Self`) or start with a digit get an underscore.
 pub fn method_name(field: &str) -> String {
+    // The kernel's capitals (`fec_200G_per_lane_in_pplm`) are lowered: methods are snake_case.
+    let lower = field.to_ascii_lowercase();
+    let field = lower.as_str();
     if matches!(field, "self" | "super" | "crate" | "Self") {
         format!("{field}_")
     } else if KEYWORDS.contains(&field) {

@@ -75,9 +75,29 @@ impl Parts<'_> {
         self.len() == 0
     }
 
+    /// Message bytes `offset..offset + len` when they lie within one part (no copy needed).
+    pub fn contiguous(&self, offset: usize, len: usize) -> Option<&[u8]> {
+        let end = offset.checked_add(len)?;
+        let h = self.head.len();
+        if end <= h {
+            self.head.get(offset..end)
+        } else if offset >= h {
+            self.tail.get(offset - h..end - h)
+        } else {
+            None
+        }
+    }
+
     /// Copies message bytes `offset..offset + dst.len()` into `dst`, zero-filling past the end.
     pub fn copy_to(&self, offset: usize, dst: &mut [u8]) {
-        dst.fill(0);
+        if let Some(src) = self.contiguous(offset, dst.len()) {
+            dst.copy_from_slice(src);
+            return;
+        }
+        let avail = self.len().saturating_sub(offset).min(dst.len());
+        if let Some(past_end) = dst.get_mut(avail..) {
+            past_end.fill(0);
+        }
         let mut written = 0;
         let mut base = 0;
         for part in [self.head, self.tail] {
@@ -115,8 +135,25 @@ impl PartsMut<'_> {
         self.len() == 0
     }
 
+    /// Message bytes `offset..offset + len` when they lie within one part, to write into directly.
+    pub fn contiguous_mut(&mut self, offset: usize, len: usize) -> Option<&mut [u8]> {
+        let end = offset.checked_add(len)?;
+        let h = self.head.len();
+        if end <= h {
+            self.head.get_mut(offset..end)
+        } else if offset >= h {
+            self.tail.get_mut(offset - h..end - h)
+        } else {
+            None
+        }
+    }
+
     /// Copies `src` into message bytes `offset..`, dropping what does not fit.
     pub fn copy_from(&mut self, offset: usize, src: &[u8]) {
+        if let Some(dst) = self.contiguous_mut(offset, src.len()) {
+            dst.copy_from_slice(src);
+            return;
+        }
         let head_len = self.head.len();
         let mut pos = offset;
         let mut src = src;
@@ -256,57 +293,120 @@ impl<D: DmaMemory> MailboxPool<D> {
         self.mem.bus_addr() + (i * BLOCK_STRIDE) as u64
     }
 
-    /// The control part of block `n` of `c`: next pointer, block number, token, signatures.
-    fn control(&self, c: Chain, n: usize, token: u8, data: &[u8], checksums: bool) -> CmdIfBox {
-        let mut b = CmdIfBox::ZERO;
-        b.mailbox_data_bytes_mut().copy_from_slice(data);
+    /// Bus offset in the pool of block `n` of `c`.
+    fn block_offset(c: Chain, n: usize) -> usize {
+        (usize::from(c.start) + n) * BLOCK_STRIDE
+    }
+
+    /// Fills the control part of `b` for block `n` of `c` (next pointer, block number, token) and, with
+    /// `checksums`, both signatures; `data_xor` is the XOR of the block's data bytes. The rest of the
+    /// control part keeps whatever `b` holds (zeros: callers start from [`CmdIfBox::ZERO`]).
+    fn set_control(&self, b: &mut CmdIfBox, c: Chain, n: usize, token: u8, data_xor: u8, checksums: bool) {
         let next = if n + 1 < c.len() { self.block_addr(usize::from(c.start) + n + 1) } else { 0 };
         b.set_next_pointer_63_32((next >> 32) as u32);
         b.set_next_pointer_31_10((next as u32) >> 10);
         b.set_block_number(n as u32);
         b.set_token(token);
         if checksums {
-            signature::sign_block(&mut b);
+            signature::sign_block_control(b, data_xor);
         }
-        b
     }
 
     /// Writes message bytes `INLINE_BYTES..` of `msg` into the blocks of `c`, stamped with `token`.
+    ///
+    /// Data that lies in one part of `msg` goes to the device straight from it (one copy); only a block
+    /// that straddles the parts or the end of the message is assembled first.
     pub fn write_input(&self, c: Chain, msg: Parts<'_>, token: u8, checksums: bool) {
-        let mut data = [0u8; BLOCK_DATA];
+        if c.is_empty() {
+            return;
+        }
+        let mut b = CmdIfBox::ZERO;
         for n in 0..c.len() {
-            msg.copy_to(INLINE_BYTES + n * BLOCK_DATA, &mut data);
-            let b = self.control(c, n, token, &data, checksums);
-            self.mem.write((usize::from(c.start) + n) * BLOCK_STRIDE, b.as_bytes());
+            let off = Self::block_offset(c, n);
+            let at = INLINE_BYTES + n * BLOCK_DATA;
+            let data_xor = match msg.contiguous(at, BLOCK_DATA) {
+                Some(src) => {
+                    self.mem.write(off, src);
+                    if checksums {
+                        signature::xor(src)
+                    } else {
+                        0
+                    }
+                }
+                None => {
+                    let data = b.mailbox_data_bytes_mut();
+                    msg.copy_to(at, data);
+                    self.mem.write(off, data);
+                    if checksums {
+                        signature::xor(data)
+                    } else {
+                        0
+                    }
+                }
+            };
+            self.set_control(&mut b, c, n, token, data_xor, checksums);
+            self.mem.write(off + BLOCK_DATA, b.as_bytes().get(BLOCK_DATA..).unwrap_or(&[]));
         }
     }
 
     /// Prepares the blocks of an output chain: links, numbers and tokens, data zeroed.
     pub fn prepare_output(&self, c: Chain, token: u8, checksums: bool) {
-        let zero = [0u8; BLOCK_DATA];
+        if c.is_empty() {
+            return;
+        }
+        let mut b = CmdIfBox::ZERO;
         for n in 0..c.len() {
-            let b = self.control(c, n, token, &zero, checksums);
-            self.mem.write((usize::from(c.start) + n) * BLOCK_STRIDE, b.as_bytes());
+            self.set_control(&mut b, c, n, token, 0, checksums);
+            self.mem.write(Self::block_offset(c, n), b.as_bytes());
         }
     }
 
     /// Copies the output chain into message bytes `INLINE_BYTES..` of `out`, checking each block's
     /// number and token, and its signatures when `checksums` is set.
+    ///
+    /// A block whose data lands in one part of `out` is read straight into it (one copy) and checked
+    /// there; only a block that straddles the parts or the end of `out` goes through a scratch block.
     pub fn read_output(&self, c: Chain, token: u8, checksums: bool, out: &mut PartsMut<'_>) -> Result<(), ChainError> {
+        if c.is_empty() {
+            return Ok(());
+        }
         let mut b = CmdIfBox::ZERO;
         let needed = out.len().saturating_sub(INLINE_BYTES);
         for n in 0..c.len() {
             if n * BLOCK_DATA >= needed {
                 break;
             }
-            self.mem.read((usize::from(c.start) + n) * BLOCK_STRIDE, &mut b.0);
+            let off = Self::block_offset(c, n);
+            let at = INLINE_BYTES + n * BLOCK_DATA;
+            let direct = match out.contiguous_mut(at, BLOCK_DATA) {
+                Some(dst) => {
+                    self.mem.read(off, dst);
+                    Some(if checksums { signature::xor(dst) } else { 0 })
+                }
+                None => None,
+            };
+            match direct {
+                Some(_) => {
+                    if let Some(ctrl) = b.0.get_mut(BLOCK_DATA..) {
+                        self.mem.read(off + BLOCK_DATA, ctrl);
+                    }
+                }
+                None => self.mem.read(off, &mut b.0),
+            }
             if b.block_number() != n as u32 || b.token() != token {
                 return Err(ChainError::Mailbox(n as u32));
             }
-            if checksums && !signature::block_ok(&b) {
+            let data_xor = match direct {
+                Some(x) => x,
+                None if checksums => signature::xor(b.mailbox_data_bytes()),
+                None => 0,
+            };
+            if checksums && !signature::block_control_ok(&b, data_xor) {
                 return Err(ChainError::Signature(n as u32));
             }
-            out.copy_from(INLINE_BYTES + n * BLOCK_DATA, b.mailbox_data_bytes());
+            if direct.is_none() {
+                out.copy_from(at, b.mailbox_data_bytes());
+            }
         }
         Ok(())
     }

@@ -194,6 +194,9 @@ pub struct Cmdq<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> {
     uid: u16,
     last_health_counter: Option<u32>,
     counter_misses: u8,
+    /// Bit `i` set when slot `i` is quarantined (mirrors `slots`, so that submitting need not look at
+    /// every slot for late completions).
+    quarantined_mask: u32,
 }
 
 fn cmd_of(inline: &[u8; INLINE_BYTES]) -> CmdId {
@@ -282,6 +285,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             uid: 0,
             last_health_counter: None,
             counter_misses: 0,
+            quarantined_mask: 0,
         })
     }
 
@@ -395,7 +399,10 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
 
     /// Releases quarantined slots whose late completion has arrived (their output is discarded).
     pub fn reap(&mut self) {
-        for i in 0..usize::from(self.geometry.slots) {
+        let mut pending = self.quarantined_mask;
+        while pending != 0 {
+            let i = pending.trailing_zeros() as usize;
+            pending &= pending - 1;
             if let Some(Slot::Quarantined(f)) = self.slots.get(i).copied() {
                 let entry_owner_fw = self.read_status_own(i) & 1 != 0;
                 if !entry_owner_fw {
@@ -404,10 +411,21 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
                     self.pool.release(f.in_chain);
                     self.pool.release(f.out_chain);
                     self.stats.late_completions += 1;
-                    if let Some(s) = self.slots.get_mut(i) {
-                        *s = Slot::Free;
-                    }
+                    self.set_slot(i, Slot::Free);
                 }
+            }
+        }
+    }
+
+    /// Changes the state of slot `i`, keeping the quarantine mask in step.
+    fn set_slot(&mut self, i: usize, state: Slot) {
+        if let Some(s) = self.slots.get_mut(i) {
+            *s = state;
+            let bit = 1u32 << (i % MAX_SLOTS);
+            if matches!(state, Slot::Quarantined(_)) {
+                self.quarantined_mask |= bit;
+            } else {
+                self.quarantined_mask &= !bit;
             }
         }
     }
@@ -505,9 +523,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         fence(Ordering::SeqCst);
         let timeout = opts.timeout_us.unwrap_or(self.cmd_timeout_us);
         let deadline = Deadline::start(&self.clock, timeout);
-        if let Some(s) = self.slots.get_mut(slot) {
-            *s = Slot::Busy(InFlight { cmd, token, in_chain, out_chain, out_len, deadline });
-        }
+        self.set_slot(slot, Slot::Busy(InFlight { cmd, token, in_chain, out_chain, out_len, deadline }));
         Iseg::new(&self.mmio).ring(slot as u8);
         Ok(Ticket { slot: slot as u8, token })
     }
@@ -533,9 +549,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             if !f.deadline.expired(&self.clock) {
                 return Ok(None);
             }
-            if let Some(s) = self.slots.get_mut(slot) {
-                *s = Slot::Quarantined(f);
-            }
+            self.set_slot(slot, Slot::Quarantined(f));
             self.stats.timeouts += 1;
             self.stats.record(f.cmd.opcode.0, false, Some(f.deadline.elapsed_us(&self.clock)));
             #[cfg(feature = "defmt")]
@@ -547,13 +561,12 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             });
         }
         fence(Ordering::Acquire);
-        let latency = self.clock.now_us().map(|_| f.deadline.elapsed_us(&self.clock));
+        // One clock reading: a host without a clock has no latency to report.
+        let latency = self.clock.now_us().map(|now| f.deadline.elapsed_at(now));
         let result = self.complete(slot, &f, out, out_tail);
         self.pool.release(f.in_chain);
         self.pool.release(f.out_chain);
-        if let Some(s) = self.slots.get_mut(slot) {
-            *s = Slot::Free;
-        }
+        self.set_slot(slot, Slot::Free);
         let result = result.map(|(status, syndrome, len)| RawCompletion {
             cmd: f.cmd,
             status,
@@ -617,15 +630,19 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
                     return Err(Error::DeviceDead(r));
                 }
             }
-            self.clock.delay_us(self.cfg.poll_delay_us);
+            // Count the delay in the command's own deadline: on a host without a clock (UEFI) that is
+            // what makes the timeout end at all.
+            match self.slots.get_mut(usize::from(t.slot)) {
+                Some(Slot::Busy(f)) => f.deadline.delay(&self.clock, self.cfg.poll_delay_us),
+                _ => self.clock.delay_us(self.cfg.poll_delay_us),
+            }
         }
     }
 
     fn quarantine(&mut self, t: Ticket) {
-        if let Some(s) = self.slots.get_mut(usize::from(t.slot)) {
-            if let Slot::Busy(f) = *s {
-                *s = Slot::Quarantined(f);
-            }
+        let i = usize::from(t.slot);
+        if let Some(Slot::Busy(f)) = self.slots.get(i).copied() {
+            self.set_slot(i, Slot::Quarantined(f));
         }
     }
 

@@ -27,6 +27,14 @@ impl Deadline {
         }
     }
 
+    /// Microseconds used at clock reading `now_us` (for a caller that already read the clock).
+    pub fn elapsed_at(&self, now_us: u64) -> u64 {
+        match self.start {
+            Some(s) => now_us.saturating_sub(s),
+            None => self.spent_us,
+        }
+    }
+
     /// Whether the budget is used up.
     pub fn expired<C: Clock + ?Sized>(&self, clock: &C) -> bool {
         self.elapsed_us(clock) >= self.budget_us

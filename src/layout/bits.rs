@@ -81,14 +81,25 @@ pub const fn set64(b: &mut [u8], bit: usize, v: u64) -> bool {
     set_be32(b, byte, (v >> 32) as u32) && set_be32(b, byte + 4, v as u32)
 }
 
+/// Whether bits `bit..bit + width` lie inside `len` bytes (without overflowing on huge offsets).
+#[inline]
+const fn fits(len: usize, bit: usize, width: u32) -> bool {
+    match (bit.checked_add(width as usize), len.checked_mul(8)) {
+        (Some(end), Some(bits)) => end <= bits,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 /// Reads any field of up to 64 bits at any bit offset, even one that crosses dwords.
 ///
 /// Returns `None` when the field is not inside `b` or is wider than 64 bits.
 pub const fn get_any(b: &[u8], bit: usize, width: u32) -> Option<u64> {
-    if width > 64 || bit + width as usize > b.len() * 8 {
+    if width > 64 || !fits(b.len(), bit, width) {
         return None;
     }
-    if width <= 32 && bit % 32 + width as usize <= 32 {
+    // The dword fast path needs the whole dword inside `b` (a 16-bit layout such as `qpdpm_dscp_reg` has none).
+    if width <= 32 && bit % 32 + width as usize <= 32 && (bit / 32) * 4 + 4 <= b.len() {
         return Some(get32(b, bit, width) as u64);
     }
     let mut v = 0u64;
@@ -112,10 +123,11 @@ pub const fn get_any(b: &[u8], bit: usize, width: u32) -> Option<u64> {
 ///
 /// Returns `None` (writing nothing) when the field is not inside `b` or is wider than 64 bits.
 pub const fn set_any(b: &mut [u8], bit: usize, width: u32, v: u64) -> Option<()> {
-    if width > 64 || bit + width as usize > b.len() * 8 {
+    if width > 64 || !fits(b.len(), bit, width) {
         return None;
     }
-    if width <= 32 && bit % 32 + width as usize <= 32 {
+    // The dword fast path needs the whole dword inside `b` (a 16-bit layout such as `qpdpm_dscp_reg` has none).
+    if width <= 32 && bit % 32 + width as usize <= 32 && (bit / 32) * 4 + 4 <= b.len() {
         set32(b, bit, width, v as u32);
         return Some(());
     }

@@ -11677,6 +11677,90 @@ impl HcaCapUnion {
         self
     }
 
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.odp_cap`.
+    #[inline]
+    pub const fn odp_cap(&self) -> &OdpCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::odp_cap`], mutably.
+    #[inline]
+    pub fn odp_cap_mut(&mut self) -> &mut OdpCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::odp_cap`].
+    #[inline]
+    pub const fn set_odp_cap(&mut self, v: &OdpCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_odp_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_odp_cap(mut self, v: OdpCap) -> Self {
+        self.set_odp_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.atomic_caps`.
+    #[inline]
+    pub const fn atomic_caps(&self) -> &AtomicCaps {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::atomic_caps`], mutably.
+    #[inline]
+    pub fn atomic_caps_mut(&mut self) -> &mut AtomicCaps {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::atomic_caps`].
+    #[inline]
+    pub const fn set_atomic_caps(&mut self, v: &AtomicCaps) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_atomic_caps`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_atomic_caps(mut self, v: AtomicCaps) -> Self {
+        self.set_atomic_caps(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.roce_cap`.
+    #[inline]
+    pub const fn roce_cap(&self) -> &RoceCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::roce_cap`], mutably.
+    #[inline]
+    pub fn roce_cap_mut(&mut self) -> &mut RoceCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::roce_cap`].
+    #[inline]
+    pub const fn set_roce_cap(&mut self, v: &RoceCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_roce_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_cap(mut self, v: RoceCap) -> Self {
+        self.set_roce_cap(&v);
+        self
+    }
+
     /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.per_protocol_networking_offload_caps`.
     #[inline]
     pub const fn per_protocol_networking_offload_caps(&self) -> &PerProtocolNetworkingOffloadCaps {
@@ -11702,6 +11786,174 @@ impl HcaCapUnion {
     #[must_use]
     pub const fn with_per_protocol_networking_offload_caps(mut self, v: PerProtocolNetworkingOffloadCaps) -> Self {
         self.set_per_protocol_networking_offload_caps(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x8000 of `hca_cap_union` (32768 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.flow_table_nic_cap`.
+    #[inline]
+    pub const fn flow_table_nic_cap(&self) -> &FlowTableNicCap {
+        let s: &Split<0, 4096, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_nic_cap`], mutably.
+    #[inline]
+    pub fn flow_table_nic_cap_mut(&mut self) -> &mut FlowTableNicCap {
+        let s: &mut Split<0, 4096, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_nic_cap`].
+    #[inline]
+    pub const fn set_flow_table_nic_cap(&mut self, v: &FlowTableNicCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_flow_table_nic_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_nic_cap(mut self, v: FlowTableNicCap) -> Self {
+        self.set_flow_table_nic_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x8000 of `hca_cap_union` (32768 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.flow_table_eswitch_cap`.
+    #[inline]
+    pub const fn flow_table_eswitch_cap(&self) -> &FlowTableEswitchCap {
+        let s: &Split<0, 4096, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_eswitch_cap`], mutably.
+    #[inline]
+    pub fn flow_table_eswitch_cap_mut(&mut self) -> &mut FlowTableEswitchCap {
+        let s: &mut Split<0, 4096, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_eswitch_cap`].
+    #[inline]
+    pub const fn set_flow_table_eswitch_cap(&mut self, v: &FlowTableEswitchCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_flow_table_eswitch_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_eswitch_cap(mut self, v: FlowTableEswitchCap) -> Self {
+        self.set_flow_table_eswitch_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x1e0 of `hca_cap_union` (480 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.wqe_based_flow_table_cap`.
+    #[inline]
+    pub const fn wqe_based_flow_table_cap(&self) -> &WqeBasedFlowTableCap {
+        let s: &Split<0, 60, 4036> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::wqe_based_flow_table_cap`], mutably.
+    #[inline]
+    pub fn wqe_based_flow_table_cap_mut(&mut self) -> &mut WqeBasedFlowTableCap {
+        let s: &mut Split<0, 60, 4036> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::wqe_based_flow_table_cap`].
+    #[inline]
+    pub const fn set_wqe_based_flow_table_cap(&mut self, v: &WqeBasedFlowTableCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_wqe_based_flow_table_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_wqe_based_flow_table_cap(mut self, v: WqeBasedFlowTableCap) -> Self {
+        self.set_wqe_based_flow_table_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.esw_cap`.
+    #[inline]
+    pub const fn esw_cap(&self) -> &EswCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::esw_cap`], mutably.
+    #[inline]
+    pub fn esw_cap_mut(&mut self) -> &mut EswCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::esw_cap`].
+    #[inline]
+    pub const fn set_esw_cap(&mut self, v: &EswCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_esw_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_esw_cap(mut self, v: EswCap) -> Self {
+        self.set_esw_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.e_switch_cap`.
+    #[inline]
+    pub const fn e_switch_cap(&self) -> &ESwitchCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::e_switch_cap`], mutably.
+    #[inline]
+    pub fn e_switch_cap_mut(&mut self) -> &mut ESwitchCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::e_switch_cap`].
+    #[inline]
+    pub const fn set_e_switch_cap(&mut self, v: &ESwitchCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_e_switch_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_e_switch_cap(mut self, v: ESwitchCap) -> Self {
+        self.set_e_switch_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x8000 of `hca_cap_union` (32768 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.port_selection_cap`.
+    #[inline]
+    pub const fn port_selection_cap(&self) -> &PortSelectionCap {
+        let s: &Split<0, 4096, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::port_selection_cap`], mutably.
+    #[inline]
+    pub fn port_selection_cap_mut(&mut self) -> &mut PortSelectionCap {
+        let s: &mut Split<0, 4096, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::port_selection_cap`].
+    #[inline]
+    pub const fn set_port_selection_cap(&mut self, v: &PortSelectionCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_port_selection_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_selection_cap(mut self, v: PortSelectionCap) -> Self {
+        self.set_port_selection_cap(&v);
         self
     }
 
@@ -11732,14 +11984,302 @@ impl HcaCapUnion {
         self.set_qos_cap(&v);
         self
     }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.debug_cap`.
+    #[inline]
+    pub const fn debug_cap(&self) -> &DebugCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::debug_cap`], mutably.
+    #[inline]
+    pub fn debug_cap_mut(&mut self) -> &mut DebugCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::debug_cap`].
+    #[inline]
+    pub const fn set_debug_cap(&mut self, v: &DebugCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_debug_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_debug_cap(mut self, v: DebugCap) -> Self {
+        self.set_debug_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.tls_cap`.
+    #[inline]
+    pub const fn tls_cap(&self) -> &TlsCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::tls_cap`], mutably.
+    #[inline]
+    pub fn tls_cap_mut(&mut self) -> &mut TlsCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::tls_cap`].
+    #[inline]
+    pub const fn set_tls_cap(&mut self, v: &TlsCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_tls_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tls_cap(mut self, v: TlsCap) -> Self {
+        self.set_tls_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.device_mem_cap`.
+    #[inline]
+    pub const fn device_mem_cap(&self) -> &DeviceMemCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::device_mem_cap`], mutably.
+    #[inline]
+    pub fn device_mem_cap_mut(&mut self) -> &mut DeviceMemCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::device_mem_cap`].
+    #[inline]
+    pub const fn set_device_mem_cap(&mut self, v: &DeviceMemCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_device_mem_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_device_mem_cap(mut self, v: DeviceMemCap) -> Self {
+        self.set_device_mem_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.virtio_emulation_cap`.
+    #[inline]
+    pub const fn virtio_emulation_cap(&self) -> &VirtioEmulationCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::virtio_emulation_cap`], mutably.
+    #[inline]
+    pub fn virtio_emulation_cap_mut(&mut self) -> &mut VirtioEmulationCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::virtio_emulation_cap`].
+    #[inline]
+    pub const fn set_virtio_emulation_cap(&mut self, v: &VirtioEmulationCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_virtio_emulation_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_virtio_emulation_cap(mut self, v: VirtioEmulationCap) -> Self {
+        self.set_virtio_emulation_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.tlp_dev_emu_capabilities`.
+    #[inline]
+    pub const fn tlp_dev_emu_capabilities(&self) -> &TlpDevEmuCapabilities {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::tlp_dev_emu_capabilities`], mutably.
+    #[inline]
+    pub fn tlp_dev_emu_capabilities_mut(&mut self) -> &mut TlpDevEmuCapabilities {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::tlp_dev_emu_capabilities`].
+    #[inline]
+    pub const fn set_tlp_dev_emu_capabilities(&mut self, v: &TlpDevEmuCapabilities) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_tlp_dev_emu_capabilities`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tlp_dev_emu_capabilities(mut self, v: TlpDevEmuCapabilities) -> Self {
+        self.set_tlp_dev_emu_capabilities(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.macsec_cap`.
+    #[inline]
+    pub const fn macsec_cap(&self) -> &MacsecCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::macsec_cap`], mutably.
+    #[inline]
+    pub fn macsec_cap_mut(&mut self) -> &mut MacsecCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::macsec_cap`].
+    #[inline]
+    pub const fn set_macsec_cap(&mut self, v: &MacsecCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_macsec_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_macsec_cap(mut self, v: MacsecCap) -> Self {
+        self.set_macsec_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.crypto_cap`.
+    #[inline]
+    pub const fn crypto_cap(&self) -> &CryptoCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::crypto_cap`], mutably.
+    #[inline]
+    pub fn crypto_cap_mut(&mut self) -> &mut CryptoCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::crypto_cap`].
+    #[inline]
+    pub const fn set_crypto_cap(&mut self, v: &CryptoCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_crypto_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_crypto_cap(mut self, v: CryptoCap) -> Self {
+        self.set_crypto_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.ipsec_cap`.
+    #[inline]
+    pub const fn ipsec_cap(&self) -> &IpsecCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ipsec_cap`], mutably.
+    #[inline]
+    pub fn ipsec_cap_mut(&mut self) -> &mut IpsecCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ipsec_cap`].
+    #[inline]
+    pub const fn set_ipsec_cap(&mut self, v: &IpsecCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_ipsec_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_cap(mut self, v: IpsecCap) -> Self {
+        self.set_ipsec_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `hca_cap_union` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_hca_cap_union_bits.psp_cap`.
+    #[inline]
+    pub const fn psp_cap(&self) -> &PspCap {
+        let s: &Split<0, 256, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::psp_cap`], mutably.
+    #[inline]
+    pub fn psp_cap_mut(&mut self) -> &mut PspCap {
+        let s: &mut Split<0, 256, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::psp_cap`].
+    #[inline]
+    pub const fn set_psp_cap(&mut self, v: &PspCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_psp_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_psp_cap(mut self, v: PspCap) -> Self {
+        self.set_psp_cap(&v);
+        self
+    }
     /// Where [`Self::cmd_hca_cap`] lives: offset, width, count and kind.
     pub const FIELD_CMD_HCA_CAP: FieldDesc = FieldDesc { name: "cmd_hca_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CmdHcaCap::DESC) };
     /// Where [`Self::cmd_hca_cap_2`] lives: offset, width, count and kind.
     pub const FIELD_CMD_HCA_CAP_2: FieldDesc = FieldDesc { name: "cmd_hca_cap_2", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CmdHcaCap2::DESC) };
+    /// Where [`Self::odp_cap`] lives: offset, width, count and kind.
+    pub const FIELD_ODP_CAP: FieldDesc = FieldDesc { name: "odp_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(OdpCap::DESC) };
+    /// Where [`Self::atomic_caps`] lives: offset, width, count and kind.
+    pub const FIELD_ATOMIC_CAPS: FieldDesc = FieldDesc { name: "atomic_caps", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(AtomicCaps::DESC) };
+    /// Where [`Self::roce_cap`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_CAP: FieldDesc = FieldDesc { name: "roce_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(RoceCap::DESC) };
     /// Where [`Self::per_protocol_networking_offload_caps`] lives: offset, width, count and kind.
     pub const FIELD_PER_PROTOCOL_NETWORKING_OFFLOAD_CAPS: FieldDesc = FieldDesc { name: "per_protocol_networking_offload_caps", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(PerProtocolNetworkingOffloadCaps::DESC) };
+    /// Where [`Self::flow_table_nic_cap`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_NIC_CAP: FieldDesc = FieldDesc { name: "flow_table_nic_cap", offset: 0x0, width: 0x8000, count: Count::One, kind: FieldKind::Layout(FlowTableNicCap::DESC) };
+    /// Where [`Self::flow_table_eswitch_cap`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_ESWITCH_CAP: FieldDesc = FieldDesc { name: "flow_table_eswitch_cap", offset: 0x0, width: 0x8000, count: Count::One, kind: FieldKind::Layout(FlowTableEswitchCap::DESC) };
+    /// Where [`Self::wqe_based_flow_table_cap`] lives: offset, width, count and kind.
+    pub const FIELD_WQE_BASED_FLOW_TABLE_CAP: FieldDesc = FieldDesc { name: "wqe_based_flow_table_cap", offset: 0x0, width: 0x1e0, count: Count::One, kind: FieldKind::Layout(WqeBasedFlowTableCap::DESC) };
+    /// Where [`Self::esw_cap`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_CAP: FieldDesc = FieldDesc { name: "esw_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(EswCap::DESC) };
+    /// Where [`Self::e_switch_cap`] lives: offset, width, count and kind.
+    pub const FIELD_E_SWITCH_CAP: FieldDesc = FieldDesc { name: "e_switch_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(ESwitchCap::DESC) };
+    /// Where [`Self::port_selection_cap`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_SELECTION_CAP: FieldDesc = FieldDesc { name: "port_selection_cap", offset: 0x0, width: 0x8000, count: Count::One, kind: FieldKind::Layout(PortSelectionCap::DESC) };
     /// Where [`Self::qos_cap`] lives: offset, width, count and kind.
     pub const FIELD_QOS_CAP: FieldDesc = FieldDesc { name: "qos_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(QosCap::DESC) };
+    /// Where [`Self::debug_cap`] lives: offset, width, count and kind.
+    pub const FIELD_DEBUG_CAP: FieldDesc = FieldDesc { name: "debug_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(DebugCap::DESC) };
+    /// Where [`Self::tls_cap`] lives: offset, width, count and kind.
+    pub const FIELD_TLS_CAP: FieldDesc = FieldDesc { name: "tls_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(TlsCap::DESC) };
+    /// Where [`Self::device_mem_cap`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_MEM_CAP: FieldDesc = FieldDesc { name: "device_mem_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(DeviceMemCap::DESC) };
+    /// Where [`Self::virtio_emulation_cap`] lives: offset, width, count and kind.
+    pub const FIELD_VIRTIO_EMULATION_CAP: FieldDesc = FieldDesc { name: "virtio_emulation_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(VirtioEmulationCap::DESC) };
+    /// Where [`Self::tlp_dev_emu_capabilities`] lives: offset, width, count and kind.
+    pub const FIELD_TLP_DEV_EMU_CAPABILITIES: FieldDesc = FieldDesc { name: "tlp_dev_emu_capabilities", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(TlpDevEmuCapabilities::DESC) };
+    /// Where [`Self::macsec_cap`] lives: offset, width, count and kind.
+    pub const FIELD_MACSEC_CAP: FieldDesc = FieldDesc { name: "macsec_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(MacsecCap::DESC) };
+    /// Where [`Self::crypto_cap`] lives: offset, width, count and kind.
+    pub const FIELD_CRYPTO_CAP: FieldDesc = FieldDesc { name: "crypto_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CryptoCap::DESC) };
+    /// Where [`Self::ipsec_cap`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_CAP: FieldDesc = FieldDesc { name: "ipsec_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(IpsecCap::DESC) };
+    /// Where [`Self::psp_cap`] lives: offset, width, count and kind.
+    pub const FIELD_PSP_CAP: FieldDesc = FieldDesc { name: "psp_cap", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(PspCap::DESC) };
 }
 
 impl Default for HcaCapUnion {
@@ -11767,8 +12307,26 @@ static LAYOUT_HCA_CAP_UNION: LayoutDesc = LayoutDesc {
     fields: &[
         HcaCapUnion::FIELD_CMD_HCA_CAP,
         HcaCapUnion::FIELD_CMD_HCA_CAP_2,
+        HcaCapUnion::FIELD_ODP_CAP,
+        HcaCapUnion::FIELD_ATOMIC_CAPS,
+        HcaCapUnion::FIELD_ROCE_CAP,
         HcaCapUnion::FIELD_PER_PROTOCOL_NETWORKING_OFFLOAD_CAPS,
+        HcaCapUnion::FIELD_FLOW_TABLE_NIC_CAP,
+        HcaCapUnion::FIELD_FLOW_TABLE_ESWITCH_CAP,
+        HcaCapUnion::FIELD_WQE_BASED_FLOW_TABLE_CAP,
+        HcaCapUnion::FIELD_ESW_CAP,
+        HcaCapUnion::FIELD_E_SWITCH_CAP,
+        HcaCapUnion::FIELD_PORT_SELECTION_CAP,
         HcaCapUnion::FIELD_QOS_CAP,
+        HcaCapUnion::FIELD_DEBUG_CAP,
+        HcaCapUnion::FIELD_TLS_CAP,
+        HcaCapUnion::FIELD_DEVICE_MEM_CAP,
+        HcaCapUnion::FIELD_VIRTIO_EMULATION_CAP,
+        HcaCapUnion::FIELD_TLP_DEV_EMU_CAPABILITIES,
+        HcaCapUnion::FIELD_MACSEC_CAP,
+        HcaCapUnion::FIELD_CRYPTO_CAP,
+        HcaCapUnion::FIELD_IPSEC_CAP,
+        HcaCapUnion::FIELD_PSP_CAP,
         FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8000, count: Count::One, kind: FieldKind::Reserved },
     ],
 };
@@ -12479,6 +13037,11462 @@ static LAYOUT_SET_HCA_CAP_OUT: LayoutDesc = LayoutDesc {
     ],
 };
 
+/// flow_table_fields_supported
+///
+/// Kernel `struct mlx5_ifc_flow_table_fields_supported_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct FlowTableFieldsSupported(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<FlowTableFieldsSupported>() == 16);
+
+impl FlowTableFieldsSupported {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_FLOW_TABLE_FIELDS_SUPPORTED;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_dmac`.
+    #[inline]
+    pub const fn outer_dmac(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_dmac`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_dmac(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_outer_dmac`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_dmac(mut self, v: bool) -> Self {
+        self.set_outer_dmac(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_smac`.
+    #[inline]
+    pub const fn outer_smac(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_smac`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_smac(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_outer_smac`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_smac(mut self, v: bool) -> Self {
+        self.set_outer_smac(v);
+        self
+    }
+
+    /// PRM bits 0x2..0x3 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_ether_type`.
+    #[inline]
+    pub const fn outer_ether_type(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_ether_type`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_ether_type(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_outer_ether_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_ether_type(mut self, v: bool) -> Self {
+        self.set_outer_ether_type(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x4 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_ip_version`.
+    #[inline]
+    pub const fn outer_ip_version(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_ip_version`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_ip_version(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_outer_ip_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_ip_version(mut self, v: bool) -> Self {
+        self.set_outer_ip_version(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_first_prio`.
+    #[inline]
+    pub const fn outer_first_prio(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_first_prio`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_first_prio(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_outer_first_prio`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_first_prio(mut self, v: bool) -> Self {
+        self.set_outer_first_prio(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x6 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 26:26). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_first_cfi`.
+    #[inline]
+    pub const fn outer_first_cfi(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_first_cfi`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_first_cfi(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 1, raw);
+    }
+
+    /// [`Self::set_outer_first_cfi`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_first_cfi(mut self, v: bool) -> Self {
+        self.set_outer_first_cfi(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x7 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 25:25). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_first_vid`.
+    #[inline]
+    pub const fn outer_first_vid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_first_vid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_first_vid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 1, raw);
+    }
+
+    /// [`Self::set_outer_first_vid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_first_vid(mut self, v: bool) -> Self {
+        self.set_outer_first_vid(v);
+        self
+    }
+
+    /// PRM bits 0x7..0x8 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 24:24). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_ipv4_ttl`.
+    #[inline]
+    pub const fn outer_ipv4_ttl(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_ipv4_ttl`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_ipv4_ttl(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7, 1, raw);
+    }
+
+    /// [`Self::set_outer_ipv4_ttl`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_ipv4_ttl(mut self, v: bool) -> Self {
+        self.set_outer_ipv4_ttl(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x9 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 23:23). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_second_prio`.
+    #[inline]
+    pub const fn outer_second_prio(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x8, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_second_prio`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_second_prio(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 1, raw);
+    }
+
+    /// [`Self::set_outer_second_prio`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_second_prio(mut self, v: bool) -> Self {
+        self.set_outer_second_prio(v);
+        self
+    }
+
+    /// PRM bits 0x9..0xa of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 22:22). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_second_cfi`.
+    #[inline]
+    pub const fn outer_second_cfi(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x9, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_second_cfi`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_second_cfi(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x9, 1, raw);
+    }
+
+    /// [`Self::set_outer_second_cfi`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_second_cfi(mut self, v: bool) -> Self {
+        self.set_outer_second_cfi(v);
+        self
+    }
+
+    /// PRM bits 0xa..0xb of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 21:21). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_second_vid`.
+    #[inline]
+    pub const fn outer_second_vid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xa, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_second_vid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_second_vid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xa, 1, raw);
+    }
+
+    /// [`Self::set_outer_second_vid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_second_vid(mut self, v: bool) -> Self {
+        self.set_outer_second_vid(v);
+        self
+    }
+
+    /// PRM bits 0xc..0xd of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 19:19). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_sip`.
+    #[inline]
+    pub const fn outer_sip(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xc, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_sip`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_sip(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc, 1, raw);
+    }
+
+    /// [`Self::set_outer_sip`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_sip(mut self, v: bool) -> Self {
+        self.set_outer_sip(v);
+        self
+    }
+
+    /// PRM bits 0xd..0xe of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 18:18). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_dip`.
+    #[inline]
+    pub const fn outer_dip(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xd, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_dip`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_dip(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd, 1, raw);
+    }
+
+    /// [`Self::set_outer_dip`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_dip(mut self, v: bool) -> Self {
+        self.set_outer_dip(v);
+        self
+    }
+
+    /// PRM bits 0xe..0xf of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 17:17). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_frag`.
+    #[inline]
+    pub const fn outer_frag(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xe, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_frag`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_frag(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xe, 1, raw);
+    }
+
+    /// [`Self::set_outer_frag`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_frag(mut self, v: bool) -> Self {
+        self.set_outer_frag(v);
+        self
+    }
+
+    /// PRM bits 0xf..0x10 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 16:16). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_ip_protocol`.
+    #[inline]
+    pub const fn outer_ip_protocol(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xf, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_ip_protocol`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_ip_protocol(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf, 1, raw);
+    }
+
+    /// [`Self::set_outer_ip_protocol`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_ip_protocol(mut self, v: bool) -> Self {
+        self.set_outer_ip_protocol(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x11 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 15:15). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_ip_ecn`.
+    #[inline]
+    pub const fn outer_ip_ecn(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x10, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_ip_ecn`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_ip_ecn(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 1, raw);
+    }
+
+    /// [`Self::set_outer_ip_ecn`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_ip_ecn(mut self, v: bool) -> Self {
+        self.set_outer_ip_ecn(v);
+        self
+    }
+
+    /// PRM bits 0x11..0x12 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 14:14). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_ip_dscp`.
+    #[inline]
+    pub const fn outer_ip_dscp(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x11, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_ip_dscp`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_ip_dscp(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x11, 1, raw);
+    }
+
+    /// [`Self::set_outer_ip_dscp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_ip_dscp(mut self, v: bool) -> Self {
+        self.set_outer_ip_dscp(v);
+        self
+    }
+
+    /// PRM bits 0x12..0x13 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 13:13). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_udp_sport`.
+    #[inline]
+    pub const fn outer_udp_sport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x12, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_udp_sport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_udp_sport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x12, 1, raw);
+    }
+
+    /// [`Self::set_outer_udp_sport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_udp_sport(mut self, v: bool) -> Self {
+        self.set_outer_udp_sport(v);
+        self
+    }
+
+    /// PRM bits 0x13..0x14 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 12:12). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_udp_dport`.
+    #[inline]
+    pub const fn outer_udp_dport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x13, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_udp_dport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_udp_dport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x13, 1, raw);
+    }
+
+    /// [`Self::set_outer_udp_dport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_udp_dport(mut self, v: bool) -> Self {
+        self.set_outer_udp_dport(v);
+        self
+    }
+
+    /// PRM bits 0x14..0x15 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 11:11). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_tcp_sport`.
+    #[inline]
+    pub const fn outer_tcp_sport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x14, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_tcp_sport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_tcp_sport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x14, 1, raw);
+    }
+
+    /// [`Self::set_outer_tcp_sport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_tcp_sport(mut self, v: bool) -> Self {
+        self.set_outer_tcp_sport(v);
+        self
+    }
+
+    /// PRM bits 0x15..0x16 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 10:10). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_tcp_dport`.
+    #[inline]
+    pub const fn outer_tcp_dport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x15, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_tcp_dport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_tcp_dport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x15, 1, raw);
+    }
+
+    /// [`Self::set_outer_tcp_dport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_tcp_dport(mut self, v: bool) -> Self {
+        self.set_outer_tcp_dport(v);
+        self
+    }
+
+    /// PRM bits 0x16..0x17 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 9:9). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_tcp_flags`.
+    #[inline]
+    pub const fn outer_tcp_flags(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x16, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_tcp_flags`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_tcp_flags(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x16, 1, raw);
+    }
+
+    /// [`Self::set_outer_tcp_flags`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_tcp_flags(mut self, v: bool) -> Self {
+        self.set_outer_tcp_flags(v);
+        self
+    }
+
+    /// PRM bits 0x17..0x18 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 8:8). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_gre_protocol`.
+    #[inline]
+    pub const fn outer_gre_protocol(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x17, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_gre_protocol`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_gre_protocol(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x17, 1, raw);
+    }
+
+    /// [`Self::set_outer_gre_protocol`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_gre_protocol(mut self, v: bool) -> Self {
+        self.set_outer_gre_protocol(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x19 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 7:7). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_gre_key`.
+    #[inline]
+    pub const fn outer_gre_key(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x18, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_gre_key`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_gre_key(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 1, raw);
+    }
+
+    /// [`Self::set_outer_gre_key`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_gre_key(mut self, v: bool) -> Self {
+        self.set_outer_gre_key(v);
+        self
+    }
+
+    /// PRM bits 0x19..0x1a of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 6:6). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_vxlan_vni`.
+    #[inline]
+    pub const fn outer_vxlan_vni(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x19, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_vxlan_vni`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_vxlan_vni(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x19, 1, raw);
+    }
+
+    /// [`Self::set_outer_vxlan_vni`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_vxlan_vni(mut self, v: bool) -> Self {
+        self.set_outer_vxlan_vni(v);
+        self
+    }
+
+    /// PRM bits 0x1a..0x1b of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 5:5). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_geneve_vni`.
+    #[inline]
+    pub const fn outer_geneve_vni(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_geneve_vni`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_geneve_vni(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1a, 1, raw);
+    }
+
+    /// [`Self::set_outer_geneve_vni`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_geneve_vni(mut self, v: bool) -> Self {
+        self.set_outer_geneve_vni(v);
+        self
+    }
+
+    /// PRM bits 0x1b..0x1c of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 4:4). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_geneve_oam`.
+    #[inline]
+    pub const fn outer_geneve_oam(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1b, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_geneve_oam`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_geneve_oam(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1b, 1, raw);
+    }
+
+    /// [`Self::set_outer_geneve_oam`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_geneve_oam(mut self, v: bool) -> Self {
+        self.set_outer_geneve_oam(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x1d of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 3:3). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_geneve_protocol_type`.
+    #[inline]
+    pub const fn outer_geneve_protocol_type(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_geneve_protocol_type`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_geneve_protocol_type(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 1, raw);
+    }
+
+    /// [`Self::set_outer_geneve_protocol_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_geneve_protocol_type(mut self, v: bool) -> Self {
+        self.set_outer_geneve_protocol_type(v);
+        self
+    }
+
+    /// PRM bits 0x1d..0x1e of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 2:2). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_geneve_opt_len`.
+    #[inline]
+    pub const fn outer_geneve_opt_len(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_geneve_opt_len`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_geneve_opt_len(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 1, raw);
+    }
+
+    /// [`Self::set_outer_geneve_opt_len`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_geneve_opt_len(mut self, v: bool) -> Self {
+        self.set_outer_geneve_opt_len(v);
+        self
+    }
+
+    /// PRM bits 0x1e..0x1f of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 1:1). Kernel `mlx5_ifc_flow_table_fields_supported_bits.source_vhca_port`.
+    #[inline]
+    pub const fn source_vhca_port(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::source_vhca_port`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_source_vhca_port(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1e, 1, raw);
+    }
+
+    /// [`Self::set_source_vhca_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_source_vhca_port(mut self, v: bool) -> Self {
+        self.set_source_vhca_port(v);
+        self
+    }
+
+    /// PRM bits 0x1f..0x20 of `flow_table_fields_supported` (1 bits; big-endian dword 0, bits 0:0). Kernel `mlx5_ifc_flow_table_fields_supported_bits.source_eswitch_port`.
+    #[inline]
+    pub const fn source_eswitch_port(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::source_eswitch_port`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_source_eswitch_port(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1f, 1, raw);
+    }
+
+    /// [`Self::set_source_eswitch_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_source_eswitch_port(mut self, v: bool) -> Self {
+        self.set_source_eswitch_port(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_dmac`.
+    #[inline]
+    pub const fn inner_dmac(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_dmac`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_dmac(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_inner_dmac`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_dmac(mut self, v: bool) -> Self {
+        self.set_inner_dmac(v);
+        self
+    }
+
+    /// PRM bits 0x21..0x22 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 30:30). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_smac`.
+    #[inline]
+    pub const fn inner_smac(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x21, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_smac`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_smac(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x21, 1, raw);
+    }
+
+    /// [`Self::set_inner_smac`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_smac(mut self, v: bool) -> Self {
+        self.set_inner_smac(v);
+        self
+    }
+
+    /// PRM bits 0x22..0x23 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 29:29). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_ether_type`.
+    #[inline]
+    pub const fn inner_ether_type(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x22, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_ether_type`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_ether_type(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x22, 1, raw);
+    }
+
+    /// [`Self::set_inner_ether_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_ether_type(mut self, v: bool) -> Self {
+        self.set_inner_ether_type(v);
+        self
+    }
+
+    /// PRM bits 0x23..0x24 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 28:28). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_ip_version`.
+    #[inline]
+    pub const fn inner_ip_version(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x23, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_ip_version`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_ip_version(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x23, 1, raw);
+    }
+
+    /// [`Self::set_inner_ip_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_ip_version(mut self, v: bool) -> Self {
+        self.set_inner_ip_version(v);
+        self
+    }
+
+    /// PRM bits 0x24..0x25 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 27:27). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_first_prio`.
+    #[inline]
+    pub const fn inner_first_prio(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x24, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_first_prio`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_first_prio(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x24, 1, raw);
+    }
+
+    /// [`Self::set_inner_first_prio`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_first_prio(mut self, v: bool) -> Self {
+        self.set_inner_first_prio(v);
+        self
+    }
+
+    /// PRM bits 0x25..0x26 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 26:26). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_first_cfi`.
+    #[inline]
+    pub const fn inner_first_cfi(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x25, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_first_cfi`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_first_cfi(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x25, 1, raw);
+    }
+
+    /// [`Self::set_inner_first_cfi`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_first_cfi(mut self, v: bool) -> Self {
+        self.set_inner_first_cfi(v);
+        self
+    }
+
+    /// PRM bits 0x26..0x27 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 25:25). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_first_vid`.
+    #[inline]
+    pub const fn inner_first_vid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x26, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_first_vid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_first_vid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x26, 1, raw);
+    }
+
+    /// [`Self::set_inner_first_vid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_first_vid(mut self, v: bool) -> Self {
+        self.set_inner_first_vid(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x29 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 23:23). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_second_prio`.
+    #[inline]
+    pub const fn inner_second_prio(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x28, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_second_prio`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_second_prio(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 1, raw);
+    }
+
+    /// [`Self::set_inner_second_prio`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_second_prio(mut self, v: bool) -> Self {
+        self.set_inner_second_prio(v);
+        self
+    }
+
+    /// PRM bits 0x29..0x2a of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 22:22). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_second_cfi`.
+    #[inline]
+    pub const fn inner_second_cfi(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x29, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_second_cfi`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_second_cfi(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x29, 1, raw);
+    }
+
+    /// [`Self::set_inner_second_cfi`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_second_cfi(mut self, v: bool) -> Self {
+        self.set_inner_second_cfi(v);
+        self
+    }
+
+    /// PRM bits 0x2a..0x2b of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 21:21). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_second_vid`.
+    #[inline]
+    pub const fn inner_second_vid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_second_vid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_second_vid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2a, 1, raw);
+    }
+
+    /// [`Self::set_inner_second_vid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_second_vid(mut self, v: bool) -> Self {
+        self.set_inner_second_vid(v);
+        self
+    }
+
+    /// PRM bits 0x2c..0x2d of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 19:19). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_sip`.
+    #[inline]
+    pub const fn inner_sip(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_sip`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_sip(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2c, 1, raw);
+    }
+
+    /// [`Self::set_inner_sip`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_sip(mut self, v: bool) -> Self {
+        self.set_inner_sip(v);
+        self
+    }
+
+    /// PRM bits 0x2d..0x2e of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 18:18). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_dip`.
+    #[inline]
+    pub const fn inner_dip(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_dip`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_dip(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2d, 1, raw);
+    }
+
+    /// [`Self::set_inner_dip`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_dip(mut self, v: bool) -> Self {
+        self.set_inner_dip(v);
+        self
+    }
+
+    /// PRM bits 0x2e..0x2f of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 17:17). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_frag`.
+    #[inline]
+    pub const fn inner_frag(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_frag`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_frag(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2e, 1, raw);
+    }
+
+    /// [`Self::set_inner_frag`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_frag(mut self, v: bool) -> Self {
+        self.set_inner_frag(v);
+        self
+    }
+
+    /// PRM bits 0x2f..0x30 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 16:16). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_ip_protocol`.
+    #[inline]
+    pub const fn inner_ip_protocol(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_ip_protocol`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_ip_protocol(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2f, 1, raw);
+    }
+
+    /// [`Self::set_inner_ip_protocol`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_ip_protocol(mut self, v: bool) -> Self {
+        self.set_inner_ip_protocol(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x31 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 15:15). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_ip_ecn`.
+    #[inline]
+    pub const fn inner_ip_ecn(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x30, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_ip_ecn`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_ip_ecn(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 1, raw);
+    }
+
+    /// [`Self::set_inner_ip_ecn`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_ip_ecn(mut self, v: bool) -> Self {
+        self.set_inner_ip_ecn(v);
+        self
+    }
+
+    /// PRM bits 0x31..0x32 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 14:14). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_ip_dscp`.
+    #[inline]
+    pub const fn inner_ip_dscp(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x31, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_ip_dscp`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_ip_dscp(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x31, 1, raw);
+    }
+
+    /// [`Self::set_inner_ip_dscp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_ip_dscp(mut self, v: bool) -> Self {
+        self.set_inner_ip_dscp(v);
+        self
+    }
+
+    /// PRM bits 0x32..0x33 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 13:13). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_udp_sport`.
+    #[inline]
+    pub const fn inner_udp_sport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x32, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_udp_sport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_udp_sport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x32, 1, raw);
+    }
+
+    /// [`Self::set_inner_udp_sport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_udp_sport(mut self, v: bool) -> Self {
+        self.set_inner_udp_sport(v);
+        self
+    }
+
+    /// PRM bits 0x33..0x34 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 12:12). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_udp_dport`.
+    #[inline]
+    pub const fn inner_udp_dport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x33, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_udp_dport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_udp_dport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x33, 1, raw);
+    }
+
+    /// [`Self::set_inner_udp_dport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_udp_dport(mut self, v: bool) -> Self {
+        self.set_inner_udp_dport(v);
+        self
+    }
+
+    /// PRM bits 0x34..0x35 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 11:11). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_tcp_sport`.
+    #[inline]
+    pub const fn inner_tcp_sport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x34, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_tcp_sport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_tcp_sport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x34, 1, raw);
+    }
+
+    /// [`Self::set_inner_tcp_sport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_tcp_sport(mut self, v: bool) -> Self {
+        self.set_inner_tcp_sport(v);
+        self
+    }
+
+    /// PRM bits 0x35..0x36 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 10:10). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_tcp_dport`.
+    #[inline]
+    pub const fn inner_tcp_dport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x35, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_tcp_dport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_tcp_dport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x35, 1, raw);
+    }
+
+    /// [`Self::set_inner_tcp_dport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_tcp_dport(mut self, v: bool) -> Self {
+        self.set_inner_tcp_dport(v);
+        self
+    }
+
+    /// PRM bits 0x36..0x37 of `flow_table_fields_supported` (1 bits; big-endian dword 1, bits 9:9). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_tcp_flags`.
+    #[inline]
+    pub const fn inner_tcp_flags(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x36, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_tcp_flags`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_tcp_flags(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x36, 1, raw);
+    }
+
+    /// [`Self::set_inner_tcp_flags`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_tcp_flags(mut self, v: bool) -> Self {
+        self.set_inner_tcp_flags(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `flow_table_fields_supported` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_flow_table_fields_supported_bits.geneve_tlv_option_0_data`.
+    #[inline]
+    pub const fn geneve_tlv_option_0_data(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::geneve_tlv_option_0_data`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_geneve_tlv_option_0_data(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_geneve_tlv_option_0_data`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_geneve_tlv_option_0_data(mut self, v: bool) -> Self {
+        self.set_geneve_tlv_option_0_data(v);
+        self
+    }
+
+    /// PRM bits 0x41..0x42 of `flow_table_fields_supported` (1 bits; big-endian dword 2, bits 30:30). Kernel `mlx5_ifc_flow_table_fields_supported_bits.geneve_tlv_option_0_exist`.
+    #[inline]
+    pub const fn geneve_tlv_option_0_exist(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x41, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::geneve_tlv_option_0_exist`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_geneve_tlv_option_0_exist(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x41, 1, raw);
+    }
+
+    /// [`Self::set_geneve_tlv_option_0_exist`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_geneve_tlv_option_0_exist(mut self, v: bool) -> Self {
+        self.set_geneve_tlv_option_0_exist(v);
+        self
+    }
+
+    /// PRM bits 0x45..0x49 of `flow_table_fields_supported` (4 bits; big-endian dword 2, bits 26:23). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_first_mpls_over_udp`.
+    #[inline]
+    pub const fn outer_first_mpls_over_udp(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x45, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::outer_first_mpls_over_udp`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_outer_first_mpls_over_udp(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x45, 4, raw);
+    }
+
+    /// [`Self::set_outer_first_mpls_over_udp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_first_mpls_over_udp(mut self, v: u8) -> Self {
+        self.set_outer_first_mpls_over_udp(v);
+        self
+    }
+
+    /// PRM bits 0x49..0x4d of `flow_table_fields_supported` (4 bits; big-endian dword 2, bits 22:19). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_first_mpls_over_gre`.
+    #[inline]
+    pub const fn outer_first_mpls_over_gre(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x49, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::outer_first_mpls_over_gre`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_outer_first_mpls_over_gre(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x49, 4, raw);
+    }
+
+    /// [`Self::set_outer_first_mpls_over_gre`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_first_mpls_over_gre(mut self, v: u8) -> Self {
+        self.set_outer_first_mpls_over_gre(v);
+        self
+    }
+
+    /// PRM bits 0x4d..0x51 of `flow_table_fields_supported` (4 bits; big-endian dword 2, bits 18:15). Kernel `mlx5_ifc_flow_table_fields_supported_bits.inner_first_mpls`.
+    #[inline]
+    pub const fn inner_first_mpls(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4d, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::inner_first_mpls`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_inner_first_mpls(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4d, 4, raw);
+    }
+
+    /// [`Self::set_inner_first_mpls`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_first_mpls(mut self, v: u8) -> Self {
+        self.set_inner_first_mpls(v);
+        self
+    }
+
+    /// PRM bits 0x51..0x55 of `flow_table_fields_supported` (4 bits; big-endian dword 2, bits 14:11). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_first_mpls`.
+    #[inline]
+    pub const fn outer_first_mpls(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x51, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::outer_first_mpls`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_outer_first_mpls(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x51, 4, raw);
+    }
+
+    /// [`Self::set_outer_first_mpls`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_first_mpls(mut self, v: u8) -> Self {
+        self.set_outer_first_mpls(v);
+        self
+    }
+
+    /// PRM bits 0x57..0x58 of `flow_table_fields_supported` (1 bits; big-endian dword 2, bits 8:8). Kernel `mlx5_ifc_flow_table_fields_supported_bits.outer_esp_spi`.
+    #[inline]
+    pub const fn outer_esp_spi(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x57, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_esp_spi`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_esp_spi(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x57, 1, raw);
+    }
+
+    /// [`Self::set_outer_esp_spi`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_esp_spi(mut self, v: bool) -> Self {
+        self.set_outer_esp_spi(v);
+        self
+    }
+
+    /// PRM bits 0x5a..0x5b of `flow_table_fields_supported` (1 bits; big-endian dword 2, bits 5:5). Kernel `mlx5_ifc_flow_table_fields_supported_bits.bth_dst_qp`.
+    #[inline]
+    pub const fn bth_dst_qp(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::bth_dst_qp`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_bth_dst_qp(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5a, 1, raw);
+    }
+
+    /// [`Self::set_bth_dst_qp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_bth_dst_qp(mut self, v: bool) -> Self {
+        self.set_bth_dst_qp(v);
+        self
+    }
+
+    /// PRM bits 0x78..0x79 of `flow_table_fields_supported` (1 bits; big-endian dword 3, bits 7:7). Kernel `mlx5_ifc_flow_table_fields_supported_bits.metadata_reg_c_7`.
+    #[inline]
+    pub const fn metadata_reg_c_7(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x78, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::metadata_reg_c_7`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_metadata_reg_c_7(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x78, 1, raw);
+    }
+
+    /// [`Self::set_metadata_reg_c_7`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_metadata_reg_c_7(mut self, v: bool) -> Self {
+        self.set_metadata_reg_c_7(v);
+        self
+    }
+
+    /// PRM bits 0x79..0x7a of `flow_table_fields_supported` (1 bits; big-endian dword 3, bits 6:6). Kernel `mlx5_ifc_flow_table_fields_supported_bits.metadata_reg_c_6`.
+    #[inline]
+    pub const fn metadata_reg_c_6(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x79, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::metadata_reg_c_6`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_metadata_reg_c_6(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x79, 1, raw);
+    }
+
+    /// [`Self::set_metadata_reg_c_6`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_metadata_reg_c_6(mut self, v: bool) -> Self {
+        self.set_metadata_reg_c_6(v);
+        self
+    }
+
+    /// PRM bits 0x7a..0x7b of `flow_table_fields_supported` (1 bits; big-endian dword 3, bits 5:5). Kernel `mlx5_ifc_flow_table_fields_supported_bits.metadata_reg_c_5`.
+    #[inline]
+    pub const fn metadata_reg_c_5(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::metadata_reg_c_5`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_metadata_reg_c_5(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7a, 1, raw);
+    }
+
+    /// [`Self::set_metadata_reg_c_5`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_metadata_reg_c_5(mut self, v: bool) -> Self {
+        self.set_metadata_reg_c_5(v);
+        self
+    }
+
+    /// PRM bits 0x7b..0x7c of `flow_table_fields_supported` (1 bits; big-endian dword 3, bits 4:4). Kernel `mlx5_ifc_flow_table_fields_supported_bits.metadata_reg_c_4`.
+    #[inline]
+    pub const fn metadata_reg_c_4(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7b, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::metadata_reg_c_4`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_metadata_reg_c_4(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7b, 1, raw);
+    }
+
+    /// [`Self::set_metadata_reg_c_4`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_metadata_reg_c_4(mut self, v: bool) -> Self {
+        self.set_metadata_reg_c_4(v);
+        self
+    }
+
+    /// PRM bits 0x7c..0x7d of `flow_table_fields_supported` (1 bits; big-endian dword 3, bits 3:3). Kernel `mlx5_ifc_flow_table_fields_supported_bits.metadata_reg_c_3`.
+    #[inline]
+    pub const fn metadata_reg_c_3(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::metadata_reg_c_3`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_metadata_reg_c_3(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7c, 1, raw);
+    }
+
+    /// [`Self::set_metadata_reg_c_3`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_metadata_reg_c_3(mut self, v: bool) -> Self {
+        self.set_metadata_reg_c_3(v);
+        self
+    }
+
+    /// PRM bits 0x7d..0x7e of `flow_table_fields_supported` (1 bits; big-endian dword 3, bits 2:2). Kernel `mlx5_ifc_flow_table_fields_supported_bits.metadata_reg_c_2`.
+    #[inline]
+    pub const fn metadata_reg_c_2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::metadata_reg_c_2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_metadata_reg_c_2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7d, 1, raw);
+    }
+
+    /// [`Self::set_metadata_reg_c_2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_metadata_reg_c_2(mut self, v: bool) -> Self {
+        self.set_metadata_reg_c_2(v);
+        self
+    }
+
+    /// PRM bits 0x7e..0x7f of `flow_table_fields_supported` (1 bits; big-endian dword 3, bits 1:1). Kernel `mlx5_ifc_flow_table_fields_supported_bits.metadata_reg_c_1`.
+    #[inline]
+    pub const fn metadata_reg_c_1(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::metadata_reg_c_1`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_metadata_reg_c_1(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7e, 1, raw);
+    }
+
+    /// [`Self::set_metadata_reg_c_1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_metadata_reg_c_1(mut self, v: bool) -> Self {
+        self.set_metadata_reg_c_1(v);
+        self
+    }
+
+    /// PRM bits 0x7f..0x80 of `flow_table_fields_supported` (1 bits; big-endian dword 3, bits 0:0). Kernel `mlx5_ifc_flow_table_fields_supported_bits.metadata_reg_c_0`.
+    #[inline]
+    pub const fn metadata_reg_c_0(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::metadata_reg_c_0`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_metadata_reg_c_0(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7f, 1, raw);
+    }
+
+    /// [`Self::set_metadata_reg_c_0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_metadata_reg_c_0(mut self, v: bool) -> Self {
+        self.set_metadata_reg_c_0(v);
+        self
+    }
+    /// Where [`Self::outer_dmac`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_DMAC: FieldDesc = FieldDesc { name: "outer_dmac", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_smac`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_SMAC: FieldDesc = FieldDesc { name: "outer_smac", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_ether_type`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_ETHER_TYPE: FieldDesc = FieldDesc { name: "outer_ether_type", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_ip_version`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_IP_VERSION: FieldDesc = FieldDesc { name: "outer_ip_version", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_first_prio`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_FIRST_PRIO: FieldDesc = FieldDesc { name: "outer_first_prio", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_first_cfi`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_FIRST_CFI: FieldDesc = FieldDesc { name: "outer_first_cfi", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_first_vid`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_FIRST_VID: FieldDesc = FieldDesc { name: "outer_first_vid", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_ipv4_ttl`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_IPV4_TTL: FieldDesc = FieldDesc { name: "outer_ipv4_ttl", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_second_prio`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_SECOND_PRIO: FieldDesc = FieldDesc { name: "outer_second_prio", offset: 0x8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_second_cfi`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_SECOND_CFI: FieldDesc = FieldDesc { name: "outer_second_cfi", offset: 0x9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_second_vid`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_SECOND_VID: FieldDesc = FieldDesc { name: "outer_second_vid", offset: 0xa, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_sip`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_SIP: FieldDesc = FieldDesc { name: "outer_sip", offset: 0xc, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_dip`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_DIP: FieldDesc = FieldDesc { name: "outer_dip", offset: 0xd, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_frag`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_FRAG: FieldDesc = FieldDesc { name: "outer_frag", offset: 0xe, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_ip_protocol`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_IP_PROTOCOL: FieldDesc = FieldDesc { name: "outer_ip_protocol", offset: 0xf, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_ip_ecn`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_IP_ECN: FieldDesc = FieldDesc { name: "outer_ip_ecn", offset: 0x10, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_ip_dscp`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_IP_DSCP: FieldDesc = FieldDesc { name: "outer_ip_dscp", offset: 0x11, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_udp_sport`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_UDP_SPORT: FieldDesc = FieldDesc { name: "outer_udp_sport", offset: 0x12, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_udp_dport`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_UDP_DPORT: FieldDesc = FieldDesc { name: "outer_udp_dport", offset: 0x13, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_tcp_sport`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_TCP_SPORT: FieldDesc = FieldDesc { name: "outer_tcp_sport", offset: 0x14, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_tcp_dport`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_TCP_DPORT: FieldDesc = FieldDesc { name: "outer_tcp_dport", offset: 0x15, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_tcp_flags`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_TCP_FLAGS: FieldDesc = FieldDesc { name: "outer_tcp_flags", offset: 0x16, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_gre_protocol`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_GRE_PROTOCOL: FieldDesc = FieldDesc { name: "outer_gre_protocol", offset: 0x17, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_gre_key`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_GRE_KEY: FieldDesc = FieldDesc { name: "outer_gre_key", offset: 0x18, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_vxlan_vni`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_VXLAN_VNI: FieldDesc = FieldDesc { name: "outer_vxlan_vni", offset: 0x19, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_geneve_vni`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_GENEVE_VNI: FieldDesc = FieldDesc { name: "outer_geneve_vni", offset: 0x1a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_geneve_oam`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_GENEVE_OAM: FieldDesc = FieldDesc { name: "outer_geneve_oam", offset: 0x1b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_geneve_protocol_type`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_GENEVE_PROTOCOL_TYPE: FieldDesc = FieldDesc { name: "outer_geneve_protocol_type", offset: 0x1c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_geneve_opt_len`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_GENEVE_OPT_LEN: FieldDesc = FieldDesc { name: "outer_geneve_opt_len", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::source_vhca_port`] lives: offset, width, count and kind.
+    pub const FIELD_SOURCE_VHCA_PORT: FieldDesc = FieldDesc { name: "source_vhca_port", offset: 0x1e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::source_eswitch_port`] lives: offset, width, count and kind.
+    pub const FIELD_SOURCE_ESWITCH_PORT: FieldDesc = FieldDesc { name: "source_eswitch_port", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_dmac`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_DMAC: FieldDesc = FieldDesc { name: "inner_dmac", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_smac`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_SMAC: FieldDesc = FieldDesc { name: "inner_smac", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_ether_type`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_ETHER_TYPE: FieldDesc = FieldDesc { name: "inner_ether_type", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_ip_version`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_IP_VERSION: FieldDesc = FieldDesc { name: "inner_ip_version", offset: 0x23, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_first_prio`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_FIRST_PRIO: FieldDesc = FieldDesc { name: "inner_first_prio", offset: 0x24, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_first_cfi`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_FIRST_CFI: FieldDesc = FieldDesc { name: "inner_first_cfi", offset: 0x25, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_first_vid`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_FIRST_VID: FieldDesc = FieldDesc { name: "inner_first_vid", offset: 0x26, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_second_prio`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_SECOND_PRIO: FieldDesc = FieldDesc { name: "inner_second_prio", offset: 0x28, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_second_cfi`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_SECOND_CFI: FieldDesc = FieldDesc { name: "inner_second_cfi", offset: 0x29, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_second_vid`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_SECOND_VID: FieldDesc = FieldDesc { name: "inner_second_vid", offset: 0x2a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_sip`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_SIP: FieldDesc = FieldDesc { name: "inner_sip", offset: 0x2c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_dip`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_DIP: FieldDesc = FieldDesc { name: "inner_dip", offset: 0x2d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_frag`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_FRAG: FieldDesc = FieldDesc { name: "inner_frag", offset: 0x2e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_ip_protocol`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_IP_PROTOCOL: FieldDesc = FieldDesc { name: "inner_ip_protocol", offset: 0x2f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_ip_ecn`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_IP_ECN: FieldDesc = FieldDesc { name: "inner_ip_ecn", offset: 0x30, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_ip_dscp`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_IP_DSCP: FieldDesc = FieldDesc { name: "inner_ip_dscp", offset: 0x31, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_udp_sport`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_UDP_SPORT: FieldDesc = FieldDesc { name: "inner_udp_sport", offset: 0x32, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_udp_dport`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_UDP_DPORT: FieldDesc = FieldDesc { name: "inner_udp_dport", offset: 0x33, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_tcp_sport`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_TCP_SPORT: FieldDesc = FieldDesc { name: "inner_tcp_sport", offset: 0x34, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_tcp_dport`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_TCP_DPORT: FieldDesc = FieldDesc { name: "inner_tcp_dport", offset: 0x35, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_tcp_flags`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_TCP_FLAGS: FieldDesc = FieldDesc { name: "inner_tcp_flags", offset: 0x36, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::geneve_tlv_option_0_data`] lives: offset, width, count and kind.
+    pub const FIELD_GENEVE_TLV_OPTION_0_DATA: FieldDesc = FieldDesc { name: "geneve_tlv_option_0_data", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::geneve_tlv_option_0_exist`] lives: offset, width, count and kind.
+    pub const FIELD_GENEVE_TLV_OPTION_0_EXIST: FieldDesc = FieldDesc { name: "geneve_tlv_option_0_exist", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_first_mpls_over_udp`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_FIRST_MPLS_OVER_UDP: FieldDesc = FieldDesc { name: "outer_first_mpls_over_udp", offset: 0x45, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::outer_first_mpls_over_gre`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_FIRST_MPLS_OVER_GRE: FieldDesc = FieldDesc { name: "outer_first_mpls_over_gre", offset: 0x49, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::inner_first_mpls`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_FIRST_MPLS: FieldDesc = FieldDesc { name: "inner_first_mpls", offset: 0x4d, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::outer_first_mpls`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_FIRST_MPLS: FieldDesc = FieldDesc { name: "outer_first_mpls", offset: 0x51, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::outer_esp_spi`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_ESP_SPI: FieldDesc = FieldDesc { name: "outer_esp_spi", offset: 0x57, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::bth_dst_qp`] lives: offset, width, count and kind.
+    pub const FIELD_BTH_DST_QP: FieldDesc = FieldDesc { name: "bth_dst_qp", offset: 0x5a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::metadata_reg_c_7`] lives: offset, width, count and kind.
+    pub const FIELD_METADATA_REG_C_7: FieldDesc = FieldDesc { name: "metadata_reg_c_7", offset: 0x78, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::metadata_reg_c_6`] lives: offset, width, count and kind.
+    pub const FIELD_METADATA_REG_C_6: FieldDesc = FieldDesc { name: "metadata_reg_c_6", offset: 0x79, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::metadata_reg_c_5`] lives: offset, width, count and kind.
+    pub const FIELD_METADATA_REG_C_5: FieldDesc = FieldDesc { name: "metadata_reg_c_5", offset: 0x7a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::metadata_reg_c_4`] lives: offset, width, count and kind.
+    pub const FIELD_METADATA_REG_C_4: FieldDesc = FieldDesc { name: "metadata_reg_c_4", offset: 0x7b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::metadata_reg_c_3`] lives: offset, width, count and kind.
+    pub const FIELD_METADATA_REG_C_3: FieldDesc = FieldDesc { name: "metadata_reg_c_3", offset: 0x7c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::metadata_reg_c_2`] lives: offset, width, count and kind.
+    pub const FIELD_METADATA_REG_C_2: FieldDesc = FieldDesc { name: "metadata_reg_c_2", offset: 0x7d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::metadata_reg_c_1`] lives: offset, width, count and kind.
+    pub const FIELD_METADATA_REG_C_1: FieldDesc = FieldDesc { name: "metadata_reg_c_1", offset: 0x7e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::metadata_reg_c_0`] lives: offset, width, count and kind.
+    pub const FIELD_METADATA_REG_C_0: FieldDesc = FieldDesc { name: "metadata_reg_c_0", offset: 0x7f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for FlowTableFieldsSupported {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for FlowTableFieldsSupported {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for FlowTableFieldsSupported {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_FLOW_TABLE_FIELDS_SUPPORTED;
+}
+
+static LAYOUT_FLOW_TABLE_FIELDS_SUPPORTED: LayoutDesc = LayoutDesc {
+    name: "flow_table_fields_supported",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FlowTableFieldsSupported::FIELD_OUTER_DMAC,
+        FlowTableFieldsSupported::FIELD_OUTER_SMAC,
+        FlowTableFieldsSupported::FIELD_OUTER_ETHER_TYPE,
+        FlowTableFieldsSupported::FIELD_OUTER_IP_VERSION,
+        FlowTableFieldsSupported::FIELD_OUTER_FIRST_PRIO,
+        FlowTableFieldsSupported::FIELD_OUTER_FIRST_CFI,
+        FlowTableFieldsSupported::FIELD_OUTER_FIRST_VID,
+        FlowTableFieldsSupported::FIELD_OUTER_IPV4_TTL,
+        FlowTableFieldsSupported::FIELD_OUTER_SECOND_PRIO,
+        FlowTableFieldsSupported::FIELD_OUTER_SECOND_CFI,
+        FlowTableFieldsSupported::FIELD_OUTER_SECOND_VID,
+        FieldDesc { name: "reserved_at_b", offset: 0xb, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported::FIELD_OUTER_SIP,
+        FlowTableFieldsSupported::FIELD_OUTER_DIP,
+        FlowTableFieldsSupported::FIELD_OUTER_FRAG,
+        FlowTableFieldsSupported::FIELD_OUTER_IP_PROTOCOL,
+        FlowTableFieldsSupported::FIELD_OUTER_IP_ECN,
+        FlowTableFieldsSupported::FIELD_OUTER_IP_DSCP,
+        FlowTableFieldsSupported::FIELD_OUTER_UDP_SPORT,
+        FlowTableFieldsSupported::FIELD_OUTER_UDP_DPORT,
+        FlowTableFieldsSupported::FIELD_OUTER_TCP_SPORT,
+        FlowTableFieldsSupported::FIELD_OUTER_TCP_DPORT,
+        FlowTableFieldsSupported::FIELD_OUTER_TCP_FLAGS,
+        FlowTableFieldsSupported::FIELD_OUTER_GRE_PROTOCOL,
+        FlowTableFieldsSupported::FIELD_OUTER_GRE_KEY,
+        FlowTableFieldsSupported::FIELD_OUTER_VXLAN_VNI,
+        FlowTableFieldsSupported::FIELD_OUTER_GENEVE_VNI,
+        FlowTableFieldsSupported::FIELD_OUTER_GENEVE_OAM,
+        FlowTableFieldsSupported::FIELD_OUTER_GENEVE_PROTOCOL_TYPE,
+        FlowTableFieldsSupported::FIELD_OUTER_GENEVE_OPT_LEN,
+        FlowTableFieldsSupported::FIELD_SOURCE_VHCA_PORT,
+        FlowTableFieldsSupported::FIELD_SOURCE_ESWITCH_PORT,
+        FlowTableFieldsSupported::FIELD_INNER_DMAC,
+        FlowTableFieldsSupported::FIELD_INNER_SMAC,
+        FlowTableFieldsSupported::FIELD_INNER_ETHER_TYPE,
+        FlowTableFieldsSupported::FIELD_INNER_IP_VERSION,
+        FlowTableFieldsSupported::FIELD_INNER_FIRST_PRIO,
+        FlowTableFieldsSupported::FIELD_INNER_FIRST_CFI,
+        FlowTableFieldsSupported::FIELD_INNER_FIRST_VID,
+        FieldDesc { name: "reserved_at_27", offset: 0x27, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported::FIELD_INNER_SECOND_PRIO,
+        FlowTableFieldsSupported::FIELD_INNER_SECOND_CFI,
+        FlowTableFieldsSupported::FIELD_INNER_SECOND_VID,
+        FieldDesc { name: "reserved_at_2b", offset: 0x2b, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported::FIELD_INNER_SIP,
+        FlowTableFieldsSupported::FIELD_INNER_DIP,
+        FlowTableFieldsSupported::FIELD_INNER_FRAG,
+        FlowTableFieldsSupported::FIELD_INNER_IP_PROTOCOL,
+        FlowTableFieldsSupported::FIELD_INNER_IP_ECN,
+        FlowTableFieldsSupported::FIELD_INNER_IP_DSCP,
+        FlowTableFieldsSupported::FIELD_INNER_UDP_SPORT,
+        FlowTableFieldsSupported::FIELD_INNER_UDP_DPORT,
+        FlowTableFieldsSupported::FIELD_INNER_TCP_SPORT,
+        FlowTableFieldsSupported::FIELD_INNER_TCP_DPORT,
+        FlowTableFieldsSupported::FIELD_INNER_TCP_FLAGS,
+        FieldDesc { name: "reserved_at_37", offset: 0x37, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported::FIELD_GENEVE_TLV_OPTION_0_DATA,
+        FlowTableFieldsSupported::FIELD_GENEVE_TLV_OPTION_0_EXIST,
+        FieldDesc { name: "reserved_at_42", offset: 0x42, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported::FIELD_OUTER_FIRST_MPLS_OVER_UDP,
+        FlowTableFieldsSupported::FIELD_OUTER_FIRST_MPLS_OVER_GRE,
+        FlowTableFieldsSupported::FIELD_INNER_FIRST_MPLS,
+        FlowTableFieldsSupported::FIELD_OUTER_FIRST_MPLS,
+        FieldDesc { name: "reserved_at_55", offset: 0x55, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported::FIELD_OUTER_ESP_SPI,
+        FieldDesc { name: "reserved_at_58", offset: 0x58, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported::FIELD_BTH_DST_QP,
+        FieldDesc { name: "reserved_at_5b", offset: 0x5b, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported::FIELD_METADATA_REG_C_7,
+        FlowTableFieldsSupported::FIELD_METADATA_REG_C_6,
+        FlowTableFieldsSupported::FIELD_METADATA_REG_C_5,
+        FlowTableFieldsSupported::FIELD_METADATA_REG_C_4,
+        FlowTableFieldsSupported::FIELD_METADATA_REG_C_3,
+        FlowTableFieldsSupported::FIELD_METADATA_REG_C_2,
+        FlowTableFieldsSupported::FIELD_METADATA_REG_C_1,
+        FlowTableFieldsSupported::FIELD_METADATA_REG_C_0,
+    ],
+};
+
+/// flow_table_fields_supported_2
+///
+/// Kernel `struct mlx5_ifc_flow_table_fields_supported_2_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct FlowTableFieldsSupported2(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<FlowTableFieldsSupported2>() == 16);
+
+impl FlowTableFieldsSupported2 {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_FLOW_TABLE_FIELDS_SUPPORTED_2;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `flow_table_fields_supported_2` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_flow_table_fields_supported_2_bits.inner_l4_type_ext`.
+    #[inline]
+    pub const fn inner_l4_type_ext(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_l4_type_ext`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_l4_type_ext(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_inner_l4_type_ext`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_l4_type_ext(mut self, v: bool) -> Self {
+        self.set_inner_l4_type_ext(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `flow_table_fields_supported_2` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_flow_table_fields_supported_2_bits.outer_l4_type_ext`.
+    #[inline]
+    pub const fn outer_l4_type_ext(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_l4_type_ext`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_l4_type_ext(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_outer_l4_type_ext`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_l4_type_ext(mut self, v: bool) -> Self {
+        self.set_outer_l4_type_ext(v);
+        self
+    }
+
+    /// PRM bits 0x2..0x3 of `flow_table_fields_supported_2` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_flow_table_fields_supported_2_bits.inner_l4_type`.
+    #[inline]
+    pub const fn inner_l4_type(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inner_l4_type`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inner_l4_type(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_inner_l4_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inner_l4_type(mut self, v: bool) -> Self {
+        self.set_inner_l4_type(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x4 of `flow_table_fields_supported_2` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_flow_table_fields_supported_2_bits.outer_l4_type`.
+    #[inline]
+    pub const fn outer_l4_type(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::outer_l4_type`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_outer_l4_type(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_outer_l4_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outer_l4_type(mut self, v: bool) -> Self {
+        self.set_outer_l4_type(v);
+        self
+    }
+
+    /// PRM bits 0xe..0xf of `flow_table_fields_supported_2` (1 bits; big-endian dword 0, bits 17:17). Kernel `mlx5_ifc_flow_table_fields_supported_2_bits.bth_opcode`.
+    #[inline]
+    pub const fn bth_opcode(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xe, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::bth_opcode`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_bth_opcode(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xe, 1, raw);
+    }
+
+    /// [`Self::set_bth_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_bth_opcode(mut self, v: bool) -> Self {
+        self.set_bth_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x11 of `flow_table_fields_supported_2` (1 bits; big-endian dword 0, bits 15:15). Kernel `mlx5_ifc_flow_table_fields_supported_2_bits.tunnel_header_0_1`.
+    #[inline]
+    pub const fn tunnel_header_0_1(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x10, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::tunnel_header_0_1`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_tunnel_header_0_1(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 1, raw);
+    }
+
+    /// [`Self::set_tunnel_header_0_1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tunnel_header_0_1(mut self, v: bool) -> Self {
+        self.set_tunnel_header_0_1(v);
+        self
+    }
+
+    /// PRM bits 0x2f..0x30 of `flow_table_fields_supported_2` (1 bits; big-endian dword 1, bits 16:16). Kernel `mlx5_ifc_flow_table_fields_supported_2_bits.ipsec_next_header`.
+    #[inline]
+    pub const fn ipsec_next_header(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ipsec_next_header`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ipsec_next_header(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2f, 1, raw);
+    }
+
+    /// [`Self::set_ipsec_next_header`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_next_header(mut self, v: bool) -> Self {
+        self.set_ipsec_next_header(v);
+        self
+    }
+    /// Where [`Self::inner_l4_type_ext`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_L4_TYPE_EXT: FieldDesc = FieldDesc { name: "inner_l4_type_ext", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_l4_type_ext`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_L4_TYPE_EXT: FieldDesc = FieldDesc { name: "outer_l4_type_ext", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inner_l4_type`] lives: offset, width, count and kind.
+    pub const FIELD_INNER_L4_TYPE: FieldDesc = FieldDesc { name: "inner_l4_type", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::outer_l4_type`] lives: offset, width, count and kind.
+    pub const FIELD_OUTER_L4_TYPE: FieldDesc = FieldDesc { name: "outer_l4_type", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::bth_opcode`] lives: offset, width, count and kind.
+    pub const FIELD_BTH_OPCODE: FieldDesc = FieldDesc { name: "bth_opcode", offset: 0xe, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tunnel_header_0_1`] lives: offset, width, count and kind.
+    pub const FIELD_TUNNEL_HEADER_0_1: FieldDesc = FieldDesc { name: "tunnel_header_0_1", offset: 0x10, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipsec_next_header`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_NEXT_HEADER: FieldDesc = FieldDesc { name: "ipsec_next_header", offset: 0x2f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for FlowTableFieldsSupported2 {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for FlowTableFieldsSupported2 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for FlowTableFieldsSupported2 {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_FLOW_TABLE_FIELDS_SUPPORTED_2;
+}
+
+static LAYOUT_FLOW_TABLE_FIELDS_SUPPORTED_2: LayoutDesc = LayoutDesc {
+    name: "flow_table_fields_supported_2",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FlowTableFieldsSupported2::FIELD_INNER_L4_TYPE_EXT,
+        FlowTableFieldsSupported2::FIELD_OUTER_L4_TYPE_EXT,
+        FlowTableFieldsSupported2::FIELD_INNER_L4_TYPE,
+        FlowTableFieldsSupported2::FIELD_OUTER_L4_TYPE,
+        FieldDesc { name: "reserved_at_4", offset: 0x4, width: 0xa, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported2::FIELD_BTH_OPCODE,
+        FieldDesc { name: "reserved_at_f", offset: 0xf, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported2::FIELD_TUNNEL_HEADER_0_1,
+        FieldDesc { name: "reserved_at_11", offset: 0x11, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableFieldsSupported2::FIELD_IPSEC_NEXT_HEADER,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// flow_table_prop_layout
+///
+/// Kernel `struct mlx5_ifc_flow_table_prop_layout_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct FlowTablePropLayout(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<FlowTablePropLayout>() == 64);
+
+impl FlowTablePropLayout {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_FLOW_TABLE_PROP_LAYOUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_flow_table_prop_layout_bits.ft_support`.
+    #[inline]
+    pub const fn ft_support(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ft_support`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ft_support(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_ft_support`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ft_support(mut self, v: bool) -> Self {
+        self.set_ft_support(v);
+        self
+    }
+
+    /// PRM bits 0x2..0x3 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_flow_table_prop_layout_bits.flow_counter`.
+    #[inline]
+    pub const fn flow_counter(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::flow_counter`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_flow_counter(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_flow_counter`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_counter(mut self, v: bool) -> Self {
+        self.set_flow_counter(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x4 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_flow_table_prop_layout_bits.flow_modify_en`.
+    #[inline]
+    pub const fn flow_modify_en(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::flow_modify_en`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_flow_modify_en(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_flow_modify_en`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_modify_en(mut self, v: bool) -> Self {
+        self.set_flow_modify_en(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_flow_table_prop_layout_bits.modify_root`.
+    #[inline]
+    pub const fn modify_root(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::modify_root`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_modify_root(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_modify_root`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_modify_root(mut self, v: bool) -> Self {
+        self.set_modify_root(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x6 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 26:26). Kernel `mlx5_ifc_flow_table_prop_layout_bits.identified_miss_table_mode`.
+    #[inline]
+    pub const fn identified_miss_table_mode(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::identified_miss_table_mode`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_identified_miss_table_mode(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 1, raw);
+    }
+
+    /// [`Self::set_identified_miss_table_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_identified_miss_table_mode(mut self, v: bool) -> Self {
+        self.set_identified_miss_table_mode(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x7 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 25:25). Kernel `mlx5_ifc_flow_table_prop_layout_bits.flow_table_modify`.
+    #[inline]
+    pub const fn flow_table_modify(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::flow_table_modify`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_flow_table_modify(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 1, raw);
+    }
+
+    /// [`Self::set_flow_table_modify`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_modify(mut self, v: bool) -> Self {
+        self.set_flow_table_modify(v);
+        self
+    }
+
+    /// PRM bits 0x7..0x8 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 24:24). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat`.
+    #[inline]
+    pub const fn reformat(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7, 1, raw);
+    }
+
+    /// [`Self::set_reformat`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat(mut self, v: bool) -> Self {
+        self.set_reformat(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x9 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 23:23). Kernel `mlx5_ifc_flow_table_prop_layout_bits.decap`.
+    #[inline]
+    pub const fn decap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x8, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::decap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_decap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 1, raw);
+    }
+
+    /// [`Self::set_decap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_decap(mut self, v: bool) -> Self {
+        self.set_decap(v);
+        self
+    }
+
+    /// PRM bits 0x9..0xa of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 22:22). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reset_root_to_default`.
+    #[inline]
+    pub const fn reset_root_to_default(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x9, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reset_root_to_default`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reset_root_to_default(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x9, 1, raw);
+    }
+
+    /// [`Self::set_reset_root_to_default`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reset_root_to_default(mut self, v: bool) -> Self {
+        self.set_reset_root_to_default(v);
+        self
+    }
+
+    /// PRM bits 0xa..0xb of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 21:21). Kernel `mlx5_ifc_flow_table_prop_layout_bits.pop_vlan`.
+    #[inline]
+    pub const fn pop_vlan(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xa, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pop_vlan`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pop_vlan(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xa, 1, raw);
+    }
+
+    /// [`Self::set_pop_vlan`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pop_vlan(mut self, v: bool) -> Self {
+        self.set_pop_vlan(v);
+        self
+    }
+
+    /// PRM bits 0xb..0xc of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 20:20). Kernel `mlx5_ifc_flow_table_prop_layout_bits.push_vlan`.
+    #[inline]
+    pub const fn push_vlan(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xb, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::push_vlan`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_push_vlan(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb, 1, raw);
+    }
+
+    /// [`Self::set_push_vlan`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_push_vlan(mut self, v: bool) -> Self {
+        self.set_push_vlan(v);
+        self
+    }
+
+    /// PRM bits 0xd..0xe of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 18:18). Kernel `mlx5_ifc_flow_table_prop_layout_bits.pop_vlan_2`.
+    #[inline]
+    pub const fn pop_vlan_2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xd, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pop_vlan_2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pop_vlan_2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd, 1, raw);
+    }
+
+    /// [`Self::set_pop_vlan_2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pop_vlan_2(mut self, v: bool) -> Self {
+        self.set_pop_vlan_2(v);
+        self
+    }
+
+    /// PRM bits 0xe..0xf of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 17:17). Kernel `mlx5_ifc_flow_table_prop_layout_bits.push_vlan_2`.
+    #[inline]
+    pub const fn push_vlan_2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xe, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::push_vlan_2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_push_vlan_2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xe, 1, raw);
+    }
+
+    /// [`Self::set_push_vlan_2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_push_vlan_2(mut self, v: bool) -> Self {
+        self.set_push_vlan_2(v);
+        self
+    }
+
+    /// PRM bits 0xf..0x10 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 16:16). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_and_vlan_action`.
+    #[inline]
+    pub const fn reformat_and_vlan_action(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xf, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_and_vlan_action`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_and_vlan_action(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf, 1, raw);
+    }
+
+    /// [`Self::set_reformat_and_vlan_action`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_and_vlan_action(mut self, v: bool) -> Self {
+        self.set_reformat_and_vlan_action(v);
+        self
+    }
+
+    /// PRM bits 0x11..0x12 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 14:14). Kernel `mlx5_ifc_flow_table_prop_layout_bits.sw_owner`.
+    #[inline]
+    pub const fn sw_owner(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x11, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::sw_owner`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_sw_owner(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x11, 1, raw);
+    }
+
+    /// [`Self::set_sw_owner`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_owner(mut self, v: bool) -> Self {
+        self.set_sw_owner(v);
+        self
+    }
+
+    /// PRM bits 0x12..0x13 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 13:13). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_l3_tunnel_to_l2`.
+    #[inline]
+    pub const fn reformat_l3_tunnel_to_l2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x12, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_l3_tunnel_to_l2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_l3_tunnel_to_l2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x12, 1, raw);
+    }
+
+    /// [`Self::set_reformat_l3_tunnel_to_l2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_l3_tunnel_to_l2(mut self, v: bool) -> Self {
+        self.set_reformat_l3_tunnel_to_l2(v);
+        self
+    }
+
+    /// PRM bits 0x13..0x14 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 12:12). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_l2_to_l3_tunnel`.
+    #[inline]
+    pub const fn reformat_l2_to_l3_tunnel(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x13, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_l2_to_l3_tunnel`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_l2_to_l3_tunnel(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x13, 1, raw);
+    }
+
+    /// [`Self::set_reformat_l2_to_l3_tunnel`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_l2_to_l3_tunnel(mut self, v: bool) -> Self {
+        self.set_reformat_l2_to_l3_tunnel(v);
+        self
+    }
+
+    /// PRM bits 0x14..0x15 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 11:11). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_and_modify_action`.
+    #[inline]
+    pub const fn reformat_and_modify_action(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x14, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_and_modify_action`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_and_modify_action(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x14, 1, raw);
+    }
+
+    /// [`Self::set_reformat_and_modify_action`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_and_modify_action(mut self, v: bool) -> Self {
+        self.set_reformat_and_modify_action(v);
+        self
+    }
+
+    /// PRM bits 0x15..0x16 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 10:10). Kernel `mlx5_ifc_flow_table_prop_layout_bits.ignore_flow_level`.
+    #[inline]
+    pub const fn ignore_flow_level(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x15, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ignore_flow_level`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ignore_flow_level(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x15, 1, raw);
+    }
+
+    /// [`Self::set_ignore_flow_level`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ignore_flow_level(mut self, v: bool) -> Self {
+        self.set_ignore_flow_level(v);
+        self
+    }
+
+    /// PRM bits 0x17..0x18 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 8:8). Kernel `mlx5_ifc_flow_table_prop_layout_bits.table_miss_action_domain`.
+    #[inline]
+    pub const fn table_miss_action_domain(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x17, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::table_miss_action_domain`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_table_miss_action_domain(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x17, 1, raw);
+    }
+
+    /// [`Self::set_table_miss_action_domain`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_table_miss_action_domain(mut self, v: bool) -> Self {
+        self.set_table_miss_action_domain(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x19 of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 7:7). Kernel `mlx5_ifc_flow_table_prop_layout_bits.termination_table`.
+    #[inline]
+    pub const fn termination_table(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x18, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::termination_table`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_termination_table(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 1, raw);
+    }
+
+    /// [`Self::set_termination_table`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_termination_table(mut self, v: bool) -> Self {
+        self.set_termination_table(v);
+        self
+    }
+
+    /// PRM bits 0x19..0x1a of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 6:6). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_and_fwd_to_table`.
+    #[inline]
+    pub const fn reformat_and_fwd_to_table(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x19, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_and_fwd_to_table`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_and_fwd_to_table(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x19, 1, raw);
+    }
+
+    /// [`Self::set_reformat_and_fwd_to_table`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_and_fwd_to_table(mut self, v: bool) -> Self {
+        self.set_reformat_and_fwd_to_table(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x1d of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 3:3). Kernel `mlx5_ifc_flow_table_prop_layout_bits.ipsec_encrypt`.
+    #[inline]
+    pub const fn ipsec_encrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ipsec_encrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ipsec_encrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 1, raw);
+    }
+
+    /// [`Self::set_ipsec_encrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_encrypt(mut self, v: bool) -> Self {
+        self.set_ipsec_encrypt(v);
+        self
+    }
+
+    /// PRM bits 0x1d..0x1e of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 2:2). Kernel `mlx5_ifc_flow_table_prop_layout_bits.ipsec_decrypt`.
+    #[inline]
+    pub const fn ipsec_decrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ipsec_decrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ipsec_decrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 1, raw);
+    }
+
+    /// [`Self::set_ipsec_decrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_decrypt(mut self, v: bool) -> Self {
+        self.set_ipsec_decrypt(v);
+        self
+    }
+
+    /// PRM bits 0x1e..0x1f of `flow_table_prop_layout` (1 bits; big-endian dword 0, bits 1:1). Kernel `mlx5_ifc_flow_table_prop_layout_bits.sw_owner_v2`.
+    #[inline]
+    pub const fn sw_owner_v2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::sw_owner_v2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_sw_owner_v2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1e, 1, raw);
+    }
+
+    /// [`Self::set_sw_owner_v2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_owner_v2(mut self, v: bool) -> Self {
+        self.set_sw_owner_v2(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `flow_table_prop_layout` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_flow_table_prop_layout_bits.termination_table_raw_traffic`.
+    #[inline]
+    pub const fn termination_table_raw_traffic(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::termination_table_raw_traffic`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_termination_table_raw_traffic(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_termination_table_raw_traffic`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_termination_table_raw_traffic(mut self, v: bool) -> Self {
+        self.set_termination_table_raw_traffic(v);
+        self
+    }
+
+    /// PRM bits 0x22..0x28 of `flow_table_prop_layout` (6 bits; big-endian dword 1, bits 29:24). Kernel `mlx5_ifc_flow_table_prop_layout_bits.log_max_ft_size`.
+    #[inline]
+    pub const fn log_max_ft_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x22, 6);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_ft_size`], keeping every other bit; bits of `v` beyond the field's 6 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_ft_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x22, 6, raw);
+    }
+
+    /// [`Self::set_log_max_ft_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_ft_size(mut self, v: u8) -> Self {
+        self.set_log_max_ft_size(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x30 of `flow_table_prop_layout` (8 bits; big-endian dword 1, bits 23:16). Kernel `mlx5_ifc_flow_table_prop_layout_bits.log_max_modify_header_context`.
+    #[inline]
+    pub const fn log_max_modify_header_context(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x28, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_modify_header_context`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_modify_header_context(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 8, raw);
+    }
+
+    /// [`Self::set_log_max_modify_header_context`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_modify_header_context(mut self, v: u8) -> Self {
+        self.set_log_max_modify_header_context(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x38 of `flow_table_prop_layout` (8 bits; big-endian dword 1, bits 15:8). Kernel `mlx5_ifc_flow_table_prop_layout_bits.max_modify_header_actions`.
+    #[inline]
+    pub const fn max_modify_header_actions(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x30, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_modify_header_actions`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_max_modify_header_actions(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 8, raw);
+    }
+
+    /// [`Self::set_max_modify_header_actions`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_modify_header_actions(mut self, v: u8) -> Self {
+        self.set_max_modify_header_actions(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `flow_table_prop_layout` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_flow_table_prop_layout_bits.max_ft_level`.
+    #[inline]
+    pub const fn max_ft_level(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_ft_level`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_max_ft_level(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_max_ft_level`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_ft_level(mut self, v: u8) -> Self {
+        self.set_max_ft_level(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `flow_table_prop_layout` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_add_esp_trasport`.
+    #[inline]
+    pub const fn reformat_add_esp_trasport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_add_esp_trasport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_add_esp_trasport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_reformat_add_esp_trasport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_add_esp_trasport(mut self, v: bool) -> Self {
+        self.set_reformat_add_esp_trasport(v);
+        self
+    }
+
+    /// PRM bits 0x41..0x42 of `flow_table_prop_layout` (1 bits; big-endian dword 2, bits 30:30). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_l2_to_l3_esp_tunnel`.
+    #[inline]
+    pub const fn reformat_l2_to_l3_esp_tunnel(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x41, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_l2_to_l3_esp_tunnel`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_l2_to_l3_esp_tunnel(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x41, 1, raw);
+    }
+
+    /// [`Self::set_reformat_l2_to_l3_esp_tunnel`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_l2_to_l3_esp_tunnel(mut self, v: bool) -> Self {
+        self.set_reformat_l2_to_l3_esp_tunnel(v);
+        self
+    }
+
+    /// PRM bits 0x42..0x43 of `flow_table_prop_layout` (1 bits; big-endian dword 2, bits 29:29). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_add_esp_transport_over_udp`.
+    #[inline]
+    pub const fn reformat_add_esp_transport_over_udp(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x42, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_add_esp_transport_over_udp`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_add_esp_transport_over_udp(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x42, 1, raw);
+    }
+
+    /// [`Self::set_reformat_add_esp_transport_over_udp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_add_esp_transport_over_udp(mut self, v: bool) -> Self {
+        self.set_reformat_add_esp_transport_over_udp(v);
+        self
+    }
+
+    /// PRM bits 0x43..0x44 of `flow_table_prop_layout` (1 bits; big-endian dword 2, bits 28:28). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_del_esp_trasport`.
+    #[inline]
+    pub const fn reformat_del_esp_trasport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x43, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_del_esp_trasport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_del_esp_trasport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x43, 1, raw);
+    }
+
+    /// [`Self::set_reformat_del_esp_trasport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_del_esp_trasport(mut self, v: bool) -> Self {
+        self.set_reformat_del_esp_trasport(v);
+        self
+    }
+
+    /// PRM bits 0x44..0x45 of `flow_table_prop_layout` (1 bits; big-endian dword 2, bits 27:27). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_l3_esp_tunnel_to_l2`.
+    #[inline]
+    pub const fn reformat_l3_esp_tunnel_to_l2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x44, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_l3_esp_tunnel_to_l2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_l3_esp_tunnel_to_l2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x44, 1, raw);
+    }
+
+    /// [`Self::set_reformat_l3_esp_tunnel_to_l2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_l3_esp_tunnel_to_l2(mut self, v: bool) -> Self {
+        self.set_reformat_l3_esp_tunnel_to_l2(v);
+        self
+    }
+
+    /// PRM bits 0x45..0x46 of `flow_table_prop_layout` (1 bits; big-endian dword 2, bits 26:26). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_del_esp_transport_over_udp`.
+    #[inline]
+    pub const fn reformat_del_esp_transport_over_udp(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x45, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_del_esp_transport_over_udp`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_del_esp_transport_over_udp(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x45, 1, raw);
+    }
+
+    /// [`Self::set_reformat_del_esp_transport_over_udp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_del_esp_transport_over_udp(mut self, v: bool) -> Self {
+        self.set_reformat_del_esp_transport_over_udp(v);
+        self
+    }
+
+    /// PRM bits 0x46..0x47 of `flow_table_prop_layout` (1 bits; big-endian dword 2, bits 25:25). Kernel `mlx5_ifc_flow_table_prop_layout_bits.execute_aso`.
+    #[inline]
+    pub const fn execute_aso(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x46, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::execute_aso`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_execute_aso(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x46, 1, raw);
+    }
+
+    /// [`Self::set_execute_aso`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_execute_aso(mut self, v: bool) -> Self {
+        self.set_execute_aso(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x61 of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 31:31). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_l2_to_l3_psp_tunnel`.
+    #[inline]
+    pub const fn reformat_l2_to_l3_psp_tunnel(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x60, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_l2_to_l3_psp_tunnel`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_l2_to_l3_psp_tunnel(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 1, raw);
+    }
+
+    /// [`Self::set_reformat_l2_to_l3_psp_tunnel`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_l2_to_l3_psp_tunnel(mut self, v: bool) -> Self {
+        self.set_reformat_l2_to_l3_psp_tunnel(v);
+        self
+    }
+
+    /// PRM bits 0x61..0x62 of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 30:30). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_l3_psp_tunnel_to_l2`.
+    #[inline]
+    pub const fn reformat_l3_psp_tunnel_to_l2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x61, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_l3_psp_tunnel_to_l2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_l3_psp_tunnel_to_l2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x61, 1, raw);
+    }
+
+    /// [`Self::set_reformat_l3_psp_tunnel_to_l2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_l3_psp_tunnel_to_l2(mut self, v: bool) -> Self {
+        self.set_reformat_l3_psp_tunnel_to_l2(v);
+        self
+    }
+
+    /// PRM bits 0x62..0x63 of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 29:29). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_insert`.
+    #[inline]
+    pub const fn reformat_insert(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x62, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_insert`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_insert(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x62, 1, raw);
+    }
+
+    /// [`Self::set_reformat_insert`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_insert(mut self, v: bool) -> Self {
+        self.set_reformat_insert(v);
+        self
+    }
+
+    /// PRM bits 0x63..0x64 of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 28:28). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_remove`.
+    #[inline]
+    pub const fn reformat_remove(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x63, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_remove`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_remove(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x63, 1, raw);
+    }
+
+    /// [`Self::set_reformat_remove`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_remove(mut self, v: bool) -> Self {
+        self.set_reformat_remove(v);
+        self
+    }
+
+    /// PRM bits 0x64..0x65 of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 27:27). Kernel `mlx5_ifc_flow_table_prop_layout_bits.macsec_encrypt`.
+    #[inline]
+    pub const fn macsec_encrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x64, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::macsec_encrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_macsec_encrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x64, 1, raw);
+    }
+
+    /// [`Self::set_macsec_encrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_macsec_encrypt(mut self, v: bool) -> Self {
+        self.set_macsec_encrypt(v);
+        self
+    }
+
+    /// PRM bits 0x65..0x66 of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 26:26). Kernel `mlx5_ifc_flow_table_prop_layout_bits.macsec_decrypt`.
+    #[inline]
+    pub const fn macsec_decrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x65, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::macsec_decrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_macsec_decrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x65, 1, raw);
+    }
+
+    /// [`Self::set_macsec_decrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_macsec_decrypt(mut self, v: bool) -> Self {
+        self.set_macsec_decrypt(v);
+        self
+    }
+
+    /// PRM bits 0x66..0x67 of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 25:25). Kernel `mlx5_ifc_flow_table_prop_layout_bits.psp_encrypt`.
+    #[inline]
+    pub const fn psp_encrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x66, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::psp_encrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_psp_encrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x66, 1, raw);
+    }
+
+    /// [`Self::set_psp_encrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_psp_encrypt(mut self, v: bool) -> Self {
+        self.set_psp_encrypt(v);
+        self
+    }
+
+    /// PRM bits 0x67..0x68 of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 24:24). Kernel `mlx5_ifc_flow_table_prop_layout_bits.psp_decrypt`.
+    #[inline]
+    pub const fn psp_decrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x67, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::psp_decrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_psp_decrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x67, 1, raw);
+    }
+
+    /// [`Self::set_psp_decrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_psp_decrypt(mut self, v: bool) -> Self {
+        self.set_psp_decrypt(v);
+        self
+    }
+
+    /// PRM bits 0x68..0x69 of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 23:23). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_add_macsec`.
+    #[inline]
+    pub const fn reformat_add_macsec(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x68, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_add_macsec`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_add_macsec(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x68, 1, raw);
+    }
+
+    /// [`Self::set_reformat_add_macsec`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_add_macsec(mut self, v: bool) -> Self {
+        self.set_reformat_add_macsec(v);
+        self
+    }
+
+    /// PRM bits 0x69..0x6a of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 22:22). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_remove_macsec`.
+    #[inline]
+    pub const fn reformat_remove_macsec(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x69, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_remove_macsec`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_remove_macsec(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x69, 1, raw);
+    }
+
+    /// [`Self::set_reformat_remove_macsec`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_remove_macsec(mut self, v: bool) -> Self {
+        self.set_reformat_remove_macsec(v);
+        self
+    }
+
+    /// PRM bits 0x6a..0x6b of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 21:21). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reparse`.
+    #[inline]
+    pub const fn reparse(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reparse`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reparse(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6a, 1, raw);
+    }
+
+    /// [`Self::set_reparse`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reparse(mut self, v: bool) -> Self {
+        self.set_reparse(v);
+        self
+    }
+
+    /// PRM bits 0x6c..0x6d of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 19:19). Kernel `mlx5_ifc_flow_table_prop_layout_bits.cross_vhca_object`.
+    #[inline]
+    pub const fn cross_vhca_object(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::cross_vhca_object`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_cross_vhca_object(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6c, 1, raw);
+    }
+
+    /// [`Self::set_cross_vhca_object`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cross_vhca_object(mut self, v: bool) -> Self {
+        self.set_cross_vhca_object(v);
+        self
+    }
+
+    /// PRM bits 0x6d..0x6e of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 18:18). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_l2_to_l3_audp_tunnel`.
+    #[inline]
+    pub const fn reformat_l2_to_l3_audp_tunnel(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_l2_to_l3_audp_tunnel`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_l2_to_l3_audp_tunnel(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6d, 1, raw);
+    }
+
+    /// [`Self::set_reformat_l2_to_l3_audp_tunnel`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_l2_to_l3_audp_tunnel(mut self, v: bool) -> Self {
+        self.set_reformat_l2_to_l3_audp_tunnel(v);
+        self
+    }
+
+    /// PRM bits 0x6e..0x6f of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 17:17). Kernel `mlx5_ifc_flow_table_prop_layout_bits.reformat_l3_audp_tunnel_to_l2`.
+    #[inline]
+    pub const fn reformat_l3_audp_tunnel_to_l2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reformat_l3_audp_tunnel_to_l2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reformat_l3_audp_tunnel_to_l2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6e, 1, raw);
+    }
+
+    /// [`Self::set_reformat_l3_audp_tunnel_to_l2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reformat_l3_audp_tunnel_to_l2(mut self, v: bool) -> Self {
+        self.set_reformat_l3_audp_tunnel_to_l2(v);
+        self
+    }
+
+    /// PRM bits 0x6f..0x70 of `flow_table_prop_layout` (1 bits; big-endian dword 3, bits 16:16). Kernel `mlx5_ifc_flow_table_prop_layout_bits.ignore_flow_level_rtc_valid`.
+    #[inline]
+    pub const fn ignore_flow_level_rtc_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ignore_flow_level_rtc_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ignore_flow_level_rtc_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6f, 1, raw);
+    }
+
+    /// [`Self::set_ignore_flow_level_rtc_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ignore_flow_level_rtc_valid(mut self, v: bool) -> Self {
+        self.set_ignore_flow_level_rtc_valid(v);
+        self
+    }
+
+    /// PRM bits 0x78..0x80 of `flow_table_prop_layout` (8 bits; big-endian dword 3, bits 7:0). Kernel `mlx5_ifc_flow_table_prop_layout_bits.log_max_ft_num`.
+    #[inline]
+    pub const fn log_max_ft_num(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x78, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_ft_num`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_ft_num(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x78, 8, raw);
+    }
+
+    /// [`Self::set_log_max_ft_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_ft_num(mut self, v: u8) -> Self {
+        self.set_log_max_ft_num(v);
+        self
+    }
+
+    /// PRM bits 0x90..0x98 of `flow_table_prop_layout` (8 bits; big-endian dword 4, bits 15:8). Kernel `mlx5_ifc_flow_table_prop_layout_bits.log_max_flow_counter`.
+    #[inline]
+    pub const fn log_max_flow_counter(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x90, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_flow_counter`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_flow_counter(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 8, raw);
+    }
+
+    /// [`Self::set_log_max_flow_counter`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_flow_counter(mut self, v: u8) -> Self {
+        self.set_log_max_flow_counter(v);
+        self
+    }
+
+    /// PRM bits 0x98..0xa0 of `flow_table_prop_layout` (8 bits; big-endian dword 4, bits 7:0). Kernel `mlx5_ifc_flow_table_prop_layout_bits.log_max_destination`.
+    #[inline]
+    pub const fn log_max_destination(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x98, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_destination`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_destination(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x98, 8, raw);
+    }
+
+    /// [`Self::set_log_max_destination`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_destination(mut self, v: u8) -> Self {
+        self.set_log_max_destination(v);
+        self
+    }
+
+    /// PRM bits 0xb8..0xc0 of `flow_table_prop_layout` (8 bits; big-endian dword 5, bits 7:0). Kernel `mlx5_ifc_flow_table_prop_layout_bits.log_max_flow`.
+    #[inline]
+    pub const fn log_max_flow(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_flow`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_flow(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb8, 8, raw);
+    }
+
+    /// [`Self::set_log_max_flow`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_flow(mut self, v: u8) -> Self {
+        self.set_log_max_flow(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x180 of `flow_table_prop_layout` (128 bits; big-endian, byte 0x20). Kernel `mlx5_ifc_flow_table_prop_layout_bits.ft_field_support`.
+    #[inline]
+    pub const fn ft_field_support(&self) -> &FlowTableFieldsSupported {
+        let s: &Split<32, 16, 16> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ft_field_support`], mutably.
+    #[inline]
+    pub fn ft_field_support_mut(&mut self) -> &mut FlowTableFieldsSupported {
+        let s: &mut Split<32, 16, 16> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ft_field_support`].
+    #[inline]
+    pub const fn set_ft_field_support(&mut self, v: &FlowTableFieldsSupported) {
+        bits::put_bytes(&mut self.0, 32, &v.0);
+    }
+
+    /// [`Self::set_ft_field_support`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ft_field_support(mut self, v: FlowTableFieldsSupported) -> Self {
+        self.set_ft_field_support(&v);
+        self
+    }
+
+    /// PRM bits 0x180..0x200 of `flow_table_prop_layout` (128 bits; big-endian, byte 0x30). Kernel `mlx5_ifc_flow_table_prop_layout_bits.ft_field_bitmask_support`.
+    #[inline]
+    pub const fn ft_field_bitmask_support(&self) -> &FlowTableFieldsSupported {
+        let s: &Split<48, 16, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ft_field_bitmask_support`], mutably.
+    #[inline]
+    pub fn ft_field_bitmask_support_mut(&mut self) -> &mut FlowTableFieldsSupported {
+        let s: &mut Split<48, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ft_field_bitmask_support`].
+    #[inline]
+    pub const fn set_ft_field_bitmask_support(&mut self, v: &FlowTableFieldsSupported) {
+        bits::put_bytes(&mut self.0, 48, &v.0);
+    }
+
+    /// [`Self::set_ft_field_bitmask_support`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ft_field_bitmask_support(mut self, v: FlowTableFieldsSupported) -> Self {
+        self.set_ft_field_bitmask_support(&v);
+        self
+    }
+    /// Where [`Self::ft_support`] lives: offset, width, count and kind.
+    pub const FIELD_FT_SUPPORT: FieldDesc = FieldDesc { name: "ft_support", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::flow_counter`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_COUNTER: FieldDesc = FieldDesc { name: "flow_counter", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::flow_modify_en`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_MODIFY_EN: FieldDesc = FieldDesc { name: "flow_modify_en", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::modify_root`] lives: offset, width, count and kind.
+    pub const FIELD_MODIFY_ROOT: FieldDesc = FieldDesc { name: "modify_root", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::identified_miss_table_mode`] lives: offset, width, count and kind.
+    pub const FIELD_IDENTIFIED_MISS_TABLE_MODE: FieldDesc = FieldDesc { name: "identified_miss_table_mode", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::flow_table_modify`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_MODIFY: FieldDesc = FieldDesc { name: "flow_table_modify", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT: FieldDesc = FieldDesc { name: "reformat", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::decap`] lives: offset, width, count and kind.
+    pub const FIELD_DECAP: FieldDesc = FieldDesc { name: "decap", offset: 0x8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reset_root_to_default`] lives: offset, width, count and kind.
+    pub const FIELD_RESET_ROOT_TO_DEFAULT: FieldDesc = FieldDesc { name: "reset_root_to_default", offset: 0x9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pop_vlan`] lives: offset, width, count and kind.
+    pub const FIELD_POP_VLAN: FieldDesc = FieldDesc { name: "pop_vlan", offset: 0xa, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::push_vlan`] lives: offset, width, count and kind.
+    pub const FIELD_PUSH_VLAN: FieldDesc = FieldDesc { name: "push_vlan", offset: 0xb, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pop_vlan_2`] lives: offset, width, count and kind.
+    pub const FIELD_POP_VLAN_2: FieldDesc = FieldDesc { name: "pop_vlan_2", offset: 0xd, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::push_vlan_2`] lives: offset, width, count and kind.
+    pub const FIELD_PUSH_VLAN_2: FieldDesc = FieldDesc { name: "push_vlan_2", offset: 0xe, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_and_vlan_action`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_AND_VLAN_ACTION: FieldDesc = FieldDesc { name: "reformat_and_vlan_action", offset: 0xf, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sw_owner`] lives: offset, width, count and kind.
+    pub const FIELD_SW_OWNER: FieldDesc = FieldDesc { name: "sw_owner", offset: 0x11, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_l3_tunnel_to_l2`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_L3_TUNNEL_TO_L2: FieldDesc = FieldDesc { name: "reformat_l3_tunnel_to_l2", offset: 0x12, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_l2_to_l3_tunnel`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_L2_TO_L3_TUNNEL: FieldDesc = FieldDesc { name: "reformat_l2_to_l3_tunnel", offset: 0x13, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_and_modify_action`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_AND_MODIFY_ACTION: FieldDesc = FieldDesc { name: "reformat_and_modify_action", offset: 0x14, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ignore_flow_level`] lives: offset, width, count and kind.
+    pub const FIELD_IGNORE_FLOW_LEVEL: FieldDesc = FieldDesc { name: "ignore_flow_level", offset: 0x15, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::table_miss_action_domain`] lives: offset, width, count and kind.
+    pub const FIELD_TABLE_MISS_ACTION_DOMAIN: FieldDesc = FieldDesc { name: "table_miss_action_domain", offset: 0x17, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::termination_table`] lives: offset, width, count and kind.
+    pub const FIELD_TERMINATION_TABLE: FieldDesc = FieldDesc { name: "termination_table", offset: 0x18, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_and_fwd_to_table`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_AND_FWD_TO_TABLE: FieldDesc = FieldDesc { name: "reformat_and_fwd_to_table", offset: 0x19, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipsec_encrypt`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_ENCRYPT: FieldDesc = FieldDesc { name: "ipsec_encrypt", offset: 0x1c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipsec_decrypt`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_DECRYPT: FieldDesc = FieldDesc { name: "ipsec_decrypt", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sw_owner_v2`] lives: offset, width, count and kind.
+    pub const FIELD_SW_OWNER_V2: FieldDesc = FieldDesc { name: "sw_owner_v2", offset: 0x1e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::termination_table_raw_traffic`] lives: offset, width, count and kind.
+    pub const FIELD_TERMINATION_TABLE_RAW_TRAFFIC: FieldDesc = FieldDesc { name: "termination_table_raw_traffic", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_ft_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_FT_SIZE: FieldDesc = FieldDesc { name: "log_max_ft_size", offset: 0x22, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_modify_header_context`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_MODIFY_HEADER_CONTEXT: FieldDesc = FieldDesc { name: "log_max_modify_header_context", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_modify_header_actions`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_MODIFY_HEADER_ACTIONS: FieldDesc = FieldDesc { name: "max_modify_header_actions", offset: 0x30, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_ft_level`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_FT_LEVEL: FieldDesc = FieldDesc { name: "max_ft_level", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::reformat_add_esp_trasport`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_ADD_ESP_TRASPORT: FieldDesc = FieldDesc { name: "reformat_add_esp_trasport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_l2_to_l3_esp_tunnel`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_L2_TO_L3_ESP_TUNNEL: FieldDesc = FieldDesc { name: "reformat_l2_to_l3_esp_tunnel", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_add_esp_transport_over_udp`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_ADD_ESP_TRANSPORT_OVER_UDP: FieldDesc = FieldDesc { name: "reformat_add_esp_transport_over_udp", offset: 0x42, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_del_esp_trasport`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_DEL_ESP_TRASPORT: FieldDesc = FieldDesc { name: "reformat_del_esp_trasport", offset: 0x43, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_l3_esp_tunnel_to_l2`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_L3_ESP_TUNNEL_TO_L2: FieldDesc = FieldDesc { name: "reformat_l3_esp_tunnel_to_l2", offset: 0x44, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_del_esp_transport_over_udp`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_DEL_ESP_TRANSPORT_OVER_UDP: FieldDesc = FieldDesc { name: "reformat_del_esp_transport_over_udp", offset: 0x45, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::execute_aso`] lives: offset, width, count and kind.
+    pub const FIELD_EXECUTE_ASO: FieldDesc = FieldDesc { name: "execute_aso", offset: 0x46, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_l2_to_l3_psp_tunnel`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_L2_TO_L3_PSP_TUNNEL: FieldDesc = FieldDesc { name: "reformat_l2_to_l3_psp_tunnel", offset: 0x60, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_l3_psp_tunnel_to_l2`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_L3_PSP_TUNNEL_TO_L2: FieldDesc = FieldDesc { name: "reformat_l3_psp_tunnel_to_l2", offset: 0x61, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_insert`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_INSERT: FieldDesc = FieldDesc { name: "reformat_insert", offset: 0x62, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_remove`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_REMOVE: FieldDesc = FieldDesc { name: "reformat_remove", offset: 0x63, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::macsec_encrypt`] lives: offset, width, count and kind.
+    pub const FIELD_MACSEC_ENCRYPT: FieldDesc = FieldDesc { name: "macsec_encrypt", offset: 0x64, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::macsec_decrypt`] lives: offset, width, count and kind.
+    pub const FIELD_MACSEC_DECRYPT: FieldDesc = FieldDesc { name: "macsec_decrypt", offset: 0x65, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::psp_encrypt`] lives: offset, width, count and kind.
+    pub const FIELD_PSP_ENCRYPT: FieldDesc = FieldDesc { name: "psp_encrypt", offset: 0x66, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::psp_decrypt`] lives: offset, width, count and kind.
+    pub const FIELD_PSP_DECRYPT: FieldDesc = FieldDesc { name: "psp_decrypt", offset: 0x67, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_add_macsec`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_ADD_MACSEC: FieldDesc = FieldDesc { name: "reformat_add_macsec", offset: 0x68, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_remove_macsec`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_REMOVE_MACSEC: FieldDesc = FieldDesc { name: "reformat_remove_macsec", offset: 0x69, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reparse`] lives: offset, width, count and kind.
+    pub const FIELD_REPARSE: FieldDesc = FieldDesc { name: "reparse", offset: 0x6a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cross_vhca_object`] lives: offset, width, count and kind.
+    pub const FIELD_CROSS_VHCA_OBJECT: FieldDesc = FieldDesc { name: "cross_vhca_object", offset: 0x6c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_l2_to_l3_audp_tunnel`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_L2_TO_L3_AUDP_TUNNEL: FieldDesc = FieldDesc { name: "reformat_l2_to_l3_audp_tunnel", offset: 0x6d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reformat_l3_audp_tunnel_to_l2`] lives: offset, width, count and kind.
+    pub const FIELD_REFORMAT_L3_AUDP_TUNNEL_TO_L2: FieldDesc = FieldDesc { name: "reformat_l3_audp_tunnel_to_l2", offset: 0x6e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ignore_flow_level_rtc_valid`] lives: offset, width, count and kind.
+    pub const FIELD_IGNORE_FLOW_LEVEL_RTC_VALID: FieldDesc = FieldDesc { name: "ignore_flow_level_rtc_valid", offset: 0x6f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_ft_num`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_FT_NUM: FieldDesc = FieldDesc { name: "log_max_ft_num", offset: 0x78, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_flow_counter`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_FLOW_COUNTER: FieldDesc = FieldDesc { name: "log_max_flow_counter", offset: 0x90, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_destination`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_DESTINATION: FieldDesc = FieldDesc { name: "log_max_destination", offset: 0x98, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_flow`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_FLOW: FieldDesc = FieldDesc { name: "log_max_flow", offset: 0xb8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ft_field_support`] lives: offset, width, count and kind.
+    pub const FIELD_FT_FIELD_SUPPORT: FieldDesc = FieldDesc { name: "ft_field_support", offset: 0x100, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported::DESC) };
+    /// Where [`Self::ft_field_bitmask_support`] lives: offset, width, count and kind.
+    pub const FIELD_FT_FIELD_BITMASK_SUPPORT: FieldDesc = FieldDesc { name: "ft_field_bitmask_support", offset: 0x180, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported::DESC) };
+}
+
+impl Default for FlowTablePropLayout {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for FlowTablePropLayout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for FlowTablePropLayout {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_FLOW_TABLE_PROP_LAYOUT;
+}
+
+static LAYOUT_FLOW_TABLE_PROP_LAYOUT: LayoutDesc = LayoutDesc {
+    name: "flow_table_prop_layout",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        FlowTablePropLayout::FIELD_FT_SUPPORT,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_FLOW_COUNTER,
+        FlowTablePropLayout::FIELD_FLOW_MODIFY_EN,
+        FlowTablePropLayout::FIELD_MODIFY_ROOT,
+        FlowTablePropLayout::FIELD_IDENTIFIED_MISS_TABLE_MODE,
+        FlowTablePropLayout::FIELD_FLOW_TABLE_MODIFY,
+        FlowTablePropLayout::FIELD_REFORMAT,
+        FlowTablePropLayout::FIELD_DECAP,
+        FlowTablePropLayout::FIELD_RESET_ROOT_TO_DEFAULT,
+        FlowTablePropLayout::FIELD_POP_VLAN,
+        FlowTablePropLayout::FIELD_PUSH_VLAN,
+        FieldDesc { name: "reserved_at_c", offset: 0xc, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_POP_VLAN_2,
+        FlowTablePropLayout::FIELD_PUSH_VLAN_2,
+        FlowTablePropLayout::FIELD_REFORMAT_AND_VLAN_ACTION,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_SW_OWNER,
+        FlowTablePropLayout::FIELD_REFORMAT_L3_TUNNEL_TO_L2,
+        FlowTablePropLayout::FIELD_REFORMAT_L2_TO_L3_TUNNEL,
+        FlowTablePropLayout::FIELD_REFORMAT_AND_MODIFY_ACTION,
+        FlowTablePropLayout::FIELD_IGNORE_FLOW_LEVEL,
+        FieldDesc { name: "reserved_at_16", offset: 0x16, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_TABLE_MISS_ACTION_DOMAIN,
+        FlowTablePropLayout::FIELD_TERMINATION_TABLE,
+        FlowTablePropLayout::FIELD_REFORMAT_AND_FWD_TO_TABLE,
+        FieldDesc { name: "reserved_at_1a", offset: 0x1a, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_IPSEC_ENCRYPT,
+        FlowTablePropLayout::FIELD_IPSEC_DECRYPT,
+        FlowTablePropLayout::FIELD_SW_OWNER_V2,
+        FieldDesc { name: "reserved_at_1f", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_TERMINATION_TABLE_RAW_TRAFFIC,
+        FieldDesc { name: "reserved_at_21", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_LOG_MAX_FT_SIZE,
+        FlowTablePropLayout::FIELD_LOG_MAX_MODIFY_HEADER_CONTEXT,
+        FlowTablePropLayout::FIELD_MAX_MODIFY_HEADER_ACTIONS,
+        FlowTablePropLayout::FIELD_MAX_FT_LEVEL,
+        FlowTablePropLayout::FIELD_REFORMAT_ADD_ESP_TRASPORT,
+        FlowTablePropLayout::FIELD_REFORMAT_L2_TO_L3_ESP_TUNNEL,
+        FlowTablePropLayout::FIELD_REFORMAT_ADD_ESP_TRANSPORT_OVER_UDP,
+        FlowTablePropLayout::FIELD_REFORMAT_DEL_ESP_TRASPORT,
+        FlowTablePropLayout::FIELD_REFORMAT_L3_ESP_TUNNEL_TO_L2,
+        FlowTablePropLayout::FIELD_REFORMAT_DEL_ESP_TRANSPORT_OVER_UDP,
+        FlowTablePropLayout::FIELD_EXECUTE_ASO,
+        FieldDesc { name: "reserved_at_47", offset: 0x47, width: 0x19, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_REFORMAT_L2_TO_L3_PSP_TUNNEL,
+        FlowTablePropLayout::FIELD_REFORMAT_L3_PSP_TUNNEL_TO_L2,
+        FlowTablePropLayout::FIELD_REFORMAT_INSERT,
+        FlowTablePropLayout::FIELD_REFORMAT_REMOVE,
+        FlowTablePropLayout::FIELD_MACSEC_ENCRYPT,
+        FlowTablePropLayout::FIELD_MACSEC_DECRYPT,
+        FlowTablePropLayout::FIELD_PSP_ENCRYPT,
+        FlowTablePropLayout::FIELD_PSP_DECRYPT,
+        FlowTablePropLayout::FIELD_REFORMAT_ADD_MACSEC,
+        FlowTablePropLayout::FIELD_REFORMAT_REMOVE_MACSEC,
+        FlowTablePropLayout::FIELD_REPARSE,
+        FieldDesc { name: "reserved_at_6b", offset: 0x6b, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_CROSS_VHCA_OBJECT,
+        FlowTablePropLayout::FIELD_REFORMAT_L2_TO_L3_AUDP_TUNNEL,
+        FlowTablePropLayout::FIELD_REFORMAT_L3_AUDP_TUNNEL_TO_L2,
+        FlowTablePropLayout::FIELD_IGNORE_FLOW_LEVEL_RTC_VALID,
+        FieldDesc { name: "reserved_at_70", offset: 0x70, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_LOG_MAX_FT_NUM,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_LOG_MAX_FLOW_COUNTER,
+        FlowTablePropLayout::FIELD_LOG_MAX_DESTINATION,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_LOG_MAX_FLOW,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        FlowTablePropLayout::FIELD_FT_FIELD_SUPPORT,
+        FlowTablePropLayout::FIELD_FT_FIELD_BITMASK_SUPPORT,
+    ],
+};
+
+/// odp_per_transport_service_cap
+///
+/// Kernel `struct mlx5_ifc_odp_per_transport_service_cap_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct OdpPerTransportServiceCap(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<OdpPerTransportServiceCap>() == 4);
+
+impl OdpPerTransportServiceCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ODP_PER_TRANSPORT_SERVICE_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `odp_per_transport_service_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_odp_per_transport_service_cap_bits.send`.
+    #[inline]
+    pub const fn send(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::send`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_send(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_send`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_send(mut self, v: bool) -> Self {
+        self.set_send(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `odp_per_transport_service_cap` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_odp_per_transport_service_cap_bits.receive`.
+    #[inline]
+    pub const fn receive(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::receive`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_receive(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_receive`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_receive(mut self, v: bool) -> Self {
+        self.set_receive(v);
+        self
+    }
+
+    /// PRM bits 0x2..0x3 of `odp_per_transport_service_cap` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_odp_per_transport_service_cap_bits.write`.
+    #[inline]
+    pub const fn write(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::write`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_write(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_write`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_write(mut self, v: bool) -> Self {
+        self.set_write(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x4 of `odp_per_transport_service_cap` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_odp_per_transport_service_cap_bits.read`.
+    #[inline]
+    pub const fn read(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::read`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_read(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_read`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_read(mut self, v: bool) -> Self {
+        self.set_read(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `odp_per_transport_service_cap` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_odp_per_transport_service_cap_bits.atomic`.
+    #[inline]
+    pub const fn atomic(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::atomic`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_atomic(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_atomic`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_atomic(mut self, v: bool) -> Self {
+        self.set_atomic(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x6 of `odp_per_transport_service_cap` (1 bits; big-endian dword 0, bits 26:26). Kernel `mlx5_ifc_odp_per_transport_service_cap_bits.srq_receive`.
+    #[inline]
+    pub const fn srq_receive(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::srq_receive`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_srq_receive(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 1, raw);
+    }
+
+    /// [`Self::set_srq_receive`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_srq_receive(mut self, v: bool) -> Self {
+        self.set_srq_receive(v);
+        self
+    }
+    /// Where [`Self::send`] lives: offset, width, count and kind.
+    pub const FIELD_SEND: FieldDesc = FieldDesc { name: "send", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::receive`] lives: offset, width, count and kind.
+    pub const FIELD_RECEIVE: FieldDesc = FieldDesc { name: "receive", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::write`] lives: offset, width, count and kind.
+    pub const FIELD_WRITE: FieldDesc = FieldDesc { name: "write", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::read`] lives: offset, width, count and kind.
+    pub const FIELD_READ: FieldDesc = FieldDesc { name: "read", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::atomic`] lives: offset, width, count and kind.
+    pub const FIELD_ATOMIC: FieldDesc = FieldDesc { name: "atomic", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::srq_receive`] lives: offset, width, count and kind.
+    pub const FIELD_SRQ_RECEIVE: FieldDesc = FieldDesc { name: "srq_receive", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for OdpPerTransportServiceCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for OdpPerTransportServiceCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for OdpPerTransportServiceCap {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_ODP_PER_TRANSPORT_SERVICE_CAP;
+}
+
+static LAYOUT_ODP_PER_TRANSPORT_SERVICE_CAP: LayoutDesc = LayoutDesc {
+    name: "odp_per_transport_service_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        OdpPerTransportServiceCap::FIELD_SEND,
+        OdpPerTransportServiceCap::FIELD_RECEIVE,
+        OdpPerTransportServiceCap::FIELD_WRITE,
+        OdpPerTransportServiceCap::FIELD_READ,
+        OdpPerTransportServiceCap::FIELD_ATOMIC,
+        OdpPerTransportServiceCap::FIELD_SRQ_RECEIVE,
+        FieldDesc { name: "reserved_at_6", offset: 0x6, width: 0x1a, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// flow_table_nic_cap
+///
+/// Kernel `struct mlx5_ifc_flow_table_nic_cap_bits`: 4096 bytes (0x8000 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct FlowTableNicCap(pub [u8; 4096]);
+
+const _: () = assert!(core::mem::size_of::<FlowTableNicCap>() == 4096);
+
+impl FlowTableNicCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4096;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4096]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_FLOW_TABLE_NIC_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4096] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `flow_table_nic_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_flow_table_nic_cap_bits.nic_rx_multi_path_tirs`.
+    #[inline]
+    pub const fn nic_rx_multi_path_tirs(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::nic_rx_multi_path_tirs`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_nic_rx_multi_path_tirs(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_nic_rx_multi_path_tirs`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_nic_rx_multi_path_tirs(mut self, v: bool) -> Self {
+        self.set_nic_rx_multi_path_tirs(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `flow_table_nic_cap` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_flow_table_nic_cap_bits.nic_rx_multi_path_tirs_fts`.
+    #[inline]
+    pub const fn nic_rx_multi_path_tirs_fts(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::nic_rx_multi_path_tirs_fts`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_nic_rx_multi_path_tirs_fts(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_nic_rx_multi_path_tirs_fts`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_nic_rx_multi_path_tirs_fts(mut self, v: bool) -> Self {
+        self.set_nic_rx_multi_path_tirs_fts(v);
+        self
+    }
+
+    /// PRM bits 0x2..0x3 of `flow_table_nic_cap` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_flow_table_nic_cap_bits.allow_sniffer_and_nic_rx_shared_tir`.
+    #[inline]
+    pub const fn allow_sniffer_and_nic_rx_shared_tir(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::allow_sniffer_and_nic_rx_shared_tir`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_allow_sniffer_and_nic_rx_shared_tir(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_allow_sniffer_and_nic_rx_shared_tir`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_allow_sniffer_and_nic_rx_shared_tir(mut self, v: bool) -> Self {
+        self.set_allow_sniffer_and_nic_rx_shared_tir(v);
+        self
+    }
+
+    /// PRM bits 0x7..0x8 of `flow_table_nic_cap` (1 bits; big-endian dword 0, bits 24:24). Kernel `mlx5_ifc_flow_table_nic_cap_bits.sw_owner_reformat_supported`.
+    #[inline]
+    pub const fn sw_owner_reformat_supported(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::sw_owner_reformat_supported`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_sw_owner_reformat_supported(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7, 1, raw);
+    }
+
+    /// [`Self::set_sw_owner_reformat_supported`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_owner_reformat_supported(mut self, v: bool) -> Self {
+        self.set_sw_owner_reformat_supported(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `flow_table_nic_cap` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_flow_table_nic_cap_bits.encap_general_header`.
+    #[inline]
+    pub const fn encap_general_header(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::encap_general_header`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_encap_general_header(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_encap_general_header`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_encap_general_header(mut self, v: bool) -> Self {
+        self.set_encap_general_header(v);
+        self
+    }
+
+    /// PRM bits 0x2b..0x30 of `flow_table_nic_cap` (5 bits; big-endian dword 1, bits 20:16). Kernel `mlx5_ifc_flow_table_nic_cap_bits.log_max_packet_reformat_context`.
+    #[inline]
+    pub const fn log_max_packet_reformat_context(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_packet_reformat_context`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_packet_reformat_context(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2b, 5, raw);
+    }
+
+    /// [`Self::set_log_max_packet_reformat_context`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_packet_reformat_context(mut self, v: u8) -> Self {
+        self.set_log_max_packet_reformat_context(v);
+        self
+    }
+
+    /// PRM bits 0x36..0x40 of `flow_table_nic_cap` (10 bits; big-endian dword 1, bits 9:0). Kernel `mlx5_ifc_flow_table_nic_cap_bits.max_encap_header_size`.
+    #[inline]
+    pub const fn max_encap_header_size(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x36, 10);
+        raw as u16
+    }
+
+    /// Sets [`Self::max_encap_header_size`], keeping every other bit; bits of `v` beyond the field's 10 bits are dropped.
+    #[inline]
+    pub const fn set_max_encap_header_size(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x36, 10, raw);
+    }
+
+    /// [`Self::set_max_encap_header_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_encap_header_size(mut self, v: u16) -> Self {
+        self.set_max_encap_header_size(v);
+        self
+    }
+
+    /// PRM bits 0x200..0x400 of `flow_table_nic_cap` (512 bits; big-endian, byte 0x40). Kernel `mlx5_ifc_flow_table_nic_cap_bits.flow_table_properties_nic_receive`.
+    #[inline]
+    pub const fn flow_table_properties_nic_receive(&self) -> &FlowTablePropLayout {
+        let s: &Split<64, 64, 3968> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_properties_nic_receive`], mutably.
+    #[inline]
+    pub fn flow_table_properties_nic_receive_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<64, 64, 3968> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_properties_nic_receive`].
+    #[inline]
+    pub const fn set_flow_table_properties_nic_receive(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 64, &v.0);
+    }
+
+    /// [`Self::set_flow_table_properties_nic_receive`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_properties_nic_receive(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_flow_table_properties_nic_receive(&v);
+        self
+    }
+
+    /// PRM bits 0x400..0x600 of `flow_table_nic_cap` (512 bits; big-endian, byte 0x80). Kernel `mlx5_ifc_flow_table_nic_cap_bits.flow_table_properties_nic_receive_rdma`.
+    #[inline]
+    pub const fn flow_table_properties_nic_receive_rdma(&self) -> &FlowTablePropLayout {
+        let s: &Split<128, 64, 3904> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_properties_nic_receive_rdma`], mutably.
+    #[inline]
+    pub fn flow_table_properties_nic_receive_rdma_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<128, 64, 3904> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_properties_nic_receive_rdma`].
+    #[inline]
+    pub const fn set_flow_table_properties_nic_receive_rdma(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 128, &v.0);
+    }
+
+    /// [`Self::set_flow_table_properties_nic_receive_rdma`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_properties_nic_receive_rdma(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_flow_table_properties_nic_receive_rdma(&v);
+        self
+    }
+
+    /// PRM bits 0x600..0x800 of `flow_table_nic_cap` (512 bits; big-endian, byte 0xc0). Kernel `mlx5_ifc_flow_table_nic_cap_bits.flow_table_properties_nic_receive_sniffer`.
+    #[inline]
+    pub const fn flow_table_properties_nic_receive_sniffer(&self) -> &FlowTablePropLayout {
+        let s: &Split<192, 64, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_properties_nic_receive_sniffer`], mutably.
+    #[inline]
+    pub fn flow_table_properties_nic_receive_sniffer_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<192, 64, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_properties_nic_receive_sniffer`].
+    #[inline]
+    pub const fn set_flow_table_properties_nic_receive_sniffer(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 192, &v.0);
+    }
+
+    /// [`Self::set_flow_table_properties_nic_receive_sniffer`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_properties_nic_receive_sniffer(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_flow_table_properties_nic_receive_sniffer(&v);
+        self
+    }
+
+    /// PRM bits 0x800..0xa00 of `flow_table_nic_cap` (512 bits; big-endian, byte 0x100). Kernel `mlx5_ifc_flow_table_nic_cap_bits.flow_table_properties_nic_transmit`.
+    #[inline]
+    pub const fn flow_table_properties_nic_transmit(&self) -> &FlowTablePropLayout {
+        let s: &Split<256, 64, 3776> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_properties_nic_transmit`], mutably.
+    #[inline]
+    pub fn flow_table_properties_nic_transmit_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<256, 64, 3776> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_properties_nic_transmit`].
+    #[inline]
+    pub const fn set_flow_table_properties_nic_transmit(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 256, &v.0);
+    }
+
+    /// [`Self::set_flow_table_properties_nic_transmit`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_properties_nic_transmit(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_flow_table_properties_nic_transmit(&v);
+        self
+    }
+
+    /// PRM bits 0xa00..0xc00 of `flow_table_nic_cap` (512 bits; big-endian, byte 0x140). Kernel `mlx5_ifc_flow_table_nic_cap_bits.flow_table_properties_nic_transmit_rdma`.
+    #[inline]
+    pub const fn flow_table_properties_nic_transmit_rdma(&self) -> &FlowTablePropLayout {
+        let s: &Split<320, 64, 3712> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_properties_nic_transmit_rdma`], mutably.
+    #[inline]
+    pub fn flow_table_properties_nic_transmit_rdma_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<320, 64, 3712> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_properties_nic_transmit_rdma`].
+    #[inline]
+    pub const fn set_flow_table_properties_nic_transmit_rdma(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 320, &v.0);
+    }
+
+    /// [`Self::set_flow_table_properties_nic_transmit_rdma`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_properties_nic_transmit_rdma(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_flow_table_properties_nic_transmit_rdma(&v);
+        self
+    }
+
+    /// PRM bits 0xc00..0xe00 of `flow_table_nic_cap` (512 bits; big-endian, byte 0x180). Kernel `mlx5_ifc_flow_table_nic_cap_bits.flow_table_properties_nic_transmit_sniffer`.
+    #[inline]
+    pub const fn flow_table_properties_nic_transmit_sniffer(&self) -> &FlowTablePropLayout {
+        let s: &Split<384, 64, 3648> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_properties_nic_transmit_sniffer`], mutably.
+    #[inline]
+    pub fn flow_table_properties_nic_transmit_sniffer_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<384, 64, 3648> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_properties_nic_transmit_sniffer`].
+    #[inline]
+    pub const fn set_flow_table_properties_nic_transmit_sniffer(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 384, &v.0);
+    }
+
+    /// [`Self::set_flow_table_properties_nic_transmit_sniffer`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_properties_nic_transmit_sniffer(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_flow_table_properties_nic_transmit_sniffer(&v);
+        self
+    }
+
+    /// PRM bits 0x1400..0x1480 of `flow_table_nic_cap` (128 bits; big-endian, byte 0x280). Kernel `mlx5_ifc_flow_table_nic_cap_bits.ft_field_support_2_nic_receive`.
+    #[inline]
+    pub const fn ft_field_support_2_nic_receive(&self) -> &FlowTableFieldsSupported2 {
+        let s: &Split<640, 16, 3440> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ft_field_support_2_nic_receive`], mutably.
+    #[inline]
+    pub fn ft_field_support_2_nic_receive_mut(&mut self) -> &mut FlowTableFieldsSupported2 {
+        let s: &mut Split<640, 16, 3440> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ft_field_support_2_nic_receive`].
+    #[inline]
+    pub const fn set_ft_field_support_2_nic_receive(&mut self, v: &FlowTableFieldsSupported2) {
+        bits::put_bytes(&mut self.0, 640, &v.0);
+    }
+
+    /// [`Self::set_ft_field_support_2_nic_receive`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ft_field_support_2_nic_receive(mut self, v: FlowTableFieldsSupported2) -> Self {
+        self.set_ft_field_support_2_nic_receive(&v);
+        self
+    }
+
+    /// PRM bits 0x1500..0x1580 of `flow_table_nic_cap` (128 bits; big-endian, byte 0x2a0). Kernel `mlx5_ifc_flow_table_nic_cap_bits.ft_field_support_2_nic_receive_rdma`.
+    #[inline]
+    pub const fn ft_field_support_2_nic_receive_rdma(&self) -> &FlowTableFieldsSupported2 {
+        let s: &Split<672, 16, 3408> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ft_field_support_2_nic_receive_rdma`], mutably.
+    #[inline]
+    pub fn ft_field_support_2_nic_receive_rdma_mut(&mut self) -> &mut FlowTableFieldsSupported2 {
+        let s: &mut Split<672, 16, 3408> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ft_field_support_2_nic_receive_rdma`].
+    #[inline]
+    pub const fn set_ft_field_support_2_nic_receive_rdma(&mut self, v: &FlowTableFieldsSupported2) {
+        bits::put_bytes(&mut self.0, 672, &v.0);
+    }
+
+    /// [`Self::set_ft_field_support_2_nic_receive_rdma`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ft_field_support_2_nic_receive_rdma(mut self, v: FlowTableFieldsSupported2) -> Self {
+        self.set_ft_field_support_2_nic_receive_rdma(&v);
+        self
+    }
+
+    /// PRM bits 0x1800..0x1880 of `flow_table_nic_cap` (128 bits; big-endian, byte 0x300). Kernel `mlx5_ifc_flow_table_nic_cap_bits.ft_field_support_2_nic_transmit_rdma`.
+    #[inline]
+    pub const fn ft_field_support_2_nic_transmit_rdma(&self) -> &FlowTableFieldsSupported2 {
+        let s: &Split<768, 16, 3312> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ft_field_support_2_nic_transmit_rdma`], mutably.
+    #[inline]
+    pub fn ft_field_support_2_nic_transmit_rdma_mut(&mut self) -> &mut FlowTableFieldsSupported2 {
+        let s: &mut Split<768, 16, 3312> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ft_field_support_2_nic_transmit_rdma`].
+    #[inline]
+    pub const fn set_ft_field_support_2_nic_transmit_rdma(&mut self, v: &FlowTableFieldsSupported2) {
+        bits::put_bytes(&mut self.0, 768, &v.0);
+    }
+
+    /// [`Self::set_ft_field_support_2_nic_transmit_rdma`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ft_field_support_2_nic_transmit_rdma(mut self, v: FlowTableFieldsSupported2) -> Self {
+        self.set_ft_field_support_2_nic_transmit_rdma(&v);
+        self
+    }
+
+    /// PRM bits 0x2000..0x2040 of `flow_table_nic_cap` (64 bits; big-endian, byte 0x400). Kernel `mlx5_ifc_flow_table_nic_cap_bits.sw_steering_nic_rx_action_drop_icm_address`.
+    #[inline]
+    pub const fn sw_steering_nic_rx_action_drop_icm_address(&self) -> u64 {
+        bits::get64(&self.0, 0x2000)
+    }
+
+    /// Sets [`Self::sw_steering_nic_rx_action_drop_icm_address`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_sw_steering_nic_rx_action_drop_icm_address(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x2000, raw);
+    }
+
+    /// [`Self::set_sw_steering_nic_rx_action_drop_icm_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_steering_nic_rx_action_drop_icm_address(mut self, v: u64) -> Self {
+        self.set_sw_steering_nic_rx_action_drop_icm_address(v);
+        self
+    }
+
+    /// PRM bits 0x2040..0x2080 of `flow_table_nic_cap` (64 bits; big-endian, byte 0x408). Kernel `mlx5_ifc_flow_table_nic_cap_bits.sw_steering_nic_tx_action_drop_icm_address`.
+    #[inline]
+    pub const fn sw_steering_nic_tx_action_drop_icm_address(&self) -> u64 {
+        bits::get64(&self.0, 0x2040)
+    }
+
+    /// Sets [`Self::sw_steering_nic_tx_action_drop_icm_address`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_sw_steering_nic_tx_action_drop_icm_address(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x2040, raw);
+    }
+
+    /// [`Self::set_sw_steering_nic_tx_action_drop_icm_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_steering_nic_tx_action_drop_icm_address(mut self, v: u64) -> Self {
+        self.set_sw_steering_nic_tx_action_drop_icm_address(v);
+        self
+    }
+
+    /// PRM bits 0x2080..0x20c0 of `flow_table_nic_cap` (64 bits; big-endian, byte 0x410). Kernel `mlx5_ifc_flow_table_nic_cap_bits.sw_steering_nic_tx_action_allow_icm_address`.
+    #[inline]
+    pub const fn sw_steering_nic_tx_action_allow_icm_address(&self) -> u64 {
+        bits::get64(&self.0, 0x2080)
+    }
+
+    /// Sets [`Self::sw_steering_nic_tx_action_allow_icm_address`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_sw_steering_nic_tx_action_allow_icm_address(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x2080, raw);
+    }
+
+    /// [`Self::set_sw_steering_nic_tx_action_allow_icm_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_steering_nic_tx_action_allow_icm_address(mut self, v: u64) -> Self {
+        self.set_sw_steering_nic_tx_action_allow_icm_address(v);
+        self
+    }
+    /// Where [`Self::nic_rx_multi_path_tirs`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_RX_MULTI_PATH_TIRS: FieldDesc = FieldDesc { name: "nic_rx_multi_path_tirs", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::nic_rx_multi_path_tirs_fts`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_RX_MULTI_PATH_TIRS_FTS: FieldDesc = FieldDesc { name: "nic_rx_multi_path_tirs_fts", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::allow_sniffer_and_nic_rx_shared_tir`] lives: offset, width, count and kind.
+    pub const FIELD_ALLOW_SNIFFER_AND_NIC_RX_SHARED_TIR: FieldDesc = FieldDesc { name: "allow_sniffer_and_nic_rx_shared_tir", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sw_owner_reformat_supported`] lives: offset, width, count and kind.
+    pub const FIELD_SW_OWNER_REFORMAT_SUPPORTED: FieldDesc = FieldDesc { name: "sw_owner_reformat_supported", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::encap_general_header`] lives: offset, width, count and kind.
+    pub const FIELD_ENCAP_GENERAL_HEADER: FieldDesc = FieldDesc { name: "encap_general_header", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_packet_reformat_context`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_PACKET_REFORMAT_CONTEXT: FieldDesc = FieldDesc { name: "log_max_packet_reformat_context", offset: 0x2b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_encap_header_size`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_ENCAP_HEADER_SIZE: FieldDesc = FieldDesc { name: "max_encap_header_size", offset: 0x36, width: 0xa, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::flow_table_properties_nic_receive`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_PROPERTIES_NIC_RECEIVE: FieldDesc = FieldDesc { name: "flow_table_properties_nic_receive", offset: 0x200, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::flow_table_properties_nic_receive_rdma`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_PROPERTIES_NIC_RECEIVE_RDMA: FieldDesc = FieldDesc { name: "flow_table_properties_nic_receive_rdma", offset: 0x400, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::flow_table_properties_nic_receive_sniffer`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_PROPERTIES_NIC_RECEIVE_SNIFFER: FieldDesc = FieldDesc { name: "flow_table_properties_nic_receive_sniffer", offset: 0x600, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::flow_table_properties_nic_transmit`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_PROPERTIES_NIC_TRANSMIT: FieldDesc = FieldDesc { name: "flow_table_properties_nic_transmit", offset: 0x800, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::flow_table_properties_nic_transmit_rdma`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_PROPERTIES_NIC_TRANSMIT_RDMA: FieldDesc = FieldDesc { name: "flow_table_properties_nic_transmit_rdma", offset: 0xa00, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::flow_table_properties_nic_transmit_sniffer`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_PROPERTIES_NIC_TRANSMIT_SNIFFER: FieldDesc = FieldDesc { name: "flow_table_properties_nic_transmit_sniffer", offset: 0xc00, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::ft_field_support_2_nic_receive`] lives: offset, width, count and kind.
+    pub const FIELD_FT_FIELD_SUPPORT_2_NIC_RECEIVE: FieldDesc = FieldDesc { name: "ft_field_support_2_nic_receive", offset: 0x1400, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported2::DESC) };
+    /// Where [`Self::ft_field_support_2_nic_receive_rdma`] lives: offset, width, count and kind.
+    pub const FIELD_FT_FIELD_SUPPORT_2_NIC_RECEIVE_RDMA: FieldDesc = FieldDesc { name: "ft_field_support_2_nic_receive_rdma", offset: 0x1500, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported2::DESC) };
+    /// Where [`Self::ft_field_support_2_nic_transmit_rdma`] lives: offset, width, count and kind.
+    pub const FIELD_FT_FIELD_SUPPORT_2_NIC_TRANSMIT_RDMA: FieldDesc = FieldDesc { name: "ft_field_support_2_nic_transmit_rdma", offset: 0x1800, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported2::DESC) };
+    /// Where [`Self::sw_steering_nic_rx_action_drop_icm_address`] lives: offset, width, count and kind.
+    pub const FIELD_SW_STEERING_NIC_RX_ACTION_DROP_ICM_ADDRESS: FieldDesc = FieldDesc { name: "sw_steering_nic_rx_action_drop_icm_address", offset: 0x2000, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_steering_nic_tx_action_drop_icm_address`] lives: offset, width, count and kind.
+    pub const FIELD_SW_STEERING_NIC_TX_ACTION_DROP_ICM_ADDRESS: FieldDesc = FieldDesc { name: "sw_steering_nic_tx_action_drop_icm_address", offset: 0x2040, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_steering_nic_tx_action_allow_icm_address`] lives: offset, width, count and kind.
+    pub const FIELD_SW_STEERING_NIC_TX_ACTION_ALLOW_ICM_ADDRESS: FieldDesc = FieldDesc { name: "sw_steering_nic_tx_action_allow_icm_address", offset: 0x2080, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for FlowTableNicCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for FlowTableNicCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for FlowTableNicCap {
+    const SIZE: usize = 4096;
+    const DESC: &'static LayoutDesc = &LAYOUT_FLOW_TABLE_NIC_CAP;
+}
+
+static LAYOUT_FLOW_TABLE_NIC_CAP: LayoutDesc = LayoutDesc {
+    name: "flow_table_nic_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x8000,
+    doc: "",
+    fields: &[
+        FlowTableNicCap::FIELD_NIC_RX_MULTI_PATH_TIRS,
+        FlowTableNicCap::FIELD_NIC_RX_MULTI_PATH_TIRS_FTS,
+        FlowTableNicCap::FIELD_ALLOW_SNIFFER_AND_NIC_RX_SHARED_TIR,
+        FieldDesc { name: "reserved_at_3", offset: 0x3, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableNicCap::FIELD_SW_OWNER_REFORMAT_SUPPORTED,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableNicCap::FIELD_ENCAP_GENERAL_HEADER,
+        FieldDesc { name: "reserved_at_21", offset: 0x21, width: 0xa, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableNicCap::FIELD_LOG_MAX_PACKET_REFORMAT_CONTEXT,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableNicCap::FIELD_MAX_ENCAP_HEADER_SIZE,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x1c0, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableNicCap::FIELD_FLOW_TABLE_PROPERTIES_NIC_RECEIVE,
+        FlowTableNicCap::FIELD_FLOW_TABLE_PROPERTIES_NIC_RECEIVE_RDMA,
+        FlowTableNicCap::FIELD_FLOW_TABLE_PROPERTIES_NIC_RECEIVE_SNIFFER,
+        FlowTableNicCap::FIELD_FLOW_TABLE_PROPERTIES_NIC_TRANSMIT,
+        FlowTableNicCap::FIELD_FLOW_TABLE_PROPERTIES_NIC_TRANSMIT_RDMA,
+        FlowTableNicCap::FIELD_FLOW_TABLE_PROPERTIES_NIC_TRANSMIT_SNIFFER,
+        FieldDesc { name: "reserved_at_e00", offset: 0xe00, width: 0x600, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableNicCap::FIELD_FT_FIELD_SUPPORT_2_NIC_RECEIVE,
+        FieldDesc { name: "reserved_at_1480", offset: 0x1480, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableNicCap::FIELD_FT_FIELD_SUPPORT_2_NIC_RECEIVE_RDMA,
+        FieldDesc { name: "reserved_at_1580", offset: 0x1580, width: 0x280, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableNicCap::FIELD_FT_FIELD_SUPPORT_2_NIC_TRANSMIT_RDMA,
+        FieldDesc { name: "reserved_at_1880", offset: 0x1880, width: 0x780, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableNicCap::FIELD_SW_STEERING_NIC_RX_ACTION_DROP_ICM_ADDRESS,
+        FlowTableNicCap::FIELD_SW_STEERING_NIC_TX_ACTION_DROP_ICM_ADDRESS,
+        FlowTableNicCap::FIELD_SW_STEERING_NIC_TX_ACTION_ALLOW_ICM_ADDRESS,
+        FieldDesc { name: "reserved_at_20c0", offset: 0x20c0, width: 0x5f40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// port_selection_cap
+///
+/// Kernel `struct mlx5_ifc_port_selection_cap_bits`: 4096 bytes (0x8000 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PortSelectionCap(pub [u8; 4096]);
+
+const _: () = assert!(core::mem::size_of::<PortSelectionCap>() == 4096);
+
+impl PortSelectionCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4096;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4096]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PORT_SELECTION_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4096] {
+        &self.0
+    }
+
+    /// PRM bits 0x10..0x11 of `port_selection_cap` (1 bits; big-endian dword 0, bits 15:15). Kernel `mlx5_ifc_port_selection_cap_bits.port_select_flow_table`.
+    #[inline]
+    pub const fn port_select_flow_table(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x10, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::port_select_flow_table`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_port_select_flow_table(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 1, raw);
+    }
+
+    /// [`Self::set_port_select_flow_table`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_select_flow_table(mut self, v: bool) -> Self {
+        self.set_port_select_flow_table(v);
+        self
+    }
+
+    /// PRM bits 0x12..0x13 of `port_selection_cap` (1 bits; big-endian dword 0, bits 13:13). Kernel `mlx5_ifc_port_selection_cap_bits.port_select_flow_table_bypass`.
+    #[inline]
+    pub const fn port_select_flow_table_bypass(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x12, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::port_select_flow_table_bypass`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_port_select_flow_table_bypass(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x12, 1, raw);
+    }
+
+    /// [`Self::set_port_select_flow_table_bypass`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_select_flow_table_bypass(mut self, v: bool) -> Self {
+        self.set_port_select_flow_table_bypass(v);
+        self
+    }
+
+    /// PRM bits 0x200..0x400 of `port_selection_cap` (512 bits; big-endian, byte 0x40). Kernel `mlx5_ifc_port_selection_cap_bits.flow_table_properties_port_selection`.
+    #[inline]
+    pub const fn flow_table_properties_port_selection(&self) -> &FlowTablePropLayout {
+        let s: &Split<64, 64, 3968> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_properties_port_selection`], mutably.
+    #[inline]
+    pub fn flow_table_properties_port_selection_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<64, 64, 3968> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_properties_port_selection`].
+    #[inline]
+    pub const fn set_flow_table_properties_port_selection(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 64, &v.0);
+    }
+
+    /// [`Self::set_flow_table_properties_port_selection`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_properties_port_selection(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_flow_table_properties_port_selection(&v);
+        self
+    }
+
+    /// PRM bits 0x400..0x480 of `port_selection_cap` (128 bits; big-endian, byte 0x80). Kernel `mlx5_ifc_port_selection_cap_bits.ft_field_support_2_port_selection`.
+    #[inline]
+    pub const fn ft_field_support_2_port_selection(&self) -> &FlowTableFieldsSupported2 {
+        let s: &Split<128, 16, 3952> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ft_field_support_2_port_selection`], mutably.
+    #[inline]
+    pub fn ft_field_support_2_port_selection_mut(&mut self) -> &mut FlowTableFieldsSupported2 {
+        let s: &mut Split<128, 16, 3952> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ft_field_support_2_port_selection`].
+    #[inline]
+    pub const fn set_ft_field_support_2_port_selection(&mut self, v: &FlowTableFieldsSupported2) {
+        bits::put_bytes(&mut self.0, 128, &v.0);
+    }
+
+    /// [`Self::set_ft_field_support_2_port_selection`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ft_field_support_2_port_selection(mut self, v: FlowTableFieldsSupported2) -> Self {
+        self.set_ft_field_support_2_port_selection(&v);
+        self
+    }
+    /// Where [`Self::port_select_flow_table`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_SELECT_FLOW_TABLE: FieldDesc = FieldDesc { name: "port_select_flow_table", offset: 0x10, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::port_select_flow_table_bypass`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_SELECT_FLOW_TABLE_BYPASS: FieldDesc = FieldDesc { name: "port_select_flow_table_bypass", offset: 0x12, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::flow_table_properties_port_selection`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_PROPERTIES_PORT_SELECTION: FieldDesc = FieldDesc { name: "flow_table_properties_port_selection", offset: 0x200, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::ft_field_support_2_port_selection`] lives: offset, width, count and kind.
+    pub const FIELD_FT_FIELD_SUPPORT_2_PORT_SELECTION: FieldDesc = FieldDesc { name: "ft_field_support_2_port_selection", offset: 0x400, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported2::DESC) };
+}
+
+impl Default for PortSelectionCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PortSelectionCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PortSelectionCap {
+    const SIZE: usize = 4096;
+    const DESC: &'static LayoutDesc = &LAYOUT_PORT_SELECTION_CAP;
+}
+
+static LAYOUT_PORT_SELECTION_CAP: LayoutDesc = LayoutDesc {
+    name: "port_selection_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x8000,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PortSelectionCap::FIELD_PORT_SELECT_FLOW_TABLE,
+        FieldDesc { name: "reserved_at_11", offset: 0x11, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        PortSelectionCap::FIELD_PORT_SELECT_FLOW_TABLE_BYPASS,
+        FieldDesc { name: "reserved_at_13", offset: 0x13, width: 0xd, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x1e0, count: Count::One, kind: FieldKind::Reserved },
+        PortSelectionCap::FIELD_FLOW_TABLE_PROPERTIES_PORT_SELECTION,
+        PortSelectionCap::FIELD_FT_FIELD_SUPPORT_2_PORT_SELECTION,
+        FieldDesc { name: "reserved_at_480", offset: 0x480, width: 0x7b80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// flow_table_eswitch_cap
+///
+/// Kernel `struct mlx5_ifc_flow_table_eswitch_cap_bits`: 4096 bytes (0x8000 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct FlowTableEswitchCap(pub [u8; 4096]);
+
+const _: () = assert!(core::mem::size_of::<FlowTableEswitchCap>() == 4096);
+
+impl FlowTableEswitchCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4096;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4096]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_FLOW_TABLE_ESWITCH_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4096] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `flow_table_eswitch_cap` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.fdb_to_vport_reg_c_id`.
+    #[inline]
+    pub const fn fdb_to_vport_reg_c_id(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::fdb_to_vport_reg_c_id`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_fdb_to_vport_reg_c_id(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_fdb_to_vport_reg_c_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_to_vport_reg_c_id(mut self, v: u8) -> Self {
+        self.set_fdb_to_vport_reg_c_id(v);
+        self
+    }
+
+    /// PRM bits 0xd..0xe of `flow_table_eswitch_cap` (1 bits; big-endian dword 0, bits 18:18). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.fdb_uplink_hairpin`.
+    #[inline]
+    pub const fn fdb_uplink_hairpin(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xd, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fdb_uplink_hairpin`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fdb_uplink_hairpin(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd, 1, raw);
+    }
+
+    /// [`Self::set_fdb_uplink_hairpin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_uplink_hairpin(mut self, v: bool) -> Self {
+        self.set_fdb_uplink_hairpin(v);
+        self
+    }
+
+    /// PRM bits 0xe..0xf of `flow_table_eswitch_cap` (1 bits; big-endian dword 0, bits 17:17). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.fdb_multi_path_any_table_limit_regc`.
+    #[inline]
+    pub const fn fdb_multi_path_any_table_limit_regc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xe, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fdb_multi_path_any_table_limit_regc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fdb_multi_path_any_table_limit_regc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xe, 1, raw);
+    }
+
+    /// [`Self::set_fdb_multi_path_any_table_limit_regc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_multi_path_any_table_limit_regc(mut self, v: bool) -> Self {
+        self.set_fdb_multi_path_any_table_limit_regc(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x11 of `flow_table_eswitch_cap` (1 bits; big-endian dword 0, bits 15:15). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.fdb_dynamic_tunnel`.
+    #[inline]
+    pub const fn fdb_dynamic_tunnel(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x10, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fdb_dynamic_tunnel`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fdb_dynamic_tunnel(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 1, raw);
+    }
+
+    /// [`Self::set_fdb_dynamic_tunnel`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_dynamic_tunnel(mut self, v: bool) -> Self {
+        self.set_fdb_dynamic_tunnel(v);
+        self
+    }
+
+    /// PRM bits 0x12..0x13 of `flow_table_eswitch_cap` (1 bits; big-endian dword 0, bits 13:13). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.fdb_multi_path_any_table`.
+    #[inline]
+    pub const fn fdb_multi_path_any_table(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x12, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fdb_multi_path_any_table`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fdb_multi_path_any_table(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x12, 1, raw);
+    }
+
+    /// [`Self::set_fdb_multi_path_any_table`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_multi_path_any_table(mut self, v: bool) -> Self {
+        self.set_fdb_multi_path_any_table(v);
+        self
+    }
+
+    /// PRM bits 0x15..0x16 of `flow_table_eswitch_cap` (1 bits; big-endian dword 0, bits 10:10). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.fdb_modify_header_fwd_to_table`.
+    #[inline]
+    pub const fn fdb_modify_header_fwd_to_table(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x15, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fdb_modify_header_fwd_to_table`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fdb_modify_header_fwd_to_table(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x15, 1, raw);
+    }
+
+    /// [`Self::set_fdb_modify_header_fwd_to_table`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_modify_header_fwd_to_table(mut self, v: bool) -> Self {
+        self.set_fdb_modify_header_fwd_to_table(v);
+        self
+    }
+
+    /// PRM bits 0x16..0x17 of `flow_table_eswitch_cap` (1 bits; big-endian dword 0, bits 9:9). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.fdb_ipv4_ttl_modify`.
+    #[inline]
+    pub const fn fdb_ipv4_ttl_modify(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x16, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fdb_ipv4_ttl_modify`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fdb_ipv4_ttl_modify(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x16, 1, raw);
+    }
+
+    /// [`Self::set_fdb_ipv4_ttl_modify`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_ipv4_ttl_modify(mut self, v: bool) -> Self {
+        self.set_fdb_ipv4_ttl_modify(v);
+        self
+    }
+
+    /// PRM bits 0x17..0x18 of `flow_table_eswitch_cap` (1 bits; big-endian dword 0, bits 8:8). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.flow_source`.
+    #[inline]
+    pub const fn flow_source(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x17, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::flow_source`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_flow_source(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x17, 1, raw);
+    }
+
+    /// [`Self::set_flow_source`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_source(mut self, v: bool) -> Self {
+        self.set_flow_source(v);
+        self
+    }
+
+    /// PRM bits 0x1a..0x1b of `flow_table_eswitch_cap` (1 bits; big-endian dword 0, bits 5:5). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.multi_fdb_encap`.
+    #[inline]
+    pub const fn multi_fdb_encap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::multi_fdb_encap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_multi_fdb_encap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1a, 1, raw);
+    }
+
+    /// [`Self::set_multi_fdb_encap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_multi_fdb_encap(mut self, v: bool) -> Self {
+        self.set_multi_fdb_encap(v);
+        self
+    }
+
+    /// PRM bits 0x1b..0x1c of `flow_table_eswitch_cap` (1 bits; big-endian dword 0, bits 4:4). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.egress_acl_forward_to_vport`.
+    #[inline]
+    pub const fn egress_acl_forward_to_vport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1b, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::egress_acl_forward_to_vport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_egress_acl_forward_to_vport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1b, 1, raw);
+    }
+
+    /// [`Self::set_egress_acl_forward_to_vport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_egress_acl_forward_to_vport(mut self, v: bool) -> Self {
+        self.set_egress_acl_forward_to_vport(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x1d of `flow_table_eswitch_cap` (1 bits; big-endian dword 0, bits 3:3). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.fdb_multi_path_to_table`.
+    #[inline]
+    pub const fn fdb_multi_path_to_table(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fdb_multi_path_to_table`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fdb_multi_path_to_table(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 1, raw);
+    }
+
+    /// [`Self::set_fdb_multi_path_to_table`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_multi_path_to_table(mut self, v: bool) -> Self {
+        self.set_fdb_multi_path_to_table(v);
+        self
+    }
+
+    /// PRM bits 0x200..0x400 of `flow_table_eswitch_cap` (512 bits; big-endian, byte 0x40). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.flow_table_properties_nic_esw_fdb`.
+    #[inline]
+    pub const fn flow_table_properties_nic_esw_fdb(&self) -> &FlowTablePropLayout {
+        let s: &Split<64, 64, 3968> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_properties_nic_esw_fdb`], mutably.
+    #[inline]
+    pub fn flow_table_properties_nic_esw_fdb_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<64, 64, 3968> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_properties_nic_esw_fdb`].
+    #[inline]
+    pub const fn set_flow_table_properties_nic_esw_fdb(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 64, &v.0);
+    }
+
+    /// [`Self::set_flow_table_properties_nic_esw_fdb`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_properties_nic_esw_fdb(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_flow_table_properties_nic_esw_fdb(&v);
+        self
+    }
+
+    /// PRM bits 0x400..0x600 of `flow_table_eswitch_cap` (512 bits; big-endian, byte 0x80). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.flow_table_properties_esw_acl_ingress`.
+    #[inline]
+    pub const fn flow_table_properties_esw_acl_ingress(&self) -> &FlowTablePropLayout {
+        let s: &Split<128, 64, 3904> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_properties_esw_acl_ingress`], mutably.
+    #[inline]
+    pub fn flow_table_properties_esw_acl_ingress_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<128, 64, 3904> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_properties_esw_acl_ingress`].
+    #[inline]
+    pub const fn set_flow_table_properties_esw_acl_ingress(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 128, &v.0);
+    }
+
+    /// [`Self::set_flow_table_properties_esw_acl_ingress`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_properties_esw_acl_ingress(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_flow_table_properties_esw_acl_ingress(&v);
+        self
+    }
+
+    /// PRM bits 0x600..0x800 of `flow_table_eswitch_cap` (512 bits; big-endian, byte 0xc0). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.flow_table_properties_esw_acl_egress`.
+    #[inline]
+    pub const fn flow_table_properties_esw_acl_egress(&self) -> &FlowTablePropLayout {
+        let s: &Split<192, 64, 3840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flow_table_properties_esw_acl_egress`], mutably.
+    #[inline]
+    pub fn flow_table_properties_esw_acl_egress_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<192, 64, 3840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flow_table_properties_esw_acl_egress`].
+    #[inline]
+    pub const fn set_flow_table_properties_esw_acl_egress(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 192, &v.0);
+    }
+
+    /// [`Self::set_flow_table_properties_esw_acl_egress`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flow_table_properties_esw_acl_egress(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_flow_table_properties_esw_acl_egress(&v);
+        self
+    }
+
+    /// PRM bits 0x1400..0x1480 of `flow_table_eswitch_cap` (128 bits; big-endian, byte 0x280). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.ft_field_support_2_esw_fdb`.
+    #[inline]
+    pub const fn ft_field_support_2_esw_fdb(&self) -> &FlowTableFieldsSupported2 {
+        let s: &Split<640, 16, 3440> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ft_field_support_2_esw_fdb`], mutably.
+    #[inline]
+    pub fn ft_field_support_2_esw_fdb_mut(&mut self) -> &mut FlowTableFieldsSupported2 {
+        let s: &mut Split<640, 16, 3440> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ft_field_support_2_esw_fdb`].
+    #[inline]
+    pub const fn set_ft_field_support_2_esw_fdb(&mut self, v: &FlowTableFieldsSupported2) {
+        bits::put_bytes(&mut self.0, 640, &v.0);
+    }
+
+    /// [`Self::set_ft_field_support_2_esw_fdb`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ft_field_support_2_esw_fdb(mut self, v: FlowTableFieldsSupported2) -> Self {
+        self.set_ft_field_support_2_esw_fdb(&v);
+        self
+    }
+
+    /// PRM bits 0x1480..0x1500 of `flow_table_eswitch_cap` (128 bits; big-endian, byte 0x290). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.ft_field_bitmask_support_2_esw_fdb`.
+    #[inline]
+    pub const fn ft_field_bitmask_support_2_esw_fdb(&self) -> &FlowTableFieldsSupported2 {
+        let s: &Split<656, 16, 3424> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ft_field_bitmask_support_2_esw_fdb`], mutably.
+    #[inline]
+    pub fn ft_field_bitmask_support_2_esw_fdb_mut(&mut self) -> &mut FlowTableFieldsSupported2 {
+        let s: &mut Split<656, 16, 3424> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ft_field_bitmask_support_2_esw_fdb`].
+    #[inline]
+    pub const fn set_ft_field_bitmask_support_2_esw_fdb(&mut self, v: &FlowTableFieldsSupported2) {
+        bits::put_bytes(&mut self.0, 656, &v.0);
+    }
+
+    /// [`Self::set_ft_field_bitmask_support_2_esw_fdb`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ft_field_bitmask_support_2_esw_fdb(mut self, v: FlowTableFieldsSupported2) -> Self {
+        self.set_ft_field_bitmask_support_2_esw_fdb(&v);
+        self
+    }
+
+    /// PRM bits 0x1800..0x1840 of `flow_table_eswitch_cap` (64 bits; big-endian, byte 0x300). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.sw_steering_fdb_action_drop_icm_address_rx`.
+    #[inline]
+    pub const fn sw_steering_fdb_action_drop_icm_address_rx(&self) -> u64 {
+        bits::get64(&self.0, 0x1800)
+    }
+
+    /// Sets [`Self::sw_steering_fdb_action_drop_icm_address_rx`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_sw_steering_fdb_action_drop_icm_address_rx(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x1800, raw);
+    }
+
+    /// [`Self::set_sw_steering_fdb_action_drop_icm_address_rx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_steering_fdb_action_drop_icm_address_rx(mut self, v: u64) -> Self {
+        self.set_sw_steering_fdb_action_drop_icm_address_rx(v);
+        self
+    }
+
+    /// PRM bits 0x1840..0x1880 of `flow_table_eswitch_cap` (64 bits; big-endian, byte 0x308). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.sw_steering_fdb_action_drop_icm_address_tx`.
+    #[inline]
+    pub const fn sw_steering_fdb_action_drop_icm_address_tx(&self) -> u64 {
+        bits::get64(&self.0, 0x1840)
+    }
+
+    /// Sets [`Self::sw_steering_fdb_action_drop_icm_address_tx`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_sw_steering_fdb_action_drop_icm_address_tx(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x1840, raw);
+    }
+
+    /// [`Self::set_sw_steering_fdb_action_drop_icm_address_tx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_steering_fdb_action_drop_icm_address_tx(mut self, v: u64) -> Self {
+        self.set_sw_steering_fdb_action_drop_icm_address_tx(v);
+        self
+    }
+
+    /// PRM bits 0x1880..0x18c0 of `flow_table_eswitch_cap` (64 bits; big-endian, byte 0x310). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.sw_steering_uplink_icm_address_rx`.
+    #[inline]
+    pub const fn sw_steering_uplink_icm_address_rx(&self) -> u64 {
+        bits::get64(&self.0, 0x1880)
+    }
+
+    /// Sets [`Self::sw_steering_uplink_icm_address_rx`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_sw_steering_uplink_icm_address_rx(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x1880, raw);
+    }
+
+    /// [`Self::set_sw_steering_uplink_icm_address_rx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_steering_uplink_icm_address_rx(mut self, v: u64) -> Self {
+        self.set_sw_steering_uplink_icm_address_rx(v);
+        self
+    }
+
+    /// PRM bits 0x18c0..0x1900 of `flow_table_eswitch_cap` (64 bits; big-endian, byte 0x318). Kernel `mlx5_ifc_flow_table_eswitch_cap_bits.sw_steering_uplink_icm_address_tx`.
+    #[inline]
+    pub const fn sw_steering_uplink_icm_address_tx(&self) -> u64 {
+        bits::get64(&self.0, 0x18c0)
+    }
+
+    /// Sets [`Self::sw_steering_uplink_icm_address_tx`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_sw_steering_uplink_icm_address_tx(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x18c0, raw);
+    }
+
+    /// [`Self::set_sw_steering_uplink_icm_address_tx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_steering_uplink_icm_address_tx(mut self, v: u64) -> Self {
+        self.set_sw_steering_uplink_icm_address_tx(v);
+        self
+    }
+    /// Where [`Self::fdb_to_vport_reg_c_id`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_TO_VPORT_REG_C_ID: FieldDesc = FieldDesc { name: "fdb_to_vport_reg_c_id", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fdb_uplink_hairpin`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_UPLINK_HAIRPIN: FieldDesc = FieldDesc { name: "fdb_uplink_hairpin", offset: 0xd, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fdb_multi_path_any_table_limit_regc`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_MULTI_PATH_ANY_TABLE_LIMIT_REGC: FieldDesc = FieldDesc { name: "fdb_multi_path_any_table_limit_regc", offset: 0xe, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fdb_dynamic_tunnel`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_DYNAMIC_TUNNEL: FieldDesc = FieldDesc { name: "fdb_dynamic_tunnel", offset: 0x10, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fdb_multi_path_any_table`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_MULTI_PATH_ANY_TABLE: FieldDesc = FieldDesc { name: "fdb_multi_path_any_table", offset: 0x12, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fdb_modify_header_fwd_to_table`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_MODIFY_HEADER_FWD_TO_TABLE: FieldDesc = FieldDesc { name: "fdb_modify_header_fwd_to_table", offset: 0x15, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fdb_ipv4_ttl_modify`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_IPV4_TTL_MODIFY: FieldDesc = FieldDesc { name: "fdb_ipv4_ttl_modify", offset: 0x16, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::flow_source`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_SOURCE: FieldDesc = FieldDesc { name: "flow_source", offset: 0x17, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::multi_fdb_encap`] lives: offset, width, count and kind.
+    pub const FIELD_MULTI_FDB_ENCAP: FieldDesc = FieldDesc { name: "multi_fdb_encap", offset: 0x1a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::egress_acl_forward_to_vport`] lives: offset, width, count and kind.
+    pub const FIELD_EGRESS_ACL_FORWARD_TO_VPORT: FieldDesc = FieldDesc { name: "egress_acl_forward_to_vport", offset: 0x1b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fdb_multi_path_to_table`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_MULTI_PATH_TO_TABLE: FieldDesc = FieldDesc { name: "fdb_multi_path_to_table", offset: 0x1c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::flow_table_properties_nic_esw_fdb`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_PROPERTIES_NIC_ESW_FDB: FieldDesc = FieldDesc { name: "flow_table_properties_nic_esw_fdb", offset: 0x200, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::flow_table_properties_esw_acl_ingress`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_PROPERTIES_ESW_ACL_INGRESS: FieldDesc = FieldDesc { name: "flow_table_properties_esw_acl_ingress", offset: 0x400, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::flow_table_properties_esw_acl_egress`] lives: offset, width, count and kind.
+    pub const FIELD_FLOW_TABLE_PROPERTIES_ESW_ACL_EGRESS: FieldDesc = FieldDesc { name: "flow_table_properties_esw_acl_egress", offset: 0x600, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::ft_field_support_2_esw_fdb`] lives: offset, width, count and kind.
+    pub const FIELD_FT_FIELD_SUPPORT_2_ESW_FDB: FieldDesc = FieldDesc { name: "ft_field_support_2_esw_fdb", offset: 0x1400, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported2::DESC) };
+    /// Where [`Self::ft_field_bitmask_support_2_esw_fdb`] lives: offset, width, count and kind.
+    pub const FIELD_FT_FIELD_BITMASK_SUPPORT_2_ESW_FDB: FieldDesc = FieldDesc { name: "ft_field_bitmask_support_2_esw_fdb", offset: 0x1480, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported2::DESC) };
+    /// Where [`Self::sw_steering_fdb_action_drop_icm_address_rx`] lives: offset, width, count and kind.
+    pub const FIELD_SW_STEERING_FDB_ACTION_DROP_ICM_ADDRESS_RX: FieldDesc = FieldDesc { name: "sw_steering_fdb_action_drop_icm_address_rx", offset: 0x1800, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_steering_fdb_action_drop_icm_address_tx`] lives: offset, width, count and kind.
+    pub const FIELD_SW_STEERING_FDB_ACTION_DROP_ICM_ADDRESS_TX: FieldDesc = FieldDesc { name: "sw_steering_fdb_action_drop_icm_address_tx", offset: 0x1840, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_steering_uplink_icm_address_rx`] lives: offset, width, count and kind.
+    pub const FIELD_SW_STEERING_UPLINK_ICM_ADDRESS_RX: FieldDesc = FieldDesc { name: "sw_steering_uplink_icm_address_rx", offset: 0x1880, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_steering_uplink_icm_address_tx`] lives: offset, width, count and kind.
+    pub const FIELD_SW_STEERING_UPLINK_ICM_ADDRESS_TX: FieldDesc = FieldDesc { name: "sw_steering_uplink_icm_address_tx", offset: 0x18c0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for FlowTableEswitchCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for FlowTableEswitchCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for FlowTableEswitchCap {
+    const SIZE: usize = 4096;
+    const DESC: &'static LayoutDesc = &LAYOUT_FLOW_TABLE_ESWITCH_CAP;
+}
+
+static LAYOUT_FLOW_TABLE_ESWITCH_CAP: LayoutDesc = LayoutDesc {
+    name: "flow_table_eswitch_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x8000,
+    doc: "",
+    fields: &[
+        FlowTableEswitchCap::FIELD_FDB_TO_VPORT_REG_C_ID,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableEswitchCap::FIELD_FDB_UPLINK_HAIRPIN,
+        FlowTableEswitchCap::FIELD_FDB_MULTI_PATH_ANY_TABLE_LIMIT_REGC,
+        FieldDesc { name: "reserved_at_f", offset: 0xf, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableEswitchCap::FIELD_FDB_DYNAMIC_TUNNEL,
+        FieldDesc { name: "reserved_at_11", offset: 0x11, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableEswitchCap::FIELD_FDB_MULTI_PATH_ANY_TABLE,
+        FieldDesc { name: "reserved_at_13", offset: 0x13, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableEswitchCap::FIELD_FDB_MODIFY_HEADER_FWD_TO_TABLE,
+        FlowTableEswitchCap::FIELD_FDB_IPV4_TTL_MODIFY,
+        FlowTableEswitchCap::FIELD_FLOW_SOURCE,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableEswitchCap::FIELD_MULTI_FDB_ENCAP,
+        FlowTableEswitchCap::FIELD_EGRESS_ACL_FORWARD_TO_VPORT,
+        FlowTableEswitchCap::FIELD_FDB_MULTI_PATH_TO_TABLE,
+        FieldDesc { name: "reserved_at_1d", offset: 0x1d, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x1e0, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableEswitchCap::FIELD_FLOW_TABLE_PROPERTIES_NIC_ESW_FDB,
+        FlowTableEswitchCap::FIELD_FLOW_TABLE_PROPERTIES_ESW_ACL_INGRESS,
+        FlowTableEswitchCap::FIELD_FLOW_TABLE_PROPERTIES_ESW_ACL_EGRESS,
+        FieldDesc { name: "reserved_at_800", offset: 0x800, width: 0xc00, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableEswitchCap::FIELD_FT_FIELD_SUPPORT_2_ESW_FDB,
+        FlowTableEswitchCap::FIELD_FT_FIELD_BITMASK_SUPPORT_2_ESW_FDB,
+        FieldDesc { name: "reserved_at_1500", offset: 0x1500, width: 0x300, count: Count::One, kind: FieldKind::Reserved },
+        FlowTableEswitchCap::FIELD_SW_STEERING_FDB_ACTION_DROP_ICM_ADDRESS_RX,
+        FlowTableEswitchCap::FIELD_SW_STEERING_FDB_ACTION_DROP_ICM_ADDRESS_TX,
+        FlowTableEswitchCap::FIELD_SW_STEERING_UPLINK_ICM_ADDRESS_RX,
+        FlowTableEswitchCap::FIELD_SW_STEERING_UPLINK_ICM_ADDRESS_TX,
+        FieldDesc { name: "reserved_at_1900", offset: 0x1900, width: 0x6700, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// wqe_based_flow_table_cap
+///
+/// Kernel `struct mlx5_ifc_wqe_based_flow_table_cap_bits`: 60 bytes (0x1e0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct WqeBasedFlowTableCap(pub [u8; 60]);
+
+const _: () = assert!(core::mem::size_of::<WqeBasedFlowTableCap>() == 60);
+
+impl WqeBasedFlowTableCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 60;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 60]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_WQE_BASED_FLOW_TABLE_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 60] {
+        &self.0
+    }
+
+    /// PRM bits 0x3..0x8 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 0, bits 28:24). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.log_max_num_ste`.
+    #[inline]
+    pub const fn log_max_num_ste(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_num_ste`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_num_ste(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 5, raw);
+    }
+
+    /// [`Self::set_log_max_num_ste`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_num_ste(mut self, v: u8) -> Self {
+        self.set_log_max_num_ste(v);
+        self
+    }
+
+    /// PRM bits 0xb..0x10 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 0, bits 20:16). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.log_max_num_stc`.
+    #[inline]
+    pub const fn log_max_num_stc(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_num_stc`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_num_stc(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb, 5, raw);
+    }
+
+    /// [`Self::set_log_max_num_stc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_num_stc(mut self, v: u8) -> Self {
+        self.set_log_max_num_stc(v);
+        self
+    }
+
+    /// PRM bits 0x13..0x18 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 0, bits 12:8). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.log_max_num_rtc`.
+    #[inline]
+    pub const fn log_max_num_rtc(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x13, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_num_rtc`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_num_rtc(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x13, 5, raw);
+    }
+
+    /// [`Self::set_log_max_num_rtc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_num_rtc(mut self, v: u8) -> Self {
+        self.set_log_max_num_rtc(v);
+        self
+    }
+
+    /// PRM bits 0x1b..0x20 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 0, bits 4:0). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.log_max_num_header_modify_pattern`.
+    #[inline]
+    pub const fn log_max_num_header_modify_pattern(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_num_header_modify_pattern`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_num_header_modify_pattern(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1b, 5, raw);
+    }
+
+    /// [`Self::set_log_max_num_header_modify_pattern`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_num_header_modify_pattern(mut self, v: u8) -> Self {
+        self.set_log_max_num_header_modify_pattern(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `wqe_based_flow_table_cap` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.rtc_hash_split_table`.
+    #[inline]
+    pub const fn rtc_hash_split_table(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::rtc_hash_split_table`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_rtc_hash_split_table(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_rtc_hash_split_table`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rtc_hash_split_table(mut self, v: bool) -> Self {
+        self.set_rtc_hash_split_table(v);
+        self
+    }
+
+    /// PRM bits 0x21..0x22 of `wqe_based_flow_table_cap` (1 bits; big-endian dword 1, bits 30:30). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.rtc_linear_lookup_table`.
+    #[inline]
+    pub const fn rtc_linear_lookup_table(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x21, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::rtc_linear_lookup_table`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_rtc_linear_lookup_table(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x21, 1, raw);
+    }
+
+    /// [`Self::set_rtc_linear_lookup_table`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rtc_linear_lookup_table(mut self, v: bool) -> Self {
+        self.set_rtc_linear_lookup_table(v);
+        self
+    }
+
+    /// PRM bits 0x23..0x28 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 1, bits 28:24). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.stc_alloc_log_granularity`.
+    #[inline]
+    pub const fn stc_alloc_log_granularity(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x23, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::stc_alloc_log_granularity`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_stc_alloc_log_granularity(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x23, 5, raw);
+    }
+
+    /// [`Self::set_stc_alloc_log_granularity`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_stc_alloc_log_granularity(mut self, v: u8) -> Self {
+        self.set_stc_alloc_log_granularity(v);
+        self
+    }
+
+    /// PRM bits 0x2b..0x30 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 1, bits 20:16). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.stc_alloc_log_max`.
+    #[inline]
+    pub const fn stc_alloc_log_max(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::stc_alloc_log_max`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_stc_alloc_log_max(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2b, 5, raw);
+    }
+
+    /// [`Self::set_stc_alloc_log_max`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_stc_alloc_log_max(mut self, v: u8) -> Self {
+        self.set_stc_alloc_log_max(v);
+        self
+    }
+
+    /// PRM bits 0x33..0x38 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 1, bits 12:8). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.ste_alloc_log_granularity`.
+    #[inline]
+    pub const fn ste_alloc_log_granularity(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x33, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::ste_alloc_log_granularity`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_ste_alloc_log_granularity(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x33, 5, raw);
+    }
+
+    /// [`Self::set_ste_alloc_log_granularity`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ste_alloc_log_granularity(mut self, v: u8) -> Self {
+        self.set_ste_alloc_log_granularity(v);
+        self
+    }
+
+    /// PRM bits 0x3b..0x40 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 1, bits 4:0). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.ste_alloc_log_max`.
+    #[inline]
+    pub const fn ste_alloc_log_max(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::ste_alloc_log_max`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_ste_alloc_log_max(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3b, 5, raw);
+    }
+
+    /// [`Self::set_ste_alloc_log_max`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ste_alloc_log_max(mut self, v: u8) -> Self {
+        self.set_ste_alloc_log_max(v);
+        self
+    }
+
+    /// PRM bits 0x4b..0x50 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 2, bits 20:16). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.rtc_reparse_mode`.
+    #[inline]
+    pub const fn rtc_reparse_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::rtc_reparse_mode`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_rtc_reparse_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4b, 5, raw);
+    }
+
+    /// [`Self::set_rtc_reparse_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rtc_reparse_mode(mut self, v: u8) -> Self {
+        self.set_rtc_reparse_mode(v);
+        self
+    }
+
+    /// PRM bits 0x53..0x58 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 2, bits 12:8). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.rtc_index_mode`.
+    #[inline]
+    pub const fn rtc_index_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x53, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::rtc_index_mode`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_rtc_index_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x53, 5, raw);
+    }
+
+    /// [`Self::set_rtc_index_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rtc_index_mode(mut self, v: u8) -> Self {
+        self.set_rtc_index_mode(v);
+        self
+    }
+
+    /// PRM bits 0x5b..0x60 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 2, bits 4:0). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.rtc_log_depth_max`.
+    #[inline]
+    pub const fn rtc_log_depth_max(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x5b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::rtc_log_depth_max`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_rtc_log_depth_max(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5b, 5, raw);
+    }
+
+    /// [`Self::set_rtc_log_depth_max`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rtc_log_depth_max(mut self, v: u8) -> Self {
+        self.set_rtc_log_depth_max(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x80 of `wqe_based_flow_table_cap` (16 bits; big-endian dword 3, bits 15:0). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.ste_format`.
+    #[inline]
+    pub const fn ste_format(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x70, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::ste_format`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_ste_format(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 16, raw);
+    }
+
+    /// [`Self::set_ste_format`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ste_format(mut self, v: u16) -> Self {
+        self.set_ste_format(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x100 of `wqe_based_flow_table_cap` (128 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.stc_action_type`.
+    #[inline]
+    pub const fn stc_action_type(&self) -> &[u8; 16] {
+        let s: &Split<16, 16, 28> = zerocopy::transmute_ref!(&self.0);
+        s.middle()
+    }
+
+    /// [`Self::stc_action_type`], mutably.
+    #[inline]
+    pub fn stc_action_type_mut(&mut self) -> &mut [u8; 16] {
+        let s: &mut Split<16, 16, 28> = zerocopy::transmute_mut!(&mut self.0);
+        s.middle_mut()
+    }
+
+    /// Replaces [`Self::stc_action_type`].
+    #[inline]
+    pub const fn set_stc_action_type(&mut self, v: &[u8; 16]) {
+        bits::put_bytes(&mut self.0, 16, v);
+    }
+
+    /// [`Self::set_stc_action_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_stc_action_type(mut self, v: [u8; 16]) -> Self {
+        self.set_stc_action_type(&v);
+        self
+    }
+
+    /// PRM bits 0x100..0x110 of `wqe_based_flow_table_cap` (16 bits; big-endian dword 8, bits 31:16). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.header_insert_type`.
+    #[inline]
+    pub const fn header_insert_type(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x100, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::header_insert_type`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_header_insert_type(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x100, 16, raw);
+    }
+
+    /// [`Self::set_header_insert_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_header_insert_type(mut self, v: u16) -> Self {
+        self.set_header_insert_type(v);
+        self
+    }
+
+    /// PRM bits 0x110..0x120 of `wqe_based_flow_table_cap` (16 bits; big-endian dword 8, bits 15:0). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.header_remove_type`.
+    #[inline]
+    pub const fn header_remove_type(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x110, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::header_remove_type`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_header_remove_type(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x110, 16, raw);
+    }
+
+    /// [`Self::set_header_remove_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_header_remove_type(mut self, v: u16) -> Self {
+        self.set_header_remove_type(v);
+        self
+    }
+
+    /// PRM bits 0x120..0x140 of `wqe_based_flow_table_cap` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.trivial_match_definer`.
+    #[inline]
+    pub const fn trivial_match_definer(&self) -> u32 {
+        bits::get32(&self.0, 0x120, 32)
+    }
+
+    /// Sets [`Self::trivial_match_definer`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_trivial_match_definer(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x120, 32, raw);
+    }
+
+    /// [`Self::set_trivial_match_definer`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_trivial_match_definer(mut self, v: u32) -> Self {
+        self.set_trivial_match_definer(v);
+        self
+    }
+
+    /// PRM bits 0x15b..0x160 of `wqe_based_flow_table_cap` (5 bits; big-endian dword 10, bits 4:0). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.rtc_max_num_hash_definer_gen_wqe`.
+    #[inline]
+    pub const fn rtc_max_num_hash_definer_gen_wqe(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x15b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::rtc_max_num_hash_definer_gen_wqe`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_rtc_max_num_hash_definer_gen_wqe(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x15b, 5, raw);
+    }
+
+    /// [`Self::set_rtc_max_num_hash_definer_gen_wqe`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rtc_max_num_hash_definer_gen_wqe(mut self, v: u8) -> Self {
+        self.set_rtc_max_num_hash_definer_gen_wqe(v);
+        self
+    }
+
+    /// PRM bits 0x178..0x180 of `wqe_based_flow_table_cap` (8 bits; big-endian dword 11, bits 7:0). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.access_index_mode`.
+    #[inline]
+    pub const fn access_index_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x178, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::access_index_mode`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_access_index_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x178, 8, raw);
+    }
+
+    /// [`Self::set_access_index_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_index_mode(mut self, v: u8) -> Self {
+        self.set_access_index_mode(v);
+        self
+    }
+
+    /// PRM bits 0x190..0x1a0 of `wqe_based_flow_table_cap` (16 bits; big-endian dword 12, bits 15:0). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.ste_format_gen_wqe`.
+    #[inline]
+    pub const fn ste_format_gen_wqe(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x190, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::ste_format_gen_wqe`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_ste_format_gen_wqe(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x190, 16, raw);
+    }
+
+    /// [`Self::set_ste_format_gen_wqe`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ste_format_gen_wqe(mut self, v: u16) -> Self {
+        self.set_ste_format_gen_wqe(v);
+        self
+    }
+
+    /// PRM bits 0x1a0..0x1c0 of `wqe_based_flow_table_cap` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.linear_match_definer_reg_c3`.
+    #[inline]
+    pub const fn linear_match_definer_reg_c3(&self) -> u32 {
+        bits::get32(&self.0, 0x1a0, 32)
+    }
+
+    /// Sets [`Self::linear_match_definer_reg_c3`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_linear_match_definer_reg_c3(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x1a0, 32, raw);
+    }
+
+    /// [`Self::set_linear_match_definer_reg_c3`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_linear_match_definer_reg_c3(mut self, v: u32) -> Self {
+        self.set_linear_match_definer_reg_c3(v);
+        self
+    }
+
+    /// PRM bits 0x1c0..0x1c1 of `wqe_based_flow_table_cap` (1 bits; big-endian dword 14, bits 31:31). Kernel `mlx5_ifc_wqe_based_flow_table_cap_bits.fdb_jump_to_tir_stc`.
+    #[inline]
+    pub const fn fdb_jump_to_tir_stc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1c0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fdb_jump_to_tir_stc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fdb_jump_to_tir_stc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c0, 1, raw);
+    }
+
+    /// [`Self::set_fdb_jump_to_tir_stc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_jump_to_tir_stc(mut self, v: bool) -> Self {
+        self.set_fdb_jump_to_tir_stc(v);
+        self
+    }
+    /// Where [`Self::log_max_num_ste`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_NUM_STE: FieldDesc = FieldDesc { name: "log_max_num_ste", offset: 0x3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_num_stc`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_NUM_STC: FieldDesc = FieldDesc { name: "log_max_num_stc", offset: 0xb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_num_rtc`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_NUM_RTC: FieldDesc = FieldDesc { name: "log_max_num_rtc", offset: 0x13, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_num_header_modify_pattern`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_NUM_HEADER_MODIFY_PATTERN: FieldDesc = FieldDesc { name: "log_max_num_header_modify_pattern", offset: 0x1b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rtc_hash_split_table`] lives: offset, width, count and kind.
+    pub const FIELD_RTC_HASH_SPLIT_TABLE: FieldDesc = FieldDesc { name: "rtc_hash_split_table", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rtc_linear_lookup_table`] lives: offset, width, count and kind.
+    pub const FIELD_RTC_LINEAR_LOOKUP_TABLE: FieldDesc = FieldDesc { name: "rtc_linear_lookup_table", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::stc_alloc_log_granularity`] lives: offset, width, count and kind.
+    pub const FIELD_STC_ALLOC_LOG_GRANULARITY: FieldDesc = FieldDesc { name: "stc_alloc_log_granularity", offset: 0x23, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::stc_alloc_log_max`] lives: offset, width, count and kind.
+    pub const FIELD_STC_ALLOC_LOG_MAX: FieldDesc = FieldDesc { name: "stc_alloc_log_max", offset: 0x2b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ste_alloc_log_granularity`] lives: offset, width, count and kind.
+    pub const FIELD_STE_ALLOC_LOG_GRANULARITY: FieldDesc = FieldDesc { name: "ste_alloc_log_granularity", offset: 0x33, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ste_alloc_log_max`] lives: offset, width, count and kind.
+    pub const FIELD_STE_ALLOC_LOG_MAX: FieldDesc = FieldDesc { name: "ste_alloc_log_max", offset: 0x3b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rtc_reparse_mode`] lives: offset, width, count and kind.
+    pub const FIELD_RTC_REPARSE_MODE: FieldDesc = FieldDesc { name: "rtc_reparse_mode", offset: 0x4b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rtc_index_mode`] lives: offset, width, count and kind.
+    pub const FIELD_RTC_INDEX_MODE: FieldDesc = FieldDesc { name: "rtc_index_mode", offset: 0x53, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rtc_log_depth_max`] lives: offset, width, count and kind.
+    pub const FIELD_RTC_LOG_DEPTH_MAX: FieldDesc = FieldDesc { name: "rtc_log_depth_max", offset: 0x5b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ste_format`] lives: offset, width, count and kind.
+    pub const FIELD_STE_FORMAT: FieldDesc = FieldDesc { name: "ste_format", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::stc_action_type`] lives: offset, width, count and kind.
+    pub const FIELD_STC_ACTION_TYPE: FieldDesc = FieldDesc { name: "stc_action_type", offset: 0x80, width: 0x80, count: Count::One, kind: FieldKind::Bytes };
+    /// Where [`Self::header_insert_type`] lives: offset, width, count and kind.
+    pub const FIELD_HEADER_INSERT_TYPE: FieldDesc = FieldDesc { name: "header_insert_type", offset: 0x100, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::header_remove_type`] lives: offset, width, count and kind.
+    pub const FIELD_HEADER_REMOVE_TYPE: FieldDesc = FieldDesc { name: "header_remove_type", offset: 0x110, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::trivial_match_definer`] lives: offset, width, count and kind.
+    pub const FIELD_TRIVIAL_MATCH_DEFINER: FieldDesc = FieldDesc { name: "trivial_match_definer", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rtc_max_num_hash_definer_gen_wqe`] lives: offset, width, count and kind.
+    pub const FIELD_RTC_MAX_NUM_HASH_DEFINER_GEN_WQE: FieldDesc = FieldDesc { name: "rtc_max_num_hash_definer_gen_wqe", offset: 0x15b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::access_index_mode`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_INDEX_MODE: FieldDesc = FieldDesc { name: "access_index_mode", offset: 0x178, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ste_format_gen_wqe`] lives: offset, width, count and kind.
+    pub const FIELD_STE_FORMAT_GEN_WQE: FieldDesc = FieldDesc { name: "ste_format_gen_wqe", offset: 0x190, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::linear_match_definer_reg_c3`] lives: offset, width, count and kind.
+    pub const FIELD_LINEAR_MATCH_DEFINER_REG_C3: FieldDesc = FieldDesc { name: "linear_match_definer_reg_c3", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fdb_jump_to_tir_stc`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_JUMP_TO_TIR_STC: FieldDesc = FieldDesc { name: "fdb_jump_to_tir_stc", offset: 0x1c0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for WqeBasedFlowTableCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for WqeBasedFlowTableCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for WqeBasedFlowTableCap {
+    const SIZE: usize = 60;
+    const DESC: &'static LayoutDesc = &LAYOUT_WQE_BASED_FLOW_TABLE_CAP;
+}
+
+static LAYOUT_WQE_BASED_FLOW_TABLE_CAP: LayoutDesc = LayoutDesc {
+    name: "wqe_based_flow_table_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x1e0,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_LOG_MAX_NUM_STE,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_LOG_MAX_NUM_STC,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_LOG_MAX_NUM_RTC,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_LOG_MAX_NUM_HEADER_MODIFY_PATTERN,
+        WqeBasedFlowTableCap::FIELD_RTC_HASH_SPLIT_TABLE,
+        WqeBasedFlowTableCap::FIELD_RTC_LINEAR_LOOKUP_TABLE,
+        FieldDesc { name: "reserved_at_22", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_STC_ALLOC_LOG_GRANULARITY,
+        FieldDesc { name: "reserved_at_28", offset: 0x28, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_STC_ALLOC_LOG_MAX,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_STE_ALLOC_LOG_GRANULARITY,
+        FieldDesc { name: "reserved_at_38", offset: 0x38, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_STE_ALLOC_LOG_MAX,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_RTC_REPARSE_MODE,
+        FieldDesc { name: "reserved_at_50", offset: 0x50, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_RTC_INDEX_MODE,
+        FieldDesc { name: "reserved_at_58", offset: 0x58, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_RTC_LOG_DEPTH_MAX,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_STE_FORMAT,
+        WqeBasedFlowTableCap::FIELD_STC_ACTION_TYPE,
+        WqeBasedFlowTableCap::FIELD_HEADER_INSERT_TYPE,
+        WqeBasedFlowTableCap::FIELD_HEADER_REMOVE_TYPE,
+        WqeBasedFlowTableCap::FIELD_TRIVIAL_MATCH_DEFINER,
+        FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0x1b, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_RTC_MAX_NUM_HASH_DEFINER_GEN_WQE,
+        FieldDesc { name: "reserved_at_160", offset: 0x160, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_ACCESS_INDEX_MODE,
+        FieldDesc { name: "reserved_at_180", offset: 0x180, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        WqeBasedFlowTableCap::FIELD_STE_FORMAT_GEN_WQE,
+        WqeBasedFlowTableCap::FIELD_LINEAR_MATCH_DEFINER_REG_C3,
+        WqeBasedFlowTableCap::FIELD_FDB_JUMP_TO_TIR_STC,
+        FieldDesc { name: "reserved_at_1c1", offset: 0x1c1, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// esw_cap
+///
+/// Kernel `struct mlx5_ifc_esw_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct EswCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<EswCap>() == 256);
+
+impl EswCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ESW_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x1d..0x1e of `esw_cap` (1 bits; big-endian dword 0, bits 2:2). Kernel `mlx5_ifc_esw_cap_bits.merged_eswitch`.
+    #[inline]
+    pub const fn merged_eswitch(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::merged_eswitch`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_merged_eswitch(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 1, raw);
+    }
+
+    /// [`Self::set_merged_eswitch`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_merged_eswitch(mut self, v: bool) -> Self {
+        self.set_merged_eswitch(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x61 of `esw_cap` (1 bits; big-endian dword 3, bits 31:31). Kernel `mlx5_ifc_esw_cap_bits.esw_manager_vport_number_valid`.
+    #[inline]
+    pub const fn esw_manager_vport_number_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x60, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::esw_manager_vport_number_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_esw_manager_vport_number_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 1, raw);
+    }
+
+    /// [`Self::set_esw_manager_vport_number_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_esw_manager_vport_number_valid(mut self, v: bool) -> Self {
+        self.set_esw_manager_vport_number_valid(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x80 of `esw_cap` (16 bits; big-endian dword 3, bits 15:0). Kernel `mlx5_ifc_esw_cap_bits.esw_manager_vport_number`.
+    #[inline]
+    pub const fn esw_manager_vport_number(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x70, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::esw_manager_vport_number`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_esw_manager_vport_number(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 16, raw);
+    }
+
+    /// [`Self::set_esw_manager_vport_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_esw_manager_vport_number(mut self, v: u16) -> Self {
+        self.set_esw_manager_vport_number(v);
+        self
+    }
+    /// Where [`Self::merged_eswitch`] lives: offset, width, count and kind.
+    pub const FIELD_MERGED_ESWITCH: FieldDesc = FieldDesc { name: "merged_eswitch", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::esw_manager_vport_number_valid`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_MANAGER_VPORT_NUMBER_VALID: FieldDesc = FieldDesc { name: "esw_manager_vport_number_valid", offset: 0x60, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::esw_manager_vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_MANAGER_VPORT_NUMBER: FieldDesc = FieldDesc { name: "esw_manager_vport_number", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for EswCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for EswCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for EswCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_ESW_CAP;
+}
+
+static LAYOUT_ESW_CAP: LayoutDesc = LayoutDesc {
+    name: "esw_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x1d, count: Count::One, kind: FieldKind::Reserved },
+        EswCap::FIELD_MERGED_ESWITCH,
+        FieldDesc { name: "reserved_at_1e", offset: 0x1e, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        EswCap::FIELD_ESW_MANAGER_VPORT_NUMBER_VALID,
+        FieldDesc { name: "reserved_at_61", offset: 0x61, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
+        EswCap::FIELD_ESW_MANAGER_VPORT_NUMBER,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x780, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// e_switch_cap
+///
+/// Kernel `struct mlx5_ifc_e_switch_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ESwitchCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<ESwitchCap>() == 256);
+
+impl ESwitchCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_E_SWITCH_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `e_switch_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_e_switch_cap_bits.vport_svlan_strip`.
+    #[inline]
+    pub const fn vport_svlan_strip(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_svlan_strip`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_svlan_strip(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_vport_svlan_strip`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_svlan_strip(mut self, v: bool) -> Self {
+        self.set_vport_svlan_strip(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `e_switch_cap` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_e_switch_cap_bits.vport_cvlan_strip`.
+    #[inline]
+    pub const fn vport_cvlan_strip(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_cvlan_strip`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_cvlan_strip(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_vport_cvlan_strip`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_cvlan_strip(mut self, v: bool) -> Self {
+        self.set_vport_cvlan_strip(v);
+        self
+    }
+
+    /// PRM bits 0x2..0x3 of `e_switch_cap` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_e_switch_cap_bits.vport_svlan_insert`.
+    #[inline]
+    pub const fn vport_svlan_insert(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_svlan_insert`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_svlan_insert(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_vport_svlan_insert`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_svlan_insert(mut self, v: bool) -> Self {
+        self.set_vport_svlan_insert(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x4 of `e_switch_cap` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_e_switch_cap_bits.vport_cvlan_insert_if_not_exist`.
+    #[inline]
+    pub const fn vport_cvlan_insert_if_not_exist(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_cvlan_insert_if_not_exist`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_cvlan_insert_if_not_exist(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_vport_cvlan_insert_if_not_exist`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_cvlan_insert_if_not_exist(mut self, v: bool) -> Self {
+        self.set_vport_cvlan_insert_if_not_exist(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `e_switch_cap` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_e_switch_cap_bits.vport_cvlan_insert_overwrite`.
+    #[inline]
+    pub const fn vport_cvlan_insert_overwrite(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_cvlan_insert_overwrite`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_cvlan_insert_overwrite(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_vport_cvlan_insert_overwrite`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_cvlan_insert_overwrite(mut self, v: bool) -> Self {
+        self.set_vport_cvlan_insert_overwrite(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x7 of `e_switch_cap` (1 bits; big-endian dword 0, bits 25:25). Kernel `mlx5_ifc_e_switch_cap_bits.vport_cvlan_insert_always`.
+    #[inline]
+    pub const fn vport_cvlan_insert_always(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_cvlan_insert_always`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_cvlan_insert_always(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 1, raw);
+    }
+
+    /// [`Self::set_vport_cvlan_insert_always`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_cvlan_insert_always(mut self, v: bool) -> Self {
+        self.set_vport_cvlan_insert_always(v);
+        self
+    }
+
+    /// PRM bits 0x7..0x8 of `e_switch_cap` (1 bits; big-endian dword 0, bits 24:24). Kernel `mlx5_ifc_e_switch_cap_bits.esw_shared_ingress_acl`.
+    #[inline]
+    pub const fn esw_shared_ingress_acl(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::esw_shared_ingress_acl`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_esw_shared_ingress_acl(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7, 1, raw);
+    }
+
+    /// [`Self::set_esw_shared_ingress_acl`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_esw_shared_ingress_acl(mut self, v: bool) -> Self {
+        self.set_esw_shared_ingress_acl(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x9 of `e_switch_cap` (1 bits; big-endian dword 0, bits 23:23). Kernel `mlx5_ifc_e_switch_cap_bits.esw_uplink_ingress_acl`.
+    #[inline]
+    pub const fn esw_uplink_ingress_acl(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x8, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::esw_uplink_ingress_acl`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_esw_uplink_ingress_acl(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 1, raw);
+    }
+
+    /// [`Self::set_esw_uplink_ingress_acl`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_esw_uplink_ingress_acl(mut self, v: bool) -> Self {
+        self.set_esw_uplink_ingress_acl(v);
+        self
+    }
+
+    /// PRM bits 0x9..0xa of `e_switch_cap` (1 bits; big-endian dword 0, bits 22:22). Kernel `mlx5_ifc_e_switch_cap_bits.root_ft_on_other_esw`.
+    #[inline]
+    pub const fn root_ft_on_other_esw(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x9, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::root_ft_on_other_esw`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_root_ft_on_other_esw(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x9, 1, raw);
+    }
+
+    /// [`Self::set_root_ft_on_other_esw`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_root_ft_on_other_esw(mut self, v: bool) -> Self {
+        self.set_root_ft_on_other_esw(v);
+        self
+    }
+
+    /// PRM bits 0xb..0xc of `e_switch_cap` (1 bits; big-endian dword 0, bits 20:20). Kernel `mlx5_ifc_e_switch_cap_bits.esw_vport_state_max_tx_speed`.
+    #[inline]
+    pub const fn esw_vport_state_max_tx_speed(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xb, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::esw_vport_state_max_tx_speed`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_esw_vport_state_max_tx_speed(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb, 1, raw);
+    }
+
+    /// [`Self::set_esw_vport_state_max_tx_speed`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_esw_vport_state_max_tx_speed(mut self, v: bool) -> Self {
+        self.set_esw_vport_state_max_tx_speed(v);
+        self
+    }
+
+    /// PRM bits 0x19..0x1a of `e_switch_cap` (1 bits; big-endian dword 0, bits 6:6). Kernel `mlx5_ifc_e_switch_cap_bits.esw_functions_changed`.
+    #[inline]
+    pub const fn esw_functions_changed(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x19, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::esw_functions_changed`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_esw_functions_changed(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x19, 1, raw);
+    }
+
+    /// [`Self::set_esw_functions_changed`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_esw_functions_changed(mut self, v: bool) -> Self {
+        self.set_esw_functions_changed(v);
+        self
+    }
+
+    /// PRM bits 0x1b..0x1c of `e_switch_cap` (1 bits; big-endian dword 0, bits 4:4). Kernel `mlx5_ifc_e_switch_cap_bits.ecpf_vport_exists`.
+    #[inline]
+    pub const fn ecpf_vport_exists(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1b, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ecpf_vport_exists`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ecpf_vport_exists(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1b, 1, raw);
+    }
+
+    /// [`Self::set_ecpf_vport_exists`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ecpf_vport_exists(mut self, v: bool) -> Self {
+        self.set_ecpf_vport_exists(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x1d of `e_switch_cap` (1 bits; big-endian dword 0, bits 3:3). Kernel `mlx5_ifc_e_switch_cap_bits.counter_eswitch_affinity`.
+    #[inline]
+    pub const fn counter_eswitch_affinity(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::counter_eswitch_affinity`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_counter_eswitch_affinity(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 1, raw);
+    }
+
+    /// [`Self::set_counter_eswitch_affinity`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_counter_eswitch_affinity(mut self, v: bool) -> Self {
+        self.set_counter_eswitch_affinity(v);
+        self
+    }
+
+    /// PRM bits 0x1d..0x1e of `e_switch_cap` (1 bits; big-endian dword 0, bits 2:2). Kernel `mlx5_ifc_e_switch_cap_bits.merged_eswitch`.
+    #[inline]
+    pub const fn merged_eswitch(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::merged_eswitch`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_merged_eswitch(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 1, raw);
+    }
+
+    /// [`Self::set_merged_eswitch`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_merged_eswitch(mut self, v: bool) -> Self {
+        self.set_merged_eswitch(v);
+        self
+    }
+
+    /// PRM bits 0x1e..0x1f of `e_switch_cap` (1 bits; big-endian dword 0, bits 1:1). Kernel `mlx5_ifc_e_switch_cap_bits.nic_vport_node_guid_modify`.
+    #[inline]
+    pub const fn nic_vport_node_guid_modify(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::nic_vport_node_guid_modify`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_nic_vport_node_guid_modify(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1e, 1, raw);
+    }
+
+    /// [`Self::set_nic_vport_node_guid_modify`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_nic_vport_node_guid_modify(mut self, v: bool) -> Self {
+        self.set_nic_vport_node_guid_modify(v);
+        self
+    }
+
+    /// PRM bits 0x1f..0x20 of `e_switch_cap` (1 bits; big-endian dword 0, bits 0:0). Kernel `mlx5_ifc_e_switch_cap_bits.nic_vport_port_guid_modify`.
+    #[inline]
+    pub const fn nic_vport_port_guid_modify(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::nic_vport_port_guid_modify`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_nic_vport_port_guid_modify(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1f, 1, raw);
+    }
+
+    /// [`Self::set_nic_vport_port_guid_modify`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_nic_vport_port_guid_modify(mut self, v: bool) -> Self {
+        self.set_nic_vport_port_guid_modify(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `e_switch_cap` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_e_switch_cap_bits.vxlan_encap_decap`.
+    #[inline]
+    pub const fn vxlan_encap_decap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vxlan_encap_decap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vxlan_encap_decap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_vxlan_encap_decap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vxlan_encap_decap(mut self, v: bool) -> Self {
+        self.set_vxlan_encap_decap(v);
+        self
+    }
+
+    /// PRM bits 0x21..0x22 of `e_switch_cap` (1 bits; big-endian dword 1, bits 30:30). Kernel `mlx5_ifc_e_switch_cap_bits.nvgre_encap_decap`.
+    #[inline]
+    pub const fn nvgre_encap_decap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x21, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::nvgre_encap_decap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_nvgre_encap_decap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x21, 1, raw);
+    }
+
+    /// [`Self::set_nvgre_encap_decap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_nvgre_encap_decap(mut self, v: bool) -> Self {
+        self.set_nvgre_encap_decap(v);
+        self
+    }
+
+    /// PRM bits 0x23..0x28 of `e_switch_cap` (5 bits; big-endian dword 1, bits 28:24). Kernel `mlx5_ifc_e_switch_cap_bits.log_max_fdb_encap_uplink`.
+    #[inline]
+    pub const fn log_max_fdb_encap_uplink(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x23, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_fdb_encap_uplink`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_fdb_encap_uplink(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x23, 5, raw);
+    }
+
+    /// [`Self::set_log_max_fdb_encap_uplink`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_fdb_encap_uplink(mut self, v: u8) -> Self {
+        self.set_log_max_fdb_encap_uplink(v);
+        self
+    }
+
+    /// PRM bits 0x2b..0x30 of `e_switch_cap` (5 bits; big-endian dword 1, bits 20:16). Kernel `mlx5_ifc_e_switch_cap_bits.log_max_packet_reformat_context`.
+    #[inline]
+    pub const fn log_max_packet_reformat_context(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_packet_reformat_context`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_packet_reformat_context(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2b, 5, raw);
+    }
+
+    /// [`Self::set_log_max_packet_reformat_context`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_packet_reformat_context(mut self, v: u8) -> Self {
+        self.set_log_max_packet_reformat_context(v);
+        self
+    }
+
+    /// PRM bits 0x36..0x40 of `e_switch_cap` (10 bits; big-endian dword 1, bits 9:0). Kernel `mlx5_ifc_e_switch_cap_bits.max_encap_header_size`.
+    #[inline]
+    pub const fn max_encap_header_size(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x36, 10);
+        raw as u16
+    }
+
+    /// Sets [`Self::max_encap_header_size`], keeping every other bit; bits of `v` beyond the field's 10 bits are dropped.
+    #[inline]
+    pub const fn set_max_encap_header_size(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x36, 10, raw);
+    }
+
+    /// [`Self::set_max_encap_header_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_encap_header_size(mut self, v: u16) -> Self {
+        self.set_max_encap_header_size(v);
+        self
+    }
+
+    /// PRM bits 0x4b..0x50 of `e_switch_cap` (5 bits; big-endian dword 2, bits 20:16). Kernel `mlx5_ifc_e_switch_cap_bits.log_max_esw_sf`.
+    #[inline]
+    pub const fn log_max_esw_sf(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_esw_sf`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_esw_sf(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4b, 5, raw);
+    }
+
+    /// [`Self::set_log_max_esw_sf`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_esw_sf(mut self, v: u8) -> Self {
+        self.set_log_max_esw_sf(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `e_switch_cap` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_e_switch_cap_bits.esw_sf_base_id`.
+    #[inline]
+    pub const fn esw_sf_base_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::esw_sf_base_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_esw_sf_base_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_esw_sf_base_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_esw_sf_base_id(mut self, v: u16) -> Self {
+        self.set_esw_sf_base_id(v);
+        self
+    }
+    /// Where [`Self::vport_svlan_strip`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_SVLAN_STRIP: FieldDesc = FieldDesc { name: "vport_svlan_strip", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_cvlan_strip`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_CVLAN_STRIP: FieldDesc = FieldDesc { name: "vport_cvlan_strip", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_svlan_insert`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_SVLAN_INSERT: FieldDesc = FieldDesc { name: "vport_svlan_insert", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_cvlan_insert_if_not_exist`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_CVLAN_INSERT_IF_NOT_EXIST: FieldDesc = FieldDesc { name: "vport_cvlan_insert_if_not_exist", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_cvlan_insert_overwrite`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_CVLAN_INSERT_OVERWRITE: FieldDesc = FieldDesc { name: "vport_cvlan_insert_overwrite", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_cvlan_insert_always`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_CVLAN_INSERT_ALWAYS: FieldDesc = FieldDesc { name: "vport_cvlan_insert_always", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::esw_shared_ingress_acl`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_SHARED_INGRESS_ACL: FieldDesc = FieldDesc { name: "esw_shared_ingress_acl", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::esw_uplink_ingress_acl`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_UPLINK_INGRESS_ACL: FieldDesc = FieldDesc { name: "esw_uplink_ingress_acl", offset: 0x8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::root_ft_on_other_esw`] lives: offset, width, count and kind.
+    pub const FIELD_ROOT_FT_ON_OTHER_ESW: FieldDesc = FieldDesc { name: "root_ft_on_other_esw", offset: 0x9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::esw_vport_state_max_tx_speed`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_VPORT_STATE_MAX_TX_SPEED: FieldDesc = FieldDesc { name: "esw_vport_state_max_tx_speed", offset: 0xb, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::esw_functions_changed`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_FUNCTIONS_CHANGED: FieldDesc = FieldDesc { name: "esw_functions_changed", offset: 0x19, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ecpf_vport_exists`] lives: offset, width, count and kind.
+    pub const FIELD_ECPF_VPORT_EXISTS: FieldDesc = FieldDesc { name: "ecpf_vport_exists", offset: 0x1b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::counter_eswitch_affinity`] lives: offset, width, count and kind.
+    pub const FIELD_COUNTER_ESWITCH_AFFINITY: FieldDesc = FieldDesc { name: "counter_eswitch_affinity", offset: 0x1c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::merged_eswitch`] lives: offset, width, count and kind.
+    pub const FIELD_MERGED_ESWITCH: FieldDesc = FieldDesc { name: "merged_eswitch", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::nic_vport_node_guid_modify`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_VPORT_NODE_GUID_MODIFY: FieldDesc = FieldDesc { name: "nic_vport_node_guid_modify", offset: 0x1e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::nic_vport_port_guid_modify`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_VPORT_PORT_GUID_MODIFY: FieldDesc = FieldDesc { name: "nic_vport_port_guid_modify", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vxlan_encap_decap`] lives: offset, width, count and kind.
+    pub const FIELD_VXLAN_ENCAP_DECAP: FieldDesc = FieldDesc { name: "vxlan_encap_decap", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::nvgre_encap_decap`] lives: offset, width, count and kind.
+    pub const FIELD_NVGRE_ENCAP_DECAP: FieldDesc = FieldDesc { name: "nvgre_encap_decap", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_fdb_encap_uplink`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_FDB_ENCAP_UPLINK: FieldDesc = FieldDesc { name: "log_max_fdb_encap_uplink", offset: 0x23, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_packet_reformat_context`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_PACKET_REFORMAT_CONTEXT: FieldDesc = FieldDesc { name: "log_max_packet_reformat_context", offset: 0x2b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_encap_header_size`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_ENCAP_HEADER_SIZE: FieldDesc = FieldDesc { name: "max_encap_header_size", offset: 0x36, width: 0xa, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_esw_sf`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_ESW_SF: FieldDesc = FieldDesc { name: "log_max_esw_sf", offset: 0x4b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::esw_sf_base_id`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_SF_BASE_ID: FieldDesc = FieldDesc { name: "esw_sf_base_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for ESwitchCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ESwitchCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ESwitchCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_E_SWITCH_CAP;
+}
+
+static LAYOUT_E_SWITCH_CAP: LayoutDesc = LayoutDesc {
+    name: "e_switch_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        ESwitchCap::FIELD_VPORT_SVLAN_STRIP,
+        ESwitchCap::FIELD_VPORT_CVLAN_STRIP,
+        ESwitchCap::FIELD_VPORT_SVLAN_INSERT,
+        ESwitchCap::FIELD_VPORT_CVLAN_INSERT_IF_NOT_EXIST,
+        ESwitchCap::FIELD_VPORT_CVLAN_INSERT_OVERWRITE,
+        FieldDesc { name: "reserved_at_5", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        ESwitchCap::FIELD_VPORT_CVLAN_INSERT_ALWAYS,
+        ESwitchCap::FIELD_ESW_SHARED_INGRESS_ACL,
+        ESwitchCap::FIELD_ESW_UPLINK_INGRESS_ACL,
+        ESwitchCap::FIELD_ROOT_FT_ON_OTHER_ESW,
+        FieldDesc { name: "reserved_at_a", offset: 0xa, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        ESwitchCap::FIELD_ESW_VPORT_STATE_MAX_TX_SPEED,
+        FieldDesc { name: "reserved_at_c", offset: 0xc, width: 0xd, count: Count::One, kind: FieldKind::Reserved },
+        ESwitchCap::FIELD_ESW_FUNCTIONS_CHANGED,
+        FieldDesc { name: "reserved_at_1a", offset: 0x1a, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        ESwitchCap::FIELD_ECPF_VPORT_EXISTS,
+        ESwitchCap::FIELD_COUNTER_ESWITCH_AFFINITY,
+        ESwitchCap::FIELD_MERGED_ESWITCH,
+        ESwitchCap::FIELD_NIC_VPORT_NODE_GUID_MODIFY,
+        ESwitchCap::FIELD_NIC_VPORT_PORT_GUID_MODIFY,
+        ESwitchCap::FIELD_VXLAN_ENCAP_DECAP,
+        ESwitchCap::FIELD_NVGRE_ENCAP_DECAP,
+        FieldDesc { name: "reserved_at_22", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        ESwitchCap::FIELD_LOG_MAX_FDB_ENCAP_UPLINK,
+        FieldDesc { name: "reserved_at_28", offset: 0x28, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        ESwitchCap::FIELD_LOG_MAX_PACKET_REFORMAT_CONTEXT,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
+        ESwitchCap::FIELD_MAX_ENCAP_HEADER_SIZE,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        ESwitchCap::FIELD_LOG_MAX_ESW_SF,
+        ESwitchCap::FIELD_ESW_SF_BASE_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x7a0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// debug_cap
+///
+/// Kernel `struct mlx5_ifc_debug_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DebugCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<DebugCap>() == 256);
+
+impl DebugCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DEBUG_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `debug_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_debug_cap_bits.core_dump_general`.
+    #[inline]
+    pub const fn core_dump_general(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::core_dump_general`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_core_dump_general(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_core_dump_general`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_core_dump_general(mut self, v: bool) -> Self {
+        self.set_core_dump_general(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `debug_cap` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_debug_cap_bits.core_dump_qp`.
+    #[inline]
+    pub const fn core_dump_qp(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::core_dump_qp`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_core_dump_qp(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_core_dump_qp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_core_dump_qp(mut self, v: bool) -> Self {
+        self.set_core_dump_qp(v);
+        self
+    }
+
+    /// PRM bits 0x9..0xa of `debug_cap` (1 bits; big-endian dword 0, bits 22:22). Kernel `mlx5_ifc_debug_cap_bits.resource_dump`.
+    #[inline]
+    pub const fn resource_dump(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x9, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::resource_dump`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_resource_dump(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x9, 1, raw);
+    }
+
+    /// [`Self::set_resource_dump`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_resource_dump(mut self, v: bool) -> Self {
+        self.set_resource_dump(v);
+        self
+    }
+
+    /// PRM bits 0x22..0x23 of `debug_cap` (1 bits; big-endian dword 1, bits 29:29). Kernel `mlx5_ifc_debug_cap_bits.stall_detect`.
+    #[inline]
+    pub const fn stall_detect(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x22, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::stall_detect`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_stall_detect(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x22, 1, raw);
+    }
+
+    /// [`Self::set_stall_detect`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_stall_detect(mut self, v: bool) -> Self {
+        self.set_stall_detect(v);
+        self
+    }
+    /// Where [`Self::core_dump_general`] lives: offset, width, count and kind.
+    pub const FIELD_CORE_DUMP_GENERAL: FieldDesc = FieldDesc { name: "core_dump_general", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::core_dump_qp`] lives: offset, width, count and kind.
+    pub const FIELD_CORE_DUMP_QP: FieldDesc = FieldDesc { name: "core_dump_qp", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::resource_dump`] lives: offset, width, count and kind.
+    pub const FIELD_RESOURCE_DUMP: FieldDesc = FieldDesc { name: "resource_dump", offset: 0x9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::stall_detect`] lives: offset, width, count and kind.
+    pub const FIELD_STALL_DETECT: FieldDesc = FieldDesc { name: "stall_detect", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for DebugCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DebugCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DebugCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_DEBUG_CAP;
+}
+
+static LAYOUT_DEBUG_CAP: LayoutDesc = LayoutDesc {
+    name: "debug_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        DebugCap::FIELD_CORE_DUMP_GENERAL,
+        DebugCap::FIELD_CORE_DUMP_QP,
+        FieldDesc { name: "reserved_at_2", offset: 0x2, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
+        DebugCap::FIELD_RESOURCE_DUMP,
+        FieldDesc { name: "reserved_at_a", offset: 0xa, width: 0x16, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        DebugCap::FIELD_STALL_DETECT,
+        FieldDesc { name: "reserved_at_23", offset: 0x23, width: 0x1d, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x7c0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// roce_cap
+///
+/// Kernel `struct mlx5_ifc_roce_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct RoceCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<RoceCap>() == 256);
+
+impl RoceCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ROCE_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `roce_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_roce_cap_bits.roce_apm`.
+    #[inline]
+    pub const fn roce_apm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::roce_apm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_roce_apm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_roce_apm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_apm(mut self, v: bool) -> Self {
+        self.set_roce_apm(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `roce_cap` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_roce_cap_bits.sw_r_roce_src_udp_port`.
+    #[inline]
+    pub const fn sw_r_roce_src_udp_port(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::sw_r_roce_src_udp_port`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_sw_r_roce_src_udp_port(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_sw_r_roce_src_udp_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_r_roce_src_udp_port(mut self, v: bool) -> Self {
+        self.set_sw_r_roce_src_udp_port(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x6 of `roce_cap` (1 bits; big-endian dword 0, bits 26:26). Kernel `mlx5_ifc_roce_cap_bits.fl_rc_qp_when_roce_disabled`.
+    #[inline]
+    pub const fn fl_rc_qp_when_roce_disabled(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fl_rc_qp_when_roce_disabled`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fl_rc_qp_when_roce_disabled(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 1, raw);
+    }
+
+    /// [`Self::set_fl_rc_qp_when_roce_disabled`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fl_rc_qp_when_roce_disabled(mut self, v: bool) -> Self {
+        self.set_fl_rc_qp_when_roce_disabled(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x7 of `roce_cap` (1 bits; big-endian dword 0, bits 25:25). Kernel `mlx5_ifc_roce_cap_bits.fl_rc_qp_when_roce_enabled`.
+    #[inline]
+    pub const fn fl_rc_qp_when_roce_enabled(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fl_rc_qp_when_roce_enabled`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fl_rc_qp_when_roce_enabled(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 1, raw);
+    }
+
+    /// [`Self::set_fl_rc_qp_when_roce_enabled`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fl_rc_qp_when_roce_enabled(mut self, v: bool) -> Self {
+        self.set_fl_rc_qp_when_roce_enabled(v);
+        self
+    }
+
+    /// PRM bits 0x7..0x8 of `roce_cap` (1 bits; big-endian dword 0, bits 24:24). Kernel `mlx5_ifc_roce_cap_bits.roce_cc_general`.
+    #[inline]
+    pub const fn roce_cc_general(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::roce_cc_general`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_roce_cc_general(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7, 1, raw);
+    }
+
+    /// [`Self::set_roce_cc_general`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_cc_general(mut self, v: bool) -> Self {
+        self.set_roce_cc_general(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x9 of `roce_cap` (1 bits; big-endian dword 0, bits 23:23). Kernel `mlx5_ifc_roce_cap_bits.qp_ooo_transmit_default`.
+    #[inline]
+    pub const fn qp_ooo_transmit_default(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x8, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::qp_ooo_transmit_default`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_qp_ooo_transmit_default(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 1, raw);
+    }
+
+    /// [`Self::set_qp_ooo_transmit_default`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qp_ooo_transmit_default(mut self, v: bool) -> Self {
+        self.set_qp_ooo_transmit_default(v);
+        self
+    }
+
+    /// PRM bits 0x1e..0x20 of `roce_cap` (2 bits; big-endian dword 0, bits 1:0). Kernel `mlx5_ifc_roce_cap_bits.qp_ts_format`.
+    #[inline]
+    pub const fn qp_ts_format(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1e, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::qp_ts_format`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_qp_ts_format(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1e, 2, raw);
+    }
+
+    /// [`Self::set_qp_ts_format`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qp_ts_format(mut self, v: u8) -> Self {
+        self.set_qp_ts_format(v);
+        self
+    }
+
+    /// PRM bits 0x8c..0x90 of `roce_cap` (4 bits; big-endian dword 4, bits 19:16). Kernel `mlx5_ifc_roce_cap_bits.l3_type`.
+    #[inline]
+    pub const fn l3_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::l3_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_l3_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8c, 4, raw);
+    }
+
+    /// [`Self::set_l3_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_l3_type(mut self, v: u8) -> Self {
+        self.set_l3_type(v);
+        self
+    }
+
+    /// PRM bits 0x98..0xa0 of `roce_cap` (8 bits; big-endian dword 4, bits 7:0). Kernel `mlx5_ifc_roce_cap_bits.roce_version`.
+    #[inline]
+    pub const fn roce_version(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x98, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::roce_version`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_roce_version(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x98, 8, raw);
+    }
+
+    /// [`Self::set_roce_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_version(mut self, v: u8) -> Self {
+        self.set_roce_version(v);
+        self
+    }
+
+    /// PRM bits 0xb0..0xc0 of `roce_cap` (16 bits; big-endian dword 5, bits 15:0). Kernel `mlx5_ifc_roce_cap_bits.r_roce_dest_udp_port`.
+    #[inline]
+    pub const fn r_roce_dest_udp_port(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xb0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::r_roce_dest_udp_port`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_r_roce_dest_udp_port(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb0, 16, raw);
+    }
+
+    /// [`Self::set_r_roce_dest_udp_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_r_roce_dest_udp_port(mut self, v: u16) -> Self {
+        self.set_r_roce_dest_udp_port(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xd0 of `roce_cap` (16 bits; big-endian dword 6, bits 31:16). Kernel `mlx5_ifc_roce_cap_bits.r_roce_max_src_udp_port`.
+    #[inline]
+    pub const fn r_roce_max_src_udp_port(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xc0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::r_roce_max_src_udp_port`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_r_roce_max_src_udp_port(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc0, 16, raw);
+    }
+
+    /// [`Self::set_r_roce_max_src_udp_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_r_roce_max_src_udp_port(mut self, v: u16) -> Self {
+        self.set_r_roce_max_src_udp_port(v);
+        self
+    }
+
+    /// PRM bits 0xd0..0xe0 of `roce_cap` (16 bits; big-endian dword 6, bits 15:0). Kernel `mlx5_ifc_roce_cap_bits.r_roce_min_src_udp_port`.
+    #[inline]
+    pub const fn r_roce_min_src_udp_port(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xd0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::r_roce_min_src_udp_port`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_r_roce_min_src_udp_port(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd0, 16, raw);
+    }
+
+    /// [`Self::set_r_roce_min_src_udp_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_r_roce_min_src_udp_port(mut self, v: u16) -> Self {
+        self.set_r_roce_min_src_udp_port(v);
+        self
+    }
+
+    /// PRM bits 0xf0..0x100 of `roce_cap` (16 bits; big-endian dword 7, bits 15:0). Kernel `mlx5_ifc_roce_cap_bits.roce_address_table_size`.
+    #[inline]
+    pub const fn roce_address_table_size(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xf0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::roce_address_table_size`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_roce_address_table_size(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf0, 16, raw);
+    }
+
+    /// [`Self::set_roce_address_table_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_address_table_size(mut self, v: u16) -> Self {
+        self.set_roce_address_table_size(v);
+        self
+    }
+    /// Where [`Self::roce_apm`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_APM: FieldDesc = FieldDesc { name: "roce_apm", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::sw_r_roce_src_udp_port`] lives: offset, width, count and kind.
+    pub const FIELD_SW_R_ROCE_SRC_UDP_PORT: FieldDesc = FieldDesc { name: "sw_r_roce_src_udp_port", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fl_rc_qp_when_roce_disabled`] lives: offset, width, count and kind.
+    pub const FIELD_FL_RC_QP_WHEN_ROCE_DISABLED: FieldDesc = FieldDesc { name: "fl_rc_qp_when_roce_disabled", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fl_rc_qp_when_roce_enabled`] lives: offset, width, count and kind.
+    pub const FIELD_FL_RC_QP_WHEN_ROCE_ENABLED: FieldDesc = FieldDesc { name: "fl_rc_qp_when_roce_enabled", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::roce_cc_general`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_CC_GENERAL: FieldDesc = FieldDesc { name: "roce_cc_general", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qp_ooo_transmit_default`] lives: offset, width, count and kind.
+    pub const FIELD_QP_OOO_TRANSMIT_DEFAULT: FieldDesc = FieldDesc { name: "qp_ooo_transmit_default", offset: 0x8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qp_ts_format`] lives: offset, width, count and kind.
+    pub const FIELD_QP_TS_FORMAT: FieldDesc = FieldDesc { name: "qp_ts_format", offset: 0x1e, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::l3_type`] lives: offset, width, count and kind.
+    pub const FIELD_L3_TYPE: FieldDesc = FieldDesc { name: "l3_type", offset: 0x8c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::roce_version`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_VERSION: FieldDesc = FieldDesc { name: "roce_version", offset: 0x98, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::r_roce_dest_udp_port`] lives: offset, width, count and kind.
+    pub const FIELD_R_ROCE_DEST_UDP_PORT: FieldDesc = FieldDesc { name: "r_roce_dest_udp_port", offset: 0xb0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::r_roce_max_src_udp_port`] lives: offset, width, count and kind.
+    pub const FIELD_R_ROCE_MAX_SRC_UDP_PORT: FieldDesc = FieldDesc { name: "r_roce_max_src_udp_port", offset: 0xc0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::r_roce_min_src_udp_port`] lives: offset, width, count and kind.
+    pub const FIELD_R_ROCE_MIN_SRC_UDP_PORT: FieldDesc = FieldDesc { name: "r_roce_min_src_udp_port", offset: 0xd0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::roce_address_table_size`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_ADDRESS_TABLE_SIZE: FieldDesc = FieldDesc { name: "roce_address_table_size", offset: 0xf0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for RoceCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for RoceCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for RoceCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_ROCE_CAP;
+}
+
+static LAYOUT_ROCE_CAP: LayoutDesc = LayoutDesc {
+    name: "roce_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        RoceCap::FIELD_ROCE_APM,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        RoceCap::FIELD_SW_R_ROCE_SRC_UDP_PORT,
+        RoceCap::FIELD_FL_RC_QP_WHEN_ROCE_DISABLED,
+        RoceCap::FIELD_FL_RC_QP_WHEN_ROCE_ENABLED,
+        RoceCap::FIELD_ROCE_CC_GENERAL,
+        RoceCap::FIELD_QP_OOO_TRANSMIT_DEFAULT,
+        FieldDesc { name: "reserved_at_9", offset: 0x9, width: 0x15, count: Count::One, kind: FieldKind::Reserved },
+        RoceCap::FIELD_QP_TS_FORMAT,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        RoceCap::FIELD_L3_TYPE,
+        FieldDesc { name: "reserved_at_90", offset: 0x90, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        RoceCap::FIELD_ROCE_VERSION,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        RoceCap::FIELD_R_ROCE_DEST_UDP_PORT,
+        RoceCap::FIELD_R_ROCE_MAX_SRC_UDP_PORT,
+        RoceCap::FIELD_R_ROCE_MIN_SRC_UDP_PORT,
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        RoceCap::FIELD_ROCE_ADDRESS_TABLE_SIZE,
+        FieldDesc { name: "reserved_at_100", offset: 0x100, width: 0x700, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// device_mem_cap
+///
+/// Kernel `struct mlx5_ifc_device_mem_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DeviceMemCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<DeviceMemCap>() == 256);
+
+impl DeviceMemCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DEVICE_MEM_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `device_mem_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_device_mem_cap_bits.memic`.
+    #[inline]
+    pub const fn memic(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::memic`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_memic(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_memic`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_memic(mut self, v: bool) -> Self {
+        self.set_memic(v);
+        self
+    }
+
+    /// PRM bits 0x2b..0x30 of `device_mem_cap` (5 bits; big-endian dword 1, bits 20:16). Kernel `mlx5_ifc_device_mem_cap_bits.log_min_memic_alloc_size`.
+    #[inline]
+    pub const fn log_min_memic_alloc_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_min_memic_alloc_size`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_min_memic_alloc_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2b, 5, raw);
+    }
+
+    /// [`Self::set_log_min_memic_alloc_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_min_memic_alloc_size(mut self, v: u8) -> Self {
+        self.set_log_min_memic_alloc_size(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `device_mem_cap` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_device_mem_cap_bits.log_max_memic_addr_alignment`.
+    #[inline]
+    pub const fn log_max_memic_addr_alignment(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_memic_addr_alignment`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_memic_addr_alignment(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_log_max_memic_addr_alignment`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_memic_addr_alignment(mut self, v: u8) -> Self {
+        self.set_log_max_memic_addr_alignment(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x80 of `device_mem_cap` (64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_device_mem_cap_bits.memic_bar_start_addr`.
+    #[inline]
+    pub const fn memic_bar_start_addr(&self) -> u64 {
+        bits::get64(&self.0, 0x40)
+    }
+
+    /// Sets [`Self::memic_bar_start_addr`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_memic_bar_start_addr(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x40, raw);
+    }
+
+    /// [`Self::set_memic_bar_start_addr`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_memic_bar_start_addr(mut self, v: u64) -> Self {
+        self.set_memic_bar_start_addr(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xa0 of `device_mem_cap` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_device_mem_cap_bits.memic_bar_size`.
+    #[inline]
+    pub const fn memic_bar_size(&self) -> u32 {
+        bits::get32(&self.0, 0x80, 32)
+    }
+
+    /// Sets [`Self::memic_bar_size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_memic_bar_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x80, 32, raw);
+    }
+
+    /// [`Self::set_memic_bar_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_memic_bar_size(mut self, v: u32) -> Self {
+        self.set_memic_bar_size(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xc0 of `device_mem_cap` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_device_mem_cap_bits.max_memic_size`.
+    #[inline]
+    pub const fn max_memic_size(&self) -> u32 {
+        bits::get32(&self.0, 0xa0, 32)
+    }
+
+    /// Sets [`Self::max_memic_size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_max_memic_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa0, 32, raw);
+    }
+
+    /// [`Self::set_max_memic_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_memic_size(mut self, v: u32) -> Self {
+        self.set_max_memic_size(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0x100 of `device_mem_cap` (64 bits; big-endian, byte 0x18). Kernel `mlx5_ifc_device_mem_cap_bits.steering_sw_icm_start_address`.
+    #[inline]
+    pub const fn steering_sw_icm_start_address(&self) -> u64 {
+        bits::get64(&self.0, 0xc0)
+    }
+
+    /// Sets [`Self::steering_sw_icm_start_address`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_steering_sw_icm_start_address(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0xc0, raw);
+    }
+
+    /// [`Self::set_steering_sw_icm_start_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_steering_sw_icm_start_address(mut self, v: u64) -> Self {
+        self.set_steering_sw_icm_start_address(v);
+        self
+    }
+
+    /// PRM bits 0x108..0x110 of `device_mem_cap` (8 bits; big-endian dword 8, bits 23:16). Kernel `mlx5_ifc_device_mem_cap_bits.log_header_modify_sw_icm_size`.
+    #[inline]
+    pub const fn log_header_modify_sw_icm_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x108, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_header_modify_sw_icm_size`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_header_modify_sw_icm_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x108, 8, raw);
+    }
+
+    /// [`Self::set_log_header_modify_sw_icm_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_header_modify_sw_icm_size(mut self, v: u8) -> Self {
+        self.set_log_header_modify_sw_icm_size(v);
+        self
+    }
+
+    /// PRM bits 0x112..0x118 of `device_mem_cap` (6 bits; big-endian dword 8, bits 13:8). Kernel `mlx5_ifc_device_mem_cap_bits.log_sw_icm_alloc_granularity`.
+    #[inline]
+    pub const fn log_sw_icm_alloc_granularity(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x112, 6);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_sw_icm_alloc_granularity`], keeping every other bit; bits of `v` beyond the field's 6 bits are dropped.
+    #[inline]
+    pub const fn set_log_sw_icm_alloc_granularity(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x112, 6, raw);
+    }
+
+    /// [`Self::set_log_sw_icm_alloc_granularity`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_sw_icm_alloc_granularity(mut self, v: u8) -> Self {
+        self.set_log_sw_icm_alloc_granularity(v);
+        self
+    }
+
+    /// PRM bits 0x118..0x120 of `device_mem_cap` (8 bits; big-endian dword 8, bits 7:0). Kernel `mlx5_ifc_device_mem_cap_bits.log_steering_sw_icm_size`.
+    #[inline]
+    pub const fn log_steering_sw_icm_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x118, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_steering_sw_icm_size`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_steering_sw_icm_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x118, 8, raw);
+    }
+
+    /// [`Self::set_log_steering_sw_icm_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_steering_sw_icm_size(mut self, v: u8) -> Self {
+        self.set_log_steering_sw_icm_size(v);
+        self
+    }
+
+    /// PRM bits 0x120..0x128 of `device_mem_cap` (8 bits; big-endian dword 9, bits 31:24). Kernel `mlx5_ifc_device_mem_cap_bits.log_indirect_encap_sw_icm_size`.
+    #[inline]
+    pub const fn log_indirect_encap_sw_icm_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x120, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_indirect_encap_sw_icm_size`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_indirect_encap_sw_icm_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x120, 8, raw);
+    }
+
+    /// [`Self::set_log_indirect_encap_sw_icm_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_indirect_encap_sw_icm_size(mut self, v: u8) -> Self {
+        self.set_log_indirect_encap_sw_icm_size(v);
+        self
+    }
+
+    /// PRM bits 0x138..0x140 of `device_mem_cap` (8 bits; big-endian dword 9, bits 7:0). Kernel `mlx5_ifc_device_mem_cap_bits.log_header_modify_pattern_sw_icm_size`.
+    #[inline]
+    pub const fn log_header_modify_pattern_sw_icm_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x138, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_header_modify_pattern_sw_icm_size`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_header_modify_pattern_sw_icm_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x138, 8, raw);
+    }
+
+    /// [`Self::set_log_header_modify_pattern_sw_icm_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_header_modify_pattern_sw_icm_size(mut self, v: u8) -> Self {
+        self.set_log_header_modify_pattern_sw_icm_size(v);
+        self
+    }
+
+    /// PRM bits 0x140..0x180 of `device_mem_cap` (64 bits; big-endian, byte 0x28). Kernel `mlx5_ifc_device_mem_cap_bits.header_modify_sw_icm_start_address`.
+    #[inline]
+    pub const fn header_modify_sw_icm_start_address(&self) -> u64 {
+        bits::get64(&self.0, 0x140)
+    }
+
+    /// Sets [`Self::header_modify_sw_icm_start_address`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_header_modify_sw_icm_start_address(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x140, raw);
+    }
+
+    /// [`Self::set_header_modify_sw_icm_start_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_header_modify_sw_icm_start_address(mut self, v: u64) -> Self {
+        self.set_header_modify_sw_icm_start_address(v);
+        self
+    }
+
+    /// PRM bits 0x1c0..0x200 of `device_mem_cap` (64 bits; big-endian, byte 0x38). Kernel `mlx5_ifc_device_mem_cap_bits.header_modify_pattern_sw_icm_start_address`.
+    #[inline]
+    pub const fn header_modify_pattern_sw_icm_start_address(&self) -> u64 {
+        bits::get64(&self.0, 0x1c0)
+    }
+
+    /// Sets [`Self::header_modify_pattern_sw_icm_start_address`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_header_modify_pattern_sw_icm_start_address(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x1c0, raw);
+    }
+
+    /// [`Self::set_header_modify_pattern_sw_icm_start_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_header_modify_pattern_sw_icm_start_address(mut self, v: u64) -> Self {
+        self.set_header_modify_pattern_sw_icm_start_address(v);
+        self
+    }
+
+    /// PRM bits 0x200..0x220 of `device_mem_cap` (32 bits; big-endian dword 16, bits 31:0). Kernel `mlx5_ifc_device_mem_cap_bits.memic_operations`.
+    #[inline]
+    pub const fn memic_operations(&self) -> u32 {
+        bits::get32(&self.0, 0x200, 32)
+    }
+
+    /// Sets [`Self::memic_operations`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_memic_operations(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x200, 32, raw);
+    }
+
+    /// [`Self::set_memic_operations`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_memic_operations(mut self, v: u32) -> Self {
+        self.set_memic_operations(v);
+        self
+    }
+
+    /// PRM bits 0x240..0x280 of `device_mem_cap` (64 bits; big-endian, byte 0x48). Kernel `mlx5_ifc_device_mem_cap_bits.indirect_encap_sw_icm_start_address`.
+    #[inline]
+    pub const fn indirect_encap_sw_icm_start_address(&self) -> u64 {
+        bits::get64(&self.0, 0x240)
+    }
+
+    /// Sets [`Self::indirect_encap_sw_icm_start_address`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_indirect_encap_sw_icm_start_address(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x240, raw);
+    }
+
+    /// [`Self::set_indirect_encap_sw_icm_start_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_indirect_encap_sw_icm_start_address(mut self, v: u64) -> Self {
+        self.set_indirect_encap_sw_icm_start_address(v);
+        self
+    }
+    /// Where [`Self::memic`] lives: offset, width, count and kind.
+    pub const FIELD_MEMIC: FieldDesc = FieldDesc { name: "memic", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_min_memic_alloc_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MIN_MEMIC_ALLOC_SIZE: FieldDesc = FieldDesc { name: "log_min_memic_alloc_size", offset: 0x2b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_memic_addr_alignment`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_MEMIC_ADDR_ALIGNMENT: FieldDesc = FieldDesc { name: "log_max_memic_addr_alignment", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::memic_bar_start_addr`] lives: offset, width, count and kind.
+    pub const FIELD_MEMIC_BAR_START_ADDR: FieldDesc = FieldDesc { name: "memic_bar_start_addr", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::memic_bar_size`] lives: offset, width, count and kind.
+    pub const FIELD_MEMIC_BAR_SIZE: FieldDesc = FieldDesc { name: "memic_bar_size", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_memic_size`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_MEMIC_SIZE: FieldDesc = FieldDesc { name: "max_memic_size", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::steering_sw_icm_start_address`] lives: offset, width, count and kind.
+    pub const FIELD_STEERING_SW_ICM_START_ADDRESS: FieldDesc = FieldDesc { name: "steering_sw_icm_start_address", offset: 0xc0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_header_modify_sw_icm_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_HEADER_MODIFY_SW_ICM_SIZE: FieldDesc = FieldDesc { name: "log_header_modify_sw_icm_size", offset: 0x108, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_sw_icm_alloc_granularity`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_SW_ICM_ALLOC_GRANULARITY: FieldDesc = FieldDesc { name: "log_sw_icm_alloc_granularity", offset: 0x112, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_steering_sw_icm_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_STEERING_SW_ICM_SIZE: FieldDesc = FieldDesc { name: "log_steering_sw_icm_size", offset: 0x118, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_indirect_encap_sw_icm_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_INDIRECT_ENCAP_SW_ICM_SIZE: FieldDesc = FieldDesc { name: "log_indirect_encap_sw_icm_size", offset: 0x120, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_header_modify_pattern_sw_icm_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_HEADER_MODIFY_PATTERN_SW_ICM_SIZE: FieldDesc = FieldDesc { name: "log_header_modify_pattern_sw_icm_size", offset: 0x138, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::header_modify_sw_icm_start_address`] lives: offset, width, count and kind.
+    pub const FIELD_HEADER_MODIFY_SW_ICM_START_ADDRESS: FieldDesc = FieldDesc { name: "header_modify_sw_icm_start_address", offset: 0x140, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::header_modify_pattern_sw_icm_start_address`] lives: offset, width, count and kind.
+    pub const FIELD_HEADER_MODIFY_PATTERN_SW_ICM_START_ADDRESS: FieldDesc = FieldDesc { name: "header_modify_pattern_sw_icm_start_address", offset: 0x1c0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::memic_operations`] lives: offset, width, count and kind.
+    pub const FIELD_MEMIC_OPERATIONS: FieldDesc = FieldDesc { name: "memic_operations", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::indirect_encap_sw_icm_start_address`] lives: offset, width, count and kind.
+    pub const FIELD_INDIRECT_ENCAP_SW_ICM_START_ADDRESS: FieldDesc = FieldDesc { name: "indirect_encap_sw_icm_start_address", offset: 0x240, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DeviceMemCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DeviceMemCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DeviceMemCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_DEVICE_MEM_CAP;
+}
+
+static LAYOUT_DEVICE_MEM_CAP: LayoutDesc = LayoutDesc {
+    name: "device_mem_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        DeviceMemCap::FIELD_MEMIC,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        DeviceMemCap::FIELD_LOG_MIN_MEMIC_ALLOC_SIZE,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        DeviceMemCap::FIELD_LOG_MAX_MEMIC_ADDR_ALIGNMENT,
+        DeviceMemCap::FIELD_MEMIC_BAR_START_ADDR,
+        DeviceMemCap::FIELD_MEMIC_BAR_SIZE,
+        DeviceMemCap::FIELD_MAX_MEMIC_SIZE,
+        DeviceMemCap::FIELD_STEERING_SW_ICM_START_ADDRESS,
+        FieldDesc { name: "reserved_at_100", offset: 0x100, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        DeviceMemCap::FIELD_LOG_HEADER_MODIFY_SW_ICM_SIZE,
+        FieldDesc { name: "reserved_at_110", offset: 0x110, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        DeviceMemCap::FIELD_LOG_SW_ICM_ALLOC_GRANULARITY,
+        DeviceMemCap::FIELD_LOG_STEERING_SW_ICM_SIZE,
+        DeviceMemCap::FIELD_LOG_INDIRECT_ENCAP_SW_ICM_SIZE,
+        FieldDesc { name: "reserved_at_128", offset: 0x128, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        DeviceMemCap::FIELD_LOG_HEADER_MODIFY_PATTERN_SW_ICM_SIZE,
+        DeviceMemCap::FIELD_HEADER_MODIFY_SW_ICM_START_ADDRESS,
+        FieldDesc { name: "reserved_at_180", offset: 0x180, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        DeviceMemCap::FIELD_HEADER_MODIFY_PATTERN_SW_ICM_START_ADDRESS,
+        DeviceMemCap::FIELD_MEMIC_OPERATIONS,
+        FieldDesc { name: "reserved_at_220", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        DeviceMemCap::FIELD_INDIRECT_ENCAP_SW_ICM_START_ADDRESS,
+        FieldDesc { name: "reserved_at_280", offset: 0x280, width: 0x580, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// device_event_cap
+///
+/// Kernel `struct mlx5_ifc_device_event_cap_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DeviceEventCap(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<DeviceEventCap>() == 64);
+
+impl DeviceEventCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DEVICE_EVENT_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x100 of `device_event_cap` (4 elements of 64 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_device_event_cap_bits.user_affiliated_events`.
+    ///
+    /// Element `i`, or `None` when `i >= 4`.
+    #[inline]
+    pub const fn user_affiliated_events(&self, i: usize) -> Option<u64> {
+        if i >= 4 {
+            return None;
+        }
+        let raw = bits::get64(&self.0, i * 64);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::user_affiliated_events`], keeping every other bit; an error when `i >= 4`.
+    #[inline]
+    pub const fn set_user_affiliated_events(&mut self, i: usize, v: u64) -> Result<(), OutOfRange> {
+        if i >= 4 {
+            return Err(OutOfRange { index: i, len: 4 });
+        }
+        let raw = v;
+        let _ = bits::set64(&mut self.0, i * 64, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::user_affiliated_events`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_user_affiliated_events(mut self, v: [u64; 4]) -> Self {
+        let mut i = 0;
+        while i < 4 {
+            // PANIC: `i < 4`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_user_affiliated_events(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// PRM bits 0x100..0x200 of `device_event_cap` (4 elements of 64 bits; big-endian, byte 0x20). Kernel `mlx5_ifc_device_event_cap_bits.user_unaffiliated_events`.
+    ///
+    /// Element `i`, or `None` when `i >= 4`.
+    #[inline]
+    pub const fn user_unaffiliated_events(&self, i: usize) -> Option<u64> {
+        if i >= 4 {
+            return None;
+        }
+        let raw = bits::get64(&self.0, 0x100 + i * 64);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::user_unaffiliated_events`], keeping every other bit; an error when `i >= 4`.
+    #[inline]
+    pub const fn set_user_unaffiliated_events(&mut self, i: usize, v: u64) -> Result<(), OutOfRange> {
+        if i >= 4 {
+            return Err(OutOfRange { index: i, len: 4 });
+        }
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x100 + i * 64, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::user_unaffiliated_events`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_user_unaffiliated_events(mut self, v: [u64; 4]) -> Self {
+        let mut i = 0;
+        while i < 4 {
+            // PANIC: `i < 4`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_user_unaffiliated_events(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::user_affiliated_events`] lives: offset, width, count and kind.
+    pub const FIELD_USER_AFFILIATED_EVENTS: FieldDesc = FieldDesc { name: "user_affiliated_events", offset: 0x0, width: 0x40, count: Count::Fixed(4), kind: FieldKind::Uint };
+    /// Where [`Self::user_unaffiliated_events`] lives: offset, width, count and kind.
+    pub const FIELD_USER_UNAFFILIATED_EVENTS: FieldDesc = FieldDesc { name: "user_unaffiliated_events", offset: 0x100, width: 0x40, count: Count::Fixed(4), kind: FieldKind::Uint };
+}
+
+impl Default for DeviceEventCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DeviceEventCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DeviceEventCap {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_DEVICE_EVENT_CAP;
+}
+
+static LAYOUT_DEVICE_EVENT_CAP: LayoutDesc = LayoutDesc {
+    name: "device_event_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        DeviceEventCap::FIELD_USER_AFFILIATED_EVENTS,
+        DeviceEventCap::FIELD_USER_UNAFFILIATED_EVENTS,
+    ],
+};
+
+/// virtio_emulation_cap
+///
+/// Kernel `struct mlx5_ifc_virtio_emulation_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct VirtioEmulationCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<VirtioEmulationCap>() == 256);
+
+impl VirtioEmulationCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_VIRTIO_EMULATION_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `virtio_emulation_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_virtio_emulation_cap_bits.desc_tunnel_offload_type`.
+    #[inline]
+    pub const fn desc_tunnel_offload_type(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::desc_tunnel_offload_type`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_desc_tunnel_offload_type(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_desc_tunnel_offload_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_desc_tunnel_offload_type(mut self, v: bool) -> Self {
+        self.set_desc_tunnel_offload_type(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `virtio_emulation_cap` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_virtio_emulation_cap_bits.eth_frame_offload_type`.
+    #[inline]
+    pub const fn eth_frame_offload_type(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::eth_frame_offload_type`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_eth_frame_offload_type(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_eth_frame_offload_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eth_frame_offload_type(mut self, v: bool) -> Self {
+        self.set_eth_frame_offload_type(v);
+        self
+    }
+
+    /// PRM bits 0x2..0x3 of `virtio_emulation_cap` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_virtio_emulation_cap_bits.virtio_version_1_0`.
+    #[inline]
+    pub const fn virtio_version_1_0(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::virtio_version_1_0`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_virtio_version_1_0(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_virtio_version_1_0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_virtio_version_1_0(mut self, v: bool) -> Self {
+        self.set_virtio_version_1_0(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x10 of `virtio_emulation_cap` (13 bits; big-endian dword 0, bits 28:16). Kernel `mlx5_ifc_virtio_emulation_cap_bits.device_features_bits_mask`.
+    #[inline]
+    pub const fn device_features_bits_mask(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x3, 13);
+        raw as u16
+    }
+
+    /// Sets [`Self::device_features_bits_mask`], keeping every other bit; bits of `v` beyond the field's 13 bits are dropped.
+    #[inline]
+    pub const fn set_device_features_bits_mask(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 13, raw);
+    }
+
+    /// [`Self::set_device_features_bits_mask`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_device_features_bits_mask(mut self, v: u16) -> Self {
+        self.set_device_features_bits_mask(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x18 of `virtio_emulation_cap` (8 bits; big-endian dword 0, bits 15:8). Kernel `mlx5_ifc_virtio_emulation_cap_bits.event_mode`.
+    #[inline]
+    pub const fn event_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::event_mode`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_event_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 8, raw);
+    }
+
+    /// [`Self::set_event_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_event_mode(mut self, v: u8) -> Self {
+        self.set_event_mode(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `virtio_emulation_cap` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_virtio_emulation_cap_bits.virtio_queue_type`.
+    #[inline]
+    pub const fn virtio_queue_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::virtio_queue_type`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_virtio_queue_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_virtio_queue_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_virtio_queue_type(mut self, v: u8) -> Self {
+        self.set_virtio_queue_type(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x30 of `virtio_emulation_cap` (16 bits; big-endian dword 1, bits 31:16). Kernel `mlx5_ifc_virtio_emulation_cap_bits.max_tunnel_desc`.
+    #[inline]
+    pub const fn max_tunnel_desc(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x20, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::max_tunnel_desc`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_max_tunnel_desc(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 16, raw);
+    }
+
+    /// [`Self::set_max_tunnel_desc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_tunnel_desc(mut self, v: u16) -> Self {
+        self.set_max_tunnel_desc(v);
+        self
+    }
+
+    /// PRM bits 0x33..0x38 of `virtio_emulation_cap` (5 bits; big-endian dword 1, bits 12:8). Kernel `mlx5_ifc_virtio_emulation_cap_bits.log_doorbell_stride`.
+    #[inline]
+    pub const fn log_doorbell_stride(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x33, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_doorbell_stride`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_doorbell_stride(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x33, 5, raw);
+    }
+
+    /// [`Self::set_log_doorbell_stride`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_doorbell_stride(mut self, v: u8) -> Self {
+        self.set_log_doorbell_stride(v);
+        self
+    }
+
+    /// PRM bits 0x3b..0x40 of `virtio_emulation_cap` (5 bits; big-endian dword 1, bits 4:0). Kernel `mlx5_ifc_virtio_emulation_cap_bits.log_doorbell_bar_size`.
+    #[inline]
+    pub const fn log_doorbell_bar_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_doorbell_bar_size`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_doorbell_bar_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3b, 5, raw);
+    }
+
+    /// [`Self::set_log_doorbell_bar_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_doorbell_bar_size(mut self, v: u8) -> Self {
+        self.set_log_doorbell_bar_size(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x80 of `virtio_emulation_cap` (64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_virtio_emulation_cap_bits.doorbell_bar_offset`.
+    #[inline]
+    pub const fn doorbell_bar_offset(&self) -> u64 {
+        bits::get64(&self.0, 0x40)
+    }
+
+    /// Sets [`Self::doorbell_bar_offset`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_doorbell_bar_offset(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x40, raw);
+    }
+
+    /// [`Self::set_doorbell_bar_offset`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_doorbell_bar_offset(mut self, v: u64) -> Self {
+        self.set_doorbell_bar_offset(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x88 of `virtio_emulation_cap` (8 bits; big-endian dword 4, bits 31:24). Kernel `mlx5_ifc_virtio_emulation_cap_bits.max_emulated_devices`.
+    #[inline]
+    pub const fn max_emulated_devices(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x80, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_emulated_devices`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_max_emulated_devices(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 8, raw);
+    }
+
+    /// [`Self::set_max_emulated_devices`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_emulated_devices(mut self, v: u8) -> Self {
+        self.set_max_emulated_devices(v);
+        self
+    }
+
+    /// PRM bits 0x88..0xa0 of `virtio_emulation_cap` (24 bits; big-endian dword 4, bits 23:0). Kernel `mlx5_ifc_virtio_emulation_cap_bits.max_num_virtio_queues`.
+    #[inline]
+    pub const fn max_num_virtio_queues(&self) -> u32 {
+        bits::get32(&self.0, 0x88, 24)
+    }
+
+    /// Sets [`Self::max_num_virtio_queues`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_max_num_virtio_queues(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x88, 24, raw);
+    }
+
+    /// [`Self::set_max_num_virtio_queues`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_num_virtio_queues(mut self, v: u32) -> Self {
+        self.set_max_num_virtio_queues(v);
+        self
+    }
+
+    /// PRM bits 0xd3..0xd4 of `virtio_emulation_cap` (1 bits; big-endian dword 6, bits 12:12). Kernel `mlx5_ifc_virtio_emulation_cap_bits.desc_group_mkey_supported`.
+    #[inline]
+    pub const fn desc_group_mkey_supported(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xd3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::desc_group_mkey_supported`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_desc_group_mkey_supported(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd3, 1, raw);
+    }
+
+    /// [`Self::set_desc_group_mkey_supported`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_desc_group_mkey_supported(mut self, v: bool) -> Self {
+        self.set_desc_group_mkey_supported(v);
+        self
+    }
+
+    /// PRM bits 0xd4..0xd5 of `virtio_emulation_cap` (1 bits; big-endian dword 6, bits 11:11). Kernel `mlx5_ifc_virtio_emulation_cap_bits.freeze_to_rdy_supported`.
+    #[inline]
+    pub const fn freeze_to_rdy_supported(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xd4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::freeze_to_rdy_supported`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_freeze_to_rdy_supported(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd4, 1, raw);
+    }
+
+    /// [`Self::set_freeze_to_rdy_supported`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_freeze_to_rdy_supported(mut self, v: bool) -> Self {
+        self.set_freeze_to_rdy_supported(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x120 of `virtio_emulation_cap` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_virtio_emulation_cap_bits.umem_1_buffer_param_a`.
+    #[inline]
+    pub const fn umem_1_buffer_param_a(&self) -> u32 {
+        bits::get32(&self.0, 0x100, 32)
+    }
+
+    /// Sets [`Self::umem_1_buffer_param_a`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_umem_1_buffer_param_a(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x100, 32, raw);
+    }
+
+    /// [`Self::set_umem_1_buffer_param_a`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_umem_1_buffer_param_a(mut self, v: u32) -> Self {
+        self.set_umem_1_buffer_param_a(v);
+        self
+    }
+
+    /// PRM bits 0x120..0x140 of `virtio_emulation_cap` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_virtio_emulation_cap_bits.umem_1_buffer_param_b`.
+    #[inline]
+    pub const fn umem_1_buffer_param_b(&self) -> u32 {
+        bits::get32(&self.0, 0x120, 32)
+    }
+
+    /// Sets [`Self::umem_1_buffer_param_b`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_umem_1_buffer_param_b(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x120, 32, raw);
+    }
+
+    /// [`Self::set_umem_1_buffer_param_b`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_umem_1_buffer_param_b(mut self, v: u32) -> Self {
+        self.set_umem_1_buffer_param_b(v);
+        self
+    }
+
+    /// PRM bits 0x140..0x160 of `virtio_emulation_cap` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_virtio_emulation_cap_bits.umem_2_buffer_param_a`.
+    #[inline]
+    pub const fn umem_2_buffer_param_a(&self) -> u32 {
+        bits::get32(&self.0, 0x140, 32)
+    }
+
+    /// Sets [`Self::umem_2_buffer_param_a`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_umem_2_buffer_param_a(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x140, 32, raw);
+    }
+
+    /// [`Self::set_umem_2_buffer_param_a`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_umem_2_buffer_param_a(mut self, v: u32) -> Self {
+        self.set_umem_2_buffer_param_a(v);
+        self
+    }
+
+    /// PRM bits 0x160..0x180 of `virtio_emulation_cap` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_virtio_emulation_cap_bits.umem_2_buffer_param_b`.
+    #[inline]
+    pub const fn umem_2_buffer_param_b(&self) -> u32 {
+        bits::get32(&self.0, 0x160, 32)
+    }
+
+    /// Sets [`Self::umem_2_buffer_param_b`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_umem_2_buffer_param_b(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x160, 32, raw);
+    }
+
+    /// [`Self::set_umem_2_buffer_param_b`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_umem_2_buffer_param_b(mut self, v: u32) -> Self {
+        self.set_umem_2_buffer_param_b(v);
+        self
+    }
+
+    /// PRM bits 0x180..0x1a0 of `virtio_emulation_cap` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_virtio_emulation_cap_bits.umem_3_buffer_param_a`.
+    #[inline]
+    pub const fn umem_3_buffer_param_a(&self) -> u32 {
+        bits::get32(&self.0, 0x180, 32)
+    }
+
+    /// Sets [`Self::umem_3_buffer_param_a`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_umem_3_buffer_param_a(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x180, 32, raw);
+    }
+
+    /// [`Self::set_umem_3_buffer_param_a`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_umem_3_buffer_param_a(mut self, v: u32) -> Self {
+        self.set_umem_3_buffer_param_a(v);
+        self
+    }
+
+    /// PRM bits 0x1a0..0x1c0 of `virtio_emulation_cap` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_virtio_emulation_cap_bits.umem_3_buffer_param_b`.
+    #[inline]
+    pub const fn umem_3_buffer_param_b(&self) -> u32 {
+        bits::get32(&self.0, 0x1a0, 32)
+    }
+
+    /// Sets [`Self::umem_3_buffer_param_b`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_umem_3_buffer_param_b(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x1a0, 32, raw);
+    }
+
+    /// [`Self::set_umem_3_buffer_param_b`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_umem_3_buffer_param_b(mut self, v: u32) -> Self {
+        self.set_umem_3_buffer_param_b(v);
+        self
+    }
+    /// Where [`Self::desc_tunnel_offload_type`] lives: offset, width, count and kind.
+    pub const FIELD_DESC_TUNNEL_OFFLOAD_TYPE: FieldDesc = FieldDesc { name: "desc_tunnel_offload_type", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::eth_frame_offload_type`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_FRAME_OFFLOAD_TYPE: FieldDesc = FieldDesc { name: "eth_frame_offload_type", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::virtio_version_1_0`] lives: offset, width, count and kind.
+    pub const FIELD_VIRTIO_VERSION_1_0: FieldDesc = FieldDesc { name: "virtio_version_1_0", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::device_features_bits_mask`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_FEATURES_BITS_MASK: FieldDesc = FieldDesc { name: "device_features_bits_mask", offset: 0x3, width: 0xd, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::event_mode`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_MODE: FieldDesc = FieldDesc { name: "event_mode", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::virtio_queue_type`] lives: offset, width, count and kind.
+    pub const FIELD_VIRTIO_QUEUE_TYPE: FieldDesc = FieldDesc { name: "virtio_queue_type", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_tunnel_desc`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_TUNNEL_DESC: FieldDesc = FieldDesc { name: "max_tunnel_desc", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_doorbell_stride`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_DOORBELL_STRIDE: FieldDesc = FieldDesc { name: "log_doorbell_stride", offset: 0x33, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_doorbell_bar_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_DOORBELL_BAR_SIZE: FieldDesc = FieldDesc { name: "log_doorbell_bar_size", offset: 0x3b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::doorbell_bar_offset`] lives: offset, width, count and kind.
+    pub const FIELD_DOORBELL_BAR_OFFSET: FieldDesc = FieldDesc { name: "doorbell_bar_offset", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_emulated_devices`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_EMULATED_DEVICES: FieldDesc = FieldDesc { name: "max_emulated_devices", offset: 0x80, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_num_virtio_queues`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_NUM_VIRTIO_QUEUES: FieldDesc = FieldDesc { name: "max_num_virtio_queues", offset: 0x88, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::desc_group_mkey_supported`] lives: offset, width, count and kind.
+    pub const FIELD_DESC_GROUP_MKEY_SUPPORTED: FieldDesc = FieldDesc { name: "desc_group_mkey_supported", offset: 0xd3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::freeze_to_rdy_supported`] lives: offset, width, count and kind.
+    pub const FIELD_FREEZE_TO_RDY_SUPPORTED: FieldDesc = FieldDesc { name: "freeze_to_rdy_supported", offset: 0xd4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::umem_1_buffer_param_a`] lives: offset, width, count and kind.
+    pub const FIELD_UMEM_1_BUFFER_PARAM_A: FieldDesc = FieldDesc { name: "umem_1_buffer_param_a", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::umem_1_buffer_param_b`] lives: offset, width, count and kind.
+    pub const FIELD_UMEM_1_BUFFER_PARAM_B: FieldDesc = FieldDesc { name: "umem_1_buffer_param_b", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::umem_2_buffer_param_a`] lives: offset, width, count and kind.
+    pub const FIELD_UMEM_2_BUFFER_PARAM_A: FieldDesc = FieldDesc { name: "umem_2_buffer_param_a", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::umem_2_buffer_param_b`] lives: offset, width, count and kind.
+    pub const FIELD_UMEM_2_BUFFER_PARAM_B: FieldDesc = FieldDesc { name: "umem_2_buffer_param_b", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::umem_3_buffer_param_a`] lives: offset, width, count and kind.
+    pub const FIELD_UMEM_3_BUFFER_PARAM_A: FieldDesc = FieldDesc { name: "umem_3_buffer_param_a", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::umem_3_buffer_param_b`] lives: offset, width, count and kind.
+    pub const FIELD_UMEM_3_BUFFER_PARAM_B: FieldDesc = FieldDesc { name: "umem_3_buffer_param_b", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for VirtioEmulationCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for VirtioEmulationCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for VirtioEmulationCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_VIRTIO_EMULATION_CAP;
+}
+
+static LAYOUT_VIRTIO_EMULATION_CAP: LayoutDesc = LayoutDesc {
+    name: "virtio_emulation_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        VirtioEmulationCap::FIELD_DESC_TUNNEL_OFFLOAD_TYPE,
+        VirtioEmulationCap::FIELD_ETH_FRAME_OFFLOAD_TYPE,
+        VirtioEmulationCap::FIELD_VIRTIO_VERSION_1_0,
+        VirtioEmulationCap::FIELD_DEVICE_FEATURES_BITS_MASK,
+        VirtioEmulationCap::FIELD_EVENT_MODE,
+        VirtioEmulationCap::FIELD_VIRTIO_QUEUE_TYPE,
+        VirtioEmulationCap::FIELD_MAX_TUNNEL_DESC,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        VirtioEmulationCap::FIELD_LOG_DOORBELL_STRIDE,
+        FieldDesc { name: "reserved_at_38", offset: 0x38, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        VirtioEmulationCap::FIELD_LOG_DOORBELL_BAR_SIZE,
+        VirtioEmulationCap::FIELD_DOORBELL_BAR_OFFSET,
+        VirtioEmulationCap::FIELD_MAX_EMULATED_DEVICES,
+        VirtioEmulationCap::FIELD_MAX_NUM_VIRTIO_QUEUES,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x13, count: Count::One, kind: FieldKind::Reserved },
+        VirtioEmulationCap::FIELD_DESC_GROUP_MKEY_SUPPORTED,
+        VirtioEmulationCap::FIELD_FREEZE_TO_RDY_SUPPORTED,
+        FieldDesc { name: "reserved_at_d5", offset: 0xd5, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        VirtioEmulationCap::FIELD_UMEM_1_BUFFER_PARAM_A,
+        VirtioEmulationCap::FIELD_UMEM_1_BUFFER_PARAM_B,
+        VirtioEmulationCap::FIELD_UMEM_2_BUFFER_PARAM_A,
+        VirtioEmulationCap::FIELD_UMEM_2_BUFFER_PARAM_B,
+        VirtioEmulationCap::FIELD_UMEM_3_BUFFER_PARAM_A,
+        VirtioEmulationCap::FIELD_UMEM_3_BUFFER_PARAM_B,
+        FieldDesc { name: "reserved_at_1c0", offset: 0x1c0, width: 0x640, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// tlp_dev_emu_capabilities
+///
+/// Kernel `struct mlx5_ifc_tlp_dev_emu_capabilities_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct TlpDevEmuCapabilities(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<TlpDevEmuCapabilities>() == 256);
+
+impl TlpDevEmuCapabilities {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_TLP_DEV_EMU_CAPABILITIES;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x33..0x38 of `tlp_dev_emu_capabilities` (5 bits; big-endian dword 1, bits 12:8). Kernel `mlx5_ifc_tlp_dev_emu_capabilities_bits.log_tlp_rsp_gw_page_stride`.
+    #[inline]
+    pub const fn log_tlp_rsp_gw_page_stride(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x33, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_tlp_rsp_gw_page_stride`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_tlp_rsp_gw_page_stride(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x33, 5, raw);
+    }
+
+    /// [`Self::set_log_tlp_rsp_gw_page_stride`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_tlp_rsp_gw_page_stride(mut self, v: u8) -> Self {
+        self.set_log_tlp_rsp_gw_page_stride(v);
+        self
+    }
+
+    /// PRM bits 0x10c..0x110 of `tlp_dev_emu_capabilities` (4 bits; big-endian dword 8, bits 19:16). Kernel `mlx5_ifc_tlp_dev_emu_capabilities_bits.tlp_rsp_gw_num_pages`.
+    #[inline]
+    pub const fn tlp_rsp_gw_num_pages(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::tlp_rsp_gw_num_pages`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_tlp_rsp_gw_num_pages(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10c, 4, raw);
+    }
+
+    /// [`Self::set_tlp_rsp_gw_num_pages`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tlp_rsp_gw_num_pages(mut self, v: u8) -> Self {
+        self.set_tlp_rsp_gw_num_pages(v);
+        self
+    }
+
+    /// PRM bits 0x1c0..0x200 of `tlp_dev_emu_capabilities` (64 bits; big-endian, byte 0x38). Kernel `mlx5_ifc_tlp_dev_emu_capabilities_bits.tlp_rsp_gw_pages_bar_offset`.
+    #[inline]
+    pub const fn tlp_rsp_gw_pages_bar_offset(&self) -> u64 {
+        bits::get64(&self.0, 0x1c0)
+    }
+
+    /// Sets [`Self::tlp_rsp_gw_pages_bar_offset`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_tlp_rsp_gw_pages_bar_offset(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x1c0, raw);
+    }
+
+    /// [`Self::set_tlp_rsp_gw_pages_bar_offset`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tlp_rsp_gw_pages_bar_offset(mut self, v: u64) -> Self {
+        self.set_tlp_rsp_gw_pages_bar_offset(v);
+        self
+    }
+    /// Where [`Self::log_tlp_rsp_gw_page_stride`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_TLP_RSP_GW_PAGE_STRIDE: FieldDesc = FieldDesc { name: "log_tlp_rsp_gw_page_stride", offset: 0x33, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tlp_rsp_gw_num_pages`] lives: offset, width, count and kind.
+    pub const FIELD_TLP_RSP_GW_NUM_PAGES: FieldDesc = FieldDesc { name: "tlp_rsp_gw_num_pages", offset: 0x10c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tlp_rsp_gw_pages_bar_offset`] lives: offset, width, count and kind.
+    pub const FIELD_TLP_RSP_GW_PAGES_BAR_OFFSET: FieldDesc = FieldDesc { name: "tlp_rsp_gw_pages_bar_offset", offset: 0x1c0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for TlpDevEmuCapabilities {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for TlpDevEmuCapabilities {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for TlpDevEmuCapabilities {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_TLP_DEV_EMU_CAPABILITIES;
+}
+
+static LAYOUT_TLP_DEV_EMU_CAPABILITIES: LayoutDesc = LayoutDesc {
+    name: "tlp_dev_emu_capabilities",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x13, count: Count::One, kind: FieldKind::Reserved },
+        TlpDevEmuCapabilities::FIELD_LOG_TLP_RSP_GW_PAGE_STRIDE,
+        FieldDesc { name: "reserved_at_38", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0xc0, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_100", offset: 0x100, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        TlpDevEmuCapabilities::FIELD_TLP_RSP_GW_NUM_PAGES,
+        FieldDesc { name: "reserved_at_110", offset: 0x110, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_120", offset: 0x120, width: 0xa0, count: Count::One, kind: FieldKind::Reserved },
+        TlpDevEmuCapabilities::FIELD_TLP_RSP_GW_PAGES_BAR_OFFSET,
+        FieldDesc { name: "reserved_at_200", offset: 0x200, width: 0x600, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// atomic_caps
+///
+/// Kernel `struct mlx5_ifc_atomic_caps_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct AtomicCaps(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<AtomicCaps>() == 256);
+
+impl AtomicCaps {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ATOMIC_CAPS;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x40..0x42 of `atomic_caps` (2 bits; big-endian dword 2, bits 31:30). Kernel `mlx5_ifc_atomic_caps_bits.atomic_req_8B_endianness_mode`.
+    #[inline]
+    pub const fn atomic_req_8b_endianness_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x40, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::atomic_req_8b_endianness_mode`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_atomic_req_8b_endianness_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 2, raw);
+    }
+
+    /// [`Self::set_atomic_req_8b_endianness_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_atomic_req_8b_endianness_mode(mut self, v: u8) -> Self {
+        self.set_atomic_req_8b_endianness_mode(v);
+        self
+    }
+
+    /// PRM bits 0x46..0x47 of `atomic_caps` (1 bits; big-endian dword 2, bits 25:25). Kernel `mlx5_ifc_atomic_caps_bits.supported_atomic_req_8B_endianness_mode_1`.
+    #[inline]
+    pub const fn supported_atomic_req_8b_endianness_mode_1(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x46, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::supported_atomic_req_8b_endianness_mode_1`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_supported_atomic_req_8b_endianness_mode_1(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x46, 1, raw);
+    }
+
+    /// [`Self::set_supported_atomic_req_8b_endianness_mode_1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_supported_atomic_req_8b_endianness_mode_1(mut self, v: bool) -> Self {
+        self.set_supported_atomic_req_8b_endianness_mode_1(v);
+        self
+    }
+
+    /// PRM bits 0x90..0xa0 of `atomic_caps` (16 bits; big-endian dword 4, bits 15:0). Kernel `mlx5_ifc_atomic_caps_bits.atomic_operations`.
+    #[inline]
+    pub const fn atomic_operations(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x90, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::atomic_operations`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_atomic_operations(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 16, raw);
+    }
+
+    /// [`Self::set_atomic_operations`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_atomic_operations(mut self, v: u16) -> Self {
+        self.set_atomic_operations(v);
+        self
+    }
+
+    /// PRM bits 0xb0..0xc0 of `atomic_caps` (16 bits; big-endian dword 5, bits 15:0). Kernel `mlx5_ifc_atomic_caps_bits.atomic_size_qp`.
+    #[inline]
+    pub const fn atomic_size_qp(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xb0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::atomic_size_qp`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_atomic_size_qp(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb0, 16, raw);
+    }
+
+    /// [`Self::set_atomic_size_qp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_atomic_size_qp(mut self, v: u16) -> Self {
+        self.set_atomic_size_qp(v);
+        self
+    }
+
+    /// PRM bits 0xd0..0xe0 of `atomic_caps` (16 bits; big-endian dword 6, bits 15:0). Kernel `mlx5_ifc_atomic_caps_bits.atomic_size_dc`.
+    #[inline]
+    pub const fn atomic_size_dc(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xd0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::atomic_size_dc`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_atomic_size_dc(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd0, 16, raw);
+    }
+
+    /// [`Self::set_atomic_size_dc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_atomic_size_dc(mut self, v: u16) -> Self {
+        self.set_atomic_size_dc(v);
+        self
+    }
+    /// Where [`Self::atomic_req_8b_endianness_mode`] lives: offset, width, count and kind.
+    pub const FIELD_ATOMIC_REQ_8B_ENDIANNESS_MODE: FieldDesc = FieldDesc { name: "atomic_req_8B_endianness_mode", offset: 0x40, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::supported_atomic_req_8b_endianness_mode_1`] lives: offset, width, count and kind.
+    pub const FIELD_SUPPORTED_ATOMIC_REQ_8B_ENDIANNESS_MODE_1: FieldDesc = FieldDesc { name: "supported_atomic_req_8B_endianness_mode_1", offset: 0x46, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::atomic_operations`] lives: offset, width, count and kind.
+    pub const FIELD_ATOMIC_OPERATIONS: FieldDesc = FieldDesc { name: "atomic_operations", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::atomic_size_qp`] lives: offset, width, count and kind.
+    pub const FIELD_ATOMIC_SIZE_QP: FieldDesc = FieldDesc { name: "atomic_size_qp", offset: 0xb0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::atomic_size_dc`] lives: offset, width, count and kind.
+    pub const FIELD_ATOMIC_SIZE_DC: FieldDesc = FieldDesc { name: "atomic_size_dc", offset: 0xd0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for AtomicCaps {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for AtomicCaps {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for AtomicCaps {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_ATOMIC_CAPS;
+}
+
+static LAYOUT_ATOMIC_CAPS: LayoutDesc = LayoutDesc {
+    name: "atomic_caps",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        AtomicCaps::FIELD_ATOMIC_REQ_8B_ENDIANNESS_MODE,
+        FieldDesc { name: "reserved_at_42", offset: 0x42, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        AtomicCaps::FIELD_SUPPORTED_ATOMIC_REQ_8B_ENDIANNESS_MODE_1,
+        FieldDesc { name: "reserved_at_47", offset: 0x47, width: 0x19, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        AtomicCaps::FIELD_ATOMIC_OPERATIONS,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        AtomicCaps::FIELD_ATOMIC_SIZE_QP,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        AtomicCaps::FIELD_ATOMIC_SIZE_DC,
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x720, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// odp_scheme_cap
+///
+/// Kernel `struct mlx5_ifc_odp_scheme_cap_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct OdpSchemeCap(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<OdpSchemeCap>() == 64);
+
+impl OdpSchemeCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ODP_SCHEME_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x40..0x41 of `odp_scheme_cap` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_odp_scheme_cap_bits.sig`.
+    #[inline]
+    pub const fn sig(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::sig`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_sig(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_sig`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sig(mut self, v: bool) -> Self {
+        self.set_sig(v);
+        self
+    }
+
+    /// PRM bits 0x45..0x46 of `odp_scheme_cap` (1 bits; big-endian dword 2, bits 26:26). Kernel `mlx5_ifc_odp_scheme_cap_bits.page_prefetch`.
+    #[inline]
+    pub const fn page_prefetch(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x45, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::page_prefetch`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_page_prefetch(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x45, 1, raw);
+    }
+
+    /// [`Self::set_page_prefetch`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_page_prefetch(mut self, v: bool) -> Self {
+        self.set_page_prefetch(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xa0 of `odp_scheme_cap` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_odp_scheme_cap_bits.rc_odp_caps`.
+    #[inline]
+    pub const fn rc_odp_caps(&self) -> &OdpPerTransportServiceCap {
+        let s: &Split<16, 4, 44> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::rc_odp_caps`], mutably.
+    #[inline]
+    pub fn rc_odp_caps_mut(&mut self) -> &mut OdpPerTransportServiceCap {
+        let s: &mut Split<16, 4, 44> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::rc_odp_caps`].
+    #[inline]
+    pub const fn set_rc_odp_caps(&mut self, v: &OdpPerTransportServiceCap) {
+        bits::put_bytes(&mut self.0, 16, &v.0);
+    }
+
+    /// [`Self::set_rc_odp_caps`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rc_odp_caps(mut self, v: OdpPerTransportServiceCap) -> Self {
+        self.set_rc_odp_caps(&v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xc0 of `odp_scheme_cap` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_odp_scheme_cap_bits.uc_odp_caps`.
+    #[inline]
+    pub const fn uc_odp_caps(&self) -> &OdpPerTransportServiceCap {
+        let s: &Split<20, 4, 40> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::uc_odp_caps`], mutably.
+    #[inline]
+    pub fn uc_odp_caps_mut(&mut self) -> &mut OdpPerTransportServiceCap {
+        let s: &mut Split<20, 4, 40> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::uc_odp_caps`].
+    #[inline]
+    pub const fn set_uc_odp_caps(&mut self, v: &OdpPerTransportServiceCap) {
+        bits::put_bytes(&mut self.0, 20, &v.0);
+    }
+
+    /// [`Self::set_uc_odp_caps`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uc_odp_caps(mut self, v: OdpPerTransportServiceCap) -> Self {
+        self.set_uc_odp_caps(&v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xe0 of `odp_scheme_cap` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_odp_scheme_cap_bits.ud_odp_caps`.
+    #[inline]
+    pub const fn ud_odp_caps(&self) -> &OdpPerTransportServiceCap {
+        let s: &Split<24, 4, 36> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ud_odp_caps`], mutably.
+    #[inline]
+    pub fn ud_odp_caps_mut(&mut self) -> &mut OdpPerTransportServiceCap {
+        let s: &mut Split<24, 4, 36> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ud_odp_caps`].
+    #[inline]
+    pub const fn set_ud_odp_caps(&mut self, v: &OdpPerTransportServiceCap) {
+        bits::put_bytes(&mut self.0, 24, &v.0);
+    }
+
+    /// [`Self::set_ud_odp_caps`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ud_odp_caps(mut self, v: OdpPerTransportServiceCap) -> Self {
+        self.set_ud_odp_caps(&v);
+        self
+    }
+
+    /// PRM bits 0xe0..0x100 of `odp_scheme_cap` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_odp_scheme_cap_bits.xrc_odp_caps`.
+    #[inline]
+    pub const fn xrc_odp_caps(&self) -> &OdpPerTransportServiceCap {
+        let s: &Split<28, 4, 32> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::xrc_odp_caps`], mutably.
+    #[inline]
+    pub fn xrc_odp_caps_mut(&mut self) -> &mut OdpPerTransportServiceCap {
+        let s: &mut Split<28, 4, 32> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::xrc_odp_caps`].
+    #[inline]
+    pub const fn set_xrc_odp_caps(&mut self, v: &OdpPerTransportServiceCap) {
+        bits::put_bytes(&mut self.0, 28, &v.0);
+    }
+
+    /// [`Self::set_xrc_odp_caps`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_xrc_odp_caps(mut self, v: OdpPerTransportServiceCap) -> Self {
+        self.set_xrc_odp_caps(&v);
+        self
+    }
+
+    /// PRM bits 0x100..0x120 of `odp_scheme_cap` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_odp_scheme_cap_bits.dc_odp_caps`.
+    #[inline]
+    pub const fn dc_odp_caps(&self) -> &OdpPerTransportServiceCap {
+        let s: &Split<32, 4, 28> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::dc_odp_caps`], mutably.
+    #[inline]
+    pub fn dc_odp_caps_mut(&mut self) -> &mut OdpPerTransportServiceCap {
+        let s: &mut Split<32, 4, 28> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::dc_odp_caps`].
+    #[inline]
+    pub const fn set_dc_odp_caps(&mut self, v: &OdpPerTransportServiceCap) {
+        bits::put_bytes(&mut self.0, 32, &v.0);
+    }
+
+    /// [`Self::set_dc_odp_caps`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_dc_odp_caps(mut self, v: OdpPerTransportServiceCap) -> Self {
+        self.set_dc_odp_caps(&v);
+        self
+    }
+    /// Where [`Self::sig`] lives: offset, width, count and kind.
+    pub const FIELD_SIG: FieldDesc = FieldDesc { name: "sig", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::page_prefetch`] lives: offset, width, count and kind.
+    pub const FIELD_PAGE_PREFETCH: FieldDesc = FieldDesc { name: "page_prefetch", offset: 0x45, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rc_odp_caps`] lives: offset, width, count and kind.
+    pub const FIELD_RC_ODP_CAPS: FieldDesc = FieldDesc { name: "rc_odp_caps", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Layout(OdpPerTransportServiceCap::DESC) };
+    /// Where [`Self::uc_odp_caps`] lives: offset, width, count and kind.
+    pub const FIELD_UC_ODP_CAPS: FieldDesc = FieldDesc { name: "uc_odp_caps", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Layout(OdpPerTransportServiceCap::DESC) };
+    /// Where [`Self::ud_odp_caps`] lives: offset, width, count and kind.
+    pub const FIELD_UD_ODP_CAPS: FieldDesc = FieldDesc { name: "ud_odp_caps", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Layout(OdpPerTransportServiceCap::DESC) };
+    /// Where [`Self::xrc_odp_caps`] lives: offset, width, count and kind.
+    pub const FIELD_XRC_ODP_CAPS: FieldDesc = FieldDesc { name: "xrc_odp_caps", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Layout(OdpPerTransportServiceCap::DESC) };
+    /// Where [`Self::dc_odp_caps`] lives: offset, width, count and kind.
+    pub const FIELD_DC_ODP_CAPS: FieldDesc = FieldDesc { name: "dc_odp_caps", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Layout(OdpPerTransportServiceCap::DESC) };
+}
+
+impl Default for OdpSchemeCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for OdpSchemeCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for OdpSchemeCap {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_ODP_SCHEME_CAP;
+}
+
+static LAYOUT_ODP_SCHEME_CAP: LayoutDesc = LayoutDesc {
+    name: "odp_scheme_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        OdpSchemeCap::FIELD_SIG,
+        FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        OdpSchemeCap::FIELD_PAGE_PREFETCH,
+        FieldDesc { name: "reserved_at_46", offset: 0x46, width: 0x1a, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        OdpSchemeCap::FIELD_RC_ODP_CAPS,
+        OdpSchemeCap::FIELD_UC_ODP_CAPS,
+        OdpSchemeCap::FIELD_UD_ODP_CAPS,
+        OdpSchemeCap::FIELD_XRC_ODP_CAPS,
+        OdpSchemeCap::FIELD_DC_ODP_CAPS,
+        FieldDesc { name: "reserved_at_120", offset: 0x120, width: 0xe0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// odp_cap
+///
+/// Kernel `struct mlx5_ifc_odp_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct OdpCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<OdpCap>() == 256);
+
+impl OdpCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ODP_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x200 of `odp_cap` (512 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_odp_cap_bits.transport_page_fault_scheme_cap`.
+    #[inline]
+    pub const fn transport_page_fault_scheme_cap(&self) -> &OdpSchemeCap {
+        let s: &Split<0, 64, 192> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::transport_page_fault_scheme_cap`], mutably.
+    #[inline]
+    pub fn transport_page_fault_scheme_cap_mut(&mut self) -> &mut OdpSchemeCap {
+        let s: &mut Split<0, 64, 192> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::transport_page_fault_scheme_cap`].
+    #[inline]
+    pub const fn set_transport_page_fault_scheme_cap(&mut self, v: &OdpSchemeCap) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_transport_page_fault_scheme_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_transport_page_fault_scheme_cap(mut self, v: OdpSchemeCap) -> Self {
+        self.set_transport_page_fault_scheme_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x200..0x400 of `odp_cap` (512 bits; big-endian, byte 0x40). Kernel `mlx5_ifc_odp_cap_bits.memory_page_fault_scheme_cap`.
+    #[inline]
+    pub const fn memory_page_fault_scheme_cap(&self) -> &OdpSchemeCap {
+        let s: &Split<64, 64, 128> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::memory_page_fault_scheme_cap`], mutably.
+    #[inline]
+    pub fn memory_page_fault_scheme_cap_mut(&mut self) -> &mut OdpSchemeCap {
+        let s: &mut Split<64, 64, 128> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::memory_page_fault_scheme_cap`].
+    #[inline]
+    pub const fn set_memory_page_fault_scheme_cap(&mut self, v: &OdpSchemeCap) {
+        bits::put_bytes(&mut self.0, 64, &v.0);
+    }
+
+    /// [`Self::set_memory_page_fault_scheme_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_memory_page_fault_scheme_cap(mut self, v: OdpSchemeCap) -> Self {
+        self.set_memory_page_fault_scheme_cap(&v);
+        self
+    }
+
+    /// PRM bits 0x600..0x601 of `odp_cap` (1 bits; big-endian dword 48, bits 31:31). Kernel `mlx5_ifc_odp_cap_bits.mem_page_fault`.
+    #[inline]
+    pub const fn mem_page_fault(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x600, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mem_page_fault`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mem_page_fault(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x600, 1, raw);
+    }
+
+    /// [`Self::set_mem_page_fault`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mem_page_fault(mut self, v: bool) -> Self {
+        self.set_mem_page_fault(v);
+        self
+    }
+    /// Where [`Self::transport_page_fault_scheme_cap`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSPORT_PAGE_FAULT_SCHEME_CAP: FieldDesc = FieldDesc { name: "transport_page_fault_scheme_cap", offset: 0x0, width: 0x200, count: Count::One, kind: FieldKind::Layout(OdpSchemeCap::DESC) };
+    /// Where [`Self::memory_page_fault_scheme_cap`] lives: offset, width, count and kind.
+    pub const FIELD_MEMORY_PAGE_FAULT_SCHEME_CAP: FieldDesc = FieldDesc { name: "memory_page_fault_scheme_cap", offset: 0x200, width: 0x200, count: Count::One, kind: FieldKind::Layout(OdpSchemeCap::DESC) };
+    /// Where [`Self::mem_page_fault`] lives: offset, width, count and kind.
+    pub const FIELD_MEM_PAGE_FAULT: FieldDesc = FieldDesc { name: "mem_page_fault", offset: 0x600, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for OdpCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for OdpCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for OdpCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_ODP_CAP;
+}
+
+static LAYOUT_ODP_CAP: LayoutDesc = LayoutDesc {
+    name: "odp_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        OdpCap::FIELD_TRANSPORT_PAGE_FAULT_SCHEME_CAP,
+        OdpCap::FIELD_MEMORY_PAGE_FAULT_SCHEME_CAP,
+        FieldDesc { name: "reserved_at_400", offset: 0x400, width: 0x200, count: Count::One, kind: FieldKind::Reserved },
+        OdpCap::FIELD_MEM_PAGE_FAULT,
+        FieldDesc { name: "reserved_at_601", offset: 0x601, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_620", offset: 0x620, width: 0x1e0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// tls_cap
+///
+/// Kernel `struct mlx5_ifc_tls_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct TlsCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<TlsCap>() == 256);
+
+impl TlsCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_TLS_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `tls_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_tls_cap_bits.tls_1_2_aes_gcm_128`.
+    #[inline]
+    pub const fn tls_1_2_aes_gcm_128(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::tls_1_2_aes_gcm_128`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_tls_1_2_aes_gcm_128(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_tls_1_2_aes_gcm_128`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tls_1_2_aes_gcm_128(mut self, v: bool) -> Self {
+        self.set_tls_1_2_aes_gcm_128(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `tls_cap` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_tls_cap_bits.tls_1_3_aes_gcm_128`.
+    #[inline]
+    pub const fn tls_1_3_aes_gcm_128(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::tls_1_3_aes_gcm_128`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_tls_1_3_aes_gcm_128(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_tls_1_3_aes_gcm_128`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tls_1_3_aes_gcm_128(mut self, v: bool) -> Self {
+        self.set_tls_1_3_aes_gcm_128(v);
+        self
+    }
+
+    /// PRM bits 0x2..0x3 of `tls_cap` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_tls_cap_bits.tls_1_2_aes_gcm_256`.
+    #[inline]
+    pub const fn tls_1_2_aes_gcm_256(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::tls_1_2_aes_gcm_256`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_tls_1_2_aes_gcm_256(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_tls_1_2_aes_gcm_256`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tls_1_2_aes_gcm_256(mut self, v: bool) -> Self {
+        self.set_tls_1_2_aes_gcm_256(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x4 of `tls_cap` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_tls_cap_bits.tls_1_3_aes_gcm_256`.
+    #[inline]
+    pub const fn tls_1_3_aes_gcm_256(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::tls_1_3_aes_gcm_256`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_tls_1_3_aes_gcm_256(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_tls_1_3_aes_gcm_256`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tls_1_3_aes_gcm_256(mut self, v: bool) -> Self {
+        self.set_tls_1_3_aes_gcm_256(v);
+        self
+    }
+    /// Where [`Self::tls_1_2_aes_gcm_128`] lives: offset, width, count and kind.
+    pub const FIELD_TLS_1_2_AES_GCM_128: FieldDesc = FieldDesc { name: "tls_1_2_aes_gcm_128", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tls_1_3_aes_gcm_128`] lives: offset, width, count and kind.
+    pub const FIELD_TLS_1_3_AES_GCM_128: FieldDesc = FieldDesc { name: "tls_1_3_aes_gcm_128", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tls_1_2_aes_gcm_256`] lives: offset, width, count and kind.
+    pub const FIELD_TLS_1_2_AES_GCM_256: FieldDesc = FieldDesc { name: "tls_1_2_aes_gcm_256", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tls_1_3_aes_gcm_256`] lives: offset, width, count and kind.
+    pub const FIELD_TLS_1_3_AES_GCM_256: FieldDesc = FieldDesc { name: "tls_1_3_aes_gcm_256", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for TlsCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for TlsCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for TlsCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_TLS_CAP;
+}
+
+static LAYOUT_TLS_CAP: LayoutDesc = LayoutDesc {
+    name: "tls_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        TlsCap::FIELD_TLS_1_2_AES_GCM_128,
+        TlsCap::FIELD_TLS_1_3_AES_GCM_128,
+        TlsCap::FIELD_TLS_1_2_AES_GCM_256,
+        TlsCap::FIELD_TLS_1_3_AES_GCM_256,
+        FieldDesc { name: "reserved_at_4", offset: 0x4, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x7e0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// ipsec_cap
+///
+/// Kernel `struct mlx5_ifc_ipsec_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct IpsecCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<IpsecCap>() == 256);
+
+impl IpsecCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_IPSEC_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `ipsec_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_ipsec_cap_bits.ipsec_full_offload`.
+    #[inline]
+    pub const fn ipsec_full_offload(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ipsec_full_offload`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ipsec_full_offload(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_ipsec_full_offload`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_full_offload(mut self, v: bool) -> Self {
+        self.set_ipsec_full_offload(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `ipsec_cap` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_ipsec_cap_bits.ipsec_crypto_offload`.
+    #[inline]
+    pub const fn ipsec_crypto_offload(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ipsec_crypto_offload`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ipsec_crypto_offload(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_ipsec_crypto_offload`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_crypto_offload(mut self, v: bool) -> Self {
+        self.set_ipsec_crypto_offload(v);
+        self
+    }
+
+    /// PRM bits 0x2..0x3 of `ipsec_cap` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_ipsec_cap_bits.ipsec_esn`.
+    #[inline]
+    pub const fn ipsec_esn(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ipsec_esn`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ipsec_esn(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_ipsec_esn`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_esn(mut self, v: bool) -> Self {
+        self.set_ipsec_esn(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x4 of `ipsec_cap` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_ipsec_cap_bits.ipsec_crypto_esp_aes_gcm_256_encrypt`.
+    #[inline]
+    pub const fn ipsec_crypto_esp_aes_gcm_256_encrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ipsec_crypto_esp_aes_gcm_256_encrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ipsec_crypto_esp_aes_gcm_256_encrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_ipsec_crypto_esp_aes_gcm_256_encrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_crypto_esp_aes_gcm_256_encrypt(mut self, v: bool) -> Self {
+        self.set_ipsec_crypto_esp_aes_gcm_256_encrypt(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `ipsec_cap` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_ipsec_cap_bits.ipsec_crypto_esp_aes_gcm_128_encrypt`.
+    #[inline]
+    pub const fn ipsec_crypto_esp_aes_gcm_128_encrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ipsec_crypto_esp_aes_gcm_128_encrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ipsec_crypto_esp_aes_gcm_128_encrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_ipsec_crypto_esp_aes_gcm_128_encrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_crypto_esp_aes_gcm_128_encrypt(mut self, v: bool) -> Self {
+        self.set_ipsec_crypto_esp_aes_gcm_128_encrypt(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x6 of `ipsec_cap` (1 bits; big-endian dword 0, bits 26:26). Kernel `mlx5_ifc_ipsec_cap_bits.ipsec_crypto_esp_aes_gcm_256_decrypt`.
+    #[inline]
+    pub const fn ipsec_crypto_esp_aes_gcm_256_decrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ipsec_crypto_esp_aes_gcm_256_decrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ipsec_crypto_esp_aes_gcm_256_decrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 1, raw);
+    }
+
+    /// [`Self::set_ipsec_crypto_esp_aes_gcm_256_decrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_crypto_esp_aes_gcm_256_decrypt(mut self, v: bool) -> Self {
+        self.set_ipsec_crypto_esp_aes_gcm_256_decrypt(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x7 of `ipsec_cap` (1 bits; big-endian dword 0, bits 25:25). Kernel `mlx5_ifc_ipsec_cap_bits.ipsec_crypto_esp_aes_gcm_128_decrypt`.
+    #[inline]
+    pub const fn ipsec_crypto_esp_aes_gcm_128_decrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ipsec_crypto_esp_aes_gcm_128_decrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ipsec_crypto_esp_aes_gcm_128_decrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 1, raw);
+    }
+
+    /// [`Self::set_ipsec_crypto_esp_aes_gcm_128_decrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipsec_crypto_esp_aes_gcm_128_decrypt(mut self, v: bool) -> Self {
+        self.set_ipsec_crypto_esp_aes_gcm_128_decrypt(v);
+        self
+    }
+
+    /// PRM bits 0xb..0x10 of `ipsec_cap` (5 bits; big-endian dword 0, bits 20:16). Kernel `mlx5_ifc_ipsec_cap_bits.log_max_ipsec_offload`.
+    #[inline]
+    pub const fn log_max_ipsec_offload(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_ipsec_offload`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_ipsec_offload(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb, 5, raw);
+    }
+
+    /// [`Self::set_log_max_ipsec_offload`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_ipsec_offload(mut self, v: u8) -> Self {
+        self.set_log_max_ipsec_offload(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x28 of `ipsec_cap` (8 bits; big-endian dword 1, bits 31:24). Kernel `mlx5_ifc_ipsec_cap_bits.min_log_ipsec_full_replay_window`.
+    #[inline]
+    pub const fn min_log_ipsec_full_replay_window(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x20, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::min_log_ipsec_full_replay_window`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_min_log_ipsec_full_replay_window(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 8, raw);
+    }
+
+    /// [`Self::set_min_log_ipsec_full_replay_window`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_min_log_ipsec_full_replay_window(mut self, v: u8) -> Self {
+        self.set_min_log_ipsec_full_replay_window(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x30 of `ipsec_cap` (8 bits; big-endian dword 1, bits 23:16). Kernel `mlx5_ifc_ipsec_cap_bits.max_log_ipsec_full_replay_window`.
+    #[inline]
+    pub const fn max_log_ipsec_full_replay_window(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x28, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_log_ipsec_full_replay_window`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_max_log_ipsec_full_replay_window(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 8, raw);
+    }
+
+    /// [`Self::set_max_log_ipsec_full_replay_window`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_log_ipsec_full_replay_window(mut self, v: u8) -> Self {
+        self.set_max_log_ipsec_full_replay_window(v);
+        self
+    }
+    /// Where [`Self::ipsec_full_offload`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_FULL_OFFLOAD: FieldDesc = FieldDesc { name: "ipsec_full_offload", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipsec_crypto_offload`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_CRYPTO_OFFLOAD: FieldDesc = FieldDesc { name: "ipsec_crypto_offload", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipsec_esn`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_ESN: FieldDesc = FieldDesc { name: "ipsec_esn", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipsec_crypto_esp_aes_gcm_256_encrypt`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_CRYPTO_ESP_AES_GCM_256_ENCRYPT: FieldDesc = FieldDesc { name: "ipsec_crypto_esp_aes_gcm_256_encrypt", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipsec_crypto_esp_aes_gcm_128_encrypt`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_CRYPTO_ESP_AES_GCM_128_ENCRYPT: FieldDesc = FieldDesc { name: "ipsec_crypto_esp_aes_gcm_128_encrypt", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipsec_crypto_esp_aes_gcm_256_decrypt`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_CRYPTO_ESP_AES_GCM_256_DECRYPT: FieldDesc = FieldDesc { name: "ipsec_crypto_esp_aes_gcm_256_decrypt", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipsec_crypto_esp_aes_gcm_128_decrypt`] lives: offset, width, count and kind.
+    pub const FIELD_IPSEC_CRYPTO_ESP_AES_GCM_128_DECRYPT: FieldDesc = FieldDesc { name: "ipsec_crypto_esp_aes_gcm_128_decrypt", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_ipsec_offload`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_IPSEC_OFFLOAD: FieldDesc = FieldDesc { name: "log_max_ipsec_offload", offset: 0xb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::min_log_ipsec_full_replay_window`] lives: offset, width, count and kind.
+    pub const FIELD_MIN_LOG_IPSEC_FULL_REPLAY_WINDOW: FieldDesc = FieldDesc { name: "min_log_ipsec_full_replay_window", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_log_ipsec_full_replay_window`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_LOG_IPSEC_FULL_REPLAY_WINDOW: FieldDesc = FieldDesc { name: "max_log_ipsec_full_replay_window", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for IpsecCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for IpsecCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for IpsecCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_IPSEC_CAP;
+}
+
+static LAYOUT_IPSEC_CAP: LayoutDesc = LayoutDesc {
+    name: "ipsec_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        IpsecCap::FIELD_IPSEC_FULL_OFFLOAD,
+        IpsecCap::FIELD_IPSEC_CRYPTO_OFFLOAD,
+        IpsecCap::FIELD_IPSEC_ESN,
+        IpsecCap::FIELD_IPSEC_CRYPTO_ESP_AES_GCM_256_ENCRYPT,
+        IpsecCap::FIELD_IPSEC_CRYPTO_ESP_AES_GCM_128_ENCRYPT,
+        IpsecCap::FIELD_IPSEC_CRYPTO_ESP_AES_GCM_256_DECRYPT,
+        IpsecCap::FIELD_IPSEC_CRYPTO_ESP_AES_GCM_128_DECRYPT,
+        FieldDesc { name: "reserved_at_7", offset: 0x7, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        IpsecCap::FIELD_LOG_MAX_IPSEC_OFFLOAD,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        IpsecCap::FIELD_MIN_LOG_IPSEC_FULL_REPLAY_WINDOW,
+        IpsecCap::FIELD_MAX_LOG_IPSEC_FULL_REPLAY_WINDOW,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x7d0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// macsec_cap
+///
+/// Kernel `struct mlx5_ifc_macsec_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MacsecCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<MacsecCap>() == 256);
+
+impl MacsecCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MACSEC_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `macsec_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_macsec_cap_bits.macsec_epn`.
+    #[inline]
+    pub const fn macsec_epn(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::macsec_epn`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_macsec_epn(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_macsec_epn`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_macsec_epn(mut self, v: bool) -> Self {
+        self.set_macsec_epn(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x4 of `macsec_cap` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_macsec_cap_bits.macsec_crypto_esp_aes_gcm_256_encrypt`.
+    #[inline]
+    pub const fn macsec_crypto_esp_aes_gcm_256_encrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::macsec_crypto_esp_aes_gcm_256_encrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_macsec_crypto_esp_aes_gcm_256_encrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_macsec_crypto_esp_aes_gcm_256_encrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_macsec_crypto_esp_aes_gcm_256_encrypt(mut self, v: bool) -> Self {
+        self.set_macsec_crypto_esp_aes_gcm_256_encrypt(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `macsec_cap` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_macsec_cap_bits.macsec_crypto_esp_aes_gcm_128_encrypt`.
+    #[inline]
+    pub const fn macsec_crypto_esp_aes_gcm_128_encrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::macsec_crypto_esp_aes_gcm_128_encrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_macsec_crypto_esp_aes_gcm_128_encrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_macsec_crypto_esp_aes_gcm_128_encrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_macsec_crypto_esp_aes_gcm_128_encrypt(mut self, v: bool) -> Self {
+        self.set_macsec_crypto_esp_aes_gcm_128_encrypt(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x6 of `macsec_cap` (1 bits; big-endian dword 0, bits 26:26). Kernel `mlx5_ifc_macsec_cap_bits.macsec_crypto_esp_aes_gcm_256_decrypt`.
+    #[inline]
+    pub const fn macsec_crypto_esp_aes_gcm_256_decrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::macsec_crypto_esp_aes_gcm_256_decrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_macsec_crypto_esp_aes_gcm_256_decrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 1, raw);
+    }
+
+    /// [`Self::set_macsec_crypto_esp_aes_gcm_256_decrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_macsec_crypto_esp_aes_gcm_256_decrypt(mut self, v: bool) -> Self {
+        self.set_macsec_crypto_esp_aes_gcm_256_decrypt(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x7 of `macsec_cap` (1 bits; big-endian dword 0, bits 25:25). Kernel `mlx5_ifc_macsec_cap_bits.macsec_crypto_esp_aes_gcm_128_decrypt`.
+    #[inline]
+    pub const fn macsec_crypto_esp_aes_gcm_128_decrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::macsec_crypto_esp_aes_gcm_128_decrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_macsec_crypto_esp_aes_gcm_128_decrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 1, raw);
+    }
+
+    /// [`Self::set_macsec_crypto_esp_aes_gcm_128_decrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_macsec_crypto_esp_aes_gcm_128_decrypt(mut self, v: bool) -> Self {
+        self.set_macsec_crypto_esp_aes_gcm_128_decrypt(v);
+        self
+    }
+
+    /// PRM bits 0xb..0x10 of `macsec_cap` (5 bits; big-endian dword 0, bits 20:16). Kernel `mlx5_ifc_macsec_cap_bits.log_max_macsec_offload`.
+    #[inline]
+    pub const fn log_max_macsec_offload(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_macsec_offload`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_macsec_offload(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb, 5, raw);
+    }
+
+    /// [`Self::set_log_max_macsec_offload`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_macsec_offload(mut self, v: u8) -> Self {
+        self.set_log_max_macsec_offload(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x28 of `macsec_cap` (8 bits; big-endian dword 1, bits 31:24). Kernel `mlx5_ifc_macsec_cap_bits.min_log_macsec_full_replay_window`.
+    #[inline]
+    pub const fn min_log_macsec_full_replay_window(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x20, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::min_log_macsec_full_replay_window`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_min_log_macsec_full_replay_window(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 8, raw);
+    }
+
+    /// [`Self::set_min_log_macsec_full_replay_window`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_min_log_macsec_full_replay_window(mut self, v: u8) -> Self {
+        self.set_min_log_macsec_full_replay_window(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x30 of `macsec_cap` (8 bits; big-endian dword 1, bits 23:16). Kernel `mlx5_ifc_macsec_cap_bits.max_log_macsec_full_replay_window`.
+    #[inline]
+    pub const fn max_log_macsec_full_replay_window(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x28, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_log_macsec_full_replay_window`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_max_log_macsec_full_replay_window(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 8, raw);
+    }
+
+    /// [`Self::set_max_log_macsec_full_replay_window`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_log_macsec_full_replay_window(mut self, v: u8) -> Self {
+        self.set_max_log_macsec_full_replay_window(v);
+        self
+    }
+    /// Where [`Self::macsec_epn`] lives: offset, width, count and kind.
+    pub const FIELD_MACSEC_EPN: FieldDesc = FieldDesc { name: "macsec_epn", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::macsec_crypto_esp_aes_gcm_256_encrypt`] lives: offset, width, count and kind.
+    pub const FIELD_MACSEC_CRYPTO_ESP_AES_GCM_256_ENCRYPT: FieldDesc = FieldDesc { name: "macsec_crypto_esp_aes_gcm_256_encrypt", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::macsec_crypto_esp_aes_gcm_128_encrypt`] lives: offset, width, count and kind.
+    pub const FIELD_MACSEC_CRYPTO_ESP_AES_GCM_128_ENCRYPT: FieldDesc = FieldDesc { name: "macsec_crypto_esp_aes_gcm_128_encrypt", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::macsec_crypto_esp_aes_gcm_256_decrypt`] lives: offset, width, count and kind.
+    pub const FIELD_MACSEC_CRYPTO_ESP_AES_GCM_256_DECRYPT: FieldDesc = FieldDesc { name: "macsec_crypto_esp_aes_gcm_256_decrypt", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::macsec_crypto_esp_aes_gcm_128_decrypt`] lives: offset, width, count and kind.
+    pub const FIELD_MACSEC_CRYPTO_ESP_AES_GCM_128_DECRYPT: FieldDesc = FieldDesc { name: "macsec_crypto_esp_aes_gcm_128_decrypt", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_macsec_offload`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_MACSEC_OFFLOAD: FieldDesc = FieldDesc { name: "log_max_macsec_offload", offset: 0xb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::min_log_macsec_full_replay_window`] lives: offset, width, count and kind.
+    pub const FIELD_MIN_LOG_MACSEC_FULL_REPLAY_WINDOW: FieldDesc = FieldDesc { name: "min_log_macsec_full_replay_window", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_log_macsec_full_replay_window`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_LOG_MACSEC_FULL_REPLAY_WINDOW: FieldDesc = FieldDesc { name: "max_log_macsec_full_replay_window", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MacsecCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MacsecCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MacsecCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_MACSEC_CAP;
+}
+
+static LAYOUT_MACSEC_CAP: LayoutDesc = LayoutDesc {
+    name: "macsec_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        MacsecCap::FIELD_MACSEC_EPN,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        MacsecCap::FIELD_MACSEC_CRYPTO_ESP_AES_GCM_256_ENCRYPT,
+        MacsecCap::FIELD_MACSEC_CRYPTO_ESP_AES_GCM_128_ENCRYPT,
+        MacsecCap::FIELD_MACSEC_CRYPTO_ESP_AES_GCM_256_DECRYPT,
+        MacsecCap::FIELD_MACSEC_CRYPTO_ESP_AES_GCM_128_DECRYPT,
+        FieldDesc { name: "reserved_at_7", offset: 0x7, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MacsecCap::FIELD_LOG_MAX_MACSEC_OFFLOAD,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        MacsecCap::FIELD_MIN_LOG_MACSEC_FULL_REPLAY_WINDOW,
+        MacsecCap::FIELD_MAX_LOG_MACSEC_FULL_REPLAY_WINDOW,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x7c0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// psp_cap
+///
+/// Kernel `struct mlx5_ifc_psp_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PspCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<PspCap>() == 256);
+
+impl PspCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PSP_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x1..0x2 of `psp_cap` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_psp_cap_bits.psp_crypto_offload`.
+    #[inline]
+    pub const fn psp_crypto_offload(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::psp_crypto_offload`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_psp_crypto_offload(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_psp_crypto_offload`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_psp_crypto_offload(mut self, v: bool) -> Self {
+        self.set_psp_crypto_offload(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x4 of `psp_cap` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_psp_cap_bits.psp_crypto_esp_aes_gcm_256_encrypt`.
+    #[inline]
+    pub const fn psp_crypto_esp_aes_gcm_256_encrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::psp_crypto_esp_aes_gcm_256_encrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_psp_crypto_esp_aes_gcm_256_encrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_psp_crypto_esp_aes_gcm_256_encrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_psp_crypto_esp_aes_gcm_256_encrypt(mut self, v: bool) -> Self {
+        self.set_psp_crypto_esp_aes_gcm_256_encrypt(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `psp_cap` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_psp_cap_bits.psp_crypto_esp_aes_gcm_128_encrypt`.
+    #[inline]
+    pub const fn psp_crypto_esp_aes_gcm_128_encrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::psp_crypto_esp_aes_gcm_128_encrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_psp_crypto_esp_aes_gcm_128_encrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_psp_crypto_esp_aes_gcm_128_encrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_psp_crypto_esp_aes_gcm_128_encrypt(mut self, v: bool) -> Self {
+        self.set_psp_crypto_esp_aes_gcm_128_encrypt(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x6 of `psp_cap` (1 bits; big-endian dword 0, bits 26:26). Kernel `mlx5_ifc_psp_cap_bits.psp_crypto_esp_aes_gcm_256_decrypt`.
+    #[inline]
+    pub const fn psp_crypto_esp_aes_gcm_256_decrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::psp_crypto_esp_aes_gcm_256_decrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_psp_crypto_esp_aes_gcm_256_decrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 1, raw);
+    }
+
+    /// [`Self::set_psp_crypto_esp_aes_gcm_256_decrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_psp_crypto_esp_aes_gcm_256_decrypt(mut self, v: bool) -> Self {
+        self.set_psp_crypto_esp_aes_gcm_256_decrypt(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x7 of `psp_cap` (1 bits; big-endian dword 0, bits 25:25). Kernel `mlx5_ifc_psp_cap_bits.psp_crypto_esp_aes_gcm_128_decrypt`.
+    #[inline]
+    pub const fn psp_crypto_esp_aes_gcm_128_decrypt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::psp_crypto_esp_aes_gcm_128_decrypt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_psp_crypto_esp_aes_gcm_128_decrypt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 1, raw);
+    }
+
+    /// [`Self::set_psp_crypto_esp_aes_gcm_128_decrypt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_psp_crypto_esp_aes_gcm_128_decrypt(mut self, v: bool) -> Self {
+        self.set_psp_crypto_esp_aes_gcm_128_decrypt(v);
+        self
+    }
+
+    /// PRM bits 0xb..0x10 of `psp_cap` (5 bits; big-endian dword 0, bits 20:16). Kernel `mlx5_ifc_psp_cap_bits.log_max_num_of_psp_spi`.
+    #[inline]
+    pub const fn log_max_num_of_psp_spi(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_num_of_psp_spi`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_num_of_psp_spi(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb, 5, raw);
+    }
+
+    /// [`Self::set_log_max_num_of_psp_spi`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_num_of_psp_spi(mut self, v: u8) -> Self {
+        self.set_log_max_num_of_psp_spi(v);
+        self
+    }
+    /// Where [`Self::psp_crypto_offload`] lives: offset, width, count and kind.
+    pub const FIELD_PSP_CRYPTO_OFFLOAD: FieldDesc = FieldDesc { name: "psp_crypto_offload", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::psp_crypto_esp_aes_gcm_256_encrypt`] lives: offset, width, count and kind.
+    pub const FIELD_PSP_CRYPTO_ESP_AES_GCM_256_ENCRYPT: FieldDesc = FieldDesc { name: "psp_crypto_esp_aes_gcm_256_encrypt", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::psp_crypto_esp_aes_gcm_128_encrypt`] lives: offset, width, count and kind.
+    pub const FIELD_PSP_CRYPTO_ESP_AES_GCM_128_ENCRYPT: FieldDesc = FieldDesc { name: "psp_crypto_esp_aes_gcm_128_encrypt", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::psp_crypto_esp_aes_gcm_256_decrypt`] lives: offset, width, count and kind.
+    pub const FIELD_PSP_CRYPTO_ESP_AES_GCM_256_DECRYPT: FieldDesc = FieldDesc { name: "psp_crypto_esp_aes_gcm_256_decrypt", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::psp_crypto_esp_aes_gcm_128_decrypt`] lives: offset, width, count and kind.
+    pub const FIELD_PSP_CRYPTO_ESP_AES_GCM_128_DECRYPT: FieldDesc = FieldDesc { name: "psp_crypto_esp_aes_gcm_128_decrypt", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_max_num_of_psp_spi`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_NUM_OF_PSP_SPI: FieldDesc = FieldDesc { name: "log_max_num_of_psp_spi", offset: 0xb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PspCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PspCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PspCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_PSP_CAP;
+}
+
+static LAYOUT_PSP_CAP: LayoutDesc = LayoutDesc {
+    name: "psp_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        PspCap::FIELD_PSP_CRYPTO_OFFLOAD,
+        FieldDesc { name: "reserved_at_2", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        PspCap::FIELD_PSP_CRYPTO_ESP_AES_GCM_256_ENCRYPT,
+        PspCap::FIELD_PSP_CRYPTO_ESP_AES_GCM_128_ENCRYPT,
+        PspCap::FIELD_PSP_CRYPTO_ESP_AES_GCM_256_DECRYPT,
+        PspCap::FIELD_PSP_CRYPTO_ESP_AES_GCM_128_DECRYPT,
+        FieldDesc { name: "reserved_at_7", offset: 0x7, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PspCap::FIELD_LOG_MAX_NUM_OF_PSP_SPI,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x7e0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// crypto_cap
+///
+/// Kernel `struct mlx5_ifc_crypto_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CryptoCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<CryptoCap>() == 256);
+
+impl CryptoCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CRYPTO_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x3..0x4 of `crypto_cap` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_crypto_cap_bits.synchronize_dek`.
+    #[inline]
+    pub const fn synchronize_dek(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::synchronize_dek`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_synchronize_dek(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_synchronize_dek`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_synchronize_dek(mut self, v: bool) -> Self {
+        self.set_synchronize_dek(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `crypto_cap` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_crypto_cap_bits.int_kek_manual`.
+    #[inline]
+    pub const fn int_kek_manual(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::int_kek_manual`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_int_kek_manual(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_int_kek_manual`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_int_kek_manual(mut self, v: bool) -> Self {
+        self.set_int_kek_manual(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x6 of `crypto_cap` (1 bits; big-endian dword 0, bits 26:26). Kernel `mlx5_ifc_crypto_cap_bits.int_kek_auto`.
+    #[inline]
+    pub const fn int_kek_auto(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::int_kek_auto`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_int_kek_auto(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 1, raw);
+    }
+
+    /// [`Self::set_int_kek_auto`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_int_kek_auto(mut self, v: bool) -> Self {
+        self.set_int_kek_auto(v);
+        self
+    }
+
+    /// PRM bits 0x23..0x28 of `crypto_cap` (5 bits; big-endian dword 1, bits 28:24). Kernel `mlx5_ifc_crypto_cap_bits.log_dek_max_alloc`.
+    #[inline]
+    pub const fn log_dek_max_alloc(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x23, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_dek_max_alloc`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_dek_max_alloc(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x23, 5, raw);
+    }
+
+    /// [`Self::set_log_dek_max_alloc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_dek_max_alloc(mut self, v: u8) -> Self {
+        self.set_log_dek_max_alloc(v);
+        self
+    }
+
+    /// PRM bits 0x2b..0x30 of `crypto_cap` (5 bits; big-endian dword 1, bits 20:16). Kernel `mlx5_ifc_crypto_cap_bits.log_max_num_deks`.
+    #[inline]
+    pub const fn log_max_num_deks(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_num_deks`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_num_deks(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2b, 5, raw);
+    }
+
+    /// [`Self::set_log_max_num_deks`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_num_deks(mut self, v: u8) -> Self {
+        self.set_log_max_num_deks(v);
+        self
+    }
+
+    /// PRM bits 0x63..0x68 of `crypto_cap` (5 bits; big-endian dword 3, bits 28:24). Kernel `mlx5_ifc_crypto_cap_bits.log_dek_granularity`.
+    #[inline]
+    pub const fn log_dek_granularity(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x63, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_dek_granularity`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_dek_granularity(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x63, 5, raw);
+    }
+
+    /// [`Self::set_log_dek_granularity`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_dek_granularity(mut self, v: u8) -> Self {
+        self.set_log_dek_granularity(v);
+        self
+    }
+
+    /// PRM bits 0x6b..0x70 of `crypto_cap` (5 bits; big-endian dword 3, bits 20:16). Kernel `mlx5_ifc_crypto_cap_bits.log_max_num_int_kek`.
+    #[inline]
+    pub const fn log_max_num_int_kek(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x6b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_num_int_kek`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_num_int_kek(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6b, 5, raw);
+    }
+
+    /// [`Self::set_log_max_num_int_kek`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_num_int_kek(mut self, v: u8) -> Self {
+        self.set_log_max_num_int_kek(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x80 of `crypto_cap` (16 bits; big-endian dword 3, bits 15:0). Kernel `mlx5_ifc_crypto_cap_bits.sw_wrapped_dek`.
+    #[inline]
+    pub const fn sw_wrapped_dek(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x70, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::sw_wrapped_dek`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_sw_wrapped_dek(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 16, raw);
+    }
+
+    /// [`Self::set_sw_wrapped_dek`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_wrapped_dek(mut self, v: u16) -> Self {
+        self.set_sw_wrapped_dek(v);
+        self
+    }
+    /// Where [`Self::synchronize_dek`] lives: offset, width, count and kind.
+    pub const FIELD_SYNCHRONIZE_DEK: FieldDesc = FieldDesc { name: "synchronize_dek", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::int_kek_manual`] lives: offset, width, count and kind.
+    pub const FIELD_INT_KEK_MANUAL: FieldDesc = FieldDesc { name: "int_kek_manual", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::int_kek_auto`] lives: offset, width, count and kind.
+    pub const FIELD_INT_KEK_AUTO: FieldDesc = FieldDesc { name: "int_kek_auto", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_dek_max_alloc`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_DEK_MAX_ALLOC: FieldDesc = FieldDesc { name: "log_dek_max_alloc", offset: 0x23, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_num_deks`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_NUM_DEKS: FieldDesc = FieldDesc { name: "log_max_num_deks", offset: 0x2b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_dek_granularity`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_DEK_GRANULARITY: FieldDesc = FieldDesc { name: "log_dek_granularity", offset: 0x63, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_num_int_kek`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_NUM_INT_KEK: FieldDesc = FieldDesc { name: "log_max_num_int_kek", offset: 0x6b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_wrapped_dek`] lives: offset, width, count and kind.
+    pub const FIELD_SW_WRAPPED_DEK: FieldDesc = FieldDesc { name: "sw_wrapped_dek", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CryptoCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CryptoCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CryptoCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_CRYPTO_CAP;
+}
+
+static LAYOUT_CRYPTO_CAP: LayoutDesc = LayoutDesc {
+    name: "crypto_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        CryptoCap::FIELD_SYNCHRONIZE_DEK,
+        CryptoCap::FIELD_INT_KEK_MANUAL,
+        CryptoCap::FIELD_INT_KEK_AUTO,
+        FieldDesc { name: "reserved_at_6", offset: 0x6, width: 0x1a, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        CryptoCap::FIELD_LOG_DEK_MAX_ALLOC,
+        FieldDesc { name: "reserved_at_28", offset: 0x28, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        CryptoCap::FIELD_LOG_MAX_NUM_DEKS,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        CryptoCap::FIELD_LOG_DEK_GRANULARITY,
+        FieldDesc { name: "reserved_at_68", offset: 0x68, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        CryptoCap::FIELD_LOG_MAX_NUM_INT_KEK,
+        CryptoCap::FIELD_SW_WRAPPED_DEK,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x780, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// shampo_cap
+///
+/// Kernel `struct mlx5_ifc_shampo_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ShampoCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<ShampoCap>() == 256);
+
+impl ShampoCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SHAMPO_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x3..0x8 of `shampo_cap` (5 bits; big-endian dword 0, bits 28:24). Kernel `mlx5_ifc_shampo_cap_bits.shampo_log_max_reservation_size`.
+    #[inline]
+    pub const fn shampo_log_max_reservation_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::shampo_log_max_reservation_size`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_shampo_log_max_reservation_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 5, raw);
+    }
+
+    /// [`Self::set_shampo_log_max_reservation_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_shampo_log_max_reservation_size(mut self, v: u8) -> Self {
+        self.set_shampo_log_max_reservation_size(v);
+        self
+    }
+
+    /// PRM bits 0xb..0x10 of `shampo_cap` (5 bits; big-endian dword 0, bits 20:16). Kernel `mlx5_ifc_shampo_cap_bits.shampo_log_min_reservation_size`.
+    #[inline]
+    pub const fn shampo_log_min_reservation_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::shampo_log_min_reservation_size`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_shampo_log_min_reservation_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb, 5, raw);
+    }
+
+    /// [`Self::set_shampo_log_min_reservation_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_shampo_log_min_reservation_size(mut self, v: u8) -> Self {
+        self.set_shampo_log_min_reservation_size(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `shampo_cap` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_shampo_cap_bits.shampo_min_mss_size`.
+    #[inline]
+    pub const fn shampo_min_mss_size(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::shampo_min_mss_size`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_shampo_min_mss_size(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_shampo_min_mss_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_shampo_min_mss_size(mut self, v: u16) -> Self {
+        self.set_shampo_min_mss_size(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `shampo_cap` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_shampo_cap_bits.shampo_header_split`.
+    #[inline]
+    pub const fn shampo_header_split(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::shampo_header_split`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_shampo_header_split(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_shampo_header_split`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_shampo_header_split(mut self, v: bool) -> Self {
+        self.set_shampo_header_split(v);
+        self
+    }
+
+    /// PRM bits 0x21..0x22 of `shampo_cap` (1 bits; big-endian dword 1, bits 30:30). Kernel `mlx5_ifc_shampo_cap_bits.shampo_header_split_data_merge`.
+    #[inline]
+    pub const fn shampo_header_split_data_merge(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x21, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::shampo_header_split_data_merge`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_shampo_header_split_data_merge(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x21, 1, raw);
+    }
+
+    /// [`Self::set_shampo_header_split_data_merge`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_shampo_header_split_data_merge(mut self, v: bool) -> Self {
+        self.set_shampo_header_split_data_merge(v);
+        self
+    }
+
+    /// PRM bits 0x23..0x28 of `shampo_cap` (5 bits; big-endian dword 1, bits 28:24). Kernel `mlx5_ifc_shampo_cap_bits.shampo_log_max_headers_entry_size`.
+    #[inline]
+    pub const fn shampo_log_max_headers_entry_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x23, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::shampo_log_max_headers_entry_size`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_shampo_log_max_headers_entry_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x23, 5, raw);
+    }
+
+    /// [`Self::set_shampo_log_max_headers_entry_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_shampo_log_max_headers_entry_size(mut self, v: u8) -> Self {
+        self.set_shampo_log_max_headers_entry_size(v);
+        self
+    }
+    /// Where [`Self::shampo_log_max_reservation_size`] lives: offset, width, count and kind.
+    pub const FIELD_SHAMPO_LOG_MAX_RESERVATION_SIZE: FieldDesc = FieldDesc { name: "shampo_log_max_reservation_size", offset: 0x3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::shampo_log_min_reservation_size`] lives: offset, width, count and kind.
+    pub const FIELD_SHAMPO_LOG_MIN_RESERVATION_SIZE: FieldDesc = FieldDesc { name: "shampo_log_min_reservation_size", offset: 0xb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::shampo_min_mss_size`] lives: offset, width, count and kind.
+    pub const FIELD_SHAMPO_MIN_MSS_SIZE: FieldDesc = FieldDesc { name: "shampo_min_mss_size", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::shampo_header_split`] lives: offset, width, count and kind.
+    pub const FIELD_SHAMPO_HEADER_SPLIT: FieldDesc = FieldDesc { name: "shampo_header_split", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::shampo_header_split_data_merge`] lives: offset, width, count and kind.
+    pub const FIELD_SHAMPO_HEADER_SPLIT_DATA_MERGE: FieldDesc = FieldDesc { name: "shampo_header_split_data_merge", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::shampo_log_max_headers_entry_size`] lives: offset, width, count and kind.
+    pub const FIELD_SHAMPO_LOG_MAX_HEADERS_ENTRY_SIZE: FieldDesc = FieldDesc { name: "shampo_log_max_headers_entry_size", offset: 0x23, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for ShampoCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ShampoCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ShampoCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_SHAMPO_CAP;
+}
+
+static LAYOUT_SHAMPO_CAP: LayoutDesc = LayoutDesc {
+    name: "shampo_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        ShampoCap::FIELD_SHAMPO_LOG_MAX_RESERVATION_SIZE,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        ShampoCap::FIELD_SHAMPO_LOG_MIN_RESERVATION_SIZE,
+        ShampoCap::FIELD_SHAMPO_MIN_MSS_SIZE,
+        ShampoCap::FIELD_SHAMPO_HEADER_SPLIT,
+        ShampoCap::FIELD_SHAMPO_HEADER_SPLIT_DATA_MERGE,
+        FieldDesc { name: "reserved_at_22", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        ShampoCap::FIELD_SHAMPO_LOG_MAX_HEADERS_ENTRY_SIZE,
+        FieldDesc { name: "reserved_at_28", offset: 0x28, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x7c0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// other_hca_cap
+///
+/// Kernel `struct mlx5_ifc_other_hca_cap_bits`: 80 bytes (0x280 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct OtherHcaCap(pub [u8; 80]);
+
+const _: () = assert!(core::mem::size_of::<OtherHcaCap>() == 80);
+
+impl OtherHcaCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 80;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 80]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_OTHER_HCA_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 80] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `other_hca_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_other_hca_cap_bits.roce`.
+    #[inline]
+    pub const fn roce(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::roce`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_roce(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_roce`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce(mut self, v: bool) -> Self {
+        self.set_roce(v);
+        self
+    }
+    /// Where [`Self::roce`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE: FieldDesc = FieldDesc { name: "roce", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for OtherHcaCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for OtherHcaCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for OtherHcaCap {
+    const SIZE: usize = 80;
+    const DESC: &'static LayoutDesc = &LAYOUT_OTHER_HCA_CAP;
+}
+
+static LAYOUT_OTHER_HCA_CAP: LayoutDesc = LayoutDesc {
+    name: "other_hca_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x280,
+    doc: "",
+    fields: &[
+        OtherHcaCap::FIELD_ROCE,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x27f, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mtrc_cap
+///
+/// Kernel `struct mlx5_ifc_mtrc_cap_bits`: 128 bytes (0x400 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MtrcCap(pub [u8; 128]);
+
+const _: () = assert!(core::mem::size_of::<MtrcCap>() == 128);
+
+impl MtrcCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 128;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 128]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MTRC_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 128] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `mtrc_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_mtrc_cap_bits.trace_owner`.
+    #[inline]
+    pub const fn trace_owner(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::trace_owner`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_trace_owner(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_trace_owner`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_trace_owner(mut self, v: bool) -> Self {
+        self.set_trace_owner(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `mtrc_cap` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_mtrc_cap_bits.trace_to_memory`.
+    #[inline]
+    pub const fn trace_to_memory(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::trace_to_memory`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_trace_to_memory(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_trace_to_memory`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_trace_to_memory(mut self, v: bool) -> Self {
+        self.set_trace_to_memory(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x8 of `mtrc_cap` (2 bits; big-endian dword 0, bits 25:24). Kernel `mlx5_ifc_mtrc_cap_bits.trc_ver`.
+    #[inline]
+    pub const fn trc_ver(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x6, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::trc_ver`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_trc_ver(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 2, raw);
+    }
+
+    /// [`Self::set_trc_ver`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_trc_ver(mut self, v: u8) -> Self {
+        self.set_trc_ver(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x20 of `mtrc_cap` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_mtrc_cap_bits.num_string_db`.
+    #[inline]
+    pub const fn num_string_db(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::num_string_db`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_num_string_db(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_num_string_db`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_string_db(mut self, v: u8) -> Self {
+        self.set_num_string_db(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x28 of `mtrc_cap` (8 bits; big-endian dword 1, bits 31:24). Kernel `mlx5_ifc_mtrc_cap_bits.first_string_trace`.
+    #[inline]
+    pub const fn first_string_trace(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x20, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::first_string_trace`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_first_string_trace(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 8, raw);
+    }
+
+    /// [`Self::set_first_string_trace`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_first_string_trace(mut self, v: u8) -> Self {
+        self.set_first_string_trace(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x30 of `mtrc_cap` (8 bits; big-endian dword 1, bits 23:16). Kernel `mlx5_ifc_mtrc_cap_bits.num_string_trace`.
+    #[inline]
+    pub const fn num_string_trace(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x28, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::num_string_trace`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_num_string_trace(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 8, raw);
+    }
+
+    /// [`Self::set_num_string_trace`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_string_trace(mut self, v: u8) -> Self {
+        self.set_num_string_trace(v);
+        self
+    }
+
+    /// PRM bits 0x58..0x60 of `mtrc_cap` (8 bits; big-endian dword 2, bits 7:0). Kernel `mlx5_ifc_mtrc_cap_bits.log_max_trace_buffer_size`.
+    #[inline]
+    pub const fn log_max_trace_buffer_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x58, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_trace_buffer_size`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_trace_buffer_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x58, 8, raw);
+    }
+
+    /// [`Self::set_log_max_trace_buffer_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_trace_buffer_size(mut self, v: u8) -> Self {
+        self.set_log_max_trace_buffer_size(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x280 of `mtrc_cap` (8 elements of 64 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_mtrc_cap_bits.string_db_param`.
+    ///
+    /// Element `i`, or `None` when `i >= 8`.
+    #[inline]
+    pub const fn string_db_param(&self, i: usize) -> Option<&MtrcStringDbParam> {
+        match self.string_db_param_all().split_at_checked(i) {
+            Some((_, rest)) => rest.first(),
+            None => None,
+        }
+    }
+
+    /// Element `i` of [`Self::string_db_param`], mutably; `None` when `i >= 8`.
+    #[inline]
+    pub fn string_db_param_mut(&mut self, i: usize) -> Option<&mut MtrcStringDbParam> {
+        self.string_db_param_all_mut().get_mut(i)
+    }
+
+    /// Every element of [`Self::string_db_param`].
+    #[inline]
+    pub const fn string_db_param_all(&self) -> &[MtrcStringDbParam; 8] {
+        let s: &Split<16, 64, 48> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// Every element of [`Self::string_db_param`], mutably.
+    #[inline]
+    pub fn string_db_param_all_mut(&mut self) -> &mut [MtrcStringDbParam; 8] {
+        let s: &mut Split<16, 64, 48> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces element `i` of [`Self::string_db_param`]; an error when `i >= 8`.
+    #[inline]
+    pub fn set_string_db_param(&mut self, i: usize, v: &MtrcStringDbParam) -> Result<(), OutOfRange> {
+        match self.string_db_param_mut(i) {
+            Some(e) => {
+                *e = *v;
+                Ok(())
+            }
+            None => Err(OutOfRange { index: i, len: 8 }),
+        }
+    }
+
+    /// Sets every element of [`Self::string_db_param`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_string_db_param(mut self, v: [MtrcStringDbParam; 8]) -> Self {
+        let mut i = 0;
+        while i < 8 {
+            // PANIC: `i < 8`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = bits::put_bytes(&mut self.0, 16 + i * 8, &v[i].0);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::trace_owner`] lives: offset, width, count and kind.
+    pub const FIELD_TRACE_OWNER: FieldDesc = FieldDesc { name: "trace_owner", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::trace_to_memory`] lives: offset, width, count and kind.
+    pub const FIELD_TRACE_TO_MEMORY: FieldDesc = FieldDesc { name: "trace_to_memory", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::trc_ver`] lives: offset, width, count and kind.
+    pub const FIELD_TRC_VER: FieldDesc = FieldDesc { name: "trc_ver", offset: 0x6, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_string_db`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_STRING_DB: FieldDesc = FieldDesc { name: "num_string_db", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::first_string_trace`] lives: offset, width, count and kind.
+    pub const FIELD_FIRST_STRING_TRACE: FieldDesc = FieldDesc { name: "first_string_trace", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_string_trace`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_STRING_TRACE: FieldDesc = FieldDesc { name: "num_string_trace", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_trace_buffer_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_TRACE_BUFFER_SIZE: FieldDesc = FieldDesc { name: "log_max_trace_buffer_size", offset: 0x58, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::string_db_param`] lives: offset, width, count and kind.
+    pub const FIELD_STRING_DB_PARAM: FieldDesc = FieldDesc { name: "string_db_param", offset: 0x80, width: 0x40, count: Count::Fixed(8), kind: FieldKind::Layout(MtrcStringDbParam::DESC) };
+}
+
+impl Default for MtrcCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MtrcCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MtrcCap {
+    const SIZE: usize = 128;
+    const DESC: &'static LayoutDesc = &LAYOUT_MTRC_CAP;
+}
+
+static LAYOUT_MTRC_CAP: LayoutDesc = LayoutDesc {
+    name: "mtrc_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x400,
+    doc: "",
+    fields: &[
+        MtrcCap::FIELD_TRACE_OWNER,
+        MtrcCap::FIELD_TRACE_TO_MEMORY,
+        FieldDesc { name: "reserved_at_2", offset: 0x2, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtrcCap::FIELD_TRC_VER,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x14, count: Count::One, kind: FieldKind::Reserved },
+        MtrcCap::FIELD_NUM_STRING_DB,
+        MtrcCap::FIELD_FIRST_STRING_TRACE,
+        MtrcCap::FIELD_NUM_STRING_TRACE,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x28, count: Count::One, kind: FieldKind::Reserved },
+        MtrcCap::FIELD_LOG_MAX_TRACE_BUFFER_SIZE,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        MtrcCap::FIELD_STRING_DB_PARAM,
+        FieldDesc { name: "reserved_at_280", offset: 0x280, width: 0x180, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// adv_rdma_cap
+///
+/// Kernel `struct mlx5_ifc_adv_rdma_cap_bits`: 2048 bytes (0x4000 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct AdvRdmaCap(pub [u8; 2048]);
+
+const _: () = assert!(core::mem::size_of::<AdvRdmaCap>() == 2048);
+
+impl AdvRdmaCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 2048;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 2048]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ADV_RDMA_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 2048] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `adv_rdma_cap` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_adv_rdma_cap_bits.rdma_transport_manager`.
+    #[inline]
+    pub const fn rdma_transport_manager(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::rdma_transport_manager`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_rdma_transport_manager(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_rdma_transport_manager`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rdma_transport_manager(mut self, v: bool) -> Self {
+        self.set_rdma_transport_manager(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `adv_rdma_cap` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_adv_rdma_cap_bits.rdma_transport_manager_other_eswitch`.
+    #[inline]
+    pub const fn rdma_transport_manager_other_eswitch(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::rdma_transport_manager_other_eswitch`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_rdma_transport_manager_other_eswitch(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_rdma_transport_manager_other_eswitch`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rdma_transport_manager_other_eswitch(mut self, v: bool) -> Self {
+        self.set_rdma_transport_manager_other_eswitch(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x28 of `adv_rdma_cap` (8 bits; big-endian dword 1, bits 31:24). Kernel `mlx5_ifc_adv_rdma_cap_bits.rcx_type`.
+    #[inline]
+    pub const fn rcx_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x20, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::rcx_type`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_rcx_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 8, raw);
+    }
+
+    /// [`Self::set_rcx_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rcx_type(mut self, v: u8) -> Self {
+        self.set_rcx_type(v);
+        self
+    }
+
+    /// PRM bits 0x2a..0x30 of `adv_rdma_cap` (6 bits; big-endian dword 1, bits 21:16). Kernel `mlx5_ifc_adv_rdma_cap_bits.ps_entry_log_max_value`.
+    #[inline]
+    pub const fn ps_entry_log_max_value(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2a, 6);
+        raw as u8
+    }
+
+    /// Sets [`Self::ps_entry_log_max_value`], keeping every other bit; bits of `v` beyond the field's 6 bits are dropped.
+    #[inline]
+    pub const fn set_ps_entry_log_max_value(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2a, 6, raw);
+    }
+
+    /// [`Self::set_ps_entry_log_max_value`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ps_entry_log_max_value(mut self, v: u8) -> Self {
+        self.set_ps_entry_log_max_value(v);
+        self
+    }
+
+    /// PRM bits 0x36..0x40 of `adv_rdma_cap` (10 bits; big-endian dword 1, bits 9:0). Kernel `mlx5_ifc_adv_rdma_cap_bits.qp_max_ps_num_entry`.
+    #[inline]
+    pub const fn qp_max_ps_num_entry(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x36, 10);
+        raw as u16
+    }
+
+    /// Sets [`Self::qp_max_ps_num_entry`], keeping every other bit; bits of `v` beyond the field's 10 bits are dropped.
+    #[inline]
+    pub const fn set_qp_max_ps_num_entry(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x36, 10, raw);
+    }
+
+    /// [`Self::set_qp_max_ps_num_entry`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qp_max_ps_num_entry(mut self, v: u16) -> Self {
+        self.set_qp_max_ps_num_entry(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x48 of `adv_rdma_cap` (8 bits; big-endian dword 2, bits 31:24). Kernel `mlx5_ifc_adv_rdma_cap_bits.mp_max_num_queues`.
+    #[inline]
+    pub const fn mp_max_num_queues(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x40, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::mp_max_num_queues`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_mp_max_num_queues(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 8, raw);
+    }
+
+    /// [`Self::set_mp_max_num_queues`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mp_max_num_queues(mut self, v: u8) -> Self {
+        self.set_mp_max_num_queues(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x50 of `adv_rdma_cap` (8 bits; big-endian dword 2, bits 23:16). Kernel `mlx5_ifc_adv_rdma_cap_bits.ps_user_context_max_log_size`.
+    #[inline]
+    pub const fn ps_user_context_max_log_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x48, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::ps_user_context_max_log_size`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_ps_user_context_max_log_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x48, 8, raw);
+    }
+
+    /// [`Self::set_ps_user_context_max_log_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ps_user_context_max_log_size(mut self, v: u8) -> Self {
+        self.set_ps_user_context_max_log_size(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x58 of `adv_rdma_cap` (8 bits; big-endian dword 2, bits 15:8). Kernel `mlx5_ifc_adv_rdma_cap_bits.message_based_qp_and_striding_wq`.
+    #[inline]
+    pub const fn message_based_qp_and_striding_wq(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x50, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::message_based_qp_and_striding_wq`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_message_based_qp_and_striding_wq(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 8, raw);
+    }
+
+    /// [`Self::set_message_based_qp_and_striding_wq`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_message_based_qp_and_striding_wq(mut self, v: u8) -> Self {
+        self.set_message_based_qp_and_striding_wq(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x70 of `adv_rdma_cap` (16 bits; big-endian dword 3, bits 31:16). Kernel `mlx5_ifc_adv_rdma_cap_bits.max_receive_send_message_size_stride`.
+    #[inline]
+    pub const fn max_receive_send_message_size_stride(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x60, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::max_receive_send_message_size_stride`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_max_receive_send_message_size_stride(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 16, raw);
+    }
+
+    /// [`Self::set_max_receive_send_message_size_stride`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_receive_send_message_size_stride(mut self, v: u16) -> Self {
+        self.set_max_receive_send_message_size_stride(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xa0 of `adv_rdma_cap` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_adv_rdma_cap_bits.max_receive_send_message_size_byte`.
+    #[inline]
+    pub const fn max_receive_send_message_size_byte(&self) -> u32 {
+        bits::get32(&self.0, 0x80, 32)
+    }
+
+    /// Sets [`Self::max_receive_send_message_size_byte`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_max_receive_send_message_size_byte(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x80, 32, raw);
+    }
+
+    /// [`Self::set_max_receive_send_message_size_byte`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_receive_send_message_size_byte(mut self, v: u32) -> Self {
+        self.set_max_receive_send_message_size_byte(v);
+        self
+    }
+
+    /// PRM bits 0x200..0x400 of `adv_rdma_cap` (512 bits; big-endian, byte 0x40). Kernel `mlx5_ifc_adv_rdma_cap_bits.rdma_transport_rx_flow_table_properties`.
+    #[inline]
+    pub const fn rdma_transport_rx_flow_table_properties(&self) -> &FlowTablePropLayout {
+        let s: &Split<64, 64, 1920> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::rdma_transport_rx_flow_table_properties`], mutably.
+    #[inline]
+    pub fn rdma_transport_rx_flow_table_properties_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<64, 64, 1920> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::rdma_transport_rx_flow_table_properties`].
+    #[inline]
+    pub const fn set_rdma_transport_rx_flow_table_properties(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 64, &v.0);
+    }
+
+    /// [`Self::set_rdma_transport_rx_flow_table_properties`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rdma_transport_rx_flow_table_properties(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_rdma_transport_rx_flow_table_properties(&v);
+        self
+    }
+
+    /// PRM bits 0x400..0x600 of `adv_rdma_cap` (512 bits; big-endian, byte 0x80). Kernel `mlx5_ifc_adv_rdma_cap_bits.rdma_transport_tx_flow_table_properties`.
+    #[inline]
+    pub const fn rdma_transport_tx_flow_table_properties(&self) -> &FlowTablePropLayout {
+        let s: &Split<128, 64, 1856> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::rdma_transport_tx_flow_table_properties`], mutably.
+    #[inline]
+    pub fn rdma_transport_tx_flow_table_properties_mut(&mut self) -> &mut FlowTablePropLayout {
+        let s: &mut Split<128, 64, 1856> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::rdma_transport_tx_flow_table_properties`].
+    #[inline]
+    pub const fn set_rdma_transport_tx_flow_table_properties(&mut self, v: &FlowTablePropLayout) {
+        bits::put_bytes(&mut self.0, 128, &v.0);
+    }
+
+    /// [`Self::set_rdma_transport_tx_flow_table_properties`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rdma_transport_tx_flow_table_properties(mut self, v: FlowTablePropLayout) -> Self {
+        self.set_rdma_transport_tx_flow_table_properties(&v);
+        self
+    }
+
+    /// PRM bits 0x600..0x680 of `adv_rdma_cap` (128 bits; big-endian, byte 0xc0). Kernel `mlx5_ifc_adv_rdma_cap_bits.rdma_transport_rx_ft_field_support_2`.
+    #[inline]
+    pub const fn rdma_transport_rx_ft_field_support_2(&self) -> &FlowTableFieldsSupported2 {
+        let s: &Split<192, 16, 1840> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::rdma_transport_rx_ft_field_support_2`], mutably.
+    #[inline]
+    pub fn rdma_transport_rx_ft_field_support_2_mut(&mut self) -> &mut FlowTableFieldsSupported2 {
+        let s: &mut Split<192, 16, 1840> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::rdma_transport_rx_ft_field_support_2`].
+    #[inline]
+    pub const fn set_rdma_transport_rx_ft_field_support_2(&mut self, v: &FlowTableFieldsSupported2) {
+        bits::put_bytes(&mut self.0, 192, &v.0);
+    }
+
+    /// [`Self::set_rdma_transport_rx_ft_field_support_2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rdma_transport_rx_ft_field_support_2(mut self, v: FlowTableFieldsSupported2) -> Self {
+        self.set_rdma_transport_rx_ft_field_support_2(&v);
+        self
+    }
+
+    /// PRM bits 0x680..0x700 of `adv_rdma_cap` (128 bits; big-endian, byte 0xd0). Kernel `mlx5_ifc_adv_rdma_cap_bits.rdma_transport_tx_ft_field_support_2`.
+    #[inline]
+    pub const fn rdma_transport_tx_ft_field_support_2(&self) -> &FlowTableFieldsSupported2 {
+        let s: &Split<208, 16, 1824> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::rdma_transport_tx_ft_field_support_2`], mutably.
+    #[inline]
+    pub fn rdma_transport_tx_ft_field_support_2_mut(&mut self) -> &mut FlowTableFieldsSupported2 {
+        let s: &mut Split<208, 16, 1824> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::rdma_transport_tx_ft_field_support_2`].
+    #[inline]
+    pub const fn set_rdma_transport_tx_ft_field_support_2(&mut self, v: &FlowTableFieldsSupported2) {
+        bits::put_bytes(&mut self.0, 208, &v.0);
+    }
+
+    /// [`Self::set_rdma_transport_tx_ft_field_support_2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rdma_transport_tx_ft_field_support_2(mut self, v: FlowTableFieldsSupported2) -> Self {
+        self.set_rdma_transport_tx_ft_field_support_2(&v);
+        self
+    }
+
+    /// PRM bits 0x700..0x780 of `adv_rdma_cap` (128 bits; big-endian, byte 0xe0). Kernel `mlx5_ifc_adv_rdma_cap_bits.rdma_transport_rx_ft_field_bitmask_support_2`.
+    #[inline]
+    pub const fn rdma_transport_rx_ft_field_bitmask_support_2(&self) -> &FlowTableFieldsSupported2 {
+        let s: &Split<224, 16, 1808> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::rdma_transport_rx_ft_field_bitmask_support_2`], mutably.
+    #[inline]
+    pub fn rdma_transport_rx_ft_field_bitmask_support_2_mut(&mut self) -> &mut FlowTableFieldsSupported2 {
+        let s: &mut Split<224, 16, 1808> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::rdma_transport_rx_ft_field_bitmask_support_2`].
+    #[inline]
+    pub const fn set_rdma_transport_rx_ft_field_bitmask_support_2(&mut self, v: &FlowTableFieldsSupported2) {
+        bits::put_bytes(&mut self.0, 224, &v.0);
+    }
+
+    /// [`Self::set_rdma_transport_rx_ft_field_bitmask_support_2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rdma_transport_rx_ft_field_bitmask_support_2(mut self, v: FlowTableFieldsSupported2) -> Self {
+        self.set_rdma_transport_rx_ft_field_bitmask_support_2(&v);
+        self
+    }
+
+    /// PRM bits 0x780..0x800 of `adv_rdma_cap` (128 bits; big-endian, byte 0xf0). Kernel `mlx5_ifc_adv_rdma_cap_bits.rdma_transport_tx_ft_field_bitmask_support_2`.
+    #[inline]
+    pub const fn rdma_transport_tx_ft_field_bitmask_support_2(&self) -> &FlowTableFieldsSupported2 {
+        let s: &Split<240, 16, 1792> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::rdma_transport_tx_ft_field_bitmask_support_2`], mutably.
+    #[inline]
+    pub fn rdma_transport_tx_ft_field_bitmask_support_2_mut(&mut self) -> &mut FlowTableFieldsSupported2 {
+        let s: &mut Split<240, 16, 1792> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::rdma_transport_tx_ft_field_bitmask_support_2`].
+    #[inline]
+    pub const fn set_rdma_transport_tx_ft_field_bitmask_support_2(&mut self, v: &FlowTableFieldsSupported2) {
+        bits::put_bytes(&mut self.0, 240, &v.0);
+    }
+
+    /// [`Self::set_rdma_transport_tx_ft_field_bitmask_support_2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rdma_transport_tx_ft_field_bitmask_support_2(mut self, v: FlowTableFieldsSupported2) -> Self {
+        self.set_rdma_transport_tx_ft_field_bitmask_support_2(&v);
+        self
+    }
+    /// Where [`Self::rdma_transport_manager`] lives: offset, width, count and kind.
+    pub const FIELD_RDMA_TRANSPORT_MANAGER: FieldDesc = FieldDesc { name: "rdma_transport_manager", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rdma_transport_manager_other_eswitch`] lives: offset, width, count and kind.
+    pub const FIELD_RDMA_TRANSPORT_MANAGER_OTHER_ESWITCH: FieldDesc = FieldDesc { name: "rdma_transport_manager_other_eswitch", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rcx_type`] lives: offset, width, count and kind.
+    pub const FIELD_RCX_TYPE: FieldDesc = FieldDesc { name: "rcx_type", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ps_entry_log_max_value`] lives: offset, width, count and kind.
+    pub const FIELD_PS_ENTRY_LOG_MAX_VALUE: FieldDesc = FieldDesc { name: "ps_entry_log_max_value", offset: 0x2a, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::qp_max_ps_num_entry`] lives: offset, width, count and kind.
+    pub const FIELD_QP_MAX_PS_NUM_ENTRY: FieldDesc = FieldDesc { name: "qp_max_ps_num_entry", offset: 0x36, width: 0xa, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mp_max_num_queues`] lives: offset, width, count and kind.
+    pub const FIELD_MP_MAX_NUM_QUEUES: FieldDesc = FieldDesc { name: "mp_max_num_queues", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ps_user_context_max_log_size`] lives: offset, width, count and kind.
+    pub const FIELD_PS_USER_CONTEXT_MAX_LOG_SIZE: FieldDesc = FieldDesc { name: "ps_user_context_max_log_size", offset: 0x48, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::message_based_qp_and_striding_wq`] lives: offset, width, count and kind.
+    pub const FIELD_MESSAGE_BASED_QP_AND_STRIDING_WQ: FieldDesc = FieldDesc { name: "message_based_qp_and_striding_wq", offset: 0x50, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_receive_send_message_size_stride`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_RECEIVE_SEND_MESSAGE_SIZE_STRIDE: FieldDesc = FieldDesc { name: "max_receive_send_message_size_stride", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_receive_send_message_size_byte`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_RECEIVE_SEND_MESSAGE_SIZE_BYTE: FieldDesc = FieldDesc { name: "max_receive_send_message_size_byte", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rdma_transport_rx_flow_table_properties`] lives: offset, width, count and kind.
+    pub const FIELD_RDMA_TRANSPORT_RX_FLOW_TABLE_PROPERTIES: FieldDesc = FieldDesc { name: "rdma_transport_rx_flow_table_properties", offset: 0x200, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::rdma_transport_tx_flow_table_properties`] lives: offset, width, count and kind.
+    pub const FIELD_RDMA_TRANSPORT_TX_FLOW_TABLE_PROPERTIES: FieldDesc = FieldDesc { name: "rdma_transport_tx_flow_table_properties", offset: 0x400, width: 0x200, count: Count::One, kind: FieldKind::Layout(FlowTablePropLayout::DESC) };
+    /// Where [`Self::rdma_transport_rx_ft_field_support_2`] lives: offset, width, count and kind.
+    pub const FIELD_RDMA_TRANSPORT_RX_FT_FIELD_SUPPORT_2: FieldDesc = FieldDesc { name: "rdma_transport_rx_ft_field_support_2", offset: 0x600, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported2::DESC) };
+    /// Where [`Self::rdma_transport_tx_ft_field_support_2`] lives: offset, width, count and kind.
+    pub const FIELD_RDMA_TRANSPORT_TX_FT_FIELD_SUPPORT_2: FieldDesc = FieldDesc { name: "rdma_transport_tx_ft_field_support_2", offset: 0x680, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported2::DESC) };
+    /// Where [`Self::rdma_transport_rx_ft_field_bitmask_support_2`] lives: offset, width, count and kind.
+    pub const FIELD_RDMA_TRANSPORT_RX_FT_FIELD_BITMASK_SUPPORT_2: FieldDesc = FieldDesc { name: "rdma_transport_rx_ft_field_bitmask_support_2", offset: 0x700, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported2::DESC) };
+    /// Where [`Self::rdma_transport_tx_ft_field_bitmask_support_2`] lives: offset, width, count and kind.
+    pub const FIELD_RDMA_TRANSPORT_TX_FT_FIELD_BITMASK_SUPPORT_2: FieldDesc = FieldDesc { name: "rdma_transport_tx_ft_field_bitmask_support_2", offset: 0x780, width: 0x80, count: Count::One, kind: FieldKind::Layout(FlowTableFieldsSupported2::DESC) };
+}
+
+impl Default for AdvRdmaCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for AdvRdmaCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for AdvRdmaCap {
+    const SIZE: usize = 2048;
+    const DESC: &'static LayoutDesc = &LAYOUT_ADV_RDMA_CAP;
+}
+
+static LAYOUT_ADV_RDMA_CAP: LayoutDesc = LayoutDesc {
+    name: "adv_rdma_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x4000,
+    doc: "",
+    fields: &[
+        AdvRdmaCap::FIELD_RDMA_TRANSPORT_MANAGER,
+        AdvRdmaCap::FIELD_RDMA_TRANSPORT_MANAGER_OTHER_ESWITCH,
+        FieldDesc { name: "reserved_at_2", offset: 0x2, width: 0x1e, count: Count::One, kind: FieldKind::Reserved },
+        AdvRdmaCap::FIELD_RCX_TYPE,
+        FieldDesc { name: "reserved_at_28", offset: 0x28, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        AdvRdmaCap::FIELD_PS_ENTRY_LOG_MAX_VALUE,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
+        AdvRdmaCap::FIELD_QP_MAX_PS_NUM_ENTRY,
+        AdvRdmaCap::FIELD_MP_MAX_NUM_QUEUES,
+        AdvRdmaCap::FIELD_PS_USER_CONTEXT_MAX_LOG_SIZE,
+        AdvRdmaCap::FIELD_MESSAGE_BASED_QP_AND_STRIDING_WQ,
+        FieldDesc { name: "reserved_at_58", offset: 0x58, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        AdvRdmaCap::FIELD_MAX_RECEIVE_SEND_MESSAGE_SIZE_STRIDE,
+        FieldDesc { name: "reserved_at_70", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        AdvRdmaCap::FIELD_MAX_RECEIVE_SEND_MESSAGE_SIZE_BYTE,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x160, count: Count::One, kind: FieldKind::Reserved },
+        AdvRdmaCap::FIELD_RDMA_TRANSPORT_RX_FLOW_TABLE_PROPERTIES,
+        AdvRdmaCap::FIELD_RDMA_TRANSPORT_TX_FLOW_TABLE_PROPERTIES,
+        AdvRdmaCap::FIELD_RDMA_TRANSPORT_RX_FT_FIELD_SUPPORT_2,
+        AdvRdmaCap::FIELD_RDMA_TRANSPORT_TX_FT_FIELD_SUPPORT_2,
+        AdvRdmaCap::FIELD_RDMA_TRANSPORT_RX_FT_FIELD_BITMASK_SUPPORT_2,
+        AdvRdmaCap::FIELD_RDMA_TRANSPORT_TX_FT_FIELD_BITMASK_SUPPORT_2,
+        FieldDesc { name: "reserved_at_800", offset: 0x800, width: 0x3800, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// adv_virtualization_cap
+///
+/// Kernel `struct mlx5_ifc_adv_virtualization_cap_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct AdvVirtualizationCap(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<AdvVirtualizationCap>() == 256);
+
+impl AdvVirtualizationCap {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ADV_VIRTUALIZATION_CAP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x3..0x8 of `adv_virtualization_cap` (5 bits; big-endian dword 0, bits 28:24). Kernel `mlx5_ifc_adv_virtualization_cap_bits.pg_track_log_max_num`.
+    #[inline]
+    pub const fn pg_track_log_max_num(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::pg_track_log_max_num`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_pg_track_log_max_num(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 5, raw);
+    }
+
+    /// [`Self::set_pg_track_log_max_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pg_track_log_max_num(mut self, v: u8) -> Self {
+        self.set_pg_track_log_max_num(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `adv_virtualization_cap` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_adv_virtualization_cap_bits.pg_track_max_num_range`.
+    #[inline]
+    pub const fn pg_track_max_num_range(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pg_track_max_num_range`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pg_track_max_num_range(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_pg_track_max_num_range`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pg_track_max_num_range(mut self, v: u8) -> Self {
+        self.set_pg_track_max_num_range(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x18 of `adv_virtualization_cap` (8 bits; big-endian dword 0, bits 15:8). Kernel `mlx5_ifc_adv_virtualization_cap_bits.pg_track_log_min_addr_space`.
+    #[inline]
+    pub const fn pg_track_log_min_addr_space(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pg_track_log_min_addr_space`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pg_track_log_min_addr_space(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 8, raw);
+    }
+
+    /// [`Self::set_pg_track_log_min_addr_space`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pg_track_log_min_addr_space(mut self, v: u8) -> Self {
+        self.set_pg_track_log_min_addr_space(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `adv_virtualization_cap` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_adv_virtualization_cap_bits.pg_track_log_max_addr_space`.
+    #[inline]
+    pub const fn pg_track_log_max_addr_space(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pg_track_log_max_addr_space`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pg_track_log_max_addr_space(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_pg_track_log_max_addr_space`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pg_track_log_max_addr_space(mut self, v: u8) -> Self {
+        self.set_pg_track_log_max_addr_space(v);
+        self
+    }
+
+    /// PRM bits 0x23..0x28 of `adv_virtualization_cap` (5 bits; big-endian dword 1, bits 28:24). Kernel `mlx5_ifc_adv_virtualization_cap_bits.pg_track_log_min_msg_size`.
+    #[inline]
+    pub const fn pg_track_log_min_msg_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x23, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::pg_track_log_min_msg_size`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_pg_track_log_min_msg_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x23, 5, raw);
+    }
+
+    /// [`Self::set_pg_track_log_min_msg_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pg_track_log_min_msg_size(mut self, v: u8) -> Self {
+        self.set_pg_track_log_min_msg_size(v);
+        self
+    }
+
+    /// PRM bits 0x2b..0x30 of `adv_virtualization_cap` (5 bits; big-endian dword 1, bits 20:16). Kernel `mlx5_ifc_adv_virtualization_cap_bits.pg_track_log_max_msg_size`.
+    #[inline]
+    pub const fn pg_track_log_max_msg_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::pg_track_log_max_msg_size`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_pg_track_log_max_msg_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2b, 5, raw);
+    }
+
+    /// [`Self::set_pg_track_log_max_msg_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pg_track_log_max_msg_size(mut self, v: u8) -> Self {
+        self.set_pg_track_log_max_msg_size(v);
+        self
+    }
+
+    /// PRM bits 0x33..0x38 of `adv_virtualization_cap` (5 bits; big-endian dword 1, bits 12:8). Kernel `mlx5_ifc_adv_virtualization_cap_bits.pg_track_log_min_page_size`.
+    #[inline]
+    pub const fn pg_track_log_min_page_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x33, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::pg_track_log_min_page_size`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_pg_track_log_min_page_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x33, 5, raw);
+    }
+
+    /// [`Self::set_pg_track_log_min_page_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pg_track_log_min_page_size(mut self, v: u8) -> Self {
+        self.set_pg_track_log_min_page_size(v);
+        self
+    }
+
+    /// PRM bits 0x3b..0x40 of `adv_virtualization_cap` (5 bits; big-endian dword 1, bits 4:0). Kernel `mlx5_ifc_adv_virtualization_cap_bits.pg_track_log_max_page_size`.
+    #[inline]
+    pub const fn pg_track_log_max_page_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::pg_track_log_max_page_size`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_pg_track_log_max_page_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3b, 5, raw);
+    }
+
+    /// [`Self::set_pg_track_log_max_page_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pg_track_log_max_page_size(mut self, v: u8) -> Self {
+        self.set_pg_track_log_max_page_size(v);
+        self
+    }
+    /// Where [`Self::pg_track_log_max_num`] lives: offset, width, count and kind.
+    pub const FIELD_PG_TRACK_LOG_MAX_NUM: FieldDesc = FieldDesc { name: "pg_track_log_max_num", offset: 0x3, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pg_track_max_num_range`] lives: offset, width, count and kind.
+    pub const FIELD_PG_TRACK_MAX_NUM_RANGE: FieldDesc = FieldDesc { name: "pg_track_max_num_range", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pg_track_log_min_addr_space`] lives: offset, width, count and kind.
+    pub const FIELD_PG_TRACK_LOG_MIN_ADDR_SPACE: FieldDesc = FieldDesc { name: "pg_track_log_min_addr_space", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pg_track_log_max_addr_space`] lives: offset, width, count and kind.
+    pub const FIELD_PG_TRACK_LOG_MAX_ADDR_SPACE: FieldDesc = FieldDesc { name: "pg_track_log_max_addr_space", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pg_track_log_min_msg_size`] lives: offset, width, count and kind.
+    pub const FIELD_PG_TRACK_LOG_MIN_MSG_SIZE: FieldDesc = FieldDesc { name: "pg_track_log_min_msg_size", offset: 0x23, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pg_track_log_max_msg_size`] lives: offset, width, count and kind.
+    pub const FIELD_PG_TRACK_LOG_MAX_MSG_SIZE: FieldDesc = FieldDesc { name: "pg_track_log_max_msg_size", offset: 0x2b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pg_track_log_min_page_size`] lives: offset, width, count and kind.
+    pub const FIELD_PG_TRACK_LOG_MIN_PAGE_SIZE: FieldDesc = FieldDesc { name: "pg_track_log_min_page_size", offset: 0x33, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pg_track_log_max_page_size`] lives: offset, width, count and kind.
+    pub const FIELD_PG_TRACK_LOG_MAX_PAGE_SIZE: FieldDesc = FieldDesc { name: "pg_track_log_max_page_size", offset: 0x3b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for AdvVirtualizationCap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for AdvVirtualizationCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for AdvVirtualizationCap {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_ADV_VIRTUALIZATION_CAP;
+}
+
+static LAYOUT_ADV_VIRTUALIZATION_CAP: LayoutDesc = LayoutDesc {
+    name: "adv_virtualization_cap",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        AdvVirtualizationCap::FIELD_PG_TRACK_LOG_MAX_NUM,
+        AdvVirtualizationCap::FIELD_PG_TRACK_MAX_NUM_RANGE,
+        AdvVirtualizationCap::FIELD_PG_TRACK_LOG_MIN_ADDR_SPACE,
+        AdvVirtualizationCap::FIELD_PG_TRACK_LOG_MAX_ADDR_SPACE,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        AdvVirtualizationCap::FIELD_PG_TRACK_LOG_MIN_MSG_SIZE,
+        FieldDesc { name: "reserved_at_28", offset: 0x28, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        AdvVirtualizationCap::FIELD_PG_TRACK_LOG_MAX_MSG_SIZE,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        AdvVirtualizationCap::FIELD_PG_TRACK_LOG_MIN_PAGE_SIZE,
+        FieldDesc { name: "reserved_at_38", offset: 0x38, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        AdvVirtualizationCap::FIELD_PG_TRACK_LOG_MAX_PAGE_SIZE,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x7c0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
 
 /// Read a capability page; op_mod = cap type \<\< 1 | mode, where mode 0 reads the maximum and 1 the current values.
 ///
@@ -12562,23 +24576,38 @@ impl CapabilityPage for PerProtocolNetworkingOffloadCaps {
 pub(crate) static CAP_ODP: CapDesc = CapDesc {
     name: "odp",
     cap_type: 0x2,
-    layout: None,
+    layout: Some(OdpCap::DESC),
     doc: "On-demand paging capabilities (kernel MLX5_CAP_ODP).",
 };
+
+impl CapabilityPage for OdpCap {
+    const CAP_TYPE: u16 = 0x2;
+    const INFO: &'static CapDesc = &CAP_ODP;
+}
 
 pub(crate) static CAP_ATOMIC: CapDesc = CapDesc {
     name: "atomic",
     cap_type: 0x3,
-    layout: None,
+    layout: Some(AtomicCaps::DESC),
     doc: "Atomic operation capabilities (kernel MLX5_CAP_ATOMIC).",
 };
+
+impl CapabilityPage for AtomicCaps {
+    const CAP_TYPE: u16 = 0x3;
+    const INFO: &'static CapDesc = &CAP_ATOMIC;
+}
 
 pub(crate) static CAP_ROCE: CapDesc = CapDesc {
     name: "roce",
     cap_type: 0x4,
-    layout: None,
+    layout: Some(RoceCap::DESC),
     doc: "RoCE capabilities (kernel MLX5_CAP_ROCE).",
 };
+
+impl CapabilityPage for RoceCap {
+    const CAP_TYPE: u16 = 0x4;
+    const INFO: &'static CapDesc = &CAP_ROCE;
+}
 
 pub(crate) static CAP_IPOIB_OFFLOADS: CapDesc = CapDesc {
     name: "ipoib_offloads",
@@ -12597,23 +24626,38 @@ pub(crate) static CAP_IPOIB_ENHANCED_OFFLOADS: CapDesc = CapDesc {
 pub(crate) static CAP_FLOW_TABLE: CapDesc = CapDesc {
     name: "flow_table",
     cap_type: 0x7,
-    layout: None,
+    layout: Some(FlowTableNicCap::DESC),
     doc: "NIC flow table (steering) capabilities (kernel MLX5_CAP_FLOW_TABLE).",
 };
+
+impl CapabilityPage for FlowTableNicCap {
+    const CAP_TYPE: u16 = 0x7;
+    const INFO: &'static CapDesc = &CAP_FLOW_TABLE;
+}
 
 pub(crate) static CAP_ESWITCH_FLOW_TABLE: CapDesc = CapDesc {
     name: "eswitch_flow_table",
     cap_type: 0x8,
-    layout: None,
+    layout: Some(FlowTableEswitchCap::DESC),
     doc: "E-switch flow table capabilities (kernel MLX5_CAP_ESWITCH_FLOW_TABLE).",
 };
+
+impl CapabilityPage for FlowTableEswitchCap {
+    const CAP_TYPE: u16 = 0x8;
+    const INFO: &'static CapDesc = &CAP_ESWITCH_FLOW_TABLE;
+}
 
 pub(crate) static CAP_ESWITCH: CapDesc = CapDesc {
     name: "eswitch",
     cap_type: 0x9,
-    layout: None,
+    layout: Some(ESwitchCap::DESC),
     doc: "E-switch capabilities (kernel MLX5_CAP_ESWITCH).",
 };
+
+impl CapabilityPage for ESwitchCap {
+    const CAP_TYPE: u16 = 0x9;
+    const INFO: &'static CapDesc = &CAP_ESWITCH;
+}
 
 pub(crate) static CAP_QOS: CapDesc = CapDesc {
     name: "qos",
@@ -12630,30 +24674,50 @@ impl CapabilityPage for QosCap {
 pub(crate) static CAP_DEBUG: CapDesc = CapDesc {
     name: "debug",
     cap_type: 0xd,
-    layout: None,
+    layout: Some(DebugCap::DESC),
     doc: "Debug and diagnostic capabilities (kernel MLX5_CAP_DEBUG).",
 };
+
+impl CapabilityPage for DebugCap {
+    const CAP_TYPE: u16 = 0xd;
+    const INFO: &'static CapDesc = &CAP_DEBUG;
+}
 
 pub(crate) static CAP_DEV_MEM: CapDesc = CapDesc {
     name: "dev_mem",
     cap_type: 0xf,
-    layout: None,
+    layout: Some(DeviceMemCap::DESC),
     doc: "On-device memory capabilities (kernel MLX5_CAP_DEV_MEM).",
 };
+
+impl CapabilityPage for DeviceMemCap {
+    const CAP_TYPE: u16 = 0xf;
+    const INFO: &'static CapDesc = &CAP_DEV_MEM;
+}
 
 pub(crate) static CAP_TLS: CapDesc = CapDesc {
     name: "tls",
     cap_type: 0x11,
-    layout: None,
+    layout: Some(TlsCap::DESC),
     doc: "TLS offload capabilities (kernel MLX5_CAP_TLS).",
 };
+
+impl CapabilityPage for TlsCap {
+    const CAP_TYPE: u16 = 0x11;
+    const INFO: &'static CapDesc = &CAP_TLS;
+}
 
 pub(crate) static CAP_VDPA_EMULATION: CapDesc = CapDesc {
     name: "vdpa_emulation",
     cap_type: 0x13,
-    layout: None,
+    layout: Some(VirtioEmulationCap::DESC),
     doc: "virtio/vDPA emulation capabilities (kernel MLX5_CAP_VDPA_EMULATION).",
 };
+
+impl CapabilityPage for VirtioEmulationCap {
+    const CAP_TYPE: u16 = 0x13;
+    const INFO: &'static CapDesc = &CAP_VDPA_EMULATION;
+}
 
 pub(crate) static CAP_DEV_EVENT: CapDesc = CapDesc {
     name: "dev_event",
@@ -12665,37 +24729,62 @@ pub(crate) static CAP_DEV_EVENT: CapDesc = CapDesc {
 pub(crate) static CAP_IPSEC: CapDesc = CapDesc {
     name: "ipsec",
     cap_type: 0x15,
-    layout: None,
+    layout: Some(IpsecCap::DESC),
     doc: "IPsec offload capabilities (kernel MLX5_CAP_IPSEC).",
 };
+
+impl CapabilityPage for IpsecCap {
+    const CAP_TYPE: u16 = 0x15;
+    const INFO: &'static CapDesc = &CAP_IPSEC;
+}
 
 pub(crate) static CAP_CRYPTO: CapDesc = CapDesc {
     name: "crypto",
     cap_type: 0x1a,
-    layout: None,
+    layout: Some(CryptoCap::DESC),
     doc: "Crypto engine capabilities (kernel MLX5_CAP_CRYPTO).",
 };
+
+impl CapabilityPage for CryptoCap {
+    const CAP_TYPE: u16 = 0x1a;
+    const INFO: &'static CapDesc = &CAP_CRYPTO;
+}
 
 pub(crate) static CAP_SHAMPO: CapDesc = CapDesc {
     name: "shampo",
     cap_type: 0x1d,
-    layout: None,
+    layout: Some(ShampoCap::DESC),
     doc: "SHAMPO (header-data split / hardware GRO) capabilities (kernel MLX5_CAP_SHAMPO).",
 };
+
+impl CapabilityPage for ShampoCap {
+    const CAP_TYPE: u16 = 0x1d;
+    const INFO: &'static CapDesc = &CAP_SHAMPO;
+}
 
 pub(crate) static CAP_PSP: CapDesc = CapDesc {
     name: "psp",
     cap_type: 0x1e,
-    layout: None,
+    layout: Some(PspCap::DESC),
     doc: "PSP encryption offload capabilities (kernel MLX5_CAP_PSP).",
 };
+
+impl CapabilityPage for PspCap {
+    const CAP_TYPE: u16 = 0x1e;
+    const INFO: &'static CapDesc = &CAP_PSP;
+}
 
 pub(crate) static CAP_MACSEC: CapDesc = CapDesc {
     name: "macsec",
     cap_type: 0x1f,
-    layout: None,
+    layout: Some(MacsecCap::DESC),
     doc: "MACsec offload capabilities (kernel MLX5_CAP_MACSEC).",
 };
+
+impl CapabilityPage for MacsecCap {
+    const CAP_TYPE: u16 = 0x1f;
+    const INFO: &'static CapDesc = &CAP_MACSEC;
+}
 
 pub(crate) static CAP_GENERAL_2: CapDesc = CapDesc {
     name: "general_2",
@@ -12712,20 +24801,35 @@ impl CapabilityPage for CmdHcaCap2 {
 pub(crate) static CAP_PORT_SELECTION: CapDesc = CapDesc {
     name: "port_selection",
     cap_type: 0x25,
-    layout: None,
+    layout: Some(PortSelectionCap::DESC),
     doc: "LAG port selection capabilities (kernel MLX5_CAP_PORT_SELECTION).",
 };
+
+impl CapabilityPage for PortSelectionCap {
+    const CAP_TYPE: u16 = 0x25;
+    const INFO: &'static CapDesc = &CAP_PORT_SELECTION;
+}
 
 pub(crate) static CAP_ADV_VIRTUALIZATION: CapDesc = CapDesc {
     name: "adv_virtualization",
     cap_type: 0x26,
-    layout: None,
+    layout: Some(AdvVirtualizationCap::DESC),
     doc: "Advanced virtualization capabilities (kernel MLX5_CAP_ADV_VIRTUALIZATION).",
 };
+
+impl CapabilityPage for AdvVirtualizationCap {
+    const CAP_TYPE: u16 = 0x26;
+    const INFO: &'static CapDesc = &CAP_ADV_VIRTUALIZATION;
+}
 
 pub(crate) static CAP_ADV_RDMA: CapDesc = CapDesc {
     name: "adv_rdma",
     cap_type: 0x28,
-    layout: None,
+    layout: Some(AdvRdmaCap::DESC),
     doc: "Advanced RDMA capabilities (kernel MLX5_CAP_ADV_RDMA).",
 };
+
+impl CapabilityPage for AdvRdmaCap {
+    const CAP_TYPE: u16 = 0x28;
+    const INFO: &'static CapDesc = &CAP_ADV_RDMA;
+}

@@ -1392,6 +1392,2860 @@ static LAYOUT_QUERY_DIAGNOSTIC_CNTRS_OUT: LayoutDesc = LayoutDesc {
     ],
 };
 
+/// resource_dump
+///
+/// Kernel `struct mlx5_ifc_resource_dump_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResourceDump(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<ResourceDump>() == 256);
+
+impl ResourceDump {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `resource_dump` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_resource_dump_bits.more_dump`.
+    #[inline]
+    pub const fn more_dump(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::more_dump`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_more_dump(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_more_dump`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_more_dump(mut self, v: bool) -> Self {
+        self.set_more_dump(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `resource_dump` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_resource_dump_bits.inline_dump`.
+    #[inline]
+    pub const fn inline_dump(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::inline_dump`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_inline_dump(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_inline_dump`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inline_dump(mut self, v: bool) -> Self {
+        self.set_inline_dump(v);
+        self
+    }
+
+    /// PRM bits 0xc..0x10 of `resource_dump` (4 bits; big-endian dword 0, bits 19:16). Kernel `mlx5_ifc_resource_dump_bits.seq_num`.
+    #[inline]
+    pub const fn seq_num(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xc, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::seq_num`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_seq_num(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc, 4, raw);
+    }
+
+    /// [`Self::set_seq_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_seq_num(mut self, v: u8) -> Self {
+        self.set_seq_num(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `resource_dump` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_resource_dump_bits.segment_type`.
+    #[inline]
+    pub const fn segment_type(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::segment_type`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_segment_type(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_segment_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_type(mut self, v: u16) -> Self {
+        self.set_segment_type(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `resource_dump` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_resource_dump_bits.vhca_id`.
+    #[inline]
+    pub const fn vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id(mut self, v: u16) -> Self {
+        self.set_vhca_id(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `resource_dump` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_resource_dump_bits.index1`.
+    #[inline]
+    pub const fn index1(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::index1`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_index1(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_index1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_index1(mut self, v: u32) -> Self {
+        self.set_index1(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `resource_dump` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_resource_dump_bits.index2`.
+    #[inline]
+    pub const fn index2(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::index2`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_index2(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_index2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_index2(mut self, v: u32) -> Self {
+        self.set_index2(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x90 of `resource_dump` (16 bits; big-endian dword 4, bits 31:16). Kernel `mlx5_ifc_resource_dump_bits.num_of_obj1`.
+    #[inline]
+    pub const fn num_of_obj1(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x80, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::num_of_obj1`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_obj1(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 16, raw);
+    }
+
+    /// [`Self::set_num_of_obj1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_obj1(mut self, v: u16) -> Self {
+        self.set_num_of_obj1(v);
+        self
+    }
+
+    /// PRM bits 0x90..0xa0 of `resource_dump` (16 bits; big-endian dword 4, bits 15:0). Kernel `mlx5_ifc_resource_dump_bits.num_of_obj2`.
+    #[inline]
+    pub const fn num_of_obj2(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x90, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::num_of_obj2`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_obj2(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 16, raw);
+    }
+
+    /// [`Self::set_num_of_obj2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_obj2(mut self, v: u16) -> Self {
+        self.set_num_of_obj2(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0x100 of `resource_dump` (64 bits; big-endian, byte 0x18). Kernel `mlx5_ifc_resource_dump_bits.device_opaque`.
+    #[inline]
+    pub const fn device_opaque(&self) -> u64 {
+        bits::get64(&self.0, 0xc0)
+    }
+
+    /// Sets [`Self::device_opaque`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_device_opaque(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0xc0, raw);
+    }
+
+    /// [`Self::set_device_opaque`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_device_opaque(mut self, v: u64) -> Self {
+        self.set_device_opaque(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x120 of `resource_dump` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_resource_dump_bits.mkey`.
+    #[inline]
+    pub const fn mkey(&self) -> u32 {
+        bits::get32(&self.0, 0x100, 32)
+    }
+
+    /// Sets [`Self::mkey`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_mkey(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x100, 32, raw);
+    }
+
+    /// [`Self::set_mkey`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mkey(mut self, v: u32) -> Self {
+        self.set_mkey(v);
+        self
+    }
+
+    /// PRM bits 0x120..0x140 of `resource_dump` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_resource_dump_bits.size`.
+    #[inline]
+    pub const fn size(&self) -> u32 {
+        bits::get32(&self.0, 0x120, 32)
+    }
+
+    /// Sets [`Self::size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x120, 32, raw);
+    }
+
+    /// [`Self::set_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_size(mut self, v: u32) -> Self {
+        self.set_size(v);
+        self
+    }
+
+    /// PRM bits 0x140..0x180 of `resource_dump` (64 bits; big-endian, byte 0x28). Kernel `mlx5_ifc_resource_dump_bits.address`.
+    #[inline]
+    pub const fn address(&self) -> u64 {
+        bits::get64(&self.0, 0x140)
+    }
+
+    /// Sets [`Self::address`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_address(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x140, raw);
+    }
+
+    /// [`Self::set_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_address(mut self, v: u64) -> Self {
+        self.set_address(v);
+        self
+    }
+
+    /// PRM bits 0x180..0x800 of `resource_dump` (52 elements of 32 bits; big-endian, byte 0x30). Kernel `mlx5_ifc_resource_dump_bits.inline_data`.
+    ///
+    /// Element `i`, or `None` when `i >= 52`.
+    #[inline]
+    pub const fn inline_data(&self, i: usize) -> Option<u32> {
+        if i >= 52 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x180 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::inline_data`], keeping every other bit; an error when `i >= 52`.
+    #[inline]
+    pub const fn set_inline_data(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 52 {
+            return Err(OutOfRange { index: i, len: 52 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x180 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::inline_data`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_inline_data(mut self, v: [u32; 52]) -> Self {
+        let mut i = 0;
+        while i < 52 {
+            // PANIC: `i < 52`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_inline_data(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::more_dump`] lives: offset, width, count and kind.
+    pub const FIELD_MORE_DUMP: FieldDesc = FieldDesc { name: "more_dump", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::inline_dump`] lives: offset, width, count and kind.
+    pub const FIELD_INLINE_DUMP: FieldDesc = FieldDesc { name: "inline_dump", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::seq_num`] lives: offset, width, count and kind.
+    pub const FIELD_SEQ_NUM: FieldDesc = FieldDesc { name: "seq_num", offset: 0xc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::segment_type`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_TYPE: FieldDesc = FieldDesc { name: "segment_type", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::index1`] lives: offset, width, count and kind.
+    pub const FIELD_INDEX1: FieldDesc = FieldDesc { name: "index1", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::index2`] lives: offset, width, count and kind.
+    pub const FIELD_INDEX2: FieldDesc = FieldDesc { name: "index2", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_obj1`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_OBJ1: FieldDesc = FieldDesc { name: "num_of_obj1", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_obj2`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_OBJ2: FieldDesc = FieldDesc { name: "num_of_obj2", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_opaque`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_OPAQUE: FieldDesc = FieldDesc { name: "device_opaque", offset: 0xc0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mkey`] lives: offset, width, count and kind.
+    pub const FIELD_MKEY: FieldDesc = FieldDesc { name: "mkey", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::size`] lives: offset, width, count and kind.
+    pub const FIELD_SIZE: FieldDesc = FieldDesc { name: "size", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::address`] lives: offset, width, count and kind.
+    pub const FIELD_ADDRESS: FieldDesc = FieldDesc { name: "address", offset: 0x140, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::inline_data`] lives: offset, width, count and kind.
+    pub const FIELD_INLINE_DATA: FieldDesc = FieldDesc { name: "inline_data", offset: 0x180, width: 0x20, count: Count::Fixed(52), kind: FieldKind::Uint };
+}
+
+impl Default for ResourceDump {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResourceDump {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResourceDump {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP;
+}
+
+static LAYOUT_RESOURCE_DUMP: LayoutDesc = LayoutDesc {
+    name: "resource_dump",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        ResourceDump::FIELD_MORE_DUMP,
+        ResourceDump::FIELD_INLINE_DUMP,
+        FieldDesc { name: "reserved_at_2", offset: 0x2, width: 0xa, count: Count::One, kind: FieldKind::Reserved },
+        ResourceDump::FIELD_SEQ_NUM,
+        ResourceDump::FIELD_SEGMENT_TYPE,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        ResourceDump::FIELD_VHCA_ID,
+        ResourceDump::FIELD_INDEX1,
+        ResourceDump::FIELD_INDEX2,
+        ResourceDump::FIELD_NUM_OF_OBJ1,
+        ResourceDump::FIELD_NUM_OF_OBJ2,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        ResourceDump::FIELD_DEVICE_OPAQUE,
+        ResourceDump::FIELD_MKEY,
+        ResourceDump::FIELD_SIZE,
+        ResourceDump::FIELD_ADDRESS,
+        ResourceDump::FIELD_INLINE_DATA,
+    ],
+};
+
+/// resource_dump_menu_record
+///
+/// Kernel `struct mlx5_ifc_resource_dump_menu_record_bits`: 52 bytes (0x1a0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResourceDumpMenuRecord(pub [u8; 52]);
+
+const _: () = assert!(core::mem::size_of::<ResourceDumpMenuRecord>() == 52);
+
+impl ResourceDumpMenuRecord {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 52;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 52]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_MENU_RECORD;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 52] {
+        &self.0
+    }
+
+    /// PRM bits 0x4..0x5 of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_resource_dump_menu_record_bits.num_of_obj2_supports_active`.
+    #[inline]
+    pub const fn num_of_obj2_supports_active(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::num_of_obj2_supports_active`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_num_of_obj2_supports_active(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_num_of_obj2_supports_active`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_obj2_supports_active(mut self, v: bool) -> Self {
+        self.set_num_of_obj2_supports_active(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x6 of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 26:26). Kernel `mlx5_ifc_resource_dump_menu_record_bits.num_of_obj2_supports_all`.
+    #[inline]
+    pub const fn num_of_obj2_supports_all(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::num_of_obj2_supports_all`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_num_of_obj2_supports_all(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 1, raw);
+    }
+
+    /// [`Self::set_num_of_obj2_supports_all`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_obj2_supports_all(mut self, v: bool) -> Self {
+        self.set_num_of_obj2_supports_all(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x7 of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 25:25). Kernel `mlx5_ifc_resource_dump_menu_record_bits.must_have_num_of_obj2`.
+    #[inline]
+    pub const fn must_have_num_of_obj2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::must_have_num_of_obj2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_must_have_num_of_obj2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 1, raw);
+    }
+
+    /// [`Self::set_must_have_num_of_obj2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_must_have_num_of_obj2(mut self, v: bool) -> Self {
+        self.set_must_have_num_of_obj2(v);
+        self
+    }
+
+    /// PRM bits 0x7..0x8 of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 24:24). Kernel `mlx5_ifc_resource_dump_menu_record_bits.support_num_of_obj2`.
+    #[inline]
+    pub const fn support_num_of_obj2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::support_num_of_obj2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_support_num_of_obj2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7, 1, raw);
+    }
+
+    /// [`Self::set_support_num_of_obj2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_support_num_of_obj2(mut self, v: bool) -> Self {
+        self.set_support_num_of_obj2(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x9 of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 23:23). Kernel `mlx5_ifc_resource_dump_menu_record_bits.num_of_obj1_supports_active`.
+    #[inline]
+    pub const fn num_of_obj1_supports_active(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x8, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::num_of_obj1_supports_active`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_num_of_obj1_supports_active(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 1, raw);
+    }
+
+    /// [`Self::set_num_of_obj1_supports_active`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_obj1_supports_active(mut self, v: bool) -> Self {
+        self.set_num_of_obj1_supports_active(v);
+        self
+    }
+
+    /// PRM bits 0x9..0xa of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 22:22). Kernel `mlx5_ifc_resource_dump_menu_record_bits.num_of_obj1_supports_all`.
+    #[inline]
+    pub const fn num_of_obj1_supports_all(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x9, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::num_of_obj1_supports_all`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_num_of_obj1_supports_all(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x9, 1, raw);
+    }
+
+    /// [`Self::set_num_of_obj1_supports_all`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_obj1_supports_all(mut self, v: bool) -> Self {
+        self.set_num_of_obj1_supports_all(v);
+        self
+    }
+
+    /// PRM bits 0xa..0xb of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 21:21). Kernel `mlx5_ifc_resource_dump_menu_record_bits.must_have_num_of_obj1`.
+    #[inline]
+    pub const fn must_have_num_of_obj1(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xa, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::must_have_num_of_obj1`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_must_have_num_of_obj1(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xa, 1, raw);
+    }
+
+    /// [`Self::set_must_have_num_of_obj1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_must_have_num_of_obj1(mut self, v: bool) -> Self {
+        self.set_must_have_num_of_obj1(v);
+        self
+    }
+
+    /// PRM bits 0xb..0xc of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 20:20). Kernel `mlx5_ifc_resource_dump_menu_record_bits.support_num_of_obj1`.
+    #[inline]
+    pub const fn support_num_of_obj1(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xb, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::support_num_of_obj1`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_support_num_of_obj1(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb, 1, raw);
+    }
+
+    /// [`Self::set_support_num_of_obj1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_support_num_of_obj1(mut self, v: bool) -> Self {
+        self.set_support_num_of_obj1(v);
+        self
+    }
+
+    /// PRM bits 0xc..0xd of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 19:19). Kernel `mlx5_ifc_resource_dump_menu_record_bits.must_have_index2`.
+    #[inline]
+    pub const fn must_have_index2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xc, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::must_have_index2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_must_have_index2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc, 1, raw);
+    }
+
+    /// [`Self::set_must_have_index2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_must_have_index2(mut self, v: bool) -> Self {
+        self.set_must_have_index2(v);
+        self
+    }
+
+    /// PRM bits 0xd..0xe of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 18:18). Kernel `mlx5_ifc_resource_dump_menu_record_bits.support_index2`.
+    #[inline]
+    pub const fn support_index2(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xd, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::support_index2`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_support_index2(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd, 1, raw);
+    }
+
+    /// [`Self::set_support_index2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_support_index2(mut self, v: bool) -> Self {
+        self.set_support_index2(v);
+        self
+    }
+
+    /// PRM bits 0xe..0xf of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 17:17). Kernel `mlx5_ifc_resource_dump_menu_record_bits.must_have_index1`.
+    #[inline]
+    pub const fn must_have_index1(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xe, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::must_have_index1`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_must_have_index1(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xe, 1, raw);
+    }
+
+    /// [`Self::set_must_have_index1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_must_have_index1(mut self, v: bool) -> Self {
+        self.set_must_have_index1(v);
+        self
+    }
+
+    /// PRM bits 0xf..0x10 of `resource_dump_menu_record` (1 bits; big-endian dword 0, bits 16:16). Kernel `mlx5_ifc_resource_dump_menu_record_bits.support_index1`.
+    #[inline]
+    pub const fn support_index1(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xf, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::support_index1`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_support_index1(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf, 1, raw);
+    }
+
+    /// [`Self::set_support_index1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_support_index1(mut self, v: bool) -> Self {
+        self.set_support_index1(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `resource_dump_menu_record` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_resource_dump_menu_record_bits.segment_type`.
+    #[inline]
+    pub const fn segment_type(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::segment_type`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_segment_type(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_segment_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_type(mut self, v: u16) -> Self {
+        self.set_segment_type(v);
+        self
+    }
+
+    /// PRM bits 0x20..0xa0 of `resource_dump_menu_record` (4 elements of 32 bits; big-endian, byte 0x4). Kernel `mlx5_ifc_resource_dump_menu_record_bits.segment_name`.
+    ///
+    /// Element `i`, or `None` when `i >= 4`.
+    #[inline]
+    pub const fn segment_name(&self, i: usize) -> Option<u32> {
+        if i >= 4 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x20 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::segment_name`], keeping every other bit; an error when `i >= 4`.
+    #[inline]
+    pub const fn set_segment_name(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 4 {
+            return Err(OutOfRange { index: i, len: 4 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::segment_name`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_name(mut self, v: [u32; 4]) -> Self {
+        let mut i = 0;
+        while i < 4 {
+            // PANIC: `i < 4`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_segment_name(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// PRM bits 0xa0..0x120 of `resource_dump_menu_record` (4 elements of 32 bits; big-endian, byte 0x14). Kernel `mlx5_ifc_resource_dump_menu_record_bits.index1_name`.
+    ///
+    /// Element `i`, or `None` when `i >= 4`.
+    #[inline]
+    pub const fn index1_name(&self, i: usize) -> Option<u32> {
+        if i >= 4 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0xa0 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::index1_name`], keeping every other bit; an error when `i >= 4`.
+    #[inline]
+    pub const fn set_index1_name(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 4 {
+            return Err(OutOfRange { index: i, len: 4 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa0 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::index1_name`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_index1_name(mut self, v: [u32; 4]) -> Self {
+        let mut i = 0;
+        while i < 4 {
+            // PANIC: `i < 4`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_index1_name(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// PRM bits 0x120..0x1a0 of `resource_dump_menu_record` (4 elements of 32 bits; big-endian, byte 0x24). Kernel `mlx5_ifc_resource_dump_menu_record_bits.index2_name`.
+    ///
+    /// Element `i`, or `None` when `i >= 4`.
+    #[inline]
+    pub const fn index2_name(&self, i: usize) -> Option<u32> {
+        if i >= 4 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x120 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::index2_name`], keeping every other bit; an error when `i >= 4`.
+    #[inline]
+    pub const fn set_index2_name(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 4 {
+            return Err(OutOfRange { index: i, len: 4 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x120 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::index2_name`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_index2_name(mut self, v: [u32; 4]) -> Self {
+        let mut i = 0;
+        while i < 4 {
+            // PANIC: `i < 4`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_index2_name(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::num_of_obj2_supports_active`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_OBJ2_SUPPORTS_ACTIVE: FieldDesc = FieldDesc { name: "num_of_obj2_supports_active", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::num_of_obj2_supports_all`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_OBJ2_SUPPORTS_ALL: FieldDesc = FieldDesc { name: "num_of_obj2_supports_all", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::must_have_num_of_obj2`] lives: offset, width, count and kind.
+    pub const FIELD_MUST_HAVE_NUM_OF_OBJ2: FieldDesc = FieldDesc { name: "must_have_num_of_obj2", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::support_num_of_obj2`] lives: offset, width, count and kind.
+    pub const FIELD_SUPPORT_NUM_OF_OBJ2: FieldDesc = FieldDesc { name: "support_num_of_obj2", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::num_of_obj1_supports_active`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_OBJ1_SUPPORTS_ACTIVE: FieldDesc = FieldDesc { name: "num_of_obj1_supports_active", offset: 0x8, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::num_of_obj1_supports_all`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_OBJ1_SUPPORTS_ALL: FieldDesc = FieldDesc { name: "num_of_obj1_supports_all", offset: 0x9, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::must_have_num_of_obj1`] lives: offset, width, count and kind.
+    pub const FIELD_MUST_HAVE_NUM_OF_OBJ1: FieldDesc = FieldDesc { name: "must_have_num_of_obj1", offset: 0xa, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::support_num_of_obj1`] lives: offset, width, count and kind.
+    pub const FIELD_SUPPORT_NUM_OF_OBJ1: FieldDesc = FieldDesc { name: "support_num_of_obj1", offset: 0xb, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::must_have_index2`] lives: offset, width, count and kind.
+    pub const FIELD_MUST_HAVE_INDEX2: FieldDesc = FieldDesc { name: "must_have_index2", offset: 0xc, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::support_index2`] lives: offset, width, count and kind.
+    pub const FIELD_SUPPORT_INDEX2: FieldDesc = FieldDesc { name: "support_index2", offset: 0xd, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::must_have_index1`] lives: offset, width, count and kind.
+    pub const FIELD_MUST_HAVE_INDEX1: FieldDesc = FieldDesc { name: "must_have_index1", offset: 0xe, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::support_index1`] lives: offset, width, count and kind.
+    pub const FIELD_SUPPORT_INDEX1: FieldDesc = FieldDesc { name: "support_index1", offset: 0xf, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::segment_type`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_TYPE: FieldDesc = FieldDesc { name: "segment_type", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::segment_name`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_NAME: FieldDesc = FieldDesc { name: "segment_name", offset: 0x20, width: 0x20, count: Count::Fixed(4), kind: FieldKind::Uint };
+    /// Where [`Self::index1_name`] lives: offset, width, count and kind.
+    pub const FIELD_INDEX1_NAME: FieldDesc = FieldDesc { name: "index1_name", offset: 0xa0, width: 0x20, count: Count::Fixed(4), kind: FieldKind::Uint };
+    /// Where [`Self::index2_name`] lives: offset, width, count and kind.
+    pub const FIELD_INDEX2_NAME: FieldDesc = FieldDesc { name: "index2_name", offset: 0x120, width: 0x20, count: Count::Fixed(4), kind: FieldKind::Uint };
+}
+
+impl Default for ResourceDumpMenuRecord {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResourceDumpMenuRecord {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResourceDumpMenuRecord {
+    const SIZE: usize = 52;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_MENU_RECORD;
+}
+
+static LAYOUT_RESOURCE_DUMP_MENU_RECORD: LayoutDesc = LayoutDesc {
+    name: "resource_dump_menu_record",
+    kind: LayoutKind::Struct,
+    size_bits: 0x1a0,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        ResourceDumpMenuRecord::FIELD_NUM_OF_OBJ2_SUPPORTS_ACTIVE,
+        ResourceDumpMenuRecord::FIELD_NUM_OF_OBJ2_SUPPORTS_ALL,
+        ResourceDumpMenuRecord::FIELD_MUST_HAVE_NUM_OF_OBJ2,
+        ResourceDumpMenuRecord::FIELD_SUPPORT_NUM_OF_OBJ2,
+        ResourceDumpMenuRecord::FIELD_NUM_OF_OBJ1_SUPPORTS_ACTIVE,
+        ResourceDumpMenuRecord::FIELD_NUM_OF_OBJ1_SUPPORTS_ALL,
+        ResourceDumpMenuRecord::FIELD_MUST_HAVE_NUM_OF_OBJ1,
+        ResourceDumpMenuRecord::FIELD_SUPPORT_NUM_OF_OBJ1,
+        ResourceDumpMenuRecord::FIELD_MUST_HAVE_INDEX2,
+        ResourceDumpMenuRecord::FIELD_SUPPORT_INDEX2,
+        ResourceDumpMenuRecord::FIELD_MUST_HAVE_INDEX1,
+        ResourceDumpMenuRecord::FIELD_SUPPORT_INDEX1,
+        ResourceDumpMenuRecord::FIELD_SEGMENT_TYPE,
+        ResourceDumpMenuRecord::FIELD_SEGMENT_NAME,
+        ResourceDumpMenuRecord::FIELD_INDEX1_NAME,
+        ResourceDumpMenuRecord::FIELD_INDEX2_NAME,
+    ],
+};
+
+/// resource_dump_segment_header
+///
+/// Kernel `struct mlx5_ifc_resource_dump_segment_header_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResourceDumpSegmentHeader(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<ResourceDumpSegmentHeader>() == 4);
+
+impl ResourceDumpSegmentHeader {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_SEGMENT_HEADER;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `resource_dump_segment_header` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_resource_dump_segment_header_bits.length_dw`.
+    #[inline]
+    pub const fn length_dw(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::length_dw`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_length_dw(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_length_dw`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_length_dw(mut self, v: u16) -> Self {
+        self.set_length_dw(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `resource_dump_segment_header` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_resource_dump_segment_header_bits.segment_type`.
+    #[inline]
+    pub const fn segment_type(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::segment_type`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_segment_type(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_segment_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_type(mut self, v: u16) -> Self {
+        self.set_segment_type(v);
+        self
+    }
+    /// Where [`Self::length_dw`] lives: offset, width, count and kind.
+    pub const FIELD_LENGTH_DW: FieldDesc = FieldDesc { name: "length_dw", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::segment_type`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_TYPE: FieldDesc = FieldDesc { name: "segment_type", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for ResourceDumpSegmentHeader {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResourceDumpSegmentHeader {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResourceDumpSegmentHeader {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_SEGMENT_HEADER;
+}
+
+static LAYOUT_RESOURCE_DUMP_SEGMENT_HEADER: LayoutDesc = LayoutDesc {
+    name: "resource_dump_segment_header",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        ResourceDumpSegmentHeader::FIELD_LENGTH_DW,
+        ResourceDumpSegmentHeader::FIELD_SEGMENT_TYPE,
+    ],
+};
+
+/// resource_dump_command_segment
+///
+/// Kernel `struct mlx5_ifc_resource_dump_command_segment_bits`: 20 bytes (0xa0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResourceDumpCommandSegment(pub [u8; 20]);
+
+const _: () = assert!(core::mem::size_of::<ResourceDumpCommandSegment>() == 20);
+
+impl ResourceDumpCommandSegment {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 20;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 20]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_COMMAND_SEGMENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 20] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `resource_dump_command_segment` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_resource_dump_command_segment_bits.segment_header`.
+    #[inline]
+    pub const fn segment_header(&self) -> &ResourceDumpSegmentHeader {
+        let s: &Split<0, 4, 16> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::segment_header`], mutably.
+    #[inline]
+    pub fn segment_header_mut(&mut self) -> &mut ResourceDumpSegmentHeader {
+        let s: &mut Split<0, 4, 16> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::segment_header`].
+    #[inline]
+    pub const fn set_segment_header(&mut self, v: &ResourceDumpSegmentHeader) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_segment_header`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_header(mut self, v: ResourceDumpSegmentHeader) -> Self {
+        self.set_segment_header(&v);
+        self
+    }
+
+    /// PRM bits 0x20..0x30 of `resource_dump_command_segment` (16 bits; big-endian dword 1, bits 31:16). Kernel `mlx5_ifc_resource_dump_command_segment_bits.segment_called`.
+    #[inline]
+    pub const fn segment_called(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x20, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::segment_called`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_segment_called(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 16, raw);
+    }
+
+    /// [`Self::set_segment_called`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_called(mut self, v: u16) -> Self {
+        self.set_segment_called(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `resource_dump_command_segment` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_resource_dump_command_segment_bits.vhca_id`.
+    #[inline]
+    pub const fn vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id(mut self, v: u16) -> Self {
+        self.set_vhca_id(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `resource_dump_command_segment` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_resource_dump_command_segment_bits.index1`.
+    #[inline]
+    pub const fn index1(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::index1`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_index1(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_index1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_index1(mut self, v: u32) -> Self {
+        self.set_index1(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `resource_dump_command_segment` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_resource_dump_command_segment_bits.index2`.
+    #[inline]
+    pub const fn index2(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::index2`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_index2(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_index2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_index2(mut self, v: u32) -> Self {
+        self.set_index2(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x90 of `resource_dump_command_segment` (16 bits; big-endian dword 4, bits 31:16). Kernel `mlx5_ifc_resource_dump_command_segment_bits.num_of_obj1`.
+    #[inline]
+    pub const fn num_of_obj1(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x80, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::num_of_obj1`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_obj1(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 16, raw);
+    }
+
+    /// [`Self::set_num_of_obj1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_obj1(mut self, v: u16) -> Self {
+        self.set_num_of_obj1(v);
+        self
+    }
+
+    /// PRM bits 0x90..0xa0 of `resource_dump_command_segment` (16 bits; big-endian dword 4, bits 15:0). Kernel `mlx5_ifc_resource_dump_command_segment_bits.num_of_obj2`.
+    #[inline]
+    pub const fn num_of_obj2(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x90, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::num_of_obj2`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_obj2(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 16, raw);
+    }
+
+    /// [`Self::set_num_of_obj2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_obj2(mut self, v: u16) -> Self {
+        self.set_num_of_obj2(v);
+        self
+    }
+    /// Where [`Self::segment_header`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_HEADER: FieldDesc = FieldDesc { name: "segment_header", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(ResourceDumpSegmentHeader::DESC) };
+    /// Where [`Self::segment_called`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_CALLED: FieldDesc = FieldDesc { name: "segment_called", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::index1`] lives: offset, width, count and kind.
+    pub const FIELD_INDEX1: FieldDesc = FieldDesc { name: "index1", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::index2`] lives: offset, width, count and kind.
+    pub const FIELD_INDEX2: FieldDesc = FieldDesc { name: "index2", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_obj1`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_OBJ1: FieldDesc = FieldDesc { name: "num_of_obj1", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_obj2`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_OBJ2: FieldDesc = FieldDesc { name: "num_of_obj2", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for ResourceDumpCommandSegment {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResourceDumpCommandSegment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResourceDumpCommandSegment {
+    const SIZE: usize = 20;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_COMMAND_SEGMENT;
+}
+
+static LAYOUT_RESOURCE_DUMP_COMMAND_SEGMENT: LayoutDesc = LayoutDesc {
+    name: "resource_dump_command_segment",
+    kind: LayoutKind::Struct,
+    size_bits: 0xa0,
+    doc: "",
+    fields: &[
+        ResourceDumpCommandSegment::FIELD_SEGMENT_HEADER,
+        ResourceDumpCommandSegment::FIELD_SEGMENT_CALLED,
+        ResourceDumpCommandSegment::FIELD_VHCA_ID,
+        ResourceDumpCommandSegment::FIELD_INDEX1,
+        ResourceDumpCommandSegment::FIELD_INDEX2,
+        ResourceDumpCommandSegment::FIELD_NUM_OF_OBJ1,
+        ResourceDumpCommandSegment::FIELD_NUM_OF_OBJ2,
+    ],
+};
+
+/// resource_dump_error_segment
+///
+/// Kernel `struct mlx5_ifc_resource_dump_error_segment_bits`: 48 bytes (0x180 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResourceDumpErrorSegment(pub [u8; 48]);
+
+const _: () = assert!(core::mem::size_of::<ResourceDumpErrorSegment>() == 48);
+
+impl ResourceDumpErrorSegment {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 48;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 48]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_ERROR_SEGMENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 48] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `resource_dump_error_segment` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_resource_dump_error_segment_bits.segment_header`.
+    #[inline]
+    pub const fn segment_header(&self) -> &ResourceDumpSegmentHeader {
+        let s: &Split<0, 4, 44> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::segment_header`], mutably.
+    #[inline]
+    pub fn segment_header_mut(&mut self) -> &mut ResourceDumpSegmentHeader {
+        let s: &mut Split<0, 4, 44> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::segment_header`].
+    #[inline]
+    pub const fn set_segment_header(&mut self, v: &ResourceDumpSegmentHeader) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_segment_header`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_header(mut self, v: ResourceDumpSegmentHeader) -> Self {
+        self.set_segment_header(&v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `resource_dump_error_segment` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_resource_dump_error_segment_bits.syndrome_id`.
+    #[inline]
+    pub const fn syndrome_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::syndrome_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_syndrome_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome_id(mut self, v: u16) -> Self {
+        self.set_syndrome_id(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x180 of `resource_dump_error_segment` (8 elements of 32 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_resource_dump_error_segment_bits.error`.
+    ///
+    /// Element `i`, or `None` when `i >= 8`.
+    #[inline]
+    pub const fn error(&self, i: usize) -> Option<u32> {
+        if i >= 8 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x80 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::error`], keeping every other bit; an error when `i >= 8`.
+    #[inline]
+    pub const fn set_error(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 8 {
+            return Err(OutOfRange { index: i, len: 8 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x80 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::error`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_error(mut self, v: [u32; 8]) -> Self {
+        let mut i = 0;
+        while i < 8 {
+            // PANIC: `i < 8`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_error(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::segment_header`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_HEADER: FieldDesc = FieldDesc { name: "segment_header", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(ResourceDumpSegmentHeader::DESC) };
+    /// Where [`Self::syndrome_id`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME_ID: FieldDesc = FieldDesc { name: "syndrome_id", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::error`] lives: offset, width, count and kind.
+    pub const FIELD_ERROR: FieldDesc = FieldDesc { name: "error", offset: 0x80, width: 0x20, count: Count::Fixed(8), kind: FieldKind::Uint };
+}
+
+impl Default for ResourceDumpErrorSegment {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResourceDumpErrorSegment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResourceDumpErrorSegment {
+    const SIZE: usize = 48;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_ERROR_SEGMENT;
+}
+
+static LAYOUT_RESOURCE_DUMP_ERROR_SEGMENT: LayoutDesc = LayoutDesc {
+    name: "resource_dump_error_segment",
+    kind: LayoutKind::Struct,
+    size_bits: 0x180,
+    doc: "",
+    fields: &[
+        ResourceDumpErrorSegment::FIELD_SEGMENT_HEADER,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        ResourceDumpErrorSegment::FIELD_SYNDROME_ID,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        ResourceDumpErrorSegment::FIELD_ERROR,
+    ],
+};
+
+/// resource_dump_info_segment
+///
+/// Kernel `struct mlx5_ifc_resource_dump_info_segment_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResourceDumpInfoSegment(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<ResourceDumpInfoSegment>() == 16);
+
+impl ResourceDumpInfoSegment {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_INFO_SEGMENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `resource_dump_info_segment` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_resource_dump_info_segment_bits.segment_header`.
+    #[inline]
+    pub const fn segment_header(&self) -> &ResourceDumpSegmentHeader {
+        let s: &Split<0, 4, 12> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::segment_header`], mutably.
+    #[inline]
+    pub fn segment_header_mut(&mut self) -> &mut ResourceDumpSegmentHeader {
+        let s: &mut Split<0, 4, 12> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::segment_header`].
+    #[inline]
+    pub const fn set_segment_header(&mut self, v: &ResourceDumpSegmentHeader) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_segment_header`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_header(mut self, v: ResourceDumpSegmentHeader) -> Self {
+        self.set_segment_header(&v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `resource_dump_info_segment` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_resource_dump_info_segment_bits.dump_version`.
+    #[inline]
+    pub const fn dump_version(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::dump_version`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_dump_version(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_dump_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_dump_version(mut self, v: u8) -> Self {
+        self.set_dump_version(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `resource_dump_info_segment` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_resource_dump_info_segment_bits.hw_version`.
+    #[inline]
+    pub const fn hw_version(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::hw_version`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_hw_version(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_hw_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_hw_version(mut self, v: u32) -> Self {
+        self.set_hw_version(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `resource_dump_info_segment` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_resource_dump_info_segment_bits.fw_version`.
+    #[inline]
+    pub const fn fw_version(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::fw_version`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_fw_version(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_fw_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fw_version(mut self, v: u32) -> Self {
+        self.set_fw_version(v);
+        self
+    }
+    /// Where [`Self::segment_header`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_HEADER: FieldDesc = FieldDesc { name: "segment_header", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(ResourceDumpSegmentHeader::DESC) };
+    /// Where [`Self::dump_version`] lives: offset, width, count and kind.
+    pub const FIELD_DUMP_VERSION: FieldDesc = FieldDesc { name: "dump_version", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::hw_version`] lives: offset, width, count and kind.
+    pub const FIELD_HW_VERSION: FieldDesc = FieldDesc { name: "hw_version", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fw_version`] lives: offset, width, count and kind.
+    pub const FIELD_FW_VERSION: FieldDesc = FieldDesc { name: "fw_version", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for ResourceDumpInfoSegment {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResourceDumpInfoSegment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResourceDumpInfoSegment {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_INFO_SEGMENT;
+}
+
+static LAYOUT_RESOURCE_DUMP_INFO_SEGMENT: LayoutDesc = LayoutDesc {
+    name: "resource_dump_info_segment",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        ResourceDumpInfoSegment::FIELD_SEGMENT_HEADER,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        ResourceDumpInfoSegment::FIELD_DUMP_VERSION,
+        ResourceDumpInfoSegment::FIELD_HW_VERSION,
+        ResourceDumpInfoSegment::FIELD_FW_VERSION,
+    ],
+};
+
+/// resource_dump_menu_segment
+///
+/// Kernel `struct mlx5_ifc_resource_dump_menu_segment_bits`: 8 bytes (0x40 bits) of big-endian dwords, followed by a variable tail.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResourceDumpMenuSegment(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<ResourceDumpMenuSegment>() == 8);
+
+impl ResourceDumpMenuSegment {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_MENU_SEGMENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `resource_dump_menu_segment` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_resource_dump_menu_segment_bits.segment_header`.
+    #[inline]
+    pub const fn segment_header(&self) -> &ResourceDumpSegmentHeader {
+        let s: &Split<0, 4, 4> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::segment_header`], mutably.
+    #[inline]
+    pub fn segment_header_mut(&mut self) -> &mut ResourceDumpSegmentHeader {
+        let s: &mut Split<0, 4, 4> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::segment_header`].
+    #[inline]
+    pub const fn set_segment_header(&mut self, v: &ResourceDumpSegmentHeader) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_segment_header`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_header(mut self, v: ResourceDumpSegmentHeader) -> Self {
+        self.set_segment_header(&v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `resource_dump_menu_segment` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_resource_dump_menu_segment_bits.num_of_records`.
+    #[inline]
+    pub const fn num_of_records(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::num_of_records`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_records(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_num_of_records`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_records(mut self, v: u16) -> Self {
+        self.set_num_of_records(v);
+        self
+    }
+
+    /// variable tail of `resource_dump_menu_segment` from PRM bit 0x40 (416 bits per element; big-endian, byte 0x8). Kernel `mlx5_ifc_resource_dump_menu_segment_bits.record`.
+    ///
+    /// Element `i` of the tail in `msg`, the whole message (fixed part and tail); `None` when it is not inside `msg`.
+    #[inline]
+    pub fn tail_record(msg: &[u8], i: usize) -> Option<&ResourceDumpMenuRecord> {
+        let start = i.checked_mul(52)?.checked_add(8)?;
+        let bytes = msg.get(start..start.checked_add(52)?)?;
+        zerocopy::FromBytes::ref_from_bytes(bytes).ok()
+    }
+
+    /// Element `i` of the tail in `msg`, mutably.
+    #[inline]
+    pub fn tail_record_mut(msg: &mut [u8], i: usize) -> Option<&mut ResourceDumpMenuRecord> {
+        let start = i.checked_mul(52)?.checked_add(8)?;
+        let bytes = msg.get_mut(start..start.checked_add(52)?)?;
+        zerocopy::FromBytes::mut_from_bytes(bytes).ok()
+    }
+
+    /// How many whole tail elements a message of `msg_len` bytes holds.
+    #[inline]
+    pub const fn tail_record_len(msg_len: usize) -> usize {
+        msg_len.saturating_sub(8) / 52
+    }
+
+    /// Bytes of a message whose tail has `n` elements.
+    #[inline]
+    pub const fn len_with_record(n: usize) -> usize {
+        n.saturating_mul(52).saturating_add(8)
+    }
+    /// Where [`Self::segment_header`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_HEADER: FieldDesc = FieldDesc { name: "segment_header", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(ResourceDumpSegmentHeader::DESC) };
+    /// Where [`Self::num_of_records`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_RECORDS: FieldDesc = FieldDesc { name: "num_of_records", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tail_record`] lives: offset, width, count and kind.
+    pub const FIELD_RECORD: FieldDesc = FieldDesc { name: "record", offset: 0x40, width: 0x1a0, count: Count::Tail, kind: FieldKind::Layout(ResourceDumpMenuRecord::DESC) };
+}
+
+impl Default for ResourceDumpMenuSegment {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResourceDumpMenuSegment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResourceDumpMenuSegment {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_MENU_SEGMENT;
+}
+
+static LAYOUT_RESOURCE_DUMP_MENU_SEGMENT: LayoutDesc = LayoutDesc {
+    name: "resource_dump_menu_segment",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        ResourceDumpMenuSegment::FIELD_SEGMENT_HEADER,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        ResourceDumpMenuSegment::FIELD_NUM_OF_RECORDS,
+        ResourceDumpMenuSegment::FIELD_RECORD,
+    ],
+};
+
+/// resource_dump_resource_segment
+///
+/// Kernel `struct mlx5_ifc_resource_dump_resource_segment_bits`: 16 bytes (0x80 bits) of big-endian dwords, followed by a variable tail.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResourceDumpResourceSegment(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<ResourceDumpResourceSegment>() == 16);
+
+impl ResourceDumpResourceSegment {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_RESOURCE_SEGMENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `resource_dump_resource_segment` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_resource_dump_resource_segment_bits.segment_header`.
+    #[inline]
+    pub const fn segment_header(&self) -> &ResourceDumpSegmentHeader {
+        let s: &Split<0, 4, 12> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::segment_header`], mutably.
+    #[inline]
+    pub fn segment_header_mut(&mut self) -> &mut ResourceDumpSegmentHeader {
+        let s: &mut Split<0, 4, 12> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::segment_header`].
+    #[inline]
+    pub const fn set_segment_header(&mut self, v: &ResourceDumpSegmentHeader) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_segment_header`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_header(mut self, v: ResourceDumpSegmentHeader) -> Self {
+        self.set_segment_header(&v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `resource_dump_resource_segment` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_resource_dump_resource_segment_bits.index1`.
+    #[inline]
+    pub const fn index1(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::index1`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_index1(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_index1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_index1(mut self, v: u32) -> Self {
+        self.set_index1(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `resource_dump_resource_segment` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_resource_dump_resource_segment_bits.index2`.
+    #[inline]
+    pub const fn index2(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::index2`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_index2(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_index2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_index2(mut self, v: u32) -> Self {
+        self.set_index2(v);
+        self
+    }
+
+    /// variable tail of `resource_dump_resource_segment` from PRM bit 0x80 (32 bits per element; big-endian, byte 0x10). Kernel `mlx5_ifc_resource_dump_resource_segment_bits.payload`.
+    ///
+    /// Element `i` of the tail in `msg`, the whole message (fixed part and tail); `None` when it is not inside `msg`.
+    #[inline]
+    pub fn tail_payload(msg: &[u8], i: usize) -> Option<u32> {
+        let bit = i.checked_mul(32)?.checked_add(0x80)?;
+        if bit.checked_add(32)? > msg.len().saturating_mul(8) {
+            return None;
+        }
+        let raw = bits::get32(msg, bit, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of the tail `payload` in `msg`; an error when it is not inside `msg`.
+    #[inline]
+    pub fn set_tail_payload(msg: &mut [u8], i: usize, v: u32) -> Result<(), OutOfRange> {
+        let len = Self::tail_payload_len(msg.len());
+        if i >= len {
+            return Err(OutOfRange { index: i, len });
+        }
+        let bit = 0x80 + i * 32;
+        let raw = v;
+        let _ = bits::set32(msg, bit, 32, raw);
+        Ok(())
+    }
+
+    /// How many whole elements of the tail `payload` a message of `msg_len` bytes holds.
+    #[inline]
+    pub const fn tail_payload_len(msg_len: usize) -> usize {
+        msg_len.saturating_sub(16) / 4
+    }
+
+    /// Bytes of a message whose tail `payload` has `n` elements.
+    #[inline]
+    pub const fn len_with_payload(n: usize) -> usize {
+        n.saturating_mul(4).saturating_add(16)
+    }
+    /// Where [`Self::segment_header`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_HEADER: FieldDesc = FieldDesc { name: "segment_header", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(ResourceDumpSegmentHeader::DESC) };
+    /// Where [`Self::index1`] lives: offset, width, count and kind.
+    pub const FIELD_INDEX1: FieldDesc = FieldDesc { name: "index1", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::index2`] lives: offset, width, count and kind.
+    pub const FIELD_INDEX2: FieldDesc = FieldDesc { name: "index2", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tail_payload`] lives: offset, width, count and kind.
+    pub const FIELD_PAYLOAD: FieldDesc = FieldDesc { name: "payload", offset: 0x80, width: 0x20, count: Count::Tail, kind: FieldKind::Uint };
+}
+
+impl Default for ResourceDumpResourceSegment {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResourceDumpResourceSegment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResourceDumpResourceSegment {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_RESOURCE_SEGMENT;
+}
+
+static LAYOUT_RESOURCE_DUMP_RESOURCE_SEGMENT: LayoutDesc = LayoutDesc {
+    name: "resource_dump_resource_segment",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        ResourceDumpResourceSegment::FIELD_SEGMENT_HEADER,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        ResourceDumpResourceSegment::FIELD_INDEX1,
+        ResourceDumpResourceSegment::FIELD_INDEX2,
+        ResourceDumpResourceSegment::FIELD_PAYLOAD,
+    ],
+};
+
+/// resource_dump_terminate_segment
+///
+/// Kernel `struct mlx5_ifc_resource_dump_terminate_segment_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResourceDumpTerminateSegment(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<ResourceDumpTerminateSegment>() == 4);
+
+impl ResourceDumpTerminateSegment {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_TERMINATE_SEGMENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `resource_dump_terminate_segment` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_resource_dump_terminate_segment_bits.segment_header`.
+    #[inline]
+    pub const fn segment_header(&self) -> &ResourceDumpSegmentHeader {
+        let s: &Split<0, 4, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::segment_header`], mutably.
+    #[inline]
+    pub fn segment_header_mut(&mut self) -> &mut ResourceDumpSegmentHeader {
+        let s: &mut Split<0, 4, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::segment_header`].
+    #[inline]
+    pub const fn set_segment_header(&mut self, v: &ResourceDumpSegmentHeader) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_segment_header`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_segment_header(mut self, v: ResourceDumpSegmentHeader) -> Self {
+        self.set_segment_header(&v);
+        self
+    }
+    /// Where [`Self::segment_header`] lives: offset, width, count and kind.
+    pub const FIELD_SEGMENT_HEADER: FieldDesc = FieldDesc { name: "segment_header", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(ResourceDumpSegmentHeader::DESC) };
+}
+
+impl Default for ResourceDumpTerminateSegment {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResourceDumpTerminateSegment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResourceDumpTerminateSegment {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESOURCE_DUMP_TERMINATE_SEGMENT;
+}
+
+static LAYOUT_RESOURCE_DUMP_TERMINATE_SEGMENT: LayoutDesc = LayoutDesc {
+    name: "resource_dump_terminate_segment",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        ResourceDumpTerminateSegment::FIELD_SEGMENT_HEADER,
+    ],
+};
+
+/// menu_resource_dump_response
+///
+/// Kernel `struct mlx5_ifc_menu_resource_dump_response_bits`: 48 bytes (0x180 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MenuResourceDumpResponse(pub [u8; 48]);
+
+const _: () = assert!(core::mem::size_of::<MenuResourceDumpResponse>() == 48);
+
+impl MenuResourceDumpResponse {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 48;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 48]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MENU_RESOURCE_DUMP_RESPONSE;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 48] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x80 of `menu_resource_dump_response` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_menu_resource_dump_response_bits.info`.
+    #[inline]
+    pub const fn info(&self) -> &ResourceDumpInfoSegment {
+        let s: &Split<0, 16, 32> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::info`], mutably.
+    #[inline]
+    pub fn info_mut(&mut self) -> &mut ResourceDumpInfoSegment {
+        let s: &mut Split<0, 16, 32> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::info`].
+    #[inline]
+    pub const fn set_info(&mut self, v: &ResourceDumpInfoSegment) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_info`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_info(mut self, v: ResourceDumpInfoSegment) -> Self {
+        self.set_info(&v);
+        self
+    }
+
+    /// PRM bits 0x80..0x120 of `menu_resource_dump_response` (160 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_menu_resource_dump_response_bits.cmd`.
+    #[inline]
+    pub const fn cmd(&self) -> &ResourceDumpCommandSegment {
+        let s: &Split<16, 20, 12> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::cmd`], mutably.
+    #[inline]
+    pub fn cmd_mut(&mut self) -> &mut ResourceDumpCommandSegment {
+        let s: &mut Split<16, 20, 12> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::cmd`].
+    #[inline]
+    pub const fn set_cmd(&mut self, v: &ResourceDumpCommandSegment) {
+        bits::put_bytes(&mut self.0, 16, &v.0);
+    }
+
+    /// [`Self::set_cmd`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cmd(mut self, v: ResourceDumpCommandSegment) -> Self {
+        self.set_cmd(&v);
+        self
+    }
+
+    /// PRM bits 0x120..0x160 of `menu_resource_dump_response` (64 bits; big-endian, byte 0x24). Kernel `mlx5_ifc_menu_resource_dump_response_bits.menu`.
+    #[inline]
+    pub const fn menu(&self) -> &ResourceDumpMenuSegment {
+        let s: &Split<36, 8, 4> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::menu`], mutably.
+    #[inline]
+    pub fn menu_mut(&mut self) -> &mut ResourceDumpMenuSegment {
+        let s: &mut Split<36, 8, 4> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::menu`].
+    #[inline]
+    pub const fn set_menu(&mut self, v: &ResourceDumpMenuSegment) {
+        bits::put_bytes(&mut self.0, 36, &v.0);
+    }
+
+    /// [`Self::set_menu`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_menu(mut self, v: ResourceDumpMenuSegment) -> Self {
+        self.set_menu(&v);
+        self
+    }
+
+    /// PRM bits 0x160..0x180 of `menu_resource_dump_response` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_menu_resource_dump_response_bits.terminate`.
+    #[inline]
+    pub const fn terminate(&self) -> &ResourceDumpTerminateSegment {
+        let s: &Split<44, 4, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::terminate`], mutably.
+    #[inline]
+    pub fn terminate_mut(&mut self) -> &mut ResourceDumpTerminateSegment {
+        let s: &mut Split<44, 4, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::terminate`].
+    #[inline]
+    pub const fn set_terminate(&mut self, v: &ResourceDumpTerminateSegment) {
+        bits::put_bytes(&mut self.0, 44, &v.0);
+    }
+
+    /// [`Self::set_terminate`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_terminate(mut self, v: ResourceDumpTerminateSegment) -> Self {
+        self.set_terminate(&v);
+        self
+    }
+    /// Where [`Self::info`] lives: offset, width, count and kind.
+    pub const FIELD_INFO: FieldDesc = FieldDesc { name: "info", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(ResourceDumpInfoSegment::DESC) };
+    /// Where [`Self::cmd`] lives: offset, width, count and kind.
+    pub const FIELD_CMD: FieldDesc = FieldDesc { name: "cmd", offset: 0x80, width: 0xa0, count: Count::One, kind: FieldKind::Layout(ResourceDumpCommandSegment::DESC) };
+    /// Where [`Self::menu`] lives: offset, width, count and kind.
+    pub const FIELD_MENU: FieldDesc = FieldDesc { name: "menu", offset: 0x120, width: 0x40, count: Count::One, kind: FieldKind::Layout(ResourceDumpMenuSegment::DESC) };
+    /// Where [`Self::terminate`] lives: offset, width, count and kind.
+    pub const FIELD_TERMINATE: FieldDesc = FieldDesc { name: "terminate", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Layout(ResourceDumpTerminateSegment::DESC) };
+}
+
+impl Default for MenuResourceDumpResponse {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MenuResourceDumpResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MenuResourceDumpResponse {
+    const SIZE: usize = 48;
+    const DESC: &'static LayoutDesc = &LAYOUT_MENU_RESOURCE_DUMP_RESPONSE;
+}
+
+static LAYOUT_MENU_RESOURCE_DUMP_RESPONSE: LayoutDesc = LayoutDesc {
+    name: "menu_resource_dump_response",
+    kind: LayoutKind::Struct,
+    size_bits: 0x180,
+    doc: "",
+    fields: &[
+        MenuResourceDumpResponse::FIELD_INFO,
+        MenuResourceDumpResponse::FIELD_CMD,
+        MenuResourceDumpResponse::FIELD_MENU,
+        MenuResourceDumpResponse::FIELD_TERMINATE,
+    ],
+};
+
+/// vnic_diagnostic_statistics
+///
+/// Kernel `struct mlx5_ifc_vnic_diagnostic_statistics_bits`: 512 bytes (0x1000 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct VnicDiagnosticStatistics(pub [u8; 512]);
+
+const _: () = assert!(core::mem::size_of::<VnicDiagnosticStatistics>() == 512);
+
+impl VnicDiagnosticStatistics {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 512;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 512]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_VNIC_DIAGNOSTIC_STATISTICS;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 512] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.counter_error_queues`.
+    #[inline]
+    pub const fn counter_error_queues(&self) -> u32 {
+        bits::get32(&self.0, 0x0, 32)
+    }
+
+    /// Sets [`Self::counter_error_queues`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_counter_error_queues(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x0, 32, raw);
+    }
+
+    /// [`Self::set_counter_error_queues`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_counter_error_queues(mut self, v: u32) -> Self {
+        self.set_counter_error_queues(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.total_error_queues`.
+    #[inline]
+    pub const fn total_error_queues(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::total_error_queues`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_total_error_queues(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_total_error_queues`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_total_error_queues(mut self, v: u32) -> Self {
+        self.set_total_error_queues(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.send_queue_priority_update_flow`.
+    #[inline]
+    pub const fn send_queue_priority_update_flow(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::send_queue_priority_update_flow`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_send_queue_priority_update_flow(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_send_queue_priority_update_flow`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_send_queue_priority_update_flow(mut self, v: u32) -> Self {
+        self.set_send_queue_priority_update_flow(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xc0 of `vnic_diagnostic_statistics` (64 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.nic_receive_steering_discard`.
+    #[inline]
+    pub const fn nic_receive_steering_discard(&self) -> u64 {
+        bits::get64(&self.0, 0x80)
+    }
+
+    /// Sets [`Self::nic_receive_steering_discard`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_nic_receive_steering_discard(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x80, raw);
+    }
+
+    /// [`Self::set_nic_receive_steering_discard`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_nic_receive_steering_discard(mut self, v: u64) -> Self {
+        self.set_nic_receive_steering_discard(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0x100 of `vnic_diagnostic_statistics` (64 bits; big-endian, byte 0x18). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.receive_discard_vport_down`.
+    #[inline]
+    pub const fn receive_discard_vport_down(&self) -> u64 {
+        bits::get64(&self.0, 0xc0)
+    }
+
+    /// Sets [`Self::receive_discard_vport_down`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_receive_discard_vport_down(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0xc0, raw);
+    }
+
+    /// [`Self::set_receive_discard_vport_down`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_receive_discard_vport_down(mut self, v: u64) -> Self {
+        self.set_receive_discard_vport_down(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x140 of `vnic_diagnostic_statistics` (64 bits; big-endian, byte 0x20). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.transmit_discard_vport_down`.
+    #[inline]
+    pub const fn transmit_discard_vport_down(&self) -> u64 {
+        bits::get64(&self.0, 0x100)
+    }
+
+    /// Sets [`Self::transmit_discard_vport_down`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_transmit_discard_vport_down(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x100, raw);
+    }
+
+    /// [`Self::set_transmit_discard_vport_down`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_transmit_discard_vport_down(mut self, v: u64) -> Self {
+        self.set_transmit_discard_vport_down(v);
+        self
+    }
+
+    /// PRM bits 0x140..0x160 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.async_eq_overrun`.
+    #[inline]
+    pub const fn async_eq_overrun(&self) -> u32 {
+        bits::get32(&self.0, 0x140, 32)
+    }
+
+    /// Sets [`Self::async_eq_overrun`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_async_eq_overrun(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x140, 32, raw);
+    }
+
+    /// [`Self::set_async_eq_overrun`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_async_eq_overrun(mut self, v: u32) -> Self {
+        self.set_async_eq_overrun(v);
+        self
+    }
+
+    /// PRM bits 0x160..0x180 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.comp_eq_overrun`.
+    #[inline]
+    pub const fn comp_eq_overrun(&self) -> u32 {
+        bits::get32(&self.0, 0x160, 32)
+    }
+
+    /// Sets [`Self::comp_eq_overrun`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_comp_eq_overrun(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x160, 32, raw);
+    }
+
+    /// [`Self::set_comp_eq_overrun`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_comp_eq_overrun(mut self, v: u32) -> Self {
+        self.set_comp_eq_overrun(v);
+        self
+    }
+
+    /// PRM bits 0x1a0..0x1c0 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.invalid_command`.
+    #[inline]
+    pub const fn invalid_command(&self) -> u32 {
+        bits::get32(&self.0, 0x1a0, 32)
+    }
+
+    /// Sets [`Self::invalid_command`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_invalid_command(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x1a0, 32, raw);
+    }
+
+    /// [`Self::set_invalid_command`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_invalid_command(mut self, v: u32) -> Self {
+        self.set_invalid_command(v);
+        self
+    }
+
+    /// PRM bits 0x1c0..0x1e0 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.quota_exceeded_command`.
+    #[inline]
+    pub const fn quota_exceeded_command(&self) -> u32 {
+        bits::get32(&self.0, 0x1c0, 32)
+    }
+
+    /// Sets [`Self::quota_exceeded_command`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_quota_exceeded_command(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x1c0, 32, raw);
+    }
+
+    /// [`Self::set_quota_exceeded_command`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_quota_exceeded_command(mut self, v: u32) -> Self {
+        self.set_quota_exceeded_command(v);
+        self
+    }
+
+    /// PRM bits 0x1e0..0x200 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 15, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.internal_rq_out_of_buffer`.
+    #[inline]
+    pub const fn internal_rq_out_of_buffer(&self) -> u32 {
+        bits::get32(&self.0, 0x1e0, 32)
+    }
+
+    /// Sets [`Self::internal_rq_out_of_buffer`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_internal_rq_out_of_buffer(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x1e0, 32, raw);
+    }
+
+    /// [`Self::set_internal_rq_out_of_buffer`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_internal_rq_out_of_buffer(mut self, v: u32) -> Self {
+        self.set_internal_rq_out_of_buffer(v);
+        self
+    }
+
+    /// PRM bits 0x200..0x220 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 16, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.cq_overrun`.
+    #[inline]
+    pub const fn cq_overrun(&self) -> u32 {
+        bits::get32(&self.0, 0x200, 32)
+    }
+
+    /// Sets [`Self::cq_overrun`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_cq_overrun(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x200, 32, raw);
+    }
+
+    /// [`Self::set_cq_overrun`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cq_overrun(mut self, v: u32) -> Self {
+        self.set_cq_overrun(v);
+        self
+    }
+
+    /// PRM bits 0x220..0x240 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 17, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.eth_wqe_too_small`.
+    #[inline]
+    pub const fn eth_wqe_too_small(&self) -> u32 {
+        bits::get32(&self.0, 0x220, 32)
+    }
+
+    /// Sets [`Self::eth_wqe_too_small`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_eth_wqe_too_small(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x220, 32, raw);
+    }
+
+    /// [`Self::set_eth_wqe_too_small`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eth_wqe_too_small(mut self, v: u32) -> Self {
+        self.set_eth_wqe_too_small(v);
+        self
+    }
+
+    /// PRM bits 0x300..0x340 of `vnic_diagnostic_statistics` (64 bits; big-endian, byte 0x60). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.generated_pkt_steering_fail`.
+    #[inline]
+    pub const fn generated_pkt_steering_fail(&self) -> u64 {
+        bits::get64(&self.0, 0x300)
+    }
+
+    /// Sets [`Self::generated_pkt_steering_fail`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_generated_pkt_steering_fail(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x300, raw);
+    }
+
+    /// [`Self::set_generated_pkt_steering_fail`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_generated_pkt_steering_fail(mut self, v: u64) -> Self {
+        self.set_generated_pkt_steering_fail(v);
+        self
+    }
+
+    /// PRM bits 0x340..0x380 of `vnic_diagnostic_statistics` (64 bits; big-endian, byte 0x68). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.handled_pkt_steering_fail`.
+    #[inline]
+    pub const fn handled_pkt_steering_fail(&self) -> u64 {
+        bits::get64(&self.0, 0x340)
+    }
+
+    /// Sets [`Self::handled_pkt_steering_fail`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_handled_pkt_steering_fail(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x340, raw);
+    }
+
+    /// [`Self::set_handled_pkt_steering_fail`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_handled_pkt_steering_fail(mut self, v: u64) -> Self {
+        self.set_handled_pkt_steering_fail(v);
+        self
+    }
+
+    /// PRM bits 0x380..0x3a0 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 28, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.bar_uar_access`.
+    #[inline]
+    pub const fn bar_uar_access(&self) -> u32 {
+        bits::get32(&self.0, 0x380, 32)
+    }
+
+    /// Sets [`Self::bar_uar_access`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_bar_uar_access(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x380, 32, raw);
+    }
+
+    /// [`Self::set_bar_uar_access`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_bar_uar_access(mut self, v: u32) -> Self {
+        self.set_bar_uar_access(v);
+        self
+    }
+
+    /// PRM bits 0x3a0..0x3c0 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 29, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.odp_local_triggered_page_fault`.
+    #[inline]
+    pub const fn odp_local_triggered_page_fault(&self) -> u32 {
+        bits::get32(&self.0, 0x3a0, 32)
+    }
+
+    /// Sets [`Self::odp_local_triggered_page_fault`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_odp_local_triggered_page_fault(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x3a0, 32, raw);
+    }
+
+    /// [`Self::set_odp_local_triggered_page_fault`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_odp_local_triggered_page_fault(mut self, v: u32) -> Self {
+        self.set_odp_local_triggered_page_fault(v);
+        self
+    }
+
+    /// PRM bits 0x3c0..0x3e0 of `vnic_diagnostic_statistics` (32 bits; big-endian dword 30, bits 31:0). Kernel `mlx5_ifc_vnic_diagnostic_statistics_bits.odp_remote_triggered_page_fault`.
+    #[inline]
+    pub const fn odp_remote_triggered_page_fault(&self) -> u32 {
+        bits::get32(&self.0, 0x3c0, 32)
+    }
+
+    /// Sets [`Self::odp_remote_triggered_page_fault`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_odp_remote_triggered_page_fault(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x3c0, 32, raw);
+    }
+
+    /// [`Self::set_odp_remote_triggered_page_fault`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_odp_remote_triggered_page_fault(mut self, v: u32) -> Self {
+        self.set_odp_remote_triggered_page_fault(v);
+        self
+    }
+    /// Where [`Self::counter_error_queues`] lives: offset, width, count and kind.
+    pub const FIELD_COUNTER_ERROR_QUEUES: FieldDesc = FieldDesc { name: "counter_error_queues", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::total_error_queues`] lives: offset, width, count and kind.
+    pub const FIELD_TOTAL_ERROR_QUEUES: FieldDesc = FieldDesc { name: "total_error_queues", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::send_queue_priority_update_flow`] lives: offset, width, count and kind.
+    pub const FIELD_SEND_QUEUE_PRIORITY_UPDATE_FLOW: FieldDesc = FieldDesc { name: "send_queue_priority_update_flow", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::nic_receive_steering_discard`] lives: offset, width, count and kind.
+    pub const FIELD_NIC_RECEIVE_STEERING_DISCARD: FieldDesc = FieldDesc { name: "nic_receive_steering_discard", offset: 0x80, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::receive_discard_vport_down`] lives: offset, width, count and kind.
+    pub const FIELD_RECEIVE_DISCARD_VPORT_DOWN: FieldDesc = FieldDesc { name: "receive_discard_vport_down", offset: 0xc0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::transmit_discard_vport_down`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSMIT_DISCARD_VPORT_DOWN: FieldDesc = FieldDesc { name: "transmit_discard_vport_down", offset: 0x100, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::async_eq_overrun`] lives: offset, width, count and kind.
+    pub const FIELD_ASYNC_EQ_OVERRUN: FieldDesc = FieldDesc { name: "async_eq_overrun", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::comp_eq_overrun`] lives: offset, width, count and kind.
+    pub const FIELD_COMP_EQ_OVERRUN: FieldDesc = FieldDesc { name: "comp_eq_overrun", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::invalid_command`] lives: offset, width, count and kind.
+    pub const FIELD_INVALID_COMMAND: FieldDesc = FieldDesc { name: "invalid_command", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::quota_exceeded_command`] lives: offset, width, count and kind.
+    pub const FIELD_QUOTA_EXCEEDED_COMMAND: FieldDesc = FieldDesc { name: "quota_exceeded_command", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::internal_rq_out_of_buffer`] lives: offset, width, count and kind.
+    pub const FIELD_INTERNAL_RQ_OUT_OF_BUFFER: FieldDesc = FieldDesc { name: "internal_rq_out_of_buffer", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cq_overrun`] lives: offset, width, count and kind.
+    pub const FIELD_CQ_OVERRUN: FieldDesc = FieldDesc { name: "cq_overrun", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::eth_wqe_too_small`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_WQE_TOO_SMALL: FieldDesc = FieldDesc { name: "eth_wqe_too_small", offset: 0x220, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::generated_pkt_steering_fail`] lives: offset, width, count and kind.
+    pub const FIELD_GENERATED_PKT_STEERING_FAIL: FieldDesc = FieldDesc { name: "generated_pkt_steering_fail", offset: 0x300, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::handled_pkt_steering_fail`] lives: offset, width, count and kind.
+    pub const FIELD_HANDLED_PKT_STEERING_FAIL: FieldDesc = FieldDesc { name: "handled_pkt_steering_fail", offset: 0x340, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::bar_uar_access`] lives: offset, width, count and kind.
+    pub const FIELD_BAR_UAR_ACCESS: FieldDesc = FieldDesc { name: "bar_uar_access", offset: 0x380, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::odp_local_triggered_page_fault`] lives: offset, width, count and kind.
+    pub const FIELD_ODP_LOCAL_TRIGGERED_PAGE_FAULT: FieldDesc = FieldDesc { name: "odp_local_triggered_page_fault", offset: 0x3a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::odp_remote_triggered_page_fault`] lives: offset, width, count and kind.
+    pub const FIELD_ODP_REMOTE_TRIGGERED_PAGE_FAULT: FieldDesc = FieldDesc { name: "odp_remote_triggered_page_fault", offset: 0x3c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for VnicDiagnosticStatistics {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for VnicDiagnosticStatistics {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for VnicDiagnosticStatistics {
+    const SIZE: usize = 512;
+    const DESC: &'static LayoutDesc = &LAYOUT_VNIC_DIAGNOSTIC_STATISTICS;
+}
+
+static LAYOUT_VNIC_DIAGNOSTIC_STATISTICS: LayoutDesc = LayoutDesc {
+    name: "vnic_diagnostic_statistics",
+    kind: LayoutKind::Struct,
+    size_bits: 0x1000,
+    doc: "",
+    fields: &[
+        VnicDiagnosticStatistics::FIELD_COUNTER_ERROR_QUEUES,
+        VnicDiagnosticStatistics::FIELD_TOTAL_ERROR_QUEUES,
+        VnicDiagnosticStatistics::FIELD_SEND_QUEUE_PRIORITY_UPDATE_FLOW,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        VnicDiagnosticStatistics::FIELD_NIC_RECEIVE_STEERING_DISCARD,
+        VnicDiagnosticStatistics::FIELD_RECEIVE_DISCARD_VPORT_DOWN,
+        VnicDiagnosticStatistics::FIELD_TRANSMIT_DISCARD_VPORT_DOWN,
+        VnicDiagnosticStatistics::FIELD_ASYNC_EQ_OVERRUN,
+        VnicDiagnosticStatistics::FIELD_COMP_EQ_OVERRUN,
+        FieldDesc { name: "reserved_at_180", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        VnicDiagnosticStatistics::FIELD_INVALID_COMMAND,
+        VnicDiagnosticStatistics::FIELD_QUOTA_EXCEEDED_COMMAND,
+        VnicDiagnosticStatistics::FIELD_INTERNAL_RQ_OUT_OF_BUFFER,
+        VnicDiagnosticStatistics::FIELD_CQ_OVERRUN,
+        VnicDiagnosticStatistics::FIELD_ETH_WQE_TOO_SMALL,
+        FieldDesc { name: "reserved_at_240", offset: 0x240, width: 0xc0, count: Count::One, kind: FieldKind::Reserved },
+        VnicDiagnosticStatistics::FIELD_GENERATED_PKT_STEERING_FAIL,
+        VnicDiagnosticStatistics::FIELD_HANDLED_PKT_STEERING_FAIL,
+        VnicDiagnosticStatistics::FIELD_BAR_UAR_ACCESS,
+        VnicDiagnosticStatistics::FIELD_ODP_LOCAL_TRIGGERED_PAGE_FAULT,
+        VnicDiagnosticStatistics::FIELD_ODP_REMOTE_TRIGGERED_PAGE_FAULT,
+        FieldDesc { name: "reserved_at_3e0", offset: 0x3e0, width: 0xc20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// core_dump_reg
+///
+/// Kernel `struct mlx5_ifc_core_dump_reg_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CoreDumpReg(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<CoreDumpReg>() == 64);
+
+impl CoreDumpReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CORE_DUMP_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x18..0x20 of `core_dump_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_core_dump_reg_bits.core_dump_type`.
+    #[inline]
+    pub const fn core_dump_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::core_dump_type`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_core_dump_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_core_dump_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_core_dump_type(mut self, v: u8) -> Self {
+        self.set_core_dump_type(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `core_dump_reg` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_core_dump_reg_bits.vhca_id`.
+    #[inline]
+    pub const fn vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id(mut self, v: u16) -> Self {
+        self.set_vhca_id(v);
+        self
+    }
+
+    /// PRM bits 0x68..0x80 of `core_dump_reg` (24 bits; big-endian dword 3, bits 23:0). Kernel `mlx5_ifc_core_dump_reg_bits.qpn`.
+    #[inline]
+    pub const fn qpn(&self) -> u32 {
+        bits::get32(&self.0, 0x68, 24)
+    }
+
+    /// Sets [`Self::qpn`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_qpn(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x68, 24, raw);
+    }
+
+    /// [`Self::set_qpn`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qpn(mut self, v: u32) -> Self {
+        self.set_qpn(v);
+        self
+    }
+    /// Where [`Self::core_dump_type`] lives: offset, width, count and kind.
+    pub const FIELD_CORE_DUMP_TYPE: FieldDesc = FieldDesc { name: "core_dump_type", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::qpn`] lives: offset, width, count and kind.
+    pub const FIELD_QPN: FieldDesc = FieldDesc { name: "qpn", offset: 0x68, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CoreDumpReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CoreDumpReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CoreDumpReg {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_CORE_DUMP_REG;
+}
+
+static LAYOUT_CORE_DUMP_REG: LayoutDesc = LayoutDesc {
+    name: "core_dump_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        CoreDumpReg::FIELD_CORE_DUMP_TYPE,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x30, count: Count::One, kind: FieldKind::Reserved },
+        CoreDumpReg::FIELD_VHCA_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        CoreDumpReg::FIELD_QPN,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x180, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// debug_enhancements_document
+///
+/// Kernel `union mlx5_ifc_debug_enhancements_document_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DebugEnhancementsDocument(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<DebugEnhancementsDocument>() == 64);
+
+impl DebugEnhancementsDocument {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DEBUG_ENHANCEMENTS_DOCUMENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x200 of `debug_enhancements_document` (512 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_debug_enhancements_document_bits.health_buffer`.
+    #[inline]
+    pub const fn health_buffer(&self) -> &HealthBuffer {
+        let s: &Split<0, 64, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::health_buffer`], mutably.
+    #[inline]
+    pub fn health_buffer_mut(&mut self) -> &mut HealthBuffer {
+        let s: &mut Split<0, 64, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::health_buffer`].
+    #[inline]
+    pub const fn set_health_buffer(&mut self, v: &HealthBuffer) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_health_buffer`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_health_buffer(mut self, v: HealthBuffer) -> Self {
+        self.set_health_buffer(&v);
+        self
+    }
+    /// Where [`Self::health_buffer`] lives: offset, width, count and kind.
+    pub const FIELD_HEALTH_BUFFER: FieldDesc = FieldDesc { name: "health_buffer", offset: 0x0, width: 0x200, count: Count::One, kind: FieldKind::Layout(HealthBuffer::DESC) };
+}
+
+impl Default for DebugEnhancementsDocument {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DebugEnhancementsDocument {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DebugEnhancementsDocument {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_DEBUG_ENHANCEMENTS_DOCUMENT;
+}
+
+static LAYOUT_DEBUG_ENHANCEMENTS_DOCUMENT: LayoutDesc = LayoutDesc {
+    name: "debug_enhancements_document",
+    kind: LayoutKind::Union,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        DebugEnhancementsDocument::FIELD_HEALTH_BUFFER,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x200, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
 
 /// Read the diagnostic counter sampling parameters.
 ///

@@ -3402,6 +3402,986 @@ static LAYOUT_SET_DRIVER_VERSION_OUT: LayoutDesc = LayoutDesc {
     ],
 };
 
+/// query_other_hca_cap_out
+///
+/// Kernel `struct mlx5_ifc_query_other_hca_cap_out_bits`: 96 bytes (0x300 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryOtherHcaCapOut(pub [u8; 96]);
+
+const _: () = assert!(core::mem::size_of::<QueryOtherHcaCapOut>() == 96);
+
+impl QueryOtherHcaCapOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 96;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 96]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_OTHER_HCA_CAP_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 96] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_other_hca_cap_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_other_hca_cap_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_other_hca_cap_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_other_hca_cap_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x300 of `query_other_hca_cap_out` (640 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_query_other_hca_cap_out_bits.other_capability`.
+    #[inline]
+    pub const fn other_capability(&self) -> &OtherHcaCap {
+        let s: &Split<16, 80, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::other_capability`], mutably.
+    #[inline]
+    pub fn other_capability_mut(&mut self) -> &mut OtherHcaCap {
+        let s: &mut Split<16, 80, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::other_capability`].
+    #[inline]
+    pub const fn set_other_capability(&mut self, v: &OtherHcaCap) {
+        bits::put_bytes(&mut self.0, 16, &v.0);
+    }
+
+    /// [`Self::set_other_capability`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_other_capability(mut self, v: OtherHcaCap) -> Self {
+        self.set_other_capability(&v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_capability`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_CAPABILITY: FieldDesc = FieldDesc { name: "other_capability", offset: 0x80, width: 0x280, count: Count::One, kind: FieldKind::Layout(OtherHcaCap::DESC) };
+}
+
+impl Default for QueryOtherHcaCapOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryOtherHcaCapOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryOtherHcaCapOut {
+    const SIZE: usize = 96;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_OTHER_HCA_CAP_OUT;
+}
+
+static LAYOUT_QUERY_OTHER_HCA_CAP_OUT: LayoutDesc = LayoutDesc {
+    name: "query_other_hca_cap_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x300,
+    doc: "",
+    fields: &[
+        QueryOtherHcaCapOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryOtherHcaCapOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        QueryOtherHcaCapOut::FIELD_OTHER_CAPABILITY,
+    ],
+};
+
+/// query_other_hca_cap_in
+///
+/// Kernel `struct mlx5_ifc_query_other_hca_cap_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryOtherHcaCapIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryOtherHcaCapIn>() == 16);
+
+impl QueryOtherHcaCapIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_OTHER_HCA_CAP_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_other_hca_cap_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_other_hca_cap_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_other_hca_cap_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_other_hca_cap_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `query_other_hca_cap_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_query_other_hca_cap_in_bits.function_id`.
+    #[inline]
+    pub const fn function_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::function_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_function_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_function_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_function_id(mut self, v: u16) -> Self {
+        self.set_function_id(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryOtherHcaCapIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryOtherHcaCapIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryOtherHcaCapIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_OTHER_HCA_CAP_IN;
+}
+
+static LAYOUT_QUERY_OTHER_HCA_CAP_IN: LayoutDesc = LayoutDesc {
+    name: "query_other_hca_cap_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryOtherHcaCapIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryOtherHcaCapIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryOtherHcaCapIn::FIELD_FUNCTION_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// dealloc_transport_domain_out
+///
+/// Kernel `struct mlx5_ifc_dealloc_transport_domain_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DeallocTransportDomainOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DeallocTransportDomainOut>() == 16);
+
+impl DeallocTransportDomainOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DEALLOC_TRANSPORT_DOMAIN_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `dealloc_transport_domain_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_dealloc_transport_domain_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `dealloc_transport_domain_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_dealloc_transport_domain_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DeallocTransportDomainOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DeallocTransportDomainOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DeallocTransportDomainOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DEALLOC_TRANSPORT_DOMAIN_OUT;
+}
+
+static LAYOUT_DEALLOC_TRANSPORT_DOMAIN_OUT: LayoutDesc = LayoutDesc {
+    name: "dealloc_transport_domain_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DeallocTransportDomainOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        DeallocTransportDomainOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// dealloc_transport_domain_in
+///
+/// Kernel `struct mlx5_ifc_dealloc_transport_domain_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DeallocTransportDomainIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DeallocTransportDomainIn>() == 16);
+
+impl DeallocTransportDomainIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DEALLOC_TRANSPORT_DOMAIN_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `dealloc_transport_domain_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_dealloc_transport_domain_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `dealloc_transport_domain_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_dealloc_transport_domain_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `dealloc_transport_domain_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_dealloc_transport_domain_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x60 of `dealloc_transport_domain_in` (24 bits; big-endian dword 2, bits 23:0). Kernel `mlx5_ifc_dealloc_transport_domain_in_bits.transport_domain`.
+    #[inline]
+    pub const fn transport_domain(&self) -> u32 {
+        bits::get32(&self.0, 0x48, 24)
+    }
+
+    /// Sets [`Self::transport_domain`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_transport_domain(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x48, 24, raw);
+    }
+
+    /// [`Self::set_transport_domain`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_transport_domain(mut self, v: u32) -> Self {
+        self.set_transport_domain(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::transport_domain`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSPORT_DOMAIN: FieldDesc = FieldDesc { name: "transport_domain", offset: 0x48, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DeallocTransportDomainIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DeallocTransportDomainIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DeallocTransportDomainIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DEALLOC_TRANSPORT_DOMAIN_IN;
+}
+
+static LAYOUT_DEALLOC_TRANSPORT_DOMAIN_IN: LayoutDesc = LayoutDesc {
+    name: "dealloc_transport_domain_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DeallocTransportDomainIn::FIELD_OPCODE,
+        DeallocTransportDomainIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        DeallocTransportDomainIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        DeallocTransportDomainIn::FIELD_TRANSPORT_DOMAIN,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// alloc_transport_domain_out
+///
+/// Kernel `struct mlx5_ifc_alloc_transport_domain_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct AllocTransportDomainOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<AllocTransportDomainOut>() == 16);
+
+impl AllocTransportDomainOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ALLOC_TRANSPORT_DOMAIN_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `alloc_transport_domain_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_alloc_transport_domain_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `alloc_transport_domain_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_alloc_transport_domain_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x60 of `alloc_transport_domain_out` (24 bits; big-endian dword 2, bits 23:0). Kernel `mlx5_ifc_alloc_transport_domain_out_bits.transport_domain`.
+    #[inline]
+    pub const fn transport_domain(&self) -> u32 {
+        bits::get32(&self.0, 0x48, 24)
+    }
+
+    /// Sets [`Self::transport_domain`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_transport_domain(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x48, 24, raw);
+    }
+
+    /// [`Self::set_transport_domain`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_transport_domain(mut self, v: u32) -> Self {
+        self.set_transport_domain(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::transport_domain`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSPORT_DOMAIN: FieldDesc = FieldDesc { name: "transport_domain", offset: 0x48, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for AllocTransportDomainOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for AllocTransportDomainOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for AllocTransportDomainOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_ALLOC_TRANSPORT_DOMAIN_OUT;
+}
+
+static LAYOUT_ALLOC_TRANSPORT_DOMAIN_OUT: LayoutDesc = LayoutDesc {
+    name: "alloc_transport_domain_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        AllocTransportDomainOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        AllocTransportDomainOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        AllocTransportDomainOut::FIELD_TRANSPORT_DOMAIN,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// alloc_transport_domain_in
+///
+/// Kernel `struct mlx5_ifc_alloc_transport_domain_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct AllocTransportDomainIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<AllocTransportDomainIn>() == 16);
+
+impl AllocTransportDomainIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ALLOC_TRANSPORT_DOMAIN_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `alloc_transport_domain_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_alloc_transport_domain_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `alloc_transport_domain_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_alloc_transport_domain_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `alloc_transport_domain_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_alloc_transport_domain_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for AllocTransportDomainIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for AllocTransportDomainIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for AllocTransportDomainIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_ALLOC_TRANSPORT_DOMAIN_IN;
+}
+
+static LAYOUT_ALLOC_TRANSPORT_DOMAIN_IN: LayoutDesc = LayoutDesc {
+    name: "alloc_transport_domain_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        AllocTransportDomainIn::FIELD_OPCODE,
+        AllocTransportDomainIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        AllocTransportDomainIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pages_req_event
+///
+/// Kernel `struct mlx5_ifc_pages_req_event_bits`: 28 bytes (0xe0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PagesReqEvent(pub [u8; 28]);
+
+const _: () = assert!(core::mem::size_of::<PagesReqEvent>() == 28);
+
+impl PagesReqEvent {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 28;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 28]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PAGES_REQ_EVENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 28] {
+        &self.0
+    }
+
+    /// PRM bits 0x10..0x20 of `pages_req_event` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_pages_req_event_bits.function_id`.
+    #[inline]
+    pub const fn function_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::function_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_function_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_function_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_function_id(mut self, v: u16) -> Self {
+        self.set_function_id(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `pages_req_event` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_pages_req_event_bits.num_pages`.
+    #[inline]
+    pub const fn num_pages(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::num_pages`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_num_pages(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_num_pages`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_pages(mut self, v: u32) -> Self {
+        self.set_num_pages(v);
+        self
+    }
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_pages`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_PAGES: FieldDesc = FieldDesc { name: "num_pages", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PagesReqEvent {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PagesReqEvent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PagesReqEvent {
+    const SIZE: usize = 28;
+    const DESC: &'static LayoutDesc = &LAYOUT_PAGES_REQ_EVENT;
+}
+
+static LAYOUT_PAGES_REQ_EVENT: LayoutDesc = LayoutDesc {
+    name: "pages_req_event",
+    kind: LayoutKind::Struct,
+    size_bits: 0xe0,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PagesReqEvent::FIELD_FUNCTION_ID,
+        PagesReqEvent::FIELD_NUM_PAGES,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0xa0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+
+/// Read adapter identity: vendor ids, vendor-specific data and PSID.
+///
+/// Command `QUERY_ADAPTER`: opcode `0x101`, input [`QueryAdapterIn`], output [`QueryAdapterOut`]; least fwctl scope `configuration`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryAdapter;
+
+impl Command for QueryAdapter {
+    const DESC: &'static CommandDesc = &CMD_QUERY_ADAPTER;
+    const OPCODE: u16 = 0x101;
+    type In = QueryAdapterIn;
+    type Out = QueryAdapterOut;
+}
+
+pub(crate) static CMD_QUERY_ADAPTER: CommandDesc = CommandDesc {
+    name: "QUERY_ADAPTER",
+    opcode: 0x101,
+    scope: ScopeRule {
+        default: Some(Scope::Configuration),
+        by_op_mod: &[],
+    },
+    input: Some(QueryAdapterIn::DESC),
+    output: Some(QueryAdapterOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Read adapter identity: vendor ids, vendor-specific data and PSID.",
+};
+
+
+/// Initialize the HCA once capabilities are set and init pages are given.
+///
+/// Command `INIT_HCA`: opcode `0x102`, input [`InitHcaIn`], output [`InitHcaOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InitHca;
+
+impl Command for InitHca {
+    const DESC: &'static CommandDesc = &CMD_INIT_HCA;
+    const OPCODE: u16 = 0x102;
+    type In = InitHcaIn;
+    type Out = InitHcaOut;
+}
+
+pub(crate) static CMD_INIT_HCA: CommandDesc = CommandDesc {
+    name: "INIT_HCA",
+    opcode: 0x102,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(InitHcaIn::DESC),
+    output: Some(InitHcaOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Initialize the HCA once capabilities are set and init pages are given.",
+};
+
+
+/// Shut the HCA down; pages are reclaimed afterwards.
+///
+/// Command `TEARDOWN_HCA`: opcode `0x103`, input [`TeardownHcaIn`], output [`TeardownHcaOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TeardownHca;
+
+impl Command for TeardownHca {
+    const DESC: &'static CommandDesc = &CMD_TEARDOWN_HCA;
+    const OPCODE: u16 = 0x103;
+    type In = TeardownHcaIn;
+    type Out = TeardownHcaOut;
+}
+
+pub(crate) static CMD_TEARDOWN_HCA: CommandDesc = CommandDesc {
+    name: "TEARDOWN_HCA",
+    opcode: 0x103,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(TeardownHcaIn::DESC),
+    output: Some(TeardownHcaOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Shut the HCA down; pages are reclaimed afterwards.",
+};
+
 
 /// Enable a PCI function in firmware; the first command after the queue comes up.
 ///
@@ -3456,62 +4436,6 @@ pub(crate) static CMD_DISABLE_HCA: CommandDesc = CommandDesc {
     op_mods: &[
     ],
     doc: "Disable a PCI function in firmware; the last command of teardown.",
-};
-
-
-/// Read the current and supported interface step sequence ids.
-///
-/// Command `QUERY_ISSI`: opcode `0x10a`, input [`QueryIssiIn`], output [`QueryIssiOut`]; least fwctl scope `debug_read_only`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QueryIssi;
-
-impl Command for QueryIssi {
-    const DESC: &'static CommandDesc = &CMD_QUERY_ISSI;
-    const OPCODE: u16 = 0x10a;
-    type In = QueryIssiIn;
-    type Out = QueryIssiOut;
-}
-
-pub(crate) static CMD_QUERY_ISSI: CommandDesc = CommandDesc {
-    name: "QUERY_ISSI",
-    opcode: 0x10a,
-    scope: ScopeRule {
-        default: Some(Scope::DebugReadOnly),
-        by_op_mod: &[],
-    },
-    input: Some(QueryIssiIn::DESC),
-    output: Some(QueryIssiOut::DESC),
-    op_mods: &[
-    ],
-    doc: "Read the current and supported interface step sequence ids.",
-};
-
-
-/// Choose the interface step sequence id the driver speaks.
-///
-/// Command `SET_ISSI`: opcode `0x10b`, input [`SetIssiIn`], output [`SetIssiOut`]; least fwctl scope `none`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SetIssi;
-
-impl Command for SetIssi {
-    const DESC: &'static CommandDesc = &CMD_SET_ISSI;
-    const OPCODE: u16 = 0x10b;
-    type In = SetIssiIn;
-    type Out = SetIssiOut;
-}
-
-pub(crate) static CMD_SET_ISSI: CommandDesc = CommandDesc {
-    name: "SET_ISSI",
-    opcode: 0x10b,
-    scope: ScopeRule {
-        default: None,
-        by_op_mod: &[],
-    },
-    input: Some(SetIssiIn::DESC),
-    output: Some(SetIssiOut::DESC),
-    op_mods: &[
-    ],
-    doc: "Choose the interface step sequence id the driver speaks.",
 };
 
 
@@ -3695,87 +4619,115 @@ pub(crate) static CMD_MANAGE_PAGES: CommandDesc = CommandDesc {
 };
 
 
-/// Initialize the HCA once capabilities are set and init pages are given.
+/// Read the current and supported interface step sequence ids.
 ///
-/// Command `INIT_HCA`: opcode `0x102`, input [`InitHcaIn`], output [`InitHcaOut`]; least fwctl scope `none`.
+/// Command `QUERY_ISSI`: opcode `0x10a`, input [`QueryIssiIn`], output [`QueryIssiOut`]; least fwctl scope `debug_read_only`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct InitHca;
+pub struct QueryIssi;
 
-impl Command for InitHca {
-    const DESC: &'static CommandDesc = &CMD_INIT_HCA;
-    const OPCODE: u16 = 0x102;
-    type In = InitHcaIn;
-    type Out = InitHcaOut;
+impl Command for QueryIssi {
+    const DESC: &'static CommandDesc = &CMD_QUERY_ISSI;
+    const OPCODE: u16 = 0x10a;
+    type In = QueryIssiIn;
+    type Out = QueryIssiOut;
 }
 
-pub(crate) static CMD_INIT_HCA: CommandDesc = CommandDesc {
-    name: "INIT_HCA",
-    opcode: 0x102,
+pub(crate) static CMD_QUERY_ISSI: CommandDesc = CommandDesc {
+    name: "QUERY_ISSI",
+    opcode: 0x10a,
+    scope: ScopeRule {
+        default: Some(Scope::DebugReadOnly),
+        by_op_mod: &[],
+    },
+    input: Some(QueryIssiIn::DESC),
+    output: Some(QueryIssiOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Read the current and supported interface step sequence ids.",
+};
+
+
+/// Choose the interface step sequence id the driver speaks.
+///
+/// Command `SET_ISSI`: opcode `0x10b`, input [`SetIssiIn`], output [`SetIssiOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetIssi;
+
+impl Command for SetIssi {
+    const DESC: &'static CommandDesc = &CMD_SET_ISSI;
+    const OPCODE: u16 = 0x10b;
+    type In = SetIssiIn;
+    type Out = SetIssiOut;
+}
+
+pub(crate) static CMD_SET_ISSI: CommandDesc = CommandDesc {
+    name: "SET_ISSI",
+    opcode: 0x10b,
     scope: ScopeRule {
         default: None,
         by_op_mod: &[],
     },
-    input: Some(InitHcaIn::DESC),
-    output: Some(InitHcaOut::DESC),
+    input: Some(SetIssiIn::DESC),
+    output: Some(SetIssiOut::DESC),
     op_mods: &[
     ],
-    doc: "Initialize the HCA once capabilities are set and init pages are given.",
+    doc: "Choose the interface step sequence id the driver speaks.",
 };
 
 
-/// Shut the HCA down; pages are reclaimed afterwards.
+/// Tell firmware which driver and version runs the function.
 ///
-/// Command `TEARDOWN_HCA`: opcode `0x103`, input [`TeardownHcaIn`], output [`TeardownHcaOut`]; least fwctl scope `none`.
+/// Command `SET_DRIVER_VERSION`: opcode `0x10d`, input [`SetDriverVersionIn`], output [`SetDriverVersionOut`]; least fwctl scope `none`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TeardownHca;
+pub struct SetDriverVersion;
 
-impl Command for TeardownHca {
-    const DESC: &'static CommandDesc = &CMD_TEARDOWN_HCA;
-    const OPCODE: u16 = 0x103;
-    type In = TeardownHcaIn;
-    type Out = TeardownHcaOut;
+impl Command for SetDriverVersion {
+    const DESC: &'static CommandDesc = &CMD_SET_DRIVER_VERSION;
+    const OPCODE: u16 = 0x10d;
+    type In = SetDriverVersionIn;
+    type Out = SetDriverVersionOut;
 }
 
-pub(crate) static CMD_TEARDOWN_HCA: CommandDesc = CommandDesc {
-    name: "TEARDOWN_HCA",
-    opcode: 0x103,
+pub(crate) static CMD_SET_DRIVER_VERSION: CommandDesc = CommandDesc {
+    name: "SET_DRIVER_VERSION",
+    opcode: 0x10d,
     scope: ScopeRule {
         default: None,
         by_op_mod: &[],
     },
-    input: Some(TeardownHcaIn::DESC),
-    output: Some(TeardownHcaOut::DESC),
+    input: Some(SetDriverVersionIn::DESC),
+    output: Some(SetDriverVersionOut::DESC),
     op_mods: &[
     ],
-    doc: "Shut the HCA down; pages are reclaimed afterwards.",
+    doc: "Tell firmware which driver and version runs the function.",
 };
 
 
-/// Read adapter identity: vendor ids, vendor-specific data and PSID.
+/// Query the capabilities of another function.
 ///
-/// Command `QUERY_ADAPTER`: opcode `0x101`, input [`QueryAdapterIn`], output [`QueryAdapterOut`]; least fwctl scope `configuration`.
+/// Command `QUERY_OTHER_HCA_CAP`: opcode `0x10e`, input [`QueryOtherHcaCapIn`], output [`QueryOtherHcaCapOut`]; least fwctl scope `configuration`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QueryAdapter;
+pub struct QueryOtherHcaCap;
 
-impl Command for QueryAdapter {
-    const DESC: &'static CommandDesc = &CMD_QUERY_ADAPTER;
-    const OPCODE: u16 = 0x101;
-    type In = QueryAdapterIn;
-    type Out = QueryAdapterOut;
+impl Command for QueryOtherHcaCap {
+    const DESC: &'static CommandDesc = &CMD_QUERY_OTHER_HCA_CAP;
+    const OPCODE: u16 = 0x10e;
+    type In = QueryOtherHcaCapIn;
+    type Out = QueryOtherHcaCapOut;
 }
 
-pub(crate) static CMD_QUERY_ADAPTER: CommandDesc = CommandDesc {
-    name: "QUERY_ADAPTER",
-    opcode: 0x101,
+pub(crate) static CMD_QUERY_OTHER_HCA_CAP: CommandDesc = CommandDesc {
+    name: "QUERY_OTHER_HCA_CAP",
+    opcode: 0x10e,
     scope: ScopeRule {
         default: Some(Scope::Configuration),
         by_op_mod: &[],
     },
-    input: Some(QueryAdapterIn::DESC),
-    output: Some(QueryAdapterOut::DESC),
+    input: Some(QueryOtherHcaCapIn::DESC),
+    output: Some(QueryOtherHcaCapOut::DESC),
     op_mods: &[
     ],
-    doc: "Read adapter identity: vendor ids, vendor-specific data and PSID.",
+    doc: "Query the capabilities of another function.",
 };
 
 
@@ -3807,29 +4759,57 @@ pub(crate) static CMD_NOP: CommandDesc = CommandDesc {
 };
 
 
-/// Tell firmware which driver and version runs the function.
+/// Allocate a transport domain.
 ///
-/// Command `SET_DRIVER_VERSION`: opcode `0x10d`, input [`SetDriverVersionIn`], output [`SetDriverVersionOut`]; least fwctl scope `none`.
+/// Command `ALLOC_TRANSPORT_DOMAIN`: opcode `0x816`, input [`AllocTransportDomainIn`], output [`AllocTransportDomainOut`]; least fwctl scope `none`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SetDriverVersion;
+pub struct AllocTransportDomain;
 
-impl Command for SetDriverVersion {
-    const DESC: &'static CommandDesc = &CMD_SET_DRIVER_VERSION;
-    const OPCODE: u16 = 0x10d;
-    type In = SetDriverVersionIn;
-    type Out = SetDriverVersionOut;
+impl Command for AllocTransportDomain {
+    const DESC: &'static CommandDesc = &CMD_ALLOC_TRANSPORT_DOMAIN;
+    const OPCODE: u16 = 0x816;
+    type In = AllocTransportDomainIn;
+    type Out = AllocTransportDomainOut;
 }
 
-pub(crate) static CMD_SET_DRIVER_VERSION: CommandDesc = CommandDesc {
-    name: "SET_DRIVER_VERSION",
-    opcode: 0x10d,
+pub(crate) static CMD_ALLOC_TRANSPORT_DOMAIN: CommandDesc = CommandDesc {
+    name: "ALLOC_TRANSPORT_DOMAIN",
+    opcode: 0x816,
     scope: ScopeRule {
         default: None,
         by_op_mod: &[],
     },
-    input: Some(SetDriverVersionIn::DESC),
-    output: Some(SetDriverVersionOut::DESC),
+    input: Some(AllocTransportDomainIn::DESC),
+    output: Some(AllocTransportDomainOut::DESC),
     op_mods: &[
     ],
-    doc: "Tell firmware which driver and version runs the function.",
+    doc: "Allocate a transport domain.",
+};
+
+
+/// Free a transport domain.
+///
+/// Command `DEALLOC_TRANSPORT_DOMAIN`: opcode `0x817`, input [`DeallocTransportDomainIn`], output [`DeallocTransportDomainOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeallocTransportDomain;
+
+impl Command for DeallocTransportDomain {
+    const DESC: &'static CommandDesc = &CMD_DEALLOC_TRANSPORT_DOMAIN;
+    const OPCODE: u16 = 0x817;
+    type In = DeallocTransportDomainIn;
+    type Out = DeallocTransportDomainOut;
+}
+
+pub(crate) static CMD_DEALLOC_TRANSPORT_DOMAIN: CommandDesc = CommandDesc {
+    name: "DEALLOC_TRANSPORT_DOMAIN",
+    opcode: 0x817,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(DeallocTransportDomainIn::DESC),
+    output: Some(DeallocTransportDomainOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Free a transport domain.",
 };

@@ -12114,6 +12114,22954 @@ static LAYOUT_MCQI_REG: LayoutDesc = LayoutDesc {
     ],
 };
 
+/// pcie_perf_cntrs_grp_data_layout
+///
+/// Kernel `struct mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits`: 248 bytes (0x7c0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PciePerfCntrsGrpDataLayout(pub [u8; 248]);
+
+const _: () = assert!(core::mem::size_of::<PciePerfCntrsGrpDataLayout>() == 248);
+
+impl PciePerfCntrsGrpDataLayout {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 248;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 248]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PCIE_PERF_CNTRS_GRP_DATA_LAYOUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 248] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.life_time_counter_high`.
+    #[inline]
+    pub const fn life_time_counter_high(&self) -> u32 {
+        bits::get32(&self.0, 0x0, 32)
+    }
+
+    /// Sets [`Self::life_time_counter_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_life_time_counter_high(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x0, 32, raw);
+    }
+
+    /// [`Self::set_life_time_counter_high`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_life_time_counter_high(mut self, v: u32) -> Self {
+        self.set_life_time_counter_high(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.life_time_counter_low`.
+    #[inline]
+    pub const fn life_time_counter_low(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::life_time_counter_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_life_time_counter_low(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_life_time_counter_low`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_life_time_counter_low(mut self, v: u32) -> Self {
+        self.set_life_time_counter_low(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.rx_errors`.
+    #[inline]
+    pub const fn rx_errors(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::rx_errors`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rx_errors(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_rx_errors`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rx_errors(mut self, v: u32) -> Self {
+        self.set_rx_errors(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.tx_errors`.
+    #[inline]
+    pub const fn tx_errors(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::tx_errors`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_tx_errors(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_tx_errors`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tx_errors(mut self, v: u32) -> Self {
+        self.set_tx_errors(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xa0 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.l0_to_recovery_eieos`.
+    #[inline]
+    pub const fn l0_to_recovery_eieos(&self) -> u32 {
+        bits::get32(&self.0, 0x80, 32)
+    }
+
+    /// Sets [`Self::l0_to_recovery_eieos`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_l0_to_recovery_eieos(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x80, 32, raw);
+    }
+
+    /// [`Self::set_l0_to_recovery_eieos`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_l0_to_recovery_eieos(mut self, v: u32) -> Self {
+        self.set_l0_to_recovery_eieos(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xc0 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.l0_to_recovery_ts`.
+    #[inline]
+    pub const fn l0_to_recovery_ts(&self) -> u32 {
+        bits::get32(&self.0, 0xa0, 32)
+    }
+
+    /// Sets [`Self::l0_to_recovery_ts`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_l0_to_recovery_ts(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa0, 32, raw);
+    }
+
+    /// [`Self::set_l0_to_recovery_ts`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_l0_to_recovery_ts(mut self, v: u32) -> Self {
+        self.set_l0_to_recovery_ts(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xe0 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.l0_to_recovery_framing`.
+    #[inline]
+    pub const fn l0_to_recovery_framing(&self) -> u32 {
+        bits::get32(&self.0, 0xc0, 32)
+    }
+
+    /// Sets [`Self::l0_to_recovery_framing`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_l0_to_recovery_framing(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xc0, 32, raw);
+    }
+
+    /// [`Self::set_l0_to_recovery_framing`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_l0_to_recovery_framing(mut self, v: u32) -> Self {
+        self.set_l0_to_recovery_framing(v);
+        self
+    }
+
+    /// PRM bits 0xe0..0x100 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.l0_to_recovery_retrain`.
+    #[inline]
+    pub const fn l0_to_recovery_retrain(&self) -> u32 {
+        bits::get32(&self.0, 0xe0, 32)
+    }
+
+    /// Sets [`Self::l0_to_recovery_retrain`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_l0_to_recovery_retrain(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xe0, 32, raw);
+    }
+
+    /// [`Self::set_l0_to_recovery_retrain`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_l0_to_recovery_retrain(mut self, v: u32) -> Self {
+        self.set_l0_to_recovery_retrain(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x120 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.crc_error_dllp`.
+    #[inline]
+    pub const fn crc_error_dllp(&self) -> u32 {
+        bits::get32(&self.0, 0x100, 32)
+    }
+
+    /// Sets [`Self::crc_error_dllp`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_crc_error_dllp(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x100, 32, raw);
+    }
+
+    /// [`Self::set_crc_error_dllp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_crc_error_dllp(mut self, v: u32) -> Self {
+        self.set_crc_error_dllp(v);
+        self
+    }
+
+    /// PRM bits 0x120..0x140 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.crc_error_tlp`.
+    #[inline]
+    pub const fn crc_error_tlp(&self) -> u32 {
+        bits::get32(&self.0, 0x120, 32)
+    }
+
+    /// Sets [`Self::crc_error_tlp`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_crc_error_tlp(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x120, 32, raw);
+    }
+
+    /// [`Self::set_crc_error_tlp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_crc_error_tlp(mut self, v: u32) -> Self {
+        self.set_crc_error_tlp(v);
+        self
+    }
+
+    /// PRM bits 0x140..0x160 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.tx_overflow_buffer_pkt_high`.
+    #[inline]
+    pub const fn tx_overflow_buffer_pkt_high(&self) -> u32 {
+        bits::get32(&self.0, 0x140, 32)
+    }
+
+    /// Sets [`Self::tx_overflow_buffer_pkt_high`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_tx_overflow_buffer_pkt_high(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x140, 32, raw);
+    }
+
+    /// [`Self::set_tx_overflow_buffer_pkt_high`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tx_overflow_buffer_pkt_high(mut self, v: u32) -> Self {
+        self.set_tx_overflow_buffer_pkt_high(v);
+        self
+    }
+
+    /// PRM bits 0x160..0x180 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.tx_overflow_buffer_pkt_low`.
+    #[inline]
+    pub const fn tx_overflow_buffer_pkt_low(&self) -> u32 {
+        bits::get32(&self.0, 0x160, 32)
+    }
+
+    /// Sets [`Self::tx_overflow_buffer_pkt_low`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_tx_overflow_buffer_pkt_low(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x160, 32, raw);
+    }
+
+    /// [`Self::set_tx_overflow_buffer_pkt_low`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tx_overflow_buffer_pkt_low(mut self, v: u32) -> Self {
+        self.set_tx_overflow_buffer_pkt_low(v);
+        self
+    }
+
+    /// PRM bits 0x180..0x1a0 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.outbound_stalled_reads`.
+    #[inline]
+    pub const fn outbound_stalled_reads(&self) -> u32 {
+        bits::get32(&self.0, 0x180, 32)
+    }
+
+    /// Sets [`Self::outbound_stalled_reads`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_outbound_stalled_reads(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x180, 32, raw);
+    }
+
+    /// [`Self::set_outbound_stalled_reads`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outbound_stalled_reads(mut self, v: u32) -> Self {
+        self.set_outbound_stalled_reads(v);
+        self
+    }
+
+    /// PRM bits 0x1a0..0x1c0 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.outbound_stalled_writes`.
+    #[inline]
+    pub const fn outbound_stalled_writes(&self) -> u32 {
+        bits::get32(&self.0, 0x1a0, 32)
+    }
+
+    /// Sets [`Self::outbound_stalled_writes`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_outbound_stalled_writes(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x1a0, 32, raw);
+    }
+
+    /// [`Self::set_outbound_stalled_writes`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outbound_stalled_writes(mut self, v: u32) -> Self {
+        self.set_outbound_stalled_writes(v);
+        self
+    }
+
+    /// PRM bits 0x1c0..0x1e0 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.outbound_stalled_reads_events`.
+    #[inline]
+    pub const fn outbound_stalled_reads_events(&self) -> u32 {
+        bits::get32(&self.0, 0x1c0, 32)
+    }
+
+    /// Sets [`Self::outbound_stalled_reads_events`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_outbound_stalled_reads_events(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x1c0, 32, raw);
+    }
+
+    /// [`Self::set_outbound_stalled_reads_events`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outbound_stalled_reads_events(mut self, v: u32) -> Self {
+        self.set_outbound_stalled_reads_events(v);
+        self
+    }
+
+    /// PRM bits 0x1e0..0x200 of `pcie_perf_cntrs_grp_data_layout` (32 bits; big-endian dword 15, bits 31:0). Kernel `mlx5_ifc_pcie_perf_cntrs_grp_data_layout_bits.outbound_stalled_writes_events`.
+    #[inline]
+    pub const fn outbound_stalled_writes_events(&self) -> u32 {
+        bits::get32(&self.0, 0x1e0, 32)
+    }
+
+    /// Sets [`Self::outbound_stalled_writes_events`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_outbound_stalled_writes_events(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x1e0, 32, raw);
+    }
+
+    /// [`Self::set_outbound_stalled_writes_events`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_outbound_stalled_writes_events(mut self, v: u32) -> Self {
+        self.set_outbound_stalled_writes_events(v);
+        self
+    }
+    /// Where [`Self::life_time_counter_high`] lives: offset, width, count and kind.
+    pub const FIELD_LIFE_TIME_COUNTER_HIGH: FieldDesc = FieldDesc { name: "life_time_counter_high", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::life_time_counter_low`] lives: offset, width, count and kind.
+    pub const FIELD_LIFE_TIME_COUNTER_LOW: FieldDesc = FieldDesc { name: "life_time_counter_low", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rx_errors`] lives: offset, width, count and kind.
+    pub const FIELD_RX_ERRORS: FieldDesc = FieldDesc { name: "rx_errors", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_errors`] lives: offset, width, count and kind.
+    pub const FIELD_TX_ERRORS: FieldDesc = FieldDesc { name: "tx_errors", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::l0_to_recovery_eieos`] lives: offset, width, count and kind.
+    pub const FIELD_L0_TO_RECOVERY_EIEOS: FieldDesc = FieldDesc { name: "l0_to_recovery_eieos", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::l0_to_recovery_ts`] lives: offset, width, count and kind.
+    pub const FIELD_L0_TO_RECOVERY_TS: FieldDesc = FieldDesc { name: "l0_to_recovery_ts", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::l0_to_recovery_framing`] lives: offset, width, count and kind.
+    pub const FIELD_L0_TO_RECOVERY_FRAMING: FieldDesc = FieldDesc { name: "l0_to_recovery_framing", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::l0_to_recovery_retrain`] lives: offset, width, count and kind.
+    pub const FIELD_L0_TO_RECOVERY_RETRAIN: FieldDesc = FieldDesc { name: "l0_to_recovery_retrain", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::crc_error_dllp`] lives: offset, width, count and kind.
+    pub const FIELD_CRC_ERROR_DLLP: FieldDesc = FieldDesc { name: "crc_error_dllp", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::crc_error_tlp`] lives: offset, width, count and kind.
+    pub const FIELD_CRC_ERROR_TLP: FieldDesc = FieldDesc { name: "crc_error_tlp", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_overflow_buffer_pkt_high`] lives: offset, width, count and kind.
+    pub const FIELD_TX_OVERFLOW_BUFFER_PKT_HIGH: FieldDesc = FieldDesc { name: "tx_overflow_buffer_pkt_high", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_overflow_buffer_pkt_low`] lives: offset, width, count and kind.
+    pub const FIELD_TX_OVERFLOW_BUFFER_PKT_LOW: FieldDesc = FieldDesc { name: "tx_overflow_buffer_pkt_low", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::outbound_stalled_reads`] lives: offset, width, count and kind.
+    pub const FIELD_OUTBOUND_STALLED_READS: FieldDesc = FieldDesc { name: "outbound_stalled_reads", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::outbound_stalled_writes`] lives: offset, width, count and kind.
+    pub const FIELD_OUTBOUND_STALLED_WRITES: FieldDesc = FieldDesc { name: "outbound_stalled_writes", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::outbound_stalled_reads_events`] lives: offset, width, count and kind.
+    pub const FIELD_OUTBOUND_STALLED_READS_EVENTS: FieldDesc = FieldDesc { name: "outbound_stalled_reads_events", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::outbound_stalled_writes_events`] lives: offset, width, count and kind.
+    pub const FIELD_OUTBOUND_STALLED_WRITES_EVENTS: FieldDesc = FieldDesc { name: "outbound_stalled_writes_events", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PciePerfCntrsGrpDataLayout {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PciePerfCntrsGrpDataLayout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PciePerfCntrsGrpDataLayout {
+    const SIZE: usize = 248;
+    const DESC: &'static LayoutDesc = &LAYOUT_PCIE_PERF_CNTRS_GRP_DATA_LAYOUT;
+}
+
+static LAYOUT_PCIE_PERF_CNTRS_GRP_DATA_LAYOUT: LayoutDesc = LayoutDesc {
+    name: "pcie_perf_cntrs_grp_data_layout",
+    kind: LayoutKind::Struct,
+    size_bits: 0x7c0,
+    doc: "",
+    fields: &[
+        PciePerfCntrsGrpDataLayout::FIELD_LIFE_TIME_COUNTER_HIGH,
+        PciePerfCntrsGrpDataLayout::FIELD_LIFE_TIME_COUNTER_LOW,
+        PciePerfCntrsGrpDataLayout::FIELD_RX_ERRORS,
+        PciePerfCntrsGrpDataLayout::FIELD_TX_ERRORS,
+        PciePerfCntrsGrpDataLayout::FIELD_L0_TO_RECOVERY_EIEOS,
+        PciePerfCntrsGrpDataLayout::FIELD_L0_TO_RECOVERY_TS,
+        PciePerfCntrsGrpDataLayout::FIELD_L0_TO_RECOVERY_FRAMING,
+        PciePerfCntrsGrpDataLayout::FIELD_L0_TO_RECOVERY_RETRAIN,
+        PciePerfCntrsGrpDataLayout::FIELD_CRC_ERROR_DLLP,
+        PciePerfCntrsGrpDataLayout::FIELD_CRC_ERROR_TLP,
+        PciePerfCntrsGrpDataLayout::FIELD_TX_OVERFLOW_BUFFER_PKT_HIGH,
+        PciePerfCntrsGrpDataLayout::FIELD_TX_OVERFLOW_BUFFER_PKT_LOW,
+        PciePerfCntrsGrpDataLayout::FIELD_OUTBOUND_STALLED_READS,
+        PciePerfCntrsGrpDataLayout::FIELD_OUTBOUND_STALLED_WRITES,
+        PciePerfCntrsGrpDataLayout::FIELD_OUTBOUND_STALLED_READS_EVENTS,
+        PciePerfCntrsGrpDataLayout::FIELD_OUTBOUND_STALLED_WRITES_EVENTS,
+        FieldDesc { name: "reserved_at_200", offset: 0x200, width: 0x5c0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// nic_cap_reg
+///
+/// Kernel `struct mlx5_ifc_nic_cap_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct NicCapReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<NicCapReg>() == 16);
+
+impl NicCapReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_NIC_CAP_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x1a..0x1b of `nic_cap_reg` (1 bits; big-endian dword 0, bits 5:5). Kernel `mlx5_ifc_nic_cap_reg_bits.vhca_icm_ctrl`.
+    #[inline]
+    pub const fn vhca_icm_ctrl(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vhca_icm_ctrl`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vhca_icm_ctrl(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1a, 1, raw);
+    }
+
+    /// [`Self::set_vhca_icm_ctrl`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_icm_ctrl(mut self, v: bool) -> Self {
+        self.set_vhca_icm_ctrl(v);
+        self
+    }
+    /// Where [`Self::vhca_icm_ctrl`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ICM_CTRL: FieldDesc = FieldDesc { name: "vhca_icm_ctrl", offset: 0x1a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for NicCapReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for NicCapReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for NicCapReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_NIC_CAP_REG;
+}
+
+static LAYOUT_NIC_CAP_REG: LayoutDesc = LayoutDesc {
+    name: "nic_cap_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x1a, count: Count::One, kind: FieldKind::Reserved },
+        NicCapReg::FIELD_VHCA_ICM_CTRL,
+        FieldDesc { name: "reserved_at_1b", offset: 0x1b, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// dtor_reg
+///
+/// Kernel `struct mlx5_ifc_dtor_reg_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DtorReg(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<DtorReg>() == 64);
+
+impl DtorReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DTOR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x20..0x40 of `dtor_reg` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.pcie_toggle_to`.
+    #[inline]
+    pub const fn pcie_toggle_to(&self) -> &DefaultTimeout {
+        let s: &Split<4, 4, 56> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pcie_toggle_to`], mutably.
+    #[inline]
+    pub fn pcie_toggle_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<4, 4, 56> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pcie_toggle_to`].
+    #[inline]
+    pub const fn set_pcie_toggle_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 4, &v.0);
+    }
+
+    /// [`Self::set_pcie_toggle_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pcie_toggle_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_pcie_toggle_to(&v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xc0 of `dtor_reg` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.health_poll_to`.
+    #[inline]
+    pub const fn health_poll_to(&self) -> &DefaultTimeout {
+        let s: &Split<20, 4, 40> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::health_poll_to`], mutably.
+    #[inline]
+    pub fn health_poll_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<20, 4, 40> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::health_poll_to`].
+    #[inline]
+    pub const fn set_health_poll_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 20, &v.0);
+    }
+
+    /// [`Self::set_health_poll_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_health_poll_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_health_poll_to(&v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xe0 of `dtor_reg` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.full_crdump_to`.
+    #[inline]
+    pub const fn full_crdump_to(&self) -> &DefaultTimeout {
+        let s: &Split<24, 4, 36> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::full_crdump_to`], mutably.
+    #[inline]
+    pub fn full_crdump_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<24, 4, 36> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::full_crdump_to`].
+    #[inline]
+    pub const fn set_full_crdump_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 24, &v.0);
+    }
+
+    /// [`Self::set_full_crdump_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_full_crdump_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_full_crdump_to(&v);
+        self
+    }
+
+    /// PRM bits 0xe0..0x100 of `dtor_reg` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.fw_reset_to`.
+    #[inline]
+    pub const fn fw_reset_to(&self) -> &DefaultTimeout {
+        let s: &Split<28, 4, 32> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::fw_reset_to`], mutably.
+    #[inline]
+    pub fn fw_reset_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<28, 4, 32> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::fw_reset_to`].
+    #[inline]
+    pub const fn set_fw_reset_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 28, &v.0);
+    }
+
+    /// [`Self::set_fw_reset_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fw_reset_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_fw_reset_to(&v);
+        self
+    }
+
+    /// PRM bits 0x100..0x120 of `dtor_reg` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.flush_on_err_to`.
+    #[inline]
+    pub const fn flush_on_err_to(&self) -> &DefaultTimeout {
+        let s: &Split<32, 4, 28> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::flush_on_err_to`], mutably.
+    #[inline]
+    pub fn flush_on_err_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<32, 4, 28> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::flush_on_err_to`].
+    #[inline]
+    pub const fn set_flush_on_err_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 32, &v.0);
+    }
+
+    /// [`Self::set_flush_on_err_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_flush_on_err_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_flush_on_err_to(&v);
+        self
+    }
+
+    /// PRM bits 0x120..0x140 of `dtor_reg` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.pci_sync_update_to`.
+    #[inline]
+    pub const fn pci_sync_update_to(&self) -> &DefaultTimeout {
+        let s: &Split<36, 4, 24> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pci_sync_update_to`], mutably.
+    #[inline]
+    pub fn pci_sync_update_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<36, 4, 24> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pci_sync_update_to`].
+    #[inline]
+    pub const fn set_pci_sync_update_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 36, &v.0);
+    }
+
+    /// [`Self::set_pci_sync_update_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pci_sync_update_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_pci_sync_update_to(&v);
+        self
+    }
+
+    /// PRM bits 0x140..0x160 of `dtor_reg` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.tear_down_to`.
+    #[inline]
+    pub const fn tear_down_to(&self) -> &DefaultTimeout {
+        let s: &Split<40, 4, 20> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::tear_down_to`], mutably.
+    #[inline]
+    pub fn tear_down_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<40, 4, 20> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::tear_down_to`].
+    #[inline]
+    pub const fn set_tear_down_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 40, &v.0);
+    }
+
+    /// [`Self::set_tear_down_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tear_down_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_tear_down_to(&v);
+        self
+    }
+
+    /// PRM bits 0x160..0x180 of `dtor_reg` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.fsm_reactivate_to`.
+    #[inline]
+    pub const fn fsm_reactivate_to(&self) -> &DefaultTimeout {
+        let s: &Split<44, 4, 16> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::fsm_reactivate_to`], mutably.
+    #[inline]
+    pub fn fsm_reactivate_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<44, 4, 16> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::fsm_reactivate_to`].
+    #[inline]
+    pub const fn set_fsm_reactivate_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 44, &v.0);
+    }
+
+    /// [`Self::set_fsm_reactivate_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fsm_reactivate_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_fsm_reactivate_to(&v);
+        self
+    }
+
+    /// PRM bits 0x180..0x1a0 of `dtor_reg` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.reclaim_pages_to`.
+    #[inline]
+    pub const fn reclaim_pages_to(&self) -> &DefaultTimeout {
+        let s: &Split<48, 4, 12> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::reclaim_pages_to`], mutably.
+    #[inline]
+    pub fn reclaim_pages_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<48, 4, 12> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::reclaim_pages_to`].
+    #[inline]
+    pub const fn set_reclaim_pages_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 48, &v.0);
+    }
+
+    /// [`Self::set_reclaim_pages_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reclaim_pages_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_reclaim_pages_to(&v);
+        self
+    }
+
+    /// PRM bits 0x1a0..0x1c0 of `dtor_reg` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.reclaim_vfs_pages_to`.
+    #[inline]
+    pub const fn reclaim_vfs_pages_to(&self) -> &DefaultTimeout {
+        let s: &Split<52, 4, 8> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::reclaim_vfs_pages_to`], mutably.
+    #[inline]
+    pub fn reclaim_vfs_pages_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<52, 4, 8> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::reclaim_vfs_pages_to`].
+    #[inline]
+    pub const fn set_reclaim_vfs_pages_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 52, &v.0);
+    }
+
+    /// [`Self::set_reclaim_vfs_pages_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reclaim_vfs_pages_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_reclaim_vfs_pages_to(&v);
+        self
+    }
+
+    /// PRM bits 0x1c0..0x1e0 of `dtor_reg` (32 bits; big-endian dword 14, bits 31:0). Kernel `mlx5_ifc_dtor_reg_bits.reset_unload_to`.
+    #[inline]
+    pub const fn reset_unload_to(&self) -> &DefaultTimeout {
+        let s: &Split<56, 4, 4> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::reset_unload_to`], mutably.
+    #[inline]
+    pub fn reset_unload_to_mut(&mut self) -> &mut DefaultTimeout {
+        let s: &mut Split<56, 4, 4> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::reset_unload_to`].
+    #[inline]
+    pub const fn set_reset_unload_to(&mut self, v: &DefaultTimeout) {
+        bits::put_bytes(&mut self.0, 56, &v.0);
+    }
+
+    /// [`Self::set_reset_unload_to`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reset_unload_to(mut self, v: DefaultTimeout) -> Self {
+        self.set_reset_unload_to(&v);
+        self
+    }
+    /// Where [`Self::pcie_toggle_to`] lives: offset, width, count and kind.
+    pub const FIELD_PCIE_TOGGLE_TO: FieldDesc = FieldDesc { name: "pcie_toggle_to", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+    /// Where [`Self::health_poll_to`] lives: offset, width, count and kind.
+    pub const FIELD_HEALTH_POLL_TO: FieldDesc = FieldDesc { name: "health_poll_to", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+    /// Where [`Self::full_crdump_to`] lives: offset, width, count and kind.
+    pub const FIELD_FULL_CRDUMP_TO: FieldDesc = FieldDesc { name: "full_crdump_to", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+    /// Where [`Self::fw_reset_to`] lives: offset, width, count and kind.
+    pub const FIELD_FW_RESET_TO: FieldDesc = FieldDesc { name: "fw_reset_to", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+    /// Where [`Self::flush_on_err_to`] lives: offset, width, count and kind.
+    pub const FIELD_FLUSH_ON_ERR_TO: FieldDesc = FieldDesc { name: "flush_on_err_to", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+    /// Where [`Self::pci_sync_update_to`] lives: offset, width, count and kind.
+    pub const FIELD_PCI_SYNC_UPDATE_TO: FieldDesc = FieldDesc { name: "pci_sync_update_to", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+    /// Where [`Self::tear_down_to`] lives: offset, width, count and kind.
+    pub const FIELD_TEAR_DOWN_TO: FieldDesc = FieldDesc { name: "tear_down_to", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+    /// Where [`Self::fsm_reactivate_to`] lives: offset, width, count and kind.
+    pub const FIELD_FSM_REACTIVATE_TO: FieldDesc = FieldDesc { name: "fsm_reactivate_to", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+    /// Where [`Self::reclaim_pages_to`] lives: offset, width, count and kind.
+    pub const FIELD_RECLAIM_PAGES_TO: FieldDesc = FieldDesc { name: "reclaim_pages_to", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+    /// Where [`Self::reclaim_vfs_pages_to`] lives: offset, width, count and kind.
+    pub const FIELD_RECLAIM_VFS_PAGES_TO: FieldDesc = FieldDesc { name: "reclaim_vfs_pages_to", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+    /// Where [`Self::reset_unload_to`] lives: offset, width, count and kind.
+    pub const FIELD_RESET_UNLOAD_TO: FieldDesc = FieldDesc { name: "reset_unload_to", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Layout(DefaultTimeout::DESC) };
+}
+
+impl Default for DtorReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DtorReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DtorReg {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_DTOR_REG;
+}
+
+static LAYOUT_DTOR_REG: LayoutDesc = LayoutDesc {
+    name: "dtor_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        DtorReg::FIELD_PCIE_TOGGLE_TO,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+        DtorReg::FIELD_HEALTH_POLL_TO,
+        DtorReg::FIELD_FULL_CRDUMP_TO,
+        DtorReg::FIELD_FW_RESET_TO,
+        DtorReg::FIELD_FLUSH_ON_ERR_TO,
+        DtorReg::FIELD_PCI_SYNC_UPDATE_TO,
+        DtorReg::FIELD_TEAR_DOWN_TO,
+        DtorReg::FIELD_FSM_REACTIVATE_TO,
+        DtorReg::FIELD_RECLAIM_PAGES_TO,
+        DtorReg::FIELD_RECLAIM_VFS_PAGES_TO,
+        DtorReg::FIELD_RESET_UNLOAD_TO,
+        FieldDesc { name: "reserved_at_1e0", offset: 0x1e0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// vhca_icm_ctrl_reg
+///
+/// Kernel `struct mlx5_ifc_vhca_icm_ctrl_reg_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct VhcaIcmCtrlReg(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<VhcaIcmCtrlReg>() == 64);
+
+impl VhcaIcmCtrlReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_VHCA_ICM_CTRL_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `vhca_icm_ctrl_reg` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_vhca_icm_ctrl_reg_bits.vhca_id_valid`.
+    #[inline]
+    pub const fn vhca_id_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vhca_id_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vhca_id_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_vhca_id_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id_valid(mut self, v: bool) -> Self {
+        self.set_vhca_id_valid(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `vhca_icm_ctrl_reg` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_vhca_icm_ctrl_reg_bits.vhca_id`.
+    #[inline]
+    pub const fn vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id(mut self, v: u16) -> Self {
+        self.set_vhca_id(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xe0 of `vhca_icm_ctrl_reg` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_vhca_icm_ctrl_reg_bits.cur_alloc_icm`.
+    #[inline]
+    pub const fn cur_alloc_icm(&self) -> u32 {
+        bits::get32(&self.0, 0xc0, 32)
+    }
+
+    /// Sets [`Self::cur_alloc_icm`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_cur_alloc_icm(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xc0, 32, raw);
+    }
+
+    /// [`Self::set_cur_alloc_icm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cur_alloc_icm(mut self, v: u32) -> Self {
+        self.set_cur_alloc_icm(v);
+        self
+    }
+    /// Where [`Self::vhca_id_valid`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID_VALID: FieldDesc = FieldDesc { name: "vhca_id_valid", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cur_alloc_icm`] lives: offset, width, count and kind.
+    pub const FIELD_CUR_ALLOC_ICM: FieldDesc = FieldDesc { name: "cur_alloc_icm", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for VhcaIcmCtrlReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for VhcaIcmCtrlReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for VhcaIcmCtrlReg {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_VHCA_ICM_CTRL_REG;
+}
+
+static LAYOUT_VHCA_ICM_CTRL_REG: LayoutDesc = LayoutDesc {
+    name: "vhca_icm_ctrl_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        VhcaIcmCtrlReg::FIELD_VHCA_ID_VALID,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
+        VhcaIcmCtrlReg::FIELD_VHCA_ID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0xa0, count: Count::One, kind: FieldKind::Reserved },
+        VhcaIcmCtrlReg::FIELD_CUR_ALLOC_ICM,
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x120, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pcie_cntrs_grp_data_layout_auto
+///
+/// Kernel `union mlx5_ifc_pcie_cntrs_grp_data_layout_auto_bits`: 248 bytes (0x7c0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PcieCntrsGrpDataLayoutAuto(pub [u8; 248]);
+
+const _: () = assert!(core::mem::size_of::<PcieCntrsGrpDataLayoutAuto>() == 248);
+
+impl PcieCntrsGrpDataLayoutAuto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 248;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 248]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PCIE_CNTRS_GRP_DATA_LAYOUT_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 248] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x7c0 of `pcie_cntrs_grp_data_layout_auto` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_pcie_cntrs_grp_data_layout_auto_bits.pcie_perf_cntrs_grp_data_layout`.
+    #[inline]
+    pub const fn pcie_perf_cntrs_grp_data_layout(&self) -> &PciePerfCntrsGrpDataLayout {
+        let s: &Split<0, 248, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pcie_perf_cntrs_grp_data_layout`], mutably.
+    #[inline]
+    pub fn pcie_perf_cntrs_grp_data_layout_mut(&mut self) -> &mut PciePerfCntrsGrpDataLayout {
+        let s: &mut Split<0, 248, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pcie_perf_cntrs_grp_data_layout`].
+    #[inline]
+    pub const fn set_pcie_perf_cntrs_grp_data_layout(&mut self, v: &PciePerfCntrsGrpDataLayout) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pcie_perf_cntrs_grp_data_layout`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pcie_perf_cntrs_grp_data_layout(mut self, v: PciePerfCntrsGrpDataLayout) -> Self {
+        self.set_pcie_perf_cntrs_grp_data_layout(&v);
+        self
+    }
+    /// Where [`Self::pcie_perf_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_PCIE_PERF_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "pcie_perf_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PciePerfCntrsGrpDataLayout::DESC) };
+}
+
+impl Default for PcieCntrsGrpDataLayoutAuto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PcieCntrsGrpDataLayoutAuto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PcieCntrsGrpDataLayoutAuto {
+    const SIZE: usize = 248;
+    const DESC: &'static LayoutDesc = &LAYOUT_PCIE_CNTRS_GRP_DATA_LAYOUT_AUTO;
+}
+
+static LAYOUT_PCIE_CNTRS_GRP_DATA_LAYOUT_AUTO: LayoutDesc = LayoutDesc {
+    name: "pcie_cntrs_grp_data_layout_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x7c0,
+    doc: "",
+    fields: &[
+        PcieCntrsGrpDataLayoutAuto::FIELD_PCIE_PERF_CNTRS_GRP_DATA_LAYOUT,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// function_vhca_rid_info_reg
+///
+/// Kernel `struct mlx5_ifc_function_vhca_rid_info_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct FunctionVhcaRidInfoReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<FunctionVhcaRidInfoReg>() == 16);
+
+impl FunctionVhcaRidInfoReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_FUNCTION_VHCA_RID_INFO_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `function_vhca_rid_info_reg` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_function_vhca_rid_info_reg_bits.host_number`.
+    #[inline]
+    pub const fn host_number(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::host_number`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_host_number(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_host_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_host_number(mut self, v: u8) -> Self {
+        self.set_host_number(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `function_vhca_rid_info_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_function_vhca_rid_info_reg_bits.host_pci_device_function`.
+    #[inline]
+    pub const fn host_pci_device_function(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::host_pci_device_function`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_host_pci_device_function(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_host_pci_device_function`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_host_pci_device_function(mut self, v: u8) -> Self {
+        self.set_host_pci_device_function(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x18 of `function_vhca_rid_info_reg` (8 bits; big-endian dword 0, bits 15:8). Kernel `mlx5_ifc_function_vhca_rid_info_reg_bits.host_pci_bus`.
+    #[inline]
+    pub const fn host_pci_bus(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::host_pci_bus`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_host_pci_bus(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 8, raw);
+    }
+
+    /// [`Self::set_host_pci_bus`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_host_pci_bus(mut self, v: u8) -> Self {
+        self.set_host_pci_bus(v);
+        self
+    }
+
+    /// PRM bits 0x1b..0x1c of `function_vhca_rid_info_reg` (1 bits; big-endian dword 0, bits 4:4). Kernel `mlx5_ifc_function_vhca_rid_info_reg_bits.pci_bus_assigned`.
+    #[inline]
+    pub const fn pci_bus_assigned(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1b, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pci_bus_assigned`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pci_bus_assigned(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1b, 1, raw);
+    }
+
+    /// [`Self::set_pci_bus_assigned`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pci_bus_assigned(mut self, v: bool) -> Self {
+        self.set_pci_bus_assigned(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x20 of `function_vhca_rid_info_reg` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_function_vhca_rid_info_reg_bits.function_type`.
+    #[inline]
+    pub const fn function_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::function_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_function_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_function_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_function_type(mut self, v: u8) -> Self {
+        self.set_function_type(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x28 of `function_vhca_rid_info_reg` (8 bits; big-endian dword 1, bits 31:24). Kernel `mlx5_ifc_function_vhca_rid_info_reg_bits.parent_pci_device_function`.
+    #[inline]
+    pub const fn parent_pci_device_function(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x20, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::parent_pci_device_function`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_parent_pci_device_function(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 8, raw);
+    }
+
+    /// [`Self::set_parent_pci_device_function`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_parent_pci_device_function(mut self, v: u8) -> Self {
+        self.set_parent_pci_device_function(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x30 of `function_vhca_rid_info_reg` (8 bits; big-endian dword 1, bits 23:16). Kernel `mlx5_ifc_function_vhca_rid_info_reg_bits.parent_pci_bus`.
+    #[inline]
+    pub const fn parent_pci_bus(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x28, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::parent_pci_bus`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_parent_pci_bus(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 8, raw);
+    }
+
+    /// [`Self::set_parent_pci_bus`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_parent_pci_bus(mut self, v: u8) -> Self {
+        self.set_parent_pci_bus(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `function_vhca_rid_info_reg` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_function_vhca_rid_info_reg_bits.vhca_id`.
+    #[inline]
+    pub const fn vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id(mut self, v: u16) -> Self {
+        self.set_vhca_id(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `function_vhca_rid_info_reg` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_function_vhca_rid_info_reg_bits.function_id`.
+    #[inline]
+    pub const fn function_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::function_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_function_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_function_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_function_id(mut self, v: u16) -> Self {
+        self.set_function_id(v);
+        self
+    }
+    /// Where [`Self::host_number`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_NUMBER: FieldDesc = FieldDesc { name: "host_number", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::host_pci_device_function`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_PCI_DEVICE_FUNCTION: FieldDesc = FieldDesc { name: "host_pci_device_function", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::host_pci_bus`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_PCI_BUS: FieldDesc = FieldDesc { name: "host_pci_bus", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pci_bus_assigned`] lives: offset, width, count and kind.
+    pub const FIELD_PCI_BUS_ASSIGNED: FieldDesc = FieldDesc { name: "pci_bus_assigned", offset: 0x1b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::function_type`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_TYPE: FieldDesc = FieldDesc { name: "function_type", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::parent_pci_device_function`] lives: offset, width, count and kind.
+    pub const FIELD_PARENT_PCI_DEVICE_FUNCTION: FieldDesc = FieldDesc { name: "parent_pci_device_function", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::parent_pci_bus`] lives: offset, width, count and kind.
+    pub const FIELD_PARENT_PCI_BUS: FieldDesc = FieldDesc { name: "parent_pci_bus", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for FunctionVhcaRidInfoReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for FunctionVhcaRidInfoReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for FunctionVhcaRidInfoReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_FUNCTION_VHCA_RID_INFO_REG;
+}
+
+static LAYOUT_FUNCTION_VHCA_RID_INFO_REG: LayoutDesc = LayoutDesc {
+    name: "function_vhca_rid_info_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FunctionVhcaRidInfoReg::FIELD_HOST_NUMBER,
+        FunctionVhcaRidInfoReg::FIELD_HOST_PCI_DEVICE_FUNCTION,
+        FunctionVhcaRidInfoReg::FIELD_HOST_PCI_BUS,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        FunctionVhcaRidInfoReg::FIELD_PCI_BUS_ASSIGNED,
+        FunctionVhcaRidInfoReg::FIELD_FUNCTION_TYPE,
+        FunctionVhcaRidInfoReg::FIELD_PARENT_PCI_DEVICE_FUNCTION,
+        FunctionVhcaRidInfoReg::FIELD_PARENT_PCI_BUS,
+        FunctionVhcaRidInfoReg::FIELD_VHCA_ID,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FunctionVhcaRidInfoReg::FIELD_FUNCTION_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// sltp_reg
+///
+/// Kernel `struct mlx5_ifc_sltp_reg_bits`: 20 bytes (0xa0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SltpReg(pub [u8; 20]);
+
+const _: () = assert!(core::mem::size_of::<SltpReg>() == 20);
+
+impl SltpReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 20;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 20]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SLTP_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 20] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x4 of `sltp_reg` (4 bits; big-endian dword 0, bits 31:28). Kernel `mlx5_ifc_sltp_reg_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 4, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x8 of `sltp_reg` (4 bits; big-endian dword 0, bits 27:24). Kernel `mlx5_ifc_sltp_reg_bits.version`.
+    #[inline]
+    pub const fn version(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::version`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_version(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 4, raw);
+    }
+
+    /// [`Self::set_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_version(mut self, v: u8) -> Self {
+        self.set_version(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `sltp_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_sltp_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x12 of `sltp_reg` (2 bits; big-endian dword 0, bits 15:14). Kernel `mlx5_ifc_sltp_reg_bits.pnat`.
+    #[inline]
+    pub const fn pnat(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::pnat`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_pnat(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 2, raw);
+    }
+
+    /// [`Self::set_pnat`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pnat(mut self, v: u8) -> Self {
+        self.set_pnat(v);
+        self
+    }
+
+    /// PRM bits 0x14..0x18 of `sltp_reg` (4 bits; big-endian dword 0, bits 11:8). Kernel `mlx5_ifc_sltp_reg_bits.lane`.
+    #[inline]
+    pub const fn lane(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x14, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::lane`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_lane(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x14, 4, raw);
+    }
+
+    /// [`Self::set_lane`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane(mut self, v: u8) -> Self {
+        self.set_lane(v);
+        self
+    }
+
+    /// PRM bits 0x47..0x48 of `sltp_reg` (1 bits; big-endian dword 2, bits 24:24). Kernel `mlx5_ifc_sltp_reg_bits.polarity`.
+    #[inline]
+    pub const fn polarity(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x47, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::polarity`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_polarity(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x47, 1, raw);
+    }
+
+    /// [`Self::set_polarity`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_polarity(mut self, v: bool) -> Self {
+        self.set_polarity(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x50 of `sltp_reg` (8 bits; big-endian dword 2, bits 23:16). Kernel `mlx5_ifc_sltp_reg_bits.ob_tap0`.
+    #[inline]
+    pub const fn ob_tap0(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x48, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::ob_tap0`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_ob_tap0(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x48, 8, raw);
+    }
+
+    /// [`Self::set_ob_tap0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ob_tap0(mut self, v: u8) -> Self {
+        self.set_ob_tap0(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x58 of `sltp_reg` (8 bits; big-endian dword 2, bits 15:8). Kernel `mlx5_ifc_sltp_reg_bits.ob_tap1`.
+    #[inline]
+    pub const fn ob_tap1(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x50, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::ob_tap1`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_ob_tap1(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 8, raw);
+    }
+
+    /// [`Self::set_ob_tap1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ob_tap1(mut self, v: u8) -> Self {
+        self.set_ob_tap1(v);
+        self
+    }
+
+    /// PRM bits 0x58..0x60 of `sltp_reg` (8 bits; big-endian dword 2, bits 7:0). Kernel `mlx5_ifc_sltp_reg_bits.ob_tap2`.
+    #[inline]
+    pub const fn ob_tap2(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x58, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::ob_tap2`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_ob_tap2(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x58, 8, raw);
+    }
+
+    /// [`Self::set_ob_tap2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ob_tap2(mut self, v: u8) -> Self {
+        self.set_ob_tap2(v);
+        self
+    }
+
+    /// PRM bits 0x6c..0x70 of `sltp_reg` (4 bits; big-endian dword 3, bits 19:16). Kernel `mlx5_ifc_sltp_reg_bits.ob_preemp_mode`.
+    #[inline]
+    pub const fn ob_preemp_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x6c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::ob_preemp_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_ob_preemp_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6c, 4, raw);
+    }
+
+    /// [`Self::set_ob_preemp_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ob_preemp_mode(mut self, v: u8) -> Self {
+        self.set_ob_preemp_mode(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x78 of `sltp_reg` (8 bits; big-endian dword 3, bits 15:8). Kernel `mlx5_ifc_sltp_reg_bits.ob_reg`.
+    #[inline]
+    pub const fn ob_reg(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x70, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::ob_reg`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_ob_reg(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 8, raw);
+    }
+
+    /// [`Self::set_ob_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ob_reg(mut self, v: u8) -> Self {
+        self.set_ob_reg(v);
+        self
+    }
+
+    /// PRM bits 0x78..0x80 of `sltp_reg` (8 bits; big-endian dword 3, bits 7:0). Kernel `mlx5_ifc_sltp_reg_bits.ob_bias`.
+    #[inline]
+    pub const fn ob_bias(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x78, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::ob_bias`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_ob_bias(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x78, 8, raw);
+    }
+
+    /// [`Self::set_ob_bias`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ob_bias(mut self, v: u8) -> Self {
+        self.set_ob_bias(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::version`] lives: offset, width, count and kind.
+    pub const FIELD_VERSION: FieldDesc = FieldDesc { name: "version", offset: 0x4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pnat`] lives: offset, width, count and kind.
+    pub const FIELD_PNAT: FieldDesc = FieldDesc { name: "pnat", offset: 0x10, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane`] lives: offset, width, count and kind.
+    pub const FIELD_LANE: FieldDesc = FieldDesc { name: "lane", offset: 0x14, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::polarity`] lives: offset, width, count and kind.
+    pub const FIELD_POLARITY: FieldDesc = FieldDesc { name: "polarity", offset: 0x47, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ob_tap0`] lives: offset, width, count and kind.
+    pub const FIELD_OB_TAP0: FieldDesc = FieldDesc { name: "ob_tap0", offset: 0x48, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ob_tap1`] lives: offset, width, count and kind.
+    pub const FIELD_OB_TAP1: FieldDesc = FieldDesc { name: "ob_tap1", offset: 0x50, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ob_tap2`] lives: offset, width, count and kind.
+    pub const FIELD_OB_TAP2: FieldDesc = FieldDesc { name: "ob_tap2", offset: 0x58, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ob_preemp_mode`] lives: offset, width, count and kind.
+    pub const FIELD_OB_PREEMP_MODE: FieldDesc = FieldDesc { name: "ob_preemp_mode", offset: 0x6c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ob_reg`] lives: offset, width, count and kind.
+    pub const FIELD_OB_REG: FieldDesc = FieldDesc { name: "ob_reg", offset: 0x70, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ob_bias`] lives: offset, width, count and kind.
+    pub const FIELD_OB_BIAS: FieldDesc = FieldDesc { name: "ob_bias", offset: 0x78, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SltpReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SltpReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SltpReg {
+    const SIZE: usize = 20;
+    const DESC: &'static LayoutDesc = &LAYOUT_SLTP_REG;
+}
+
+static LAYOUT_SLTP_REG: LayoutDesc = LayoutDesc {
+    name: "sltp_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0xa0,
+    doc: "",
+    fields: &[
+        SltpReg::FIELD_STATUS,
+        SltpReg::FIELD_VERSION,
+        SltpReg::FIELD_LOCAL_PORT,
+        SltpReg::FIELD_PNAT,
+        FieldDesc { name: "reserved_at_12", offset: 0x12, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        SltpReg::FIELD_LANE,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
+        SltpReg::FIELD_POLARITY,
+        SltpReg::FIELD_OB_TAP0,
+        SltpReg::FIELD_OB_TAP1,
+        SltpReg::FIELD_OB_TAP2,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        SltpReg::FIELD_OB_PREEMP_MODE,
+        SltpReg::FIELD_OB_REG,
+        SltpReg::FIELD_OB_BIAS,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// slrg_reg
+///
+/// Kernel `struct mlx5_ifc_slrg_reg_bits`: 40 bytes (0x140 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SlrgReg(pub [u8; 40]);
+
+const _: () = assert!(core::mem::size_of::<SlrgReg>() == 40);
+
+impl SlrgReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 40;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 40]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SLRG_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 40] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x4 of `slrg_reg` (4 bits; big-endian dword 0, bits 31:28). Kernel `mlx5_ifc_slrg_reg_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 4, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x8 of `slrg_reg` (4 bits; big-endian dword 0, bits 27:24). Kernel `mlx5_ifc_slrg_reg_bits.version`.
+    #[inline]
+    pub const fn version(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::version`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_version(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 4, raw);
+    }
+
+    /// [`Self::set_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_version(mut self, v: u8) -> Self {
+        self.set_version(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `slrg_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_slrg_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x12 of `slrg_reg` (2 bits; big-endian dword 0, bits 15:14). Kernel `mlx5_ifc_slrg_reg_bits.pnat`.
+    #[inline]
+    pub const fn pnat(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::pnat`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_pnat(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 2, raw);
+    }
+
+    /// [`Self::set_pnat`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pnat(mut self, v: u8) -> Self {
+        self.set_pnat(v);
+        self
+    }
+
+    /// PRM bits 0x14..0x18 of `slrg_reg` (4 bits; big-endian dword 0, bits 11:8). Kernel `mlx5_ifc_slrg_reg_bits.lane`.
+    #[inline]
+    pub const fn lane(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x14, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::lane`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_lane(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x14, 4, raw);
+    }
+
+    /// [`Self::set_lane`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane(mut self, v: u8) -> Self {
+        self.set_lane(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x30 of `slrg_reg` (16 bits; big-endian dword 1, bits 31:16). Kernel `mlx5_ifc_slrg_reg_bits.time_to_link_up`.
+    #[inline]
+    pub const fn time_to_link_up(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x20, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::time_to_link_up`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_time_to_link_up(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 16, raw);
+    }
+
+    /// [`Self::set_time_to_link_up`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_time_to_link_up(mut self, v: u16) -> Self {
+        self.set_time_to_link_up(v);
+        self
+    }
+
+    /// PRM bits 0x3c..0x40 of `slrg_reg` (4 bits; big-endian dword 1, bits 3:0). Kernel `mlx5_ifc_slrg_reg_bits.grade_lane_speed`.
+    #[inline]
+    pub const fn grade_lane_speed(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::grade_lane_speed`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_grade_lane_speed(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3c, 4, raw);
+    }
+
+    /// [`Self::set_grade_lane_speed`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_grade_lane_speed(mut self, v: u8) -> Self {
+        self.set_grade_lane_speed(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x48 of `slrg_reg` (8 bits; big-endian dword 2, bits 31:24). Kernel `mlx5_ifc_slrg_reg_bits.grade_version`.
+    #[inline]
+    pub const fn grade_version(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x40, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::grade_version`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_grade_version(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 8, raw);
+    }
+
+    /// [`Self::set_grade_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_grade_version(mut self, v: u8) -> Self {
+        self.set_grade_version(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x60 of `slrg_reg` (24 bits; big-endian dword 2, bits 23:0). Kernel `mlx5_ifc_slrg_reg_bits.grade`.
+    #[inline]
+    pub const fn grade(&self) -> u32 {
+        bits::get32(&self.0, 0x48, 24)
+    }
+
+    /// Sets [`Self::grade`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_grade(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x48, 24, raw);
+    }
+
+    /// [`Self::set_grade`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_grade(mut self, v: u32) -> Self {
+        self.set_grade(v);
+        self
+    }
+
+    /// PRM bits 0x64..0x68 of `slrg_reg` (4 bits; big-endian dword 3, bits 27:24). Kernel `mlx5_ifc_slrg_reg_bits.height_grade_type`.
+    #[inline]
+    pub const fn height_grade_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x64, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::height_grade_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_height_grade_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x64, 4, raw);
+    }
+
+    /// [`Self::set_height_grade_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_height_grade_type(mut self, v: u8) -> Self {
+        self.set_height_grade_type(v);
+        self
+    }
+
+    /// PRM bits 0x68..0x80 of `slrg_reg` (24 bits; big-endian dword 3, bits 23:0). Kernel `mlx5_ifc_slrg_reg_bits.height_grade`.
+    #[inline]
+    pub const fn height_grade(&self) -> u32 {
+        bits::get32(&self.0, 0x68, 24)
+    }
+
+    /// Sets [`Self::height_grade`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_height_grade(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x68, 24, raw);
+    }
+
+    /// [`Self::set_height_grade`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_height_grade(mut self, v: u32) -> Self {
+        self.set_height_grade(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x90 of `slrg_reg` (16 bits; big-endian dword 4, bits 31:16). Kernel `mlx5_ifc_slrg_reg_bits.height_dz`.
+    #[inline]
+    pub const fn height_dz(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x80, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::height_dz`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_height_dz(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 16, raw);
+    }
+
+    /// [`Self::set_height_dz`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_height_dz(mut self, v: u16) -> Self {
+        self.set_height_dz(v);
+        self
+    }
+
+    /// PRM bits 0x90..0xa0 of `slrg_reg` (16 bits; big-endian dword 4, bits 15:0). Kernel `mlx5_ifc_slrg_reg_bits.height_dv`.
+    #[inline]
+    pub const fn height_dv(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x90, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::height_dv`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_height_dv(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 16, raw);
+    }
+
+    /// [`Self::set_height_dv`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_height_dv(mut self, v: u16) -> Self {
+        self.set_height_dv(v);
+        self
+    }
+
+    /// PRM bits 0xb0..0xc0 of `slrg_reg` (16 bits; big-endian dword 5, bits 15:0). Kernel `mlx5_ifc_slrg_reg_bits.height_sigma`.
+    #[inline]
+    pub const fn height_sigma(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xb0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::height_sigma`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_height_sigma(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb0, 16, raw);
+    }
+
+    /// [`Self::set_height_sigma`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_height_sigma(mut self, v: u16) -> Self {
+        self.set_height_sigma(v);
+        self
+    }
+
+    /// PRM bits 0xe4..0xe8 of `slrg_reg` (4 bits; big-endian dword 7, bits 27:24). Kernel `mlx5_ifc_slrg_reg_bits.phase_grade_type`.
+    #[inline]
+    pub const fn phase_grade_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xe4, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::phase_grade_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_phase_grade_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xe4, 4, raw);
+    }
+
+    /// [`Self::set_phase_grade_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_phase_grade_type(mut self, v: u8) -> Self {
+        self.set_phase_grade_type(v);
+        self
+    }
+
+    /// PRM bits 0xe8..0x100 of `slrg_reg` (24 bits; big-endian dword 7, bits 23:0). Kernel `mlx5_ifc_slrg_reg_bits.phase_grade`.
+    #[inline]
+    pub const fn phase_grade(&self) -> u32 {
+        bits::get32(&self.0, 0xe8, 24)
+    }
+
+    /// Sets [`Self::phase_grade`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_phase_grade(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xe8, 24, raw);
+    }
+
+    /// [`Self::set_phase_grade`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_phase_grade(mut self, v: u32) -> Self {
+        self.set_phase_grade(v);
+        self
+    }
+
+    /// PRM bits 0x108..0x110 of `slrg_reg` (8 bits; big-endian dword 8, bits 23:16). Kernel `mlx5_ifc_slrg_reg_bits.phase_eo_pos`.
+    #[inline]
+    pub const fn phase_eo_pos(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x108, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::phase_eo_pos`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_phase_eo_pos(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x108, 8, raw);
+    }
+
+    /// [`Self::set_phase_eo_pos`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_phase_eo_pos(mut self, v: u8) -> Self {
+        self.set_phase_eo_pos(v);
+        self
+    }
+
+    /// PRM bits 0x118..0x120 of `slrg_reg` (8 bits; big-endian dword 8, bits 7:0). Kernel `mlx5_ifc_slrg_reg_bits.phase_eo_neg`.
+    #[inline]
+    pub const fn phase_eo_neg(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x118, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::phase_eo_neg`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_phase_eo_neg(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x118, 8, raw);
+    }
+
+    /// [`Self::set_phase_eo_neg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_phase_eo_neg(mut self, v: u8) -> Self {
+        self.set_phase_eo_neg(v);
+        self
+    }
+
+    /// PRM bits 0x120..0x130 of `slrg_reg` (16 bits; big-endian dword 9, bits 31:16). Kernel `mlx5_ifc_slrg_reg_bits.ffe_set_tested`.
+    #[inline]
+    pub const fn ffe_set_tested(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x120, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::ffe_set_tested`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_ffe_set_tested(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x120, 16, raw);
+    }
+
+    /// [`Self::set_ffe_set_tested`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ffe_set_tested(mut self, v: u16) -> Self {
+        self.set_ffe_set_tested(v);
+        self
+    }
+
+    /// PRM bits 0x130..0x140 of `slrg_reg` (16 bits; big-endian dword 9, bits 15:0). Kernel `mlx5_ifc_slrg_reg_bits.test_errors_per_lane`.
+    #[inline]
+    pub const fn test_errors_per_lane(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x130, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::test_errors_per_lane`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_test_errors_per_lane(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x130, 16, raw);
+    }
+
+    /// [`Self::set_test_errors_per_lane`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_test_errors_per_lane(mut self, v: u16) -> Self {
+        self.set_test_errors_per_lane(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::version`] lives: offset, width, count and kind.
+    pub const FIELD_VERSION: FieldDesc = FieldDesc { name: "version", offset: 0x4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pnat`] lives: offset, width, count and kind.
+    pub const FIELD_PNAT: FieldDesc = FieldDesc { name: "pnat", offset: 0x10, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane`] lives: offset, width, count and kind.
+    pub const FIELD_LANE: FieldDesc = FieldDesc { name: "lane", offset: 0x14, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::time_to_link_up`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_TO_LINK_UP: FieldDesc = FieldDesc { name: "time_to_link_up", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::grade_lane_speed`] lives: offset, width, count and kind.
+    pub const FIELD_GRADE_LANE_SPEED: FieldDesc = FieldDesc { name: "grade_lane_speed", offset: 0x3c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::grade_version`] lives: offset, width, count and kind.
+    pub const FIELD_GRADE_VERSION: FieldDesc = FieldDesc { name: "grade_version", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::grade`] lives: offset, width, count and kind.
+    pub const FIELD_GRADE: FieldDesc = FieldDesc { name: "grade", offset: 0x48, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::height_grade_type`] lives: offset, width, count and kind.
+    pub const FIELD_HEIGHT_GRADE_TYPE: FieldDesc = FieldDesc { name: "height_grade_type", offset: 0x64, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::height_grade`] lives: offset, width, count and kind.
+    pub const FIELD_HEIGHT_GRADE: FieldDesc = FieldDesc { name: "height_grade", offset: 0x68, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::height_dz`] lives: offset, width, count and kind.
+    pub const FIELD_HEIGHT_DZ: FieldDesc = FieldDesc { name: "height_dz", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::height_dv`] lives: offset, width, count and kind.
+    pub const FIELD_HEIGHT_DV: FieldDesc = FieldDesc { name: "height_dv", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::height_sigma`] lives: offset, width, count and kind.
+    pub const FIELD_HEIGHT_SIGMA: FieldDesc = FieldDesc { name: "height_sigma", offset: 0xb0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phase_grade_type`] lives: offset, width, count and kind.
+    pub const FIELD_PHASE_GRADE_TYPE: FieldDesc = FieldDesc { name: "phase_grade_type", offset: 0xe4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phase_grade`] lives: offset, width, count and kind.
+    pub const FIELD_PHASE_GRADE: FieldDesc = FieldDesc { name: "phase_grade", offset: 0xe8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phase_eo_pos`] lives: offset, width, count and kind.
+    pub const FIELD_PHASE_EO_POS: FieldDesc = FieldDesc { name: "phase_eo_pos", offset: 0x108, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phase_eo_neg`] lives: offset, width, count and kind.
+    pub const FIELD_PHASE_EO_NEG: FieldDesc = FieldDesc { name: "phase_eo_neg", offset: 0x118, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ffe_set_tested`] lives: offset, width, count and kind.
+    pub const FIELD_FFE_SET_TESTED: FieldDesc = FieldDesc { name: "ffe_set_tested", offset: 0x120, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::test_errors_per_lane`] lives: offset, width, count and kind.
+    pub const FIELD_TEST_ERRORS_PER_LANE: FieldDesc = FieldDesc { name: "test_errors_per_lane", offset: 0x130, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SlrgReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SlrgReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SlrgReg {
+    const SIZE: usize = 40;
+    const DESC: &'static LayoutDesc = &LAYOUT_SLRG_REG;
+}
+
+static LAYOUT_SLRG_REG: LayoutDesc = LayoutDesc {
+    name: "slrg_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x140,
+    doc: "",
+    fields: &[
+        SlrgReg::FIELD_STATUS,
+        SlrgReg::FIELD_VERSION,
+        SlrgReg::FIELD_LOCAL_PORT,
+        SlrgReg::FIELD_PNAT,
+        FieldDesc { name: "reserved_at_12", offset: 0x12, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        SlrgReg::FIELD_LANE,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SlrgReg::FIELD_TIME_TO_LINK_UP,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        SlrgReg::FIELD_GRADE_LANE_SPEED,
+        SlrgReg::FIELD_GRADE_VERSION,
+        SlrgReg::FIELD_GRADE,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        SlrgReg::FIELD_HEIGHT_GRADE_TYPE,
+        SlrgReg::FIELD_HEIGHT_GRADE,
+        SlrgReg::FIELD_HEIGHT_DZ,
+        SlrgReg::FIELD_HEIGHT_DV,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        SlrgReg::FIELD_HEIGHT_SIGMA,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        SlrgReg::FIELD_PHASE_GRADE_TYPE,
+        SlrgReg::FIELD_PHASE_GRADE,
+        FieldDesc { name: "reserved_at_100", offset: 0x100, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SlrgReg::FIELD_PHASE_EO_POS,
+        FieldDesc { name: "reserved_at_110", offset: 0x110, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SlrgReg::FIELD_PHASE_EO_NEG,
+        SlrgReg::FIELD_FFE_SET_TESTED,
+        SlrgReg::FIELD_TEST_ERRORS_PER_LANE,
+    ],
+};
+
+/// pvlc_reg
+///
+/// Kernel `struct mlx5_ifc_pvlc_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PvlcReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PvlcReg>() == 16);
+
+impl PvlcReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PVLC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pvlc_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pvlc_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x3c..0x40 of `pvlc_reg` (4 bits; big-endian dword 1, bits 3:0). Kernel `mlx5_ifc_pvlc_reg_bits.vl_hw_cap`.
+    #[inline]
+    pub const fn vl_hw_cap(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::vl_hw_cap`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_vl_hw_cap(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3c, 4, raw);
+    }
+
+    /// [`Self::set_vl_hw_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vl_hw_cap(mut self, v: u8) -> Self {
+        self.set_vl_hw_cap(v);
+        self
+    }
+
+    /// PRM bits 0x5c..0x60 of `pvlc_reg` (4 bits; big-endian dword 2, bits 3:0). Kernel `mlx5_ifc_pvlc_reg_bits.vl_admin`.
+    #[inline]
+    pub const fn vl_admin(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x5c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::vl_admin`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_vl_admin(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5c, 4, raw);
+    }
+
+    /// [`Self::set_vl_admin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vl_admin(mut self, v: u8) -> Self {
+        self.set_vl_admin(v);
+        self
+    }
+
+    /// PRM bits 0x7c..0x80 of `pvlc_reg` (4 bits; big-endian dword 3, bits 3:0). Kernel `mlx5_ifc_pvlc_reg_bits.vl_operational`.
+    #[inline]
+    pub const fn vl_operational(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x7c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::vl_operational`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_vl_operational(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7c, 4, raw);
+    }
+
+    /// [`Self::set_vl_operational`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vl_operational(mut self, v: u8) -> Self {
+        self.set_vl_operational(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vl_hw_cap`] lives: offset, width, count and kind.
+    pub const FIELD_VL_HW_CAP: FieldDesc = FieldDesc { name: "vl_hw_cap", offset: 0x3c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vl_admin`] lives: offset, width, count and kind.
+    pub const FIELD_VL_ADMIN: FieldDesc = FieldDesc { name: "vl_admin", offset: 0x5c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vl_operational`] lives: offset, width, count and kind.
+    pub const FIELD_VL_OPERATIONAL: FieldDesc = FieldDesc { name: "vl_operational", offset: 0x7c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PvlcReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PvlcReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PvlcReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PVLC_REG;
+}
+
+static LAYOUT_PVLC_REG: LayoutDesc = LayoutDesc {
+    name: "pvlc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PvlcReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        PvlcReg::FIELD_VL_HW_CAP,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        PvlcReg::FIELD_VL_ADMIN,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        PvlcReg::FIELD_VL_OPERATIONAL,
+    ],
+};
+
+/// pude_reg
+///
+/// Kernel `struct mlx5_ifc_pude_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PudeReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PudeReg>() == 16);
+
+impl PudeReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PUDE_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `pude_reg` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_pude_reg_bits.swid`.
+    #[inline]
+    pub const fn swid(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::swid`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_swid(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_swid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_swid(mut self, v: u8) -> Self {
+        self.set_swid(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `pude_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pude_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x14..0x18 of `pude_reg` (4 bits; big-endian dword 0, bits 11:8). Kernel `mlx5_ifc_pude_reg_bits.admin_status`.
+    #[inline]
+    pub const fn admin_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x14, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::admin_status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_admin_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x14, 4, raw);
+    }
+
+    /// [`Self::set_admin_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_admin_status(mut self, v: u8) -> Self {
+        self.set_admin_status(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x20 of `pude_reg` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_pude_reg_bits.oper_status`.
+    #[inline]
+    pub const fn oper_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::oper_status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_oper_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_oper_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_oper_status(mut self, v: u8) -> Self {
+        self.set_oper_status(v);
+        self
+    }
+    /// Where [`Self::swid`] lives: offset, width, count and kind.
+    pub const FIELD_SWID: FieldDesc = FieldDesc { name: "swid", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::admin_status`] lives: offset, width, count and kind.
+    pub const FIELD_ADMIN_STATUS: FieldDesc = FieldDesc { name: "admin_status", offset: 0x14, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::oper_status`] lives: offset, width, count and kind.
+    pub const FIELD_OPER_STATUS: FieldDesc = FieldDesc { name: "oper_status", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PudeReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PudeReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PudeReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PUDE_REG;
+}
+
+static LAYOUT_PUDE_REG: LayoutDesc = LayoutDesc {
+    name: "pude_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        PudeReg::FIELD_SWID,
+        PudeReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PudeReg::FIELD_ADMIN_STATUS,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PudeReg::FIELD_OPER_STATUS,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mlcr_reg
+///
+/// Kernel `struct mlx5_ifc_mlcr_reg_bits`: 12 bytes (0x60 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MlcrReg(pub [u8; 12]);
+
+const _: () = assert!(core::mem::size_of::<MlcrReg>() == 12);
+
+impl MlcrReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 12;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 12]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MLCR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 12] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `mlcr_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_mlcr_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `mlcr_reg` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_mlcr_reg_bits.beacon_duration`.
+    #[inline]
+    pub const fn beacon_duration(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::beacon_duration`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_beacon_duration(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_beacon_duration`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_beacon_duration(mut self, v: u16) -> Self {
+        self.set_beacon_duration(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `mlcr_reg` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_mlcr_reg_bits.beacon_remain`.
+    #[inline]
+    pub const fn beacon_remain(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::beacon_remain`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_beacon_remain(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_beacon_remain`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_beacon_remain(mut self, v: u16) -> Self {
+        self.set_beacon_remain(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::beacon_duration`] lives: offset, width, count and kind.
+    pub const FIELD_BEACON_DURATION: FieldDesc = FieldDesc { name: "beacon_duration", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::beacon_remain`] lives: offset, width, count and kind.
+    pub const FIELD_BEACON_REMAIN: FieldDesc = FieldDesc { name: "beacon_remain", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MlcrReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MlcrReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MlcrReg {
+    const SIZE: usize = 12;
+    const DESC: &'static LayoutDesc = &LAYOUT_MLCR_REG;
+}
+
+static LAYOUT_MLCR_REG: LayoutDesc = LayoutDesc {
+    name: "mlcr_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x60,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        MlcrReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        MlcrReg::FIELD_BEACON_DURATION,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        MlcrReg::FIELD_BEACON_REMAIN,
+    ],
+};
+
+/// ptas_reg
+///
+/// Kernel `struct mlx5_ifc_ptas_reg_bits`: 44 bytes (0x160 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PtasReg(pub [u8; 44]);
+
+const _: () = assert!(core::mem::size_of::<PtasReg>() == 44);
+
+impl PtasReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 44;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 44]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PTAS_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 44] {
+        &self.0
+    }
+
+    /// PRM bits 0x20..0x30 of `ptas_reg` (16 bits; big-endian dword 1, bits 31:16). Kernel `mlx5_ifc_ptas_reg_bits.algorithm_options`.
+    #[inline]
+    pub const fn algorithm_options(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x20, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::algorithm_options`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_algorithm_options(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 16, raw);
+    }
+
+    /// [`Self::set_algorithm_options`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_algorithm_options(mut self, v: u16) -> Self {
+        self.set_algorithm_options(v);
+        self
+    }
+
+    /// PRM bits 0x34..0x38 of `ptas_reg` (4 bits; big-endian dword 1, bits 11:8). Kernel `mlx5_ifc_ptas_reg_bits.repetitions_mode`.
+    #[inline]
+    pub const fn repetitions_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x34, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::repetitions_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_repetitions_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x34, 4, raw);
+    }
+
+    /// [`Self::set_repetitions_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_repetitions_mode(mut self, v: u8) -> Self {
+        self.set_repetitions_mode(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `ptas_reg` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_ptas_reg_bits.num_of_repetitions`.
+    #[inline]
+    pub const fn num_of_repetitions(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::num_of_repetitions`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_repetitions(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_num_of_repetitions`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_repetitions(mut self, v: u8) -> Self {
+        self.set_num_of_repetitions(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x48 of `ptas_reg` (8 bits; big-endian dword 2, bits 31:24). Kernel `mlx5_ifc_ptas_reg_bits.grade_version`.
+    #[inline]
+    pub const fn grade_version(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x40, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::grade_version`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_grade_version(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 8, raw);
+    }
+
+    /// [`Self::set_grade_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_grade_version(mut self, v: u8) -> Self {
+        self.set_grade_version(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x4c of `ptas_reg` (4 bits; big-endian dword 2, bits 23:20). Kernel `mlx5_ifc_ptas_reg_bits.height_grade_type`.
+    #[inline]
+    pub const fn height_grade_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x48, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::height_grade_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_height_grade_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x48, 4, raw);
+    }
+
+    /// [`Self::set_height_grade_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_height_grade_type(mut self, v: u8) -> Self {
+        self.set_height_grade_type(v);
+        self
+    }
+
+    /// PRM bits 0x4c..0x50 of `ptas_reg` (4 bits; big-endian dword 2, bits 19:16). Kernel `mlx5_ifc_ptas_reg_bits.phase_grade_type`.
+    #[inline]
+    pub const fn phase_grade_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::phase_grade_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_phase_grade_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4c, 4, raw);
+    }
+
+    /// [`Self::set_phase_grade_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_phase_grade_type(mut self, v: u8) -> Self {
+        self.set_phase_grade_type(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x58 of `ptas_reg` (8 bits; big-endian dword 2, bits 15:8). Kernel `mlx5_ifc_ptas_reg_bits.height_grade_weight`.
+    #[inline]
+    pub const fn height_grade_weight(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x50, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::height_grade_weight`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_height_grade_weight(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 8, raw);
+    }
+
+    /// [`Self::set_height_grade_weight`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_height_grade_weight(mut self, v: u8) -> Self {
+        self.set_height_grade_weight(v);
+        self
+    }
+
+    /// PRM bits 0x58..0x60 of `ptas_reg` (8 bits; big-endian dword 2, bits 7:0). Kernel `mlx5_ifc_ptas_reg_bits.phase_grade_weight`.
+    #[inline]
+    pub const fn phase_grade_weight(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x58, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::phase_grade_weight`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_phase_grade_weight(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x58, 8, raw);
+    }
+
+    /// [`Self::set_phase_grade_weight`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_phase_grade_weight(mut self, v: u8) -> Self {
+        self.set_phase_grade_weight(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x70 of `ptas_reg` (16 bits; big-endian dword 3, bits 31:16). Kernel `mlx5_ifc_ptas_reg_bits.gisim_measure_bits`.
+    #[inline]
+    pub const fn gisim_measure_bits(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x60, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::gisim_measure_bits`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_gisim_measure_bits(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 16, raw);
+    }
+
+    /// [`Self::set_gisim_measure_bits`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_gisim_measure_bits(mut self, v: u16) -> Self {
+        self.set_gisim_measure_bits(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x80 of `ptas_reg` (16 bits; big-endian dword 3, bits 15:0). Kernel `mlx5_ifc_ptas_reg_bits.adaptive_tap_measure_bits`.
+    #[inline]
+    pub const fn adaptive_tap_measure_bits(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x70, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::adaptive_tap_measure_bits`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_adaptive_tap_measure_bits(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 16, raw);
+    }
+
+    /// [`Self::set_adaptive_tap_measure_bits`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_adaptive_tap_measure_bits(mut self, v: u16) -> Self {
+        self.set_adaptive_tap_measure_bits(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x90 of `ptas_reg` (16 bits; big-endian dword 4, bits 31:16). Kernel `mlx5_ifc_ptas_reg_bits.ber_bath_high_error_threshold`.
+    #[inline]
+    pub const fn ber_bath_high_error_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x80, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::ber_bath_high_error_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_ber_bath_high_error_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 16, raw);
+    }
+
+    /// [`Self::set_ber_bath_high_error_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ber_bath_high_error_threshold(mut self, v: u16) -> Self {
+        self.set_ber_bath_high_error_threshold(v);
+        self
+    }
+
+    /// PRM bits 0x90..0xa0 of `ptas_reg` (16 bits; big-endian dword 4, bits 15:0). Kernel `mlx5_ifc_ptas_reg_bits.ber_bath_mid_error_threshold`.
+    #[inline]
+    pub const fn ber_bath_mid_error_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x90, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::ber_bath_mid_error_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_ber_bath_mid_error_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 16, raw);
+    }
+
+    /// [`Self::set_ber_bath_mid_error_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ber_bath_mid_error_threshold(mut self, v: u16) -> Self {
+        self.set_ber_bath_mid_error_threshold(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xb0 of `ptas_reg` (16 bits; big-endian dword 5, bits 31:16). Kernel `mlx5_ifc_ptas_reg_bits.ber_bath_low_error_threshold`.
+    #[inline]
+    pub const fn ber_bath_low_error_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xa0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::ber_bath_low_error_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_ber_bath_low_error_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xa0, 16, raw);
+    }
+
+    /// [`Self::set_ber_bath_low_error_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ber_bath_low_error_threshold(mut self, v: u16) -> Self {
+        self.set_ber_bath_low_error_threshold(v);
+        self
+    }
+
+    /// PRM bits 0xb0..0xc0 of `ptas_reg` (16 bits; big-endian dword 5, bits 15:0). Kernel `mlx5_ifc_ptas_reg_bits.one_ratio_high_threshold`.
+    #[inline]
+    pub const fn one_ratio_high_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xb0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::one_ratio_high_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_one_ratio_high_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb0, 16, raw);
+    }
+
+    /// [`Self::set_one_ratio_high_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_one_ratio_high_threshold(mut self, v: u16) -> Self {
+        self.set_one_ratio_high_threshold(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xd0 of `ptas_reg` (16 bits; big-endian dword 6, bits 31:16). Kernel `mlx5_ifc_ptas_reg_bits.one_ratio_high_mid_threshold`.
+    #[inline]
+    pub const fn one_ratio_high_mid_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xc0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::one_ratio_high_mid_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_one_ratio_high_mid_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc0, 16, raw);
+    }
+
+    /// [`Self::set_one_ratio_high_mid_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_one_ratio_high_mid_threshold(mut self, v: u16) -> Self {
+        self.set_one_ratio_high_mid_threshold(v);
+        self
+    }
+
+    /// PRM bits 0xd0..0xe0 of `ptas_reg` (16 bits; big-endian dword 6, bits 15:0). Kernel `mlx5_ifc_ptas_reg_bits.one_ratio_low_mid_threshold`.
+    #[inline]
+    pub const fn one_ratio_low_mid_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xd0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::one_ratio_low_mid_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_one_ratio_low_mid_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd0, 16, raw);
+    }
+
+    /// [`Self::set_one_ratio_low_mid_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_one_ratio_low_mid_threshold(mut self, v: u16) -> Self {
+        self.set_one_ratio_low_mid_threshold(v);
+        self
+    }
+
+    /// PRM bits 0xe0..0xf0 of `ptas_reg` (16 bits; big-endian dword 7, bits 31:16). Kernel `mlx5_ifc_ptas_reg_bits.one_ratio_low_threshold`.
+    #[inline]
+    pub const fn one_ratio_low_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xe0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::one_ratio_low_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_one_ratio_low_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xe0, 16, raw);
+    }
+
+    /// [`Self::set_one_ratio_low_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_one_ratio_low_threshold(mut self, v: u16) -> Self {
+        self.set_one_ratio_low_threshold(v);
+        self
+    }
+
+    /// PRM bits 0xf0..0x100 of `ptas_reg` (16 bits; big-endian dword 7, bits 15:0). Kernel `mlx5_ifc_ptas_reg_bits.ndeo_error_threshold`.
+    #[inline]
+    pub const fn ndeo_error_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xf0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::ndeo_error_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_ndeo_error_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf0, 16, raw);
+    }
+
+    /// [`Self::set_ndeo_error_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ndeo_error_threshold(mut self, v: u16) -> Self {
+        self.set_ndeo_error_threshold(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x110 of `ptas_reg` (16 bits; big-endian dword 8, bits 31:16). Kernel `mlx5_ifc_ptas_reg_bits.mixer_offset_step_size`.
+    #[inline]
+    pub const fn mixer_offset_step_size(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x100, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::mixer_offset_step_size`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_mixer_offset_step_size(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x100, 16, raw);
+    }
+
+    /// [`Self::set_mixer_offset_step_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mixer_offset_step_size(mut self, v: u16) -> Self {
+        self.set_mixer_offset_step_size(v);
+        self
+    }
+
+    /// PRM bits 0x118..0x120 of `ptas_reg` (8 bits; big-endian dword 8, bits 7:0). Kernel `mlx5_ifc_ptas_reg_bits.mix90_phase_for_voltage_bath`.
+    #[inline]
+    pub const fn mix90_phase_for_voltage_bath(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x118, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::mix90_phase_for_voltage_bath`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_mix90_phase_for_voltage_bath(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x118, 8, raw);
+    }
+
+    /// [`Self::set_mix90_phase_for_voltage_bath`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mix90_phase_for_voltage_bath(mut self, v: u8) -> Self {
+        self.set_mix90_phase_for_voltage_bath(v);
+        self
+    }
+
+    /// PRM bits 0x120..0x130 of `ptas_reg` (16 bits; big-endian dword 9, bits 31:16). Kernel `mlx5_ifc_ptas_reg_bits.mixer_offset_start`.
+    #[inline]
+    pub const fn mixer_offset_start(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x120, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::mixer_offset_start`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_mixer_offset_start(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x120, 16, raw);
+    }
+
+    /// [`Self::set_mixer_offset_start`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mixer_offset_start(mut self, v: u16) -> Self {
+        self.set_mixer_offset_start(v);
+        self
+    }
+
+    /// PRM bits 0x130..0x140 of `ptas_reg` (16 bits; big-endian dword 9, bits 15:0). Kernel `mlx5_ifc_ptas_reg_bits.mixer_offset_end`.
+    #[inline]
+    pub const fn mixer_offset_end(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x130, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::mixer_offset_end`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_mixer_offset_end(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x130, 16, raw);
+    }
+
+    /// [`Self::set_mixer_offset_end`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mixer_offset_end(mut self, v: u16) -> Self {
+        self.set_mixer_offset_end(v);
+        self
+    }
+
+    /// PRM bits 0x155..0x160 of `ptas_reg` (11 bits; big-endian dword 10, bits 10:0). Kernel `mlx5_ifc_ptas_reg_bits.ber_test_time`.
+    #[inline]
+    pub const fn ber_test_time(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x155, 11);
+        raw as u16
+    }
+
+    /// Sets [`Self::ber_test_time`], keeping every other bit; bits of `v` beyond the field's 11 bits are dropped.
+    #[inline]
+    pub const fn set_ber_test_time(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x155, 11, raw);
+    }
+
+    /// [`Self::set_ber_test_time`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ber_test_time(mut self, v: u16) -> Self {
+        self.set_ber_test_time(v);
+        self
+    }
+    /// Where [`Self::algorithm_options`] lives: offset, width, count and kind.
+    pub const FIELD_ALGORITHM_OPTIONS: FieldDesc = FieldDesc { name: "algorithm_options", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::repetitions_mode`] lives: offset, width, count and kind.
+    pub const FIELD_REPETITIONS_MODE: FieldDesc = FieldDesc { name: "repetitions_mode", offset: 0x34, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_repetitions`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_REPETITIONS: FieldDesc = FieldDesc { name: "num_of_repetitions", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::grade_version`] lives: offset, width, count and kind.
+    pub const FIELD_GRADE_VERSION: FieldDesc = FieldDesc { name: "grade_version", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::height_grade_type`] lives: offset, width, count and kind.
+    pub const FIELD_HEIGHT_GRADE_TYPE: FieldDesc = FieldDesc { name: "height_grade_type", offset: 0x48, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phase_grade_type`] lives: offset, width, count and kind.
+    pub const FIELD_PHASE_GRADE_TYPE: FieldDesc = FieldDesc { name: "phase_grade_type", offset: 0x4c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::height_grade_weight`] lives: offset, width, count and kind.
+    pub const FIELD_HEIGHT_GRADE_WEIGHT: FieldDesc = FieldDesc { name: "height_grade_weight", offset: 0x50, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::phase_grade_weight`] lives: offset, width, count and kind.
+    pub const FIELD_PHASE_GRADE_WEIGHT: FieldDesc = FieldDesc { name: "phase_grade_weight", offset: 0x58, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::gisim_measure_bits`] lives: offset, width, count and kind.
+    pub const FIELD_GISIM_MEASURE_BITS: FieldDesc = FieldDesc { name: "gisim_measure_bits", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::adaptive_tap_measure_bits`] lives: offset, width, count and kind.
+    pub const FIELD_ADAPTIVE_TAP_MEASURE_BITS: FieldDesc = FieldDesc { name: "adaptive_tap_measure_bits", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ber_bath_high_error_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_BER_BATH_HIGH_ERROR_THRESHOLD: FieldDesc = FieldDesc { name: "ber_bath_high_error_threshold", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ber_bath_mid_error_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_BER_BATH_MID_ERROR_THRESHOLD: FieldDesc = FieldDesc { name: "ber_bath_mid_error_threshold", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ber_bath_low_error_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_BER_BATH_LOW_ERROR_THRESHOLD: FieldDesc = FieldDesc { name: "ber_bath_low_error_threshold", offset: 0xa0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::one_ratio_high_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_ONE_RATIO_HIGH_THRESHOLD: FieldDesc = FieldDesc { name: "one_ratio_high_threshold", offset: 0xb0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::one_ratio_high_mid_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_ONE_RATIO_HIGH_MID_THRESHOLD: FieldDesc = FieldDesc { name: "one_ratio_high_mid_threshold", offset: 0xc0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::one_ratio_low_mid_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_ONE_RATIO_LOW_MID_THRESHOLD: FieldDesc = FieldDesc { name: "one_ratio_low_mid_threshold", offset: 0xd0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::one_ratio_low_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_ONE_RATIO_LOW_THRESHOLD: FieldDesc = FieldDesc { name: "one_ratio_low_threshold", offset: 0xe0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ndeo_error_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_NDEO_ERROR_THRESHOLD: FieldDesc = FieldDesc { name: "ndeo_error_threshold", offset: 0xf0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mixer_offset_step_size`] lives: offset, width, count and kind.
+    pub const FIELD_MIXER_OFFSET_STEP_SIZE: FieldDesc = FieldDesc { name: "mixer_offset_step_size", offset: 0x100, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mix90_phase_for_voltage_bath`] lives: offset, width, count and kind.
+    pub const FIELD_MIX90_PHASE_FOR_VOLTAGE_BATH: FieldDesc = FieldDesc { name: "mix90_phase_for_voltage_bath", offset: 0x118, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mixer_offset_start`] lives: offset, width, count and kind.
+    pub const FIELD_MIXER_OFFSET_START: FieldDesc = FieldDesc { name: "mixer_offset_start", offset: 0x120, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mixer_offset_end`] lives: offset, width, count and kind.
+    pub const FIELD_MIXER_OFFSET_END: FieldDesc = FieldDesc { name: "mixer_offset_end", offset: 0x130, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ber_test_time`] lives: offset, width, count and kind.
+    pub const FIELD_BER_TEST_TIME: FieldDesc = FieldDesc { name: "ber_test_time", offset: 0x155, width: 0xb, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PtasReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PtasReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PtasReg {
+    const SIZE: usize = 44;
+    const DESC: &'static LayoutDesc = &LAYOUT_PTAS_REG;
+}
+
+static LAYOUT_PTAS_REG: LayoutDesc = LayoutDesc {
+    name: "ptas_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x160,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        PtasReg::FIELD_ALGORITHM_OPTIONS,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PtasReg::FIELD_REPETITIONS_MODE,
+        PtasReg::FIELD_NUM_OF_REPETITIONS,
+        PtasReg::FIELD_GRADE_VERSION,
+        PtasReg::FIELD_HEIGHT_GRADE_TYPE,
+        PtasReg::FIELD_PHASE_GRADE_TYPE,
+        PtasReg::FIELD_HEIGHT_GRADE_WEIGHT,
+        PtasReg::FIELD_PHASE_GRADE_WEIGHT,
+        PtasReg::FIELD_GISIM_MEASURE_BITS,
+        PtasReg::FIELD_ADAPTIVE_TAP_MEASURE_BITS,
+        PtasReg::FIELD_BER_BATH_HIGH_ERROR_THRESHOLD,
+        PtasReg::FIELD_BER_BATH_MID_ERROR_THRESHOLD,
+        PtasReg::FIELD_BER_BATH_LOW_ERROR_THRESHOLD,
+        PtasReg::FIELD_ONE_RATIO_HIGH_THRESHOLD,
+        PtasReg::FIELD_ONE_RATIO_HIGH_MID_THRESHOLD,
+        PtasReg::FIELD_ONE_RATIO_LOW_MID_THRESHOLD,
+        PtasReg::FIELD_ONE_RATIO_LOW_THRESHOLD,
+        PtasReg::FIELD_NDEO_ERROR_THRESHOLD,
+        PtasReg::FIELD_MIXER_OFFSET_STEP_SIZE,
+        FieldDesc { name: "reserved_at_110", offset: 0x110, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PtasReg::FIELD_MIX90_PHASE_FOR_VOLTAGE_BATH,
+        PtasReg::FIELD_MIXER_OFFSET_START,
+        PtasReg::FIELD_MIXER_OFFSET_END,
+        FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0x15, count: Count::One, kind: FieldKind::Reserved },
+        PtasReg::FIELD_BER_TEST_TIME,
+    ],
+};
+
+/// pspa_reg
+///
+/// Kernel `struct mlx5_ifc_pspa_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PspaReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<PspaReg>() == 8);
+
+impl PspaReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PSPA_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `pspa_reg` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_pspa_reg_bits.swid`.
+    #[inline]
+    pub const fn swid(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::swid`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_swid(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_swid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_swid(mut self, v: u8) -> Self {
+        self.set_swid(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `pspa_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pspa_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x18 of `pspa_reg` (8 bits; big-endian dword 0, bits 15:8). Kernel `mlx5_ifc_pspa_reg_bits.sub_port`.
+    #[inline]
+    pub const fn sub_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::sub_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_sub_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 8, raw);
+    }
+
+    /// [`Self::set_sub_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sub_port(mut self, v: u8) -> Self {
+        self.set_sub_port(v);
+        self
+    }
+    /// Where [`Self::swid`] lives: offset, width, count and kind.
+    pub const FIELD_SWID: FieldDesc = FieldDesc { name: "swid", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sub_port`] lives: offset, width, count and kind.
+    pub const FIELD_SUB_PORT: FieldDesc = FieldDesc { name: "sub_port", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PspaReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PspaReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PspaReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_PSPA_REG;
+}
+
+static LAYOUT_PSPA_REG: LayoutDesc = LayoutDesc {
+    name: "pspa_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        PspaReg::FIELD_SWID,
+        PspaReg::FIELD_LOCAL_PORT,
+        PspaReg::FIELD_SUB_PORT,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pqdr_reg
+///
+/// Kernel `struct mlx5_ifc_pqdr_reg_bits`: 32 bytes (0x100 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PqdrReg(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<PqdrReg>() == 32);
+
+impl PqdrReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PQDR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pqdr_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pqdr_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x15..0x18 of `pqdr_reg` (3 bits; big-endian dword 0, bits 10:8). Kernel `mlx5_ifc_pqdr_reg_bits.prio`.
+    #[inline]
+    pub const fn prio(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x15, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::prio`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_prio(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x15, 3, raw);
+    }
+
+    /// [`Self::set_prio`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_prio(mut self, v: u8) -> Self {
+        self.set_prio(v);
+        self
+    }
+
+    /// PRM bits 0x1e..0x20 of `pqdr_reg` (2 bits; big-endian dword 0, bits 1:0). Kernel `mlx5_ifc_pqdr_reg_bits.mode`.
+    #[inline]
+    pub const fn mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1e, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::mode`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1e, 2, raw);
+    }
+
+    /// [`Self::set_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mode(mut self, v: u8) -> Self {
+        self.set_mode(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `pqdr_reg` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_pqdr_reg_bits.min_threshold`.
+    #[inline]
+    pub const fn min_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::min_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_min_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_min_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_min_threshold(mut self, v: u16) -> Self {
+        self.set_min_threshold(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x80 of `pqdr_reg` (16 bits; big-endian dword 3, bits 15:0). Kernel `mlx5_ifc_pqdr_reg_bits.max_threshold`.
+    #[inline]
+    pub const fn max_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x70, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::max_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_max_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 16, raw);
+    }
+
+    /// [`Self::set_max_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_threshold(mut self, v: u16) -> Self {
+        self.set_max_threshold(v);
+        self
+    }
+
+    /// PRM bits 0x90..0xa0 of `pqdr_reg` (16 bits; big-endian dword 4, bits 15:0). Kernel `mlx5_ifc_pqdr_reg_bits.mark_probability_denominator`.
+    #[inline]
+    pub const fn mark_probability_denominator(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x90, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::mark_probability_denominator`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_mark_probability_denominator(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 16, raw);
+    }
+
+    /// [`Self::set_mark_probability_denominator`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mark_probability_denominator(mut self, v: u16) -> Self {
+        self.set_mark_probability_denominator(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::prio`] lives: offset, width, count and kind.
+    pub const FIELD_PRIO: FieldDesc = FieldDesc { name: "prio", offset: 0x15, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mode`] lives: offset, width, count and kind.
+    pub const FIELD_MODE: FieldDesc = FieldDesc { name: "mode", offset: 0x1e, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::min_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_MIN_THRESHOLD: FieldDesc = FieldDesc { name: "min_threshold", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_THRESHOLD: FieldDesc = FieldDesc { name: "max_threshold", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mark_probability_denominator`] lives: offset, width, count and kind.
+    pub const FIELD_MARK_PROBABILITY_DENOMINATOR: FieldDesc = FieldDesc { name: "mark_probability_denominator", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PqdrReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PqdrReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PqdrReg {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_PQDR_REG;
+}
+
+static LAYOUT_PQDR_REG: LayoutDesc = LayoutDesc {
+    name: "pqdr_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PqdrReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
+        PqdrReg::FIELD_PRIO,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
+        PqdrReg::FIELD_MODE,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PqdrReg::FIELD_MIN_THRESHOLD,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PqdrReg::FIELD_MAX_THRESHOLD,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PqdrReg::FIELD_MARK_PROBABILITY_DENOMINATOR,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// ppsc_reg
+///
+/// Kernel `struct mlx5_ifc_ppsc_reg_bits`: 48 bytes (0x180 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PpscReg(pub [u8; 48]);
+
+const _: () = assert!(core::mem::size_of::<PpscReg>() == 48);
+
+impl PpscReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 48;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 48]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PPSC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 48] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `ppsc_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_ppsc_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x9c..0xa0 of `ppsc_reg` (4 bits; big-endian dword 4, bits 3:0). Kernel `mlx5_ifc_ppsc_reg_bits.wrps_admin`.
+    #[inline]
+    pub const fn wrps_admin(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x9c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::wrps_admin`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_wrps_admin(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x9c, 4, raw);
+    }
+
+    /// [`Self::set_wrps_admin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_wrps_admin(mut self, v: u8) -> Self {
+        self.set_wrps_admin(v);
+        self
+    }
+
+    /// PRM bits 0xbc..0xc0 of `ppsc_reg` (4 bits; big-endian dword 5, bits 3:0). Kernel `mlx5_ifc_ppsc_reg_bits.wrps_status`.
+    #[inline]
+    pub const fn wrps_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xbc, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::wrps_status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_wrps_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xbc, 4, raw);
+    }
+
+    /// [`Self::set_wrps_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_wrps_status(mut self, v: u8) -> Self {
+        self.set_wrps_status(v);
+        self
+    }
+
+    /// PRM bits 0xc8..0xd0 of `ppsc_reg` (8 bits; big-endian dword 6, bits 23:16). Kernel `mlx5_ifc_ppsc_reg_bits.up_threshold`.
+    #[inline]
+    pub const fn up_threshold(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xc8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::up_threshold`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_up_threshold(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc8, 8, raw);
+    }
+
+    /// [`Self::set_up_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_up_threshold(mut self, v: u8) -> Self {
+        self.set_up_threshold(v);
+        self
+    }
+
+    /// PRM bits 0xd8..0xe0 of `ppsc_reg` (8 bits; big-endian dword 6, bits 7:0). Kernel `mlx5_ifc_ppsc_reg_bits.down_threshold`.
+    #[inline]
+    pub const fn down_threshold(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xd8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::down_threshold`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_down_threshold(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd8, 8, raw);
+    }
+
+    /// [`Self::set_down_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_down_threshold(mut self, v: u8) -> Self {
+        self.set_down_threshold(v);
+        self
+    }
+
+    /// PRM bits 0x11c..0x120 of `ppsc_reg` (4 bits; big-endian dword 8, bits 3:0). Kernel `mlx5_ifc_ppsc_reg_bits.srps_admin`.
+    #[inline]
+    pub const fn srps_admin(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x11c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::srps_admin`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_srps_admin(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x11c, 4, raw);
+    }
+
+    /// [`Self::set_srps_admin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_srps_admin(mut self, v: u8) -> Self {
+        self.set_srps_admin(v);
+        self
+    }
+
+    /// PRM bits 0x13c..0x140 of `ppsc_reg` (4 bits; big-endian dword 9, bits 3:0). Kernel `mlx5_ifc_ppsc_reg_bits.srps_status`.
+    #[inline]
+    pub const fn srps_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x13c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::srps_status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_srps_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x13c, 4, raw);
+    }
+
+    /// [`Self::set_srps_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_srps_status(mut self, v: u8) -> Self {
+        self.set_srps_status(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::wrps_admin`] lives: offset, width, count and kind.
+    pub const FIELD_WRPS_ADMIN: FieldDesc = FieldDesc { name: "wrps_admin", offset: 0x9c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::wrps_status`] lives: offset, width, count and kind.
+    pub const FIELD_WRPS_STATUS: FieldDesc = FieldDesc { name: "wrps_status", offset: 0xbc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::up_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_UP_THRESHOLD: FieldDesc = FieldDesc { name: "up_threshold", offset: 0xc8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::down_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_DOWN_THRESHOLD: FieldDesc = FieldDesc { name: "down_threshold", offset: 0xd8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::srps_admin`] lives: offset, width, count and kind.
+    pub const FIELD_SRPS_ADMIN: FieldDesc = FieldDesc { name: "srps_admin", offset: 0x11c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::srps_status`] lives: offset, width, count and kind.
+    pub const FIELD_SRPS_STATUS: FieldDesc = FieldDesc { name: "srps_status", offset: 0x13c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PpscReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PpscReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PpscReg {
+    const SIZE: usize = 48;
+    const DESC: &'static LayoutDesc = &LAYOUT_PPSC_REG;
+}
+
+static LAYOUT_PPSC_REG: LayoutDesc = LayoutDesc {
+    name: "ppsc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x180,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PpscReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        PpscReg::FIELD_WRPS_ADMIN,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        PpscReg::FIELD_WRPS_STATUS,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PpscReg::FIELD_UP_THRESHOLD,
+        FieldDesc { name: "reserved_at_d0", offset: 0xd0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PpscReg::FIELD_DOWN_THRESHOLD,
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_100", offset: 0x100, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        PpscReg::FIELD_SRPS_ADMIN,
+        FieldDesc { name: "reserved_at_120", offset: 0x120, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        PpscReg::FIELD_SRPS_STATUS,
+        FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pplr_reg
+///
+/// Kernel `struct mlx5_ifc_pplr_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PplrReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<PplrReg>() == 8);
+
+impl PplrReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PPLR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pplr_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pplr_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x30 of `pplr_reg` (8 bits; big-endian dword 1, bits 23:16). Kernel `mlx5_ifc_pplr_reg_bits.lb_cap`.
+    #[inline]
+    pub const fn lb_cap(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x28, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::lb_cap`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_lb_cap(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 8, raw);
+    }
+
+    /// [`Self::set_lb_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lb_cap(mut self, v: u8) -> Self {
+        self.set_lb_cap(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `pplr_reg` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_pplr_reg_bits.lb_en`.
+    #[inline]
+    pub const fn lb_en(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::lb_en`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_lb_en(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_lb_en`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lb_en(mut self, v: u8) -> Self {
+        self.set_lb_en(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lb_cap`] lives: offset, width, count and kind.
+    pub const FIELD_LB_CAP: FieldDesc = FieldDesc { name: "lb_cap", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lb_en`] lives: offset, width, count and kind.
+    pub const FIELD_LB_EN: FieldDesc = FieldDesc { name: "lb_en", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PplrReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PplrReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PplrReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_PPLR_REG;
+}
+
+static LAYOUT_PPLR_REG: LayoutDesc = LayoutDesc {
+    name: "pplr_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PplrReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PplrReg::FIELD_LB_CAP,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PplrReg::FIELD_LB_EN,
+    ],
+};
+
+/// pplm_reg
+///
+/// Kernel `struct mlx5_ifc_pplm_reg_bits`: 120 bytes (0x3c0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PplmReg(pub [u8; 120]);
+
+const _: () = assert!(core::mem::size_of::<PplmReg>() == 120);
+
+impl PplmReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 120;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 120]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PPLM_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 120] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pplm_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pplm_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x48 of `pplm_reg` (8 bits; big-endian dword 2, bits 31:24). Kernel `mlx5_ifc_pplm_reg_bits.port_profile_mode`.
+    #[inline]
+    pub const fn port_profile_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x40, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_profile_mode`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_port_profile_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 8, raw);
+    }
+
+    /// [`Self::set_port_profile_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_profile_mode(mut self, v: u8) -> Self {
+        self.set_port_profile_mode(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x50 of `pplm_reg` (8 bits; big-endian dword 2, bits 23:16). Kernel `mlx5_ifc_pplm_reg_bits.static_port_profile`.
+    #[inline]
+    pub const fn static_port_profile(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x48, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::static_port_profile`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_static_port_profile(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x48, 8, raw);
+    }
+
+    /// [`Self::set_static_port_profile`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_static_port_profile(mut self, v: u8) -> Self {
+        self.set_static_port_profile(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x58 of `pplm_reg` (8 bits; big-endian dword 2, bits 15:8). Kernel `mlx5_ifc_pplm_reg_bits.active_port_profile`.
+    #[inline]
+    pub const fn active_port_profile(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x50, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::active_port_profile`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_active_port_profile(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 8, raw);
+    }
+
+    /// [`Self::set_active_port_profile`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_active_port_profile(mut self, v: u8) -> Self {
+        self.set_active_port_profile(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x68 of `pplm_reg` (8 bits; big-endian dword 3, bits 31:24). Kernel `mlx5_ifc_pplm_reg_bits.retransmission_active`.
+    #[inline]
+    pub const fn retransmission_active(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x60, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::retransmission_active`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_retransmission_active(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 8, raw);
+    }
+
+    /// [`Self::set_retransmission_active`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_retransmission_active(mut self, v: u8) -> Self {
+        self.set_retransmission_active(v);
+        self
+    }
+
+    /// PRM bits 0x68..0x80 of `pplm_reg` (24 bits; big-endian dword 3, bits 23:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_mode_active`.
+    #[inline]
+    pub const fn fec_mode_active(&self) -> u32 {
+        bits::get32(&self.0, 0x68, 24)
+    }
+
+    /// Sets [`Self::fec_mode_active`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_fec_mode_active(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x68, 24, raw);
+    }
+
+    /// [`Self::set_fec_mode_active`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_mode_active(mut self, v: u32) -> Self {
+        self.set_fec_mode_active(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x84 of `pplm_reg` (4 bits; big-endian dword 4, bits 31:28). Kernel `mlx5_ifc_pplm_reg_bits.rs_fec_correction_bypass_cap`.
+    #[inline]
+    pub const fn rs_fec_correction_bypass_cap(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x80, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::rs_fec_correction_bypass_cap`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_rs_fec_correction_bypass_cap(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 4, raw);
+    }
+
+    /// [`Self::set_rs_fec_correction_bypass_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rs_fec_correction_bypass_cap(mut self, v: u8) -> Self {
+        self.set_rs_fec_correction_bypass_cap(v);
+        self
+    }
+
+    /// PRM bits 0x8c..0x90 of `pplm_reg` (4 bits; big-endian dword 4, bits 19:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_56g`.
+    #[inline]
+    pub const fn fec_override_cap_56g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_override_cap_56g`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_56g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8c, 4, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_56g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_56g(mut self, v: u8) -> Self {
+        self.set_fec_override_cap_56g(v);
+        self
+    }
+
+    /// PRM bits 0x90..0x94 of `pplm_reg` (4 bits; big-endian dword 4, bits 15:12). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_100g`.
+    #[inline]
+    pub const fn fec_override_cap_100g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x90, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_override_cap_100g`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_100g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 4, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_100g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_100g(mut self, v: u8) -> Self {
+        self.set_fec_override_cap_100g(v);
+        self
+    }
+
+    /// PRM bits 0x94..0x98 of `pplm_reg` (4 bits; big-endian dword 4, bits 11:8). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_50g`.
+    #[inline]
+    pub const fn fec_override_cap_50g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x94, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_override_cap_50g`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_50g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x94, 4, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_50g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_50g(mut self, v: u8) -> Self {
+        self.set_fec_override_cap_50g(v);
+        self
+    }
+
+    /// PRM bits 0x98..0x9c of `pplm_reg` (4 bits; big-endian dword 4, bits 7:4). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_25g`.
+    #[inline]
+    pub const fn fec_override_cap_25g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x98, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_override_cap_25g`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_25g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x98, 4, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_25g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_25g(mut self, v: u8) -> Self {
+        self.set_fec_override_cap_25g(v);
+        self
+    }
+
+    /// PRM bits 0x9c..0xa0 of `pplm_reg` (4 bits; big-endian dword 4, bits 3:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_10g_40g`.
+    #[inline]
+    pub const fn fec_override_cap_10g_40g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x9c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_override_cap_10g_40g`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_10g_40g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x9c, 4, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_10g_40g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_10g_40g(mut self, v: u8) -> Self {
+        self.set_fec_override_cap_10g_40g(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xa4 of `pplm_reg` (4 bits; big-endian dword 5, bits 31:28). Kernel `mlx5_ifc_pplm_reg_bits.rs_fec_correction_bypass_admin`.
+    #[inline]
+    pub const fn rs_fec_correction_bypass_admin(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xa0, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::rs_fec_correction_bypass_admin`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_rs_fec_correction_bypass_admin(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xa0, 4, raw);
+    }
+
+    /// [`Self::set_rs_fec_correction_bypass_admin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rs_fec_correction_bypass_admin(mut self, v: u8) -> Self {
+        self.set_rs_fec_correction_bypass_admin(v);
+        self
+    }
+
+    /// PRM bits 0xac..0xb0 of `pplm_reg` (4 bits; big-endian dword 5, bits 19:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_56g`.
+    #[inline]
+    pub const fn fec_override_admin_56g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xac, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_override_admin_56g`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_56g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xac, 4, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_56g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_56g(mut self, v: u8) -> Self {
+        self.set_fec_override_admin_56g(v);
+        self
+    }
+
+    /// PRM bits 0xb0..0xb4 of `pplm_reg` (4 bits; big-endian dword 5, bits 15:12). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_100g`.
+    #[inline]
+    pub const fn fec_override_admin_100g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb0, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_override_admin_100g`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_100g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb0, 4, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_100g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_100g(mut self, v: u8) -> Self {
+        self.set_fec_override_admin_100g(v);
+        self
+    }
+
+    /// PRM bits 0xb4..0xb8 of `pplm_reg` (4 bits; big-endian dword 5, bits 11:8). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_50g`.
+    #[inline]
+    pub const fn fec_override_admin_50g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb4, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_override_admin_50g`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_50g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb4, 4, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_50g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_50g(mut self, v: u8) -> Self {
+        self.set_fec_override_admin_50g(v);
+        self
+    }
+
+    /// PRM bits 0xb8..0xbc of `pplm_reg` (4 bits; big-endian dword 5, bits 7:4). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_25g`.
+    #[inline]
+    pub const fn fec_override_admin_25g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb8, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_override_admin_25g`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_25g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb8, 4, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_25g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_25g(mut self, v: u8) -> Self {
+        self.set_fec_override_admin_25g(v);
+        self
+    }
+
+    /// PRM bits 0xbc..0xc0 of `pplm_reg` (4 bits; big-endian dword 5, bits 3:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_10g_40g`.
+    #[inline]
+    pub const fn fec_override_admin_10g_40g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xbc, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_override_admin_10g_40g`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_10g_40g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xbc, 4, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_10g_40g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_10g_40g(mut self, v: u8) -> Self {
+        self.set_fec_override_admin_10g_40g(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xd0 of `pplm_reg` (16 bits; big-endian dword 6, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_400g_8x`.
+    #[inline]
+    pub const fn fec_override_cap_400g_8x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xc0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_400g_8x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_400g_8x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc0, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_400g_8x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_400g_8x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_400g_8x(v);
+        self
+    }
+
+    /// PRM bits 0xd0..0xe0 of `pplm_reg` (16 bits; big-endian dword 6, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_200g_4x`.
+    #[inline]
+    pub const fn fec_override_cap_200g_4x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xd0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_200g_4x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_200g_4x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd0, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_200g_4x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_200g_4x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_200g_4x(v);
+        self
+    }
+
+    /// PRM bits 0xe0..0xf0 of `pplm_reg` (16 bits; big-endian dword 7, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_100g_2x`.
+    #[inline]
+    pub const fn fec_override_cap_100g_2x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xe0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_100g_2x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_100g_2x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xe0, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_100g_2x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_100g_2x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_100g_2x(v);
+        self
+    }
+
+    /// PRM bits 0xf0..0x100 of `pplm_reg` (16 bits; big-endian dword 7, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_50g_1x`.
+    #[inline]
+    pub const fn fec_override_cap_50g_1x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xf0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_50g_1x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_50g_1x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf0, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_50g_1x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_50g_1x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_50g_1x(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x110 of `pplm_reg` (16 bits; big-endian dword 8, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_400g_8x`.
+    #[inline]
+    pub const fn fec_override_admin_400g_8x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x100, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_400g_8x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_400g_8x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x100, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_400g_8x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_400g_8x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_400g_8x(v);
+        self
+    }
+
+    /// PRM bits 0x110..0x120 of `pplm_reg` (16 bits; big-endian dword 8, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_200g_4x`.
+    #[inline]
+    pub const fn fec_override_admin_200g_4x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x110, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_200g_4x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_200g_4x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x110, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_200g_4x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_200g_4x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_200g_4x(v);
+        self
+    }
+
+    /// PRM bits 0x120..0x130 of `pplm_reg` (16 bits; big-endian dword 9, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_100g_2x`.
+    #[inline]
+    pub const fn fec_override_admin_100g_2x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x120, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_100g_2x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_100g_2x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x120, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_100g_2x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_100g_2x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_100g_2x(v);
+        self
+    }
+
+    /// PRM bits 0x130..0x140 of `pplm_reg` (16 bits; big-endian dword 9, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_50g_1x`.
+    #[inline]
+    pub const fn fec_override_admin_50g_1x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x130, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_50g_1x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_50g_1x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x130, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_50g_1x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_50g_1x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_50g_1x(v);
+        self
+    }
+
+    /// PRM bits 0x140..0x150 of `pplm_reg` (16 bits; big-endian dword 10, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_800g_8x`.
+    #[inline]
+    pub const fn fec_override_cap_800g_8x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x140, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_800g_8x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_800g_8x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x140, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_800g_8x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_800g_8x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_800g_8x(v);
+        self
+    }
+
+    /// PRM bits 0x150..0x160 of `pplm_reg` (16 bits; big-endian dword 10, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_400g_4x`.
+    #[inline]
+    pub const fn fec_override_cap_400g_4x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x150, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_400g_4x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_400g_4x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x150, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_400g_4x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_400g_4x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_400g_4x(v);
+        self
+    }
+
+    /// PRM bits 0x160..0x170 of `pplm_reg` (16 bits; big-endian dword 11, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_200g_2x`.
+    #[inline]
+    pub const fn fec_override_cap_200g_2x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x160, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_200g_2x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_200g_2x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x160, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_200g_2x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_200g_2x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_200g_2x(v);
+        self
+    }
+
+    /// PRM bits 0x170..0x180 of `pplm_reg` (16 bits; big-endian dword 11, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_100g_1x`.
+    #[inline]
+    pub const fn fec_override_cap_100g_1x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x170, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_100g_1x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_100g_1x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x170, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_100g_1x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_100g_1x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_100g_1x(v);
+        self
+    }
+
+    /// PRM bits 0x220..0x230 of `pplm_reg` (16 bits; big-endian dword 17, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_800g_8x`.
+    #[inline]
+    pub const fn fec_override_admin_800g_8x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x220, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_800g_8x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_800g_8x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x220, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_800g_8x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_800g_8x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_800g_8x(v);
+        self
+    }
+
+    /// PRM bits 0x230..0x240 of `pplm_reg` (16 bits; big-endian dword 17, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_400g_4x`.
+    #[inline]
+    pub const fn fec_override_admin_400g_4x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x230, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_400g_4x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_400g_4x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x230, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_400g_4x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_400g_4x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_400g_4x(v);
+        self
+    }
+
+    /// PRM bits 0x240..0x250 of `pplm_reg` (16 bits; big-endian dword 18, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_200g_2x`.
+    #[inline]
+    pub const fn fec_override_admin_200g_2x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x240, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_200g_2x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_200g_2x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x240, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_200g_2x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_200g_2x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_200g_2x(v);
+        self
+    }
+
+    /// PRM bits 0x250..0x260 of `pplm_reg` (16 bits; big-endian dword 18, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_100g_1x`.
+    #[inline]
+    pub const fn fec_override_admin_100g_1x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x250, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_100g_1x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_100g_1x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x250, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_100g_1x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_100g_1x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_100g_1x(v);
+        self
+    }
+
+    /// PRM bits 0x2c0..0x2d0 of `pplm_reg` (16 bits; big-endian dword 22, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_1600g_8x`.
+    #[inline]
+    pub const fn fec_override_cap_1600g_8x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x2c0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_1600g_8x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_1600g_8x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2c0, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_1600g_8x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_1600g_8x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_1600g_8x(v);
+        self
+    }
+
+    /// PRM bits 0x2d0..0x2e0 of `pplm_reg` (16 bits; big-endian dword 22, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_800g_4x`.
+    #[inline]
+    pub const fn fec_override_cap_800g_4x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x2d0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_800g_4x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_800g_4x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2d0, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_800g_4x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_800g_4x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_800g_4x(v);
+        self
+    }
+
+    /// PRM bits 0x2e0..0x2f0 of `pplm_reg` (16 bits; big-endian dword 23, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_400g_2x`.
+    #[inline]
+    pub const fn fec_override_cap_400g_2x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x2e0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_400g_2x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_400g_2x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2e0, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_400g_2x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_400g_2x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_400g_2x(v);
+        self
+    }
+
+    /// PRM bits 0x2f0..0x300 of `pplm_reg` (16 bits; big-endian dword 23, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_cap_200g_1x`.
+    #[inline]
+    pub const fn fec_override_cap_200g_1x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x2f0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_cap_200g_1x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_cap_200g_1x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2f0, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_cap_200g_1x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_cap_200g_1x(mut self, v: u16) -> Self {
+        self.set_fec_override_cap_200g_1x(v);
+        self
+    }
+
+    /// PRM bits 0x300..0x310 of `pplm_reg` (16 bits; big-endian dword 24, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_1600g_8x`.
+    #[inline]
+    pub const fn fec_override_admin_1600g_8x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x300, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_1600g_8x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_1600g_8x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x300, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_1600g_8x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_1600g_8x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_1600g_8x(v);
+        self
+    }
+
+    /// PRM bits 0x310..0x320 of `pplm_reg` (16 bits; big-endian dword 24, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_800g_4x`.
+    #[inline]
+    pub const fn fec_override_admin_800g_4x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x310, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_800g_4x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_800g_4x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x310, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_800g_4x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_800g_4x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_800g_4x(v);
+        self
+    }
+
+    /// PRM bits 0x320..0x330 of `pplm_reg` (16 bits; big-endian dword 25, bits 31:16). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_400g_2x`.
+    #[inline]
+    pub const fn fec_override_admin_400g_2x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x320, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_400g_2x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_400g_2x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x320, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_400g_2x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_400g_2x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_400g_2x(v);
+        self
+    }
+
+    /// PRM bits 0x330..0x340 of `pplm_reg` (16 bits; big-endian dword 25, bits 15:0). Kernel `mlx5_ifc_pplm_reg_bits.fec_override_admin_200g_1x`.
+    #[inline]
+    pub const fn fec_override_admin_200g_1x(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x330, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::fec_override_admin_200g_1x`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_fec_override_admin_200g_1x(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x330, 16, raw);
+    }
+
+    /// [`Self::set_fec_override_admin_200g_1x`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_override_admin_200g_1x(mut self, v: u16) -> Self {
+        self.set_fec_override_admin_200g_1x(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_profile_mode`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_PROFILE_MODE: FieldDesc = FieldDesc { name: "port_profile_mode", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::static_port_profile`] lives: offset, width, count and kind.
+    pub const FIELD_STATIC_PORT_PROFILE: FieldDesc = FieldDesc { name: "static_port_profile", offset: 0x48, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::active_port_profile`] lives: offset, width, count and kind.
+    pub const FIELD_ACTIVE_PORT_PROFILE: FieldDesc = FieldDesc { name: "active_port_profile", offset: 0x50, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::retransmission_active`] lives: offset, width, count and kind.
+    pub const FIELD_RETRANSMISSION_ACTIVE: FieldDesc = FieldDesc { name: "retransmission_active", offset: 0x60, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_mode_active`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_MODE_ACTIVE: FieldDesc = FieldDesc { name: "fec_mode_active", offset: 0x68, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_correction_bypass_cap`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTION_BYPASS_CAP: FieldDesc = FieldDesc { name: "rs_fec_correction_bypass_cap", offset: 0x80, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_56g`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_56G: FieldDesc = FieldDesc { name: "fec_override_cap_56g", offset: 0x8c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_100g`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_100G: FieldDesc = FieldDesc { name: "fec_override_cap_100g", offset: 0x90, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_50g`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_50G: FieldDesc = FieldDesc { name: "fec_override_cap_50g", offset: 0x94, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_25g`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_25G: FieldDesc = FieldDesc { name: "fec_override_cap_25g", offset: 0x98, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_10g_40g`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_10G_40G: FieldDesc = FieldDesc { name: "fec_override_cap_10g_40g", offset: 0x9c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rs_fec_correction_bypass_admin`] lives: offset, width, count and kind.
+    pub const FIELD_RS_FEC_CORRECTION_BYPASS_ADMIN: FieldDesc = FieldDesc { name: "rs_fec_correction_bypass_admin", offset: 0xa0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_56g`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_56G: FieldDesc = FieldDesc { name: "fec_override_admin_56g", offset: 0xac, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_100g`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_100G: FieldDesc = FieldDesc { name: "fec_override_admin_100g", offset: 0xb0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_50g`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_50G: FieldDesc = FieldDesc { name: "fec_override_admin_50g", offset: 0xb4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_25g`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_25G: FieldDesc = FieldDesc { name: "fec_override_admin_25g", offset: 0xb8, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_10g_40g`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_10G_40G: FieldDesc = FieldDesc { name: "fec_override_admin_10g_40g", offset: 0xbc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_400g_8x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_400G_8X: FieldDesc = FieldDesc { name: "fec_override_cap_400g_8x", offset: 0xc0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_200g_4x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_200G_4X: FieldDesc = FieldDesc { name: "fec_override_cap_200g_4x", offset: 0xd0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_100g_2x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_100G_2X: FieldDesc = FieldDesc { name: "fec_override_cap_100g_2x", offset: 0xe0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_50g_1x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_50G_1X: FieldDesc = FieldDesc { name: "fec_override_cap_50g_1x", offset: 0xf0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_400g_8x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_400G_8X: FieldDesc = FieldDesc { name: "fec_override_admin_400g_8x", offset: 0x100, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_200g_4x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_200G_4X: FieldDesc = FieldDesc { name: "fec_override_admin_200g_4x", offset: 0x110, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_100g_2x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_100G_2X: FieldDesc = FieldDesc { name: "fec_override_admin_100g_2x", offset: 0x120, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_50g_1x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_50G_1X: FieldDesc = FieldDesc { name: "fec_override_admin_50g_1x", offset: 0x130, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_800g_8x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_800G_8X: FieldDesc = FieldDesc { name: "fec_override_cap_800g_8x", offset: 0x140, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_400g_4x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_400G_4X: FieldDesc = FieldDesc { name: "fec_override_cap_400g_4x", offset: 0x150, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_200g_2x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_200G_2X: FieldDesc = FieldDesc { name: "fec_override_cap_200g_2x", offset: 0x160, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_100g_1x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_100G_1X: FieldDesc = FieldDesc { name: "fec_override_cap_100g_1x", offset: 0x170, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_800g_8x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_800G_8X: FieldDesc = FieldDesc { name: "fec_override_admin_800g_8x", offset: 0x220, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_400g_4x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_400G_4X: FieldDesc = FieldDesc { name: "fec_override_admin_400g_4x", offset: 0x230, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_200g_2x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_200G_2X: FieldDesc = FieldDesc { name: "fec_override_admin_200g_2x", offset: 0x240, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_100g_1x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_100G_1X: FieldDesc = FieldDesc { name: "fec_override_admin_100g_1x", offset: 0x250, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_1600g_8x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_1600G_8X: FieldDesc = FieldDesc { name: "fec_override_cap_1600g_8x", offset: 0x2c0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_800g_4x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_800G_4X: FieldDesc = FieldDesc { name: "fec_override_cap_800g_4x", offset: 0x2d0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_400g_2x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_400G_2X: FieldDesc = FieldDesc { name: "fec_override_cap_400g_2x", offset: 0x2e0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_cap_200g_1x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_CAP_200G_1X: FieldDesc = FieldDesc { name: "fec_override_cap_200g_1x", offset: 0x2f0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_1600g_8x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_1600G_8X: FieldDesc = FieldDesc { name: "fec_override_admin_1600g_8x", offset: 0x300, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_800g_4x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_800G_4X: FieldDesc = FieldDesc { name: "fec_override_admin_800g_4x", offset: 0x310, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_400g_2x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_400G_2X: FieldDesc = FieldDesc { name: "fec_override_admin_400g_2x", offset: 0x320, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_override_admin_200g_1x`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_OVERRIDE_ADMIN_200G_1X: FieldDesc = FieldDesc { name: "fec_override_admin_200g_1x", offset: 0x330, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PplmReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PplmReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PplmReg {
+    const SIZE: usize = 120;
+    const DESC: &'static LayoutDesc = &LAYOUT_PPLM_REG;
+}
+
+static LAYOUT_PPLM_REG: LayoutDesc = LayoutDesc {
+    name: "pplm_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x3c0,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PplmReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        PplmReg::FIELD_PORT_PROFILE_MODE,
+        PplmReg::FIELD_STATIC_PORT_PROFILE,
+        PplmReg::FIELD_ACTIVE_PORT_PROFILE,
+        FieldDesc { name: "reserved_at_58", offset: 0x58, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PplmReg::FIELD_RETRANSMISSION_ACTIVE,
+        PplmReg::FIELD_FEC_MODE_ACTIVE,
+        PplmReg::FIELD_RS_FEC_CORRECTION_BYPASS_CAP,
+        FieldDesc { name: "reserved_at_84", offset: 0x84, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_56G,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_100G,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_50G,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_25G,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_10G_40G,
+        PplmReg::FIELD_RS_FEC_CORRECTION_BYPASS_ADMIN,
+        FieldDesc { name: "reserved_at_a4", offset: 0xa4, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_56G,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_100G,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_50G,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_25G,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_10G_40G,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_400G_8X,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_200G_4X,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_100G_2X,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_50G_1X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_400G_8X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_200G_4X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_100G_2X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_50G_1X,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_800G_8X,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_400G_4X,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_200G_2X,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_100G_1X,
+        FieldDesc { name: "reserved_at_180", offset: 0x180, width: 0xa0, count: Count::One, kind: FieldKind::Reserved },
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_800G_8X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_400G_4X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_200G_2X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_100G_1X,
+        FieldDesc { name: "reserved_at_260", offset: 0x260, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_1600G_8X,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_800G_4X,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_400G_2X,
+        PplmReg::FIELD_FEC_OVERRIDE_CAP_200G_1X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_1600G_8X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_800G_4X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_400G_2X,
+        PplmReg::FIELD_FEC_OVERRIDE_ADMIN_200G_1X,
+        FieldDesc { name: "reserved_at_340", offset: 0x340, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mpein_reg
+///
+/// Kernel `struct mlx5_ifc_mpein_reg_bits`: 48 bytes (0x180 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MpeinReg(pub [u8; 48]);
+
+const _: () = assert!(core::mem::size_of::<MpeinReg>() == 48);
+
+impl MpeinReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 48;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 48]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MPEIN_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 48] {
+        &self.0
+    }
+
+    /// PRM bits 0x2..0x8 of `mpein_reg` (6 bits; big-endian dword 0, bits 29:24). Kernel `mlx5_ifc_mpein_reg_bits.depth`.
+    #[inline]
+    pub const fn depth(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2, 6);
+        raw as u8
+    }
+
+    /// Sets [`Self::depth`], keeping every other bit; bits of `v` beyond the field's 6 bits are dropped.
+    #[inline]
+    pub const fn set_depth(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 6, raw);
+    }
+
+    /// [`Self::set_depth`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_depth(mut self, v: u8) -> Self {
+        self.set_depth(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `mpein_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_mpein_reg_bits.pcie_index`.
+    #[inline]
+    pub const fn pcie_index(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pcie_index`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pcie_index(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_pcie_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pcie_index(mut self, v: u8) -> Self {
+        self.set_pcie_index(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x18 of `mpein_reg` (8 bits; big-endian dword 0, bits 15:8). Kernel `mlx5_ifc_mpein_reg_bits.node`.
+    #[inline]
+    pub const fn node(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::node`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_node(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 8, raw);
+    }
+
+    /// [`Self::set_node`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_node(mut self, v: u8) -> Self {
+        self.set_node(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `mpein_reg` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_mpein_reg_bits.capability_mask`.
+    #[inline]
+    pub const fn capability_mask(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::capability_mask`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_capability_mask(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_capability_mask`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_capability_mask(mut self, v: u32) -> Self {
+        self.set_capability_mask(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x50 of `mpein_reg` (8 bits; big-endian dword 2, bits 23:16). Kernel `mlx5_ifc_mpein_reg_bits.link_width_enabled`.
+    #[inline]
+    pub const fn link_width_enabled(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x48, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::link_width_enabled`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_link_width_enabled(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x48, 8, raw);
+    }
+
+    /// [`Self::set_link_width_enabled`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_link_width_enabled(mut self, v: u8) -> Self {
+        self.set_link_width_enabled(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `mpein_reg` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_mpein_reg_bits.link_speed_enabled`.
+    #[inline]
+    pub const fn link_speed_enabled(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::link_speed_enabled`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_link_speed_enabled(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_link_speed_enabled`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_link_speed_enabled(mut self, v: u16) -> Self {
+        self.set_link_speed_enabled(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x68 of `mpein_reg` (8 bits; big-endian dword 3, bits 31:24). Kernel `mlx5_ifc_mpein_reg_bits.lane0_physical_position`.
+    #[inline]
+    pub const fn lane0_physical_position(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x60, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::lane0_physical_position`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_lane0_physical_position(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 8, raw);
+    }
+
+    /// [`Self::set_lane0_physical_position`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane0_physical_position(mut self, v: u8) -> Self {
+        self.set_lane0_physical_position(v);
+        self
+    }
+
+    /// PRM bits 0x68..0x70 of `mpein_reg` (8 bits; big-endian dword 3, bits 23:16). Kernel `mlx5_ifc_mpein_reg_bits.link_width_active`.
+    #[inline]
+    pub const fn link_width_active(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x68, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::link_width_active`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_link_width_active(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x68, 8, raw);
+    }
+
+    /// [`Self::set_link_width_active`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_link_width_active(mut self, v: u8) -> Self {
+        self.set_link_width_active(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x80 of `mpein_reg` (16 bits; big-endian dword 3, bits 15:0). Kernel `mlx5_ifc_mpein_reg_bits.link_speed_active`.
+    #[inline]
+    pub const fn link_speed_active(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x70, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::link_speed_active`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_link_speed_active(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 16, raw);
+    }
+
+    /// [`Self::set_link_speed_active`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_link_speed_active(mut self, v: u16) -> Self {
+        self.set_link_speed_active(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x90 of `mpein_reg` (16 bits; big-endian dword 4, bits 31:16). Kernel `mlx5_ifc_mpein_reg_bits.num_of_pfs`.
+    #[inline]
+    pub const fn num_of_pfs(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x80, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::num_of_pfs`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_pfs(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 16, raw);
+    }
+
+    /// [`Self::set_num_of_pfs`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_pfs(mut self, v: u16) -> Self {
+        self.set_num_of_pfs(v);
+        self
+    }
+
+    /// PRM bits 0x90..0xa0 of `mpein_reg` (16 bits; big-endian dword 4, bits 15:0). Kernel `mlx5_ifc_mpein_reg_bits.num_of_vfs`.
+    #[inline]
+    pub const fn num_of_vfs(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x90, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::num_of_vfs`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_vfs(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 16, raw);
+    }
+
+    /// [`Self::set_num_of_vfs`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_vfs(mut self, v: u16) -> Self {
+        self.set_num_of_vfs(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xb0 of `mpein_reg` (16 bits; big-endian dword 5, bits 31:16). Kernel `mlx5_ifc_mpein_reg_bits.bdf0`.
+    #[inline]
+    pub const fn bdf0(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xa0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::bdf0`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_bdf0(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xa0, 16, raw);
+    }
+
+    /// [`Self::set_bdf0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_bdf0(mut self, v: u16) -> Self {
+        self.set_bdf0(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xc4 of `mpein_reg` (4 bits; big-endian dword 6, bits 31:28). Kernel `mlx5_ifc_mpein_reg_bits.max_read_request_size`.
+    #[inline]
+    pub const fn max_read_request_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xc0, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_read_request_size`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_max_read_request_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc0, 4, raw);
+    }
+
+    /// [`Self::set_max_read_request_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_read_request_size(mut self, v: u8) -> Self {
+        self.set_max_read_request_size(v);
+        self
+    }
+
+    /// PRM bits 0xc4..0xc8 of `mpein_reg` (4 bits; big-endian dword 6, bits 27:24). Kernel `mlx5_ifc_mpein_reg_bits.max_payload_size`.
+    #[inline]
+    pub const fn max_payload_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xc4, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_payload_size`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_max_payload_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc4, 4, raw);
+    }
+
+    /// [`Self::set_max_payload_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_payload_size(mut self, v: u8) -> Self {
+        self.set_max_payload_size(v);
+        self
+    }
+
+    /// PRM bits 0xcd..0xd0 of `mpein_reg` (3 bits; big-endian dword 6, bits 18:16). Kernel `mlx5_ifc_mpein_reg_bits.pwr_status`.
+    #[inline]
+    pub const fn pwr_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xcd, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::pwr_status`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_pwr_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xcd, 3, raw);
+    }
+
+    /// [`Self::set_pwr_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pwr_status(mut self, v: u8) -> Self {
+        self.set_pwr_status(v);
+        self
+    }
+
+    /// PRM bits 0xd0..0xd4 of `mpein_reg` (4 bits; big-endian dword 6, bits 15:12). Kernel `mlx5_ifc_mpein_reg_bits.port_type`.
+    #[inline]
+    pub const fn port_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xd0, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_port_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd0, 4, raw);
+    }
+
+    /// [`Self::set_port_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_type(mut self, v: u8) -> Self {
+        self.set_port_type(v);
+        self
+    }
+
+    /// PRM bits 0xdf..0xe0 of `mpein_reg` (1 bits; big-endian dword 6, bits 0:0). Kernel `mlx5_ifc_mpein_reg_bits.lane_reversal`.
+    #[inline]
+    pub const fn lane_reversal(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xdf, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::lane_reversal`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_lane_reversal(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xdf, 1, raw);
+    }
+
+    /// [`Self::set_lane_reversal`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane_reversal(mut self, v: bool) -> Self {
+        self.set_lane_reversal(v);
+        self
+    }
+
+    /// PRM bits 0xf4..0x100 of `mpein_reg` (12 bits; big-endian dword 7, bits 11:0). Kernel `mlx5_ifc_mpein_reg_bits.pci_power`.
+    #[inline]
+    pub const fn pci_power(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xf4, 12);
+        raw as u16
+    }
+
+    /// Sets [`Self::pci_power`], keeping every other bit; bits of `v` beyond the field's 12 bits are dropped.
+    #[inline]
+    pub const fn set_pci_power(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf4, 12, raw);
+    }
+
+    /// [`Self::set_pci_power`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pci_power(mut self, v: u16) -> Self {
+        self.set_pci_power(v);
+        self
+    }
+
+    /// PRM bits 0x120..0x130 of `mpein_reg` (16 bits; big-endian dword 9, bits 31:16). Kernel `mlx5_ifc_mpein_reg_bits.device_status`.
+    #[inline]
+    pub const fn device_status(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x120, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::device_status`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_device_status(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x120, 16, raw);
+    }
+
+    /// [`Self::set_device_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_device_status(mut self, v: u16) -> Self {
+        self.set_device_status(v);
+        self
+    }
+
+    /// PRM bits 0x130..0x138 of `mpein_reg` (8 bits; big-endian dword 9, bits 15:8). Kernel `mlx5_ifc_mpein_reg_bits.port_state`.
+    #[inline]
+    pub const fn port_state(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x130, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_state`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_port_state(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x130, 8, raw);
+    }
+
+    /// [`Self::set_port_state`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_state(mut self, v: u8) -> Self {
+        self.set_port_state(v);
+        self
+    }
+
+    /// PRM bits 0x150..0x160 of `mpein_reg` (16 bits; big-endian dword 10, bits 15:0). Kernel `mlx5_ifc_mpein_reg_bits.receiver_detect_result`.
+    #[inline]
+    pub const fn receiver_detect_result(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x150, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::receiver_detect_result`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_receiver_detect_result(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x150, 16, raw);
+    }
+
+    /// [`Self::set_receiver_detect_result`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_receiver_detect_result(mut self, v: u16) -> Self {
+        self.set_receiver_detect_result(v);
+        self
+    }
+    /// Where [`Self::depth`] lives: offset, width, count and kind.
+    pub const FIELD_DEPTH: FieldDesc = FieldDesc { name: "depth", offset: 0x2, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pcie_index`] lives: offset, width, count and kind.
+    pub const FIELD_PCIE_INDEX: FieldDesc = FieldDesc { name: "pcie_index", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::node`] lives: offset, width, count and kind.
+    pub const FIELD_NODE: FieldDesc = FieldDesc { name: "node", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::capability_mask`] lives: offset, width, count and kind.
+    pub const FIELD_CAPABILITY_MASK: FieldDesc = FieldDesc { name: "capability_mask", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::link_width_enabled`] lives: offset, width, count and kind.
+    pub const FIELD_LINK_WIDTH_ENABLED: FieldDesc = FieldDesc { name: "link_width_enabled", offset: 0x48, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::link_speed_enabled`] lives: offset, width, count and kind.
+    pub const FIELD_LINK_SPEED_ENABLED: FieldDesc = FieldDesc { name: "link_speed_enabled", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane0_physical_position`] lives: offset, width, count and kind.
+    pub const FIELD_LANE0_PHYSICAL_POSITION: FieldDesc = FieldDesc { name: "lane0_physical_position", offset: 0x60, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::link_width_active`] lives: offset, width, count and kind.
+    pub const FIELD_LINK_WIDTH_ACTIVE: FieldDesc = FieldDesc { name: "link_width_active", offset: 0x68, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::link_speed_active`] lives: offset, width, count and kind.
+    pub const FIELD_LINK_SPEED_ACTIVE: FieldDesc = FieldDesc { name: "link_speed_active", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_pfs`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_PFS: FieldDesc = FieldDesc { name: "num_of_pfs", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_vfs`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_VFS: FieldDesc = FieldDesc { name: "num_of_vfs", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::bdf0`] lives: offset, width, count and kind.
+    pub const FIELD_BDF0: FieldDesc = FieldDesc { name: "bdf0", offset: 0xa0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_read_request_size`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_READ_REQUEST_SIZE: FieldDesc = FieldDesc { name: "max_read_request_size", offset: 0xc0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_payload_size`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_PAYLOAD_SIZE: FieldDesc = FieldDesc { name: "max_payload_size", offset: 0xc4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pwr_status`] lives: offset, width, count and kind.
+    pub const FIELD_PWR_STATUS: FieldDesc = FieldDesc { name: "pwr_status", offset: 0xcd, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_type`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_TYPE: FieldDesc = FieldDesc { name: "port_type", offset: 0xd0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane_reversal`] lives: offset, width, count and kind.
+    pub const FIELD_LANE_REVERSAL: FieldDesc = FieldDesc { name: "lane_reversal", offset: 0xdf, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pci_power`] lives: offset, width, count and kind.
+    pub const FIELD_PCI_POWER: FieldDesc = FieldDesc { name: "pci_power", offset: 0xf4, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_status`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_STATUS: FieldDesc = FieldDesc { name: "device_status", offset: 0x120, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_state`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_STATE: FieldDesc = FieldDesc { name: "port_state", offset: 0x130, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::receiver_detect_result`] lives: offset, width, count and kind.
+    pub const FIELD_RECEIVER_DETECT_RESULT: FieldDesc = FieldDesc { name: "receiver_detect_result", offset: 0x150, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MpeinReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MpeinReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MpeinReg {
+    const SIZE: usize = 48;
+    const DESC: &'static LayoutDesc = &LAYOUT_MPEIN_REG;
+}
+
+static LAYOUT_MPEIN_REG: LayoutDesc = LayoutDesc {
+    name: "mpein_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x180,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        MpeinReg::FIELD_DEPTH,
+        MpeinReg::FIELD_PCIE_INDEX,
+        MpeinReg::FIELD_NODE,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        MpeinReg::FIELD_CAPABILITY_MASK,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        MpeinReg::FIELD_LINK_WIDTH_ENABLED,
+        MpeinReg::FIELD_LINK_SPEED_ENABLED,
+        MpeinReg::FIELD_LANE0_PHYSICAL_POSITION,
+        MpeinReg::FIELD_LINK_WIDTH_ACTIVE,
+        MpeinReg::FIELD_LINK_SPEED_ACTIVE,
+        MpeinReg::FIELD_NUM_OF_PFS,
+        MpeinReg::FIELD_NUM_OF_VFS,
+        MpeinReg::FIELD_BDF0,
+        FieldDesc { name: "reserved_at_b0", offset: 0xb0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        MpeinReg::FIELD_MAX_READ_REQUEST_SIZE,
+        MpeinReg::FIELD_MAX_PAYLOAD_SIZE,
+        FieldDesc { name: "reserved_at_c8", offset: 0xc8, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
+        MpeinReg::FIELD_PWR_STATUS,
+        MpeinReg::FIELD_PORT_TYPE,
+        FieldDesc { name: "reserved_at_d4", offset: 0xd4, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        MpeinReg::FIELD_LANE_REVERSAL,
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x14, count: Count::One, kind: FieldKind::Reserved },
+        MpeinReg::FIELD_PCI_POWER,
+        FieldDesc { name: "reserved_at_100", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        MpeinReg::FIELD_DEVICE_STATUS,
+        MpeinReg::FIELD_PORT_STATE,
+        FieldDesc { name: "reserved_at_138", offset: 0x138, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        MpeinReg::FIELD_RECEIVER_DETECT_RESULT,
+        FieldDesc { name: "reserved_at_160", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mpcnt_reg
+///
+/// Kernel `struct mlx5_ifc_mpcnt_reg_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MpcntReg(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<MpcntReg>() == 256);
+
+impl MpcntReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MPCNT_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `mpcnt_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_mpcnt_reg_bits.pcie_index`.
+    #[inline]
+    pub const fn pcie_index(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pcie_index`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pcie_index(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_pcie_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pcie_index(mut self, v: u8) -> Self {
+        self.set_pcie_index(v);
+        self
+    }
+
+    /// PRM bits 0x1a..0x20 of `mpcnt_reg` (6 bits; big-endian dword 0, bits 5:0). Kernel `mlx5_ifc_mpcnt_reg_bits.grp`.
+    #[inline]
+    pub const fn grp(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1a, 6);
+        raw as u8
+    }
+
+    /// Sets [`Self::grp`], keeping every other bit; bits of `v` beyond the field's 6 bits are dropped.
+    #[inline]
+    pub const fn set_grp(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1a, 6, raw);
+    }
+
+    /// [`Self::set_grp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_grp(mut self, v: u8) -> Self {
+        self.set_grp(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `mpcnt_reg` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_mpcnt_reg_bits.clr`.
+    #[inline]
+    pub const fn clr(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::clr`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_clr(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_clr`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_clr(mut self, v: bool) -> Self {
+        self.set_clr(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x800 of `mpcnt_reg` (1984 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_mpcnt_reg_bits.counter_set`.
+    #[inline]
+    pub const fn counter_set(&self) -> &PcieCntrsGrpDataLayoutAuto {
+        let s: &Split<8, 248, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::counter_set`], mutably.
+    #[inline]
+    pub fn counter_set_mut(&mut self) -> &mut PcieCntrsGrpDataLayoutAuto {
+        let s: &mut Split<8, 248, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::counter_set`].
+    #[inline]
+    pub const fn set_counter_set(&mut self, v: &PcieCntrsGrpDataLayoutAuto) {
+        bits::put_bytes(&mut self.0, 8, &v.0);
+    }
+
+    /// [`Self::set_counter_set`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_counter_set(mut self, v: PcieCntrsGrpDataLayoutAuto) -> Self {
+        self.set_counter_set(&v);
+        self
+    }
+    /// Where [`Self::pcie_index`] lives: offset, width, count and kind.
+    pub const FIELD_PCIE_INDEX: FieldDesc = FieldDesc { name: "pcie_index", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::grp`] lives: offset, width, count and kind.
+    pub const FIELD_GRP: FieldDesc = FieldDesc { name: "grp", offset: 0x1a, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::clr`] lives: offset, width, count and kind.
+    pub const FIELD_CLR: FieldDesc = FieldDesc { name: "clr", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::counter_set`] lives: offset, width, count and kind.
+    pub const FIELD_COUNTER_SET: FieldDesc = FieldDesc { name: "counter_set", offset: 0x40, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PcieCntrsGrpDataLayoutAuto::DESC) };
+}
+
+impl Default for MpcntReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MpcntReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MpcntReg {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_MPCNT_REG;
+}
+
+static LAYOUT_MPCNT_REG: LayoutDesc = LayoutDesc {
+    name: "mpcnt_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        MpcntReg::FIELD_PCIE_INDEX,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0xa, count: Count::One, kind: FieldKind::Reserved },
+        MpcntReg::FIELD_GRP,
+        MpcntReg::FIELD_CLR,
+        FieldDesc { name: "reserved_at_21", offset: 0x21, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
+        MpcntReg::FIELD_COUNTER_SET,
+    ],
+};
+
+/// ppad_reg
+///
+/// Kernel `struct mlx5_ifc_ppad_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PpadReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PpadReg>() == 16);
+
+impl PpadReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PPAD_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x3..0x4 of `ppad_reg` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_ppad_reg_bits.single_mac`.
+    #[inline]
+    pub const fn single_mac(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::single_mac`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_single_mac(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_single_mac`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_single_mac(mut self, v: bool) -> Self {
+        self.set_single_mac(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `ppad_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_ppad_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `ppad_reg` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_ppad_reg_bits.mac_47_32`.
+    #[inline]
+    pub const fn mac_47_32(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::mac_47_32`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_mac_47_32(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_mac_47_32`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mac_47_32(mut self, v: u16) -> Self {
+        self.set_mac_47_32(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `ppad_reg` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_ppad_reg_bits.mac_31_0`.
+    #[inline]
+    pub const fn mac_31_0(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::mac_31_0`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_mac_31_0(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_mac_31_0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mac_31_0(mut self, v: u32) -> Self {
+        self.set_mac_31_0(v);
+        self
+    }
+    /// Where [`Self::single_mac`] lives: offset, width, count and kind.
+    pub const FIELD_SINGLE_MAC: FieldDesc = FieldDesc { name: "single_mac", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mac_47_32`] lives: offset, width, count and kind.
+    pub const FIELD_MAC_47_32: FieldDesc = FieldDesc { name: "mac_47_32", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mac_31_0`] lives: offset, width, count and kind.
+    pub const FIELD_MAC_31_0: FieldDesc = FieldDesc { name: "mac_31_0", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PpadReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PpadReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PpadReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PPAD_REG;
+}
+
+static LAYOUT_PPAD_REG: LayoutDesc = LayoutDesc {
+    name: "ppad_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        PpadReg::FIELD_SINGLE_MAC,
+        FieldDesc { name: "reserved_at_4", offset: 0x4, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PpadReg::FIELD_LOCAL_PORT,
+        PpadReg::FIELD_MAC_47_32,
+        PpadReg::FIELD_MAC_31_0,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pmpr_reg
+///
+/// Kernel `struct mlx5_ifc_pmpr_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PmprReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PmprReg>() == 16);
+
+impl PmprReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PMPR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pmpr_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pmpr_reg_bits.module`.
+    #[inline]
+    pub const fn module(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::module`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_module(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_module`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_module(mut self, v: u8) -> Self {
+        self.set_module(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `pmpr_reg` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_pmpr_reg_bits.attenuation_5g`.
+    #[inline]
+    pub const fn attenuation_5g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::attenuation_5g`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_attenuation_5g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_attenuation_5g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_attenuation_5g(mut self, v: u8) -> Self {
+        self.set_attenuation_5g(v);
+        self
+    }
+
+    /// PRM bits 0x58..0x60 of `pmpr_reg` (8 bits; big-endian dword 2, bits 7:0). Kernel `mlx5_ifc_pmpr_reg_bits.attenuation_7g`.
+    #[inline]
+    pub const fn attenuation_7g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x58, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::attenuation_7g`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_attenuation_7g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x58, 8, raw);
+    }
+
+    /// [`Self::set_attenuation_7g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_attenuation_7g(mut self, v: u8) -> Self {
+        self.set_attenuation_7g(v);
+        self
+    }
+
+    /// PRM bits 0x78..0x80 of `pmpr_reg` (8 bits; big-endian dword 3, bits 7:0). Kernel `mlx5_ifc_pmpr_reg_bits.attenuation_12g`.
+    #[inline]
+    pub const fn attenuation_12g(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x78, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::attenuation_12g`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_attenuation_12g(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x78, 8, raw);
+    }
+
+    /// [`Self::set_attenuation_12g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_attenuation_12g(mut self, v: u8) -> Self {
+        self.set_attenuation_12g(v);
+        self
+    }
+    /// Where [`Self::module`] lives: offset, width, count and kind.
+    pub const FIELD_MODULE: FieldDesc = FieldDesc { name: "module", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::attenuation_5g`] lives: offset, width, count and kind.
+    pub const FIELD_ATTENUATION_5G: FieldDesc = FieldDesc { name: "attenuation_5g", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::attenuation_7g`] lives: offset, width, count and kind.
+    pub const FIELD_ATTENUATION_7G: FieldDesc = FieldDesc { name: "attenuation_7g", offset: 0x58, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::attenuation_12g`] lives: offset, width, count and kind.
+    pub const FIELD_ATTENUATION_12G: FieldDesc = FieldDesc { name: "attenuation_12g", offset: 0x78, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PmprReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PmprReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PmprReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PMPR_REG;
+}
+
+static LAYOUT_PMPR_REG: LayoutDesc = LayoutDesc {
+    name: "pmpr_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PmprReg::FIELD_MODULE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        PmprReg::FIELD_ATTENUATION_5G,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        PmprReg::FIELD_ATTENUATION_7G,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        PmprReg::FIELD_ATTENUATION_12G,
+    ],
+};
+
+/// pmpe_reg
+///
+/// Kernel `struct mlx5_ifc_pmpe_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PmpeReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PmpeReg>() == 16);
+
+impl PmpeReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PMPE_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pmpe_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pmpe_reg_bits.module`.
+    #[inline]
+    pub const fn module(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::module`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_module(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_module`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_module(mut self, v: u8) -> Self {
+        self.set_module(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x20 of `pmpe_reg` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_pmpe_reg_bits.module_status`.
+    #[inline]
+    pub const fn module_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::module_status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_module_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_module_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_module_status(mut self, v: u8) -> Self {
+        self.set_module_status(v);
+        self
+    }
+    /// Where [`Self::module`] lives: offset, width, count and kind.
+    pub const FIELD_MODULE: FieldDesc = FieldDesc { name: "module", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::module_status`] lives: offset, width, count and kind.
+    pub const FIELD_MODULE_STATUS: FieldDesc = FieldDesc { name: "module_status", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PmpeReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PmpeReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PmpeReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PMPE_REG;
+}
+
+static LAYOUT_PMPE_REG: LayoutDesc = LayoutDesc {
+    name: "pmpe_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PmpeReg::FIELD_MODULE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        PmpeReg::FIELD_MODULE_STATUS,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pmpc_reg
+///
+/// Kernel `struct mlx5_ifc_pmpc_reg_bits`: 32 bytes (0x100 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PmpcReg(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<PmpcReg>() == 32);
+
+impl PmpcReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PMPC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x100 of `pmpc_reg` (32 elements of 8 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_pmpc_reg_bits.module_state_updated`.
+    ///
+    /// Element `i`, or `None` when `i >= 32`.
+    #[inline]
+    pub const fn module_state_updated(&self, i: usize) -> Option<u8> {
+        if i >= 32 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, i * 8, 8);
+        Some(raw as u8)
+    }
+
+    /// Sets element `i` of [`Self::module_state_updated`], keeping every other bit; an error when `i >= 32`.
+    #[inline]
+    pub const fn set_module_state_updated(&mut self, i: usize, v: u8) -> Result<(), OutOfRange> {
+        if i >= 32 {
+            return Err(OutOfRange { index: i, len: 32 });
+        }
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, i * 8, 8, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::module_state_updated`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_module_state_updated(mut self, v: [u8; 32]) -> Self {
+        let mut i = 0;
+        while i < 32 {
+            // PANIC: `i < 32`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_module_state_updated(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// [`Self::module_state_updated`] as bytes, zero-copy.
+    #[inline]
+    pub const fn module_state_updated_bytes(&self) -> &[u8; 32] {
+        let s: &Split<0, 32, 0> = zerocopy::transmute_ref!(&self.0);
+        s.middle()
+    }
+
+    /// [`Self::module_state_updated_bytes`], mutably.
+    #[inline]
+    pub fn module_state_updated_bytes_mut(&mut self) -> &mut [u8; 32] {
+        let s: &mut Split<0, 32, 0> = zerocopy::transmute_mut!(&mut self.0);
+        s.middle_mut()
+    }
+    /// Where [`Self::module_state_updated`] lives: offset, width, count and kind.
+    pub const FIELD_MODULE_STATE_UPDATED: FieldDesc = FieldDesc { name: "module_state_updated", offset: 0x0, width: 0x8, count: Count::Fixed(32), kind: FieldKind::Uint };
+}
+
+impl Default for PmpcReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PmpcReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PmpcReg {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_PMPC_REG;
+}
+
+static LAYOUT_PMPC_REG: LayoutDesc = LayoutDesc {
+    name: "pmpc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        PmpcReg::FIELD_MODULE_STATE_UPDATED,
+    ],
+};
+
+/// pmlpn_reg
+///
+/// Kernel `struct mlx5_ifc_pmlpn_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PmlpnReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<PmlpnReg>() == 8);
+
+impl PmlpnReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PMLPN_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x4..0x8 of `pmlpn_reg` (4 bits; big-endian dword 0, bits 27:24). Kernel `mlx5_ifc_pmlpn_reg_bits.mlpn_status`.
+    #[inline]
+    pub const fn mlpn_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::mlpn_status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_mlpn_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 4, raw);
+    }
+
+    /// [`Self::set_mlpn_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mlpn_status(mut self, v: u8) -> Self {
+        self.set_mlpn_status(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `pmlpn_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pmlpn_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `pmlpn_reg` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_pmlpn_reg_bits.e`.
+    #[inline]
+    pub const fn e(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::e`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_e(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_e`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_e(mut self, v: bool) -> Self {
+        self.set_e(v);
+        self
+    }
+    /// Where [`Self::mlpn_status`] lives: offset, width, count and kind.
+    pub const FIELD_MLPN_STATUS: FieldDesc = FieldDesc { name: "mlpn_status", offset: 0x4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::e`] lives: offset, width, count and kind.
+    pub const FIELD_E: FieldDesc = FieldDesc { name: "e", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for PmlpnReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PmlpnReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PmlpnReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_PMLPN_REG;
+}
+
+static LAYOUT_PMLPN_REG: LayoutDesc = LayoutDesc {
+    name: "pmlpn_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PmlpnReg::FIELD_MLPN_STATUS,
+        PmlpnReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PmlpnReg::FIELD_E,
+        FieldDesc { name: "reserved_at_21", offset: 0x21, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pmlp_reg
+///
+/// Kernel `struct mlx5_ifc_pmlp_reg_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PmlpReg(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<PmlpReg>() == 64);
+
+impl PmlpReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PMLP_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `pmlp_reg` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_pmlp_reg_bits.rxtx`.
+    #[inline]
+    pub const fn rxtx(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::rxtx`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_rxtx(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_rxtx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rxtx(mut self, v: bool) -> Self {
+        self.set_rxtx(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `pmlp_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pmlp_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `pmlp_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_pmlp_reg_bits.width`.
+    #[inline]
+    pub const fn width(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::width`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_width(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_width`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_width(mut self, v: u8) -> Self {
+        self.set_width(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `pmlp_reg` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_pmlp_reg_bits.lane0_module_mapping`.
+    #[inline]
+    pub const fn lane0_module_mapping(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::lane0_module_mapping`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_lane0_module_mapping(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_lane0_module_mapping`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane0_module_mapping(mut self, v: u32) -> Self {
+        self.set_lane0_module_mapping(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `pmlp_reg` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_pmlp_reg_bits.lane1_module_mapping`.
+    #[inline]
+    pub const fn lane1_module_mapping(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::lane1_module_mapping`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_lane1_module_mapping(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_lane1_module_mapping`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane1_module_mapping(mut self, v: u32) -> Self {
+        self.set_lane1_module_mapping(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `pmlp_reg` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_pmlp_reg_bits.lane2_module_mapping`.
+    #[inline]
+    pub const fn lane2_module_mapping(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::lane2_module_mapping`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_lane2_module_mapping(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_lane2_module_mapping`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane2_module_mapping(mut self, v: u32) -> Self {
+        self.set_lane2_module_mapping(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xa0 of `pmlp_reg` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_pmlp_reg_bits.lane3_module_mapping`.
+    #[inline]
+    pub const fn lane3_module_mapping(&self) -> u32 {
+        bits::get32(&self.0, 0x80, 32)
+    }
+
+    /// Sets [`Self::lane3_module_mapping`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_lane3_module_mapping(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x80, 32, raw);
+    }
+
+    /// [`Self::set_lane3_module_mapping`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane3_module_mapping(mut self, v: u32) -> Self {
+        self.set_lane3_module_mapping(v);
+        self
+    }
+    /// Where [`Self::rxtx`] lives: offset, width, count and kind.
+    pub const FIELD_RXTX: FieldDesc = FieldDesc { name: "rxtx", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::width`] lives: offset, width, count and kind.
+    pub const FIELD_WIDTH: FieldDesc = FieldDesc { name: "width", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane0_module_mapping`] lives: offset, width, count and kind.
+    pub const FIELD_LANE0_MODULE_MAPPING: FieldDesc = FieldDesc { name: "lane0_module_mapping", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane1_module_mapping`] lives: offset, width, count and kind.
+    pub const FIELD_LANE1_MODULE_MAPPING: FieldDesc = FieldDesc { name: "lane1_module_mapping", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane2_module_mapping`] lives: offset, width, count and kind.
+    pub const FIELD_LANE2_MODULE_MAPPING: FieldDesc = FieldDesc { name: "lane2_module_mapping", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane3_module_mapping`] lives: offset, width, count and kind.
+    pub const FIELD_LANE3_MODULE_MAPPING: FieldDesc = FieldDesc { name: "lane3_module_mapping", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PmlpReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PmlpReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PmlpReg {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_PMLP_REG;
+}
+
+static LAYOUT_PMLP_REG: LayoutDesc = LayoutDesc {
+    name: "pmlp_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        PmlpReg::FIELD_RXTX,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
+        PmlpReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PmlpReg::FIELD_WIDTH,
+        PmlpReg::FIELD_LANE0_MODULE_MAPPING,
+        PmlpReg::FIELD_LANE1_MODULE_MAPPING,
+        PmlpReg::FIELD_LANE2_MODULE_MAPPING,
+        PmlpReg::FIELD_LANE3_MODULE_MAPPING,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x160, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pmaos_reg
+///
+/// Kernel `struct mlx5_ifc_pmaos_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PmaosReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PmaosReg>() == 16);
+
+impl PmaosReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PMAOS_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pmaos_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pmaos_reg_bits.module`.
+    #[inline]
+    pub const fn module(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::module`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_module(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_module`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_module(mut self, v: u8) -> Self {
+        self.set_module(v);
+        self
+    }
+
+    /// PRM bits 0x14..0x18 of `pmaos_reg` (4 bits; big-endian dword 0, bits 11:8). Kernel `mlx5_ifc_pmaos_reg_bits.admin_status`.
+    #[inline]
+    pub const fn admin_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x14, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::admin_status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_admin_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x14, 4, raw);
+    }
+
+    /// [`Self::set_admin_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_admin_status(mut self, v: u8) -> Self {
+        self.set_admin_status(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x20 of `pmaos_reg` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_pmaos_reg_bits.oper_status`.
+    #[inline]
+    pub const fn oper_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::oper_status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_oper_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_oper_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_oper_status(mut self, v: u8) -> Self {
+        self.set_oper_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `pmaos_reg` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_pmaos_reg_bits.ase`.
+    #[inline]
+    pub const fn ase(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ase`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ase(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_ase`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ase(mut self, v: bool) -> Self {
+        self.set_ase(v);
+        self
+    }
+
+    /// PRM bits 0x21..0x22 of `pmaos_reg` (1 bits; big-endian dword 1, bits 30:30). Kernel `mlx5_ifc_pmaos_reg_bits.ee`.
+    #[inline]
+    pub const fn ee(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x21, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ee`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ee(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x21, 1, raw);
+    }
+
+    /// [`Self::set_ee`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ee(mut self, v: bool) -> Self {
+        self.set_ee(v);
+        self
+    }
+
+    /// PRM bits 0x3e..0x40 of `pmaos_reg` (2 bits; big-endian dword 1, bits 1:0). Kernel `mlx5_ifc_pmaos_reg_bits.e`.
+    #[inline]
+    pub const fn e(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3e, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::e`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_e(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3e, 2, raw);
+    }
+
+    /// [`Self::set_e`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_e(mut self, v: u8) -> Self {
+        self.set_e(v);
+        self
+    }
+    /// Where [`Self::module`] lives: offset, width, count and kind.
+    pub const FIELD_MODULE: FieldDesc = FieldDesc { name: "module", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::admin_status`] lives: offset, width, count and kind.
+    pub const FIELD_ADMIN_STATUS: FieldDesc = FieldDesc { name: "admin_status", offset: 0x14, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::oper_status`] lives: offset, width, count and kind.
+    pub const FIELD_OPER_STATUS: FieldDesc = FieldDesc { name: "oper_status", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ase`] lives: offset, width, count and kind.
+    pub const FIELD_ASE: FieldDesc = FieldDesc { name: "ase", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ee`] lives: offset, width, count and kind.
+    pub const FIELD_EE: FieldDesc = FieldDesc { name: "ee", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::e`] lives: offset, width, count and kind.
+    pub const FIELD_E: FieldDesc = FieldDesc { name: "e", offset: 0x3e, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PmaosReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PmaosReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PmaosReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PMAOS_REG;
+}
+
+static LAYOUT_PMAOS_REG: LayoutDesc = LayoutDesc {
+    name: "pmaos_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PmaosReg::FIELD_MODULE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PmaosReg::FIELD_ADMIN_STATUS,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PmaosReg::FIELD_OPER_STATUS,
+        PmaosReg::FIELD_ASE,
+        PmaosReg::FIELD_EE,
+        FieldDesc { name: "reserved_at_22", offset: 0x22, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        PmaosReg::FIELD_E,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// plpc_reg
+///
+/// Kernel `struct mlx5_ifc_plpc_reg_bits`: 40 bytes (0x140 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PlpcReg(pub [u8; 40]);
+
+const _: () = assert!(core::mem::size_of::<PlpcReg>() == 40);
+
+impl PlpcReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 40;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 40]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PLPC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 40] {
+        &self.0
+    }
+
+    /// PRM bits 0x4..0x10 of `plpc_reg` (12 bits; big-endian dword 0, bits 27:16). Kernel `mlx5_ifc_plpc_reg_bits.profile_id`.
+    #[inline]
+    pub const fn profile_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x4, 12);
+        raw as u16
+    }
+
+    /// Sets [`Self::profile_id`], keeping every other bit; bits of `v` beyond the field's 12 bits are dropped.
+    #[inline]
+    pub const fn set_profile_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 12, raw);
+    }
+
+    /// [`Self::set_profile_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_profile_id(mut self, v: u16) -> Self {
+        self.set_profile_id(v);
+        self
+    }
+
+    /// PRM bits 0x14..0x18 of `plpc_reg` (4 bits; big-endian dword 0, bits 11:8). Kernel `mlx5_ifc_plpc_reg_bits.proto_mask`.
+    #[inline]
+    pub const fn proto_mask(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x14, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::proto_mask`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_proto_mask(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x14, 4, raw);
+    }
+
+    /// [`Self::set_proto_mask`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_proto_mask(mut self, v: u8) -> Self {
+        self.set_proto_mask(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `plpc_reg` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_plpc_reg_bits.lane_speed`.
+    #[inline]
+    pub const fn lane_speed(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::lane_speed`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_lane_speed(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_lane_speed`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane_speed(mut self, v: u16) -> Self {
+        self.set_lane_speed(v);
+        self
+    }
+
+    /// PRM bits 0x57..0x58 of `plpc_reg` (1 bits; big-endian dword 2, bits 8:8). Kernel `mlx5_ifc_plpc_reg_bits.lpbf`.
+    #[inline]
+    pub const fn lpbf(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x57, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::lpbf`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_lpbf(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x57, 1, raw);
+    }
+
+    /// [`Self::set_lpbf`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lpbf(mut self, v: bool) -> Self {
+        self.set_lpbf(v);
+        self
+    }
+
+    /// PRM bits 0x58..0x60 of `plpc_reg` (8 bits; big-endian dword 2, bits 7:0). Kernel `mlx5_ifc_plpc_reg_bits.fec_mode_policy`.
+    #[inline]
+    pub const fn fec_mode_policy(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x58, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::fec_mode_policy`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_fec_mode_policy(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x58, 8, raw);
+    }
+
+    /// [`Self::set_fec_mode_policy`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_mode_policy(mut self, v: u8) -> Self {
+        self.set_fec_mode_policy(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x68 of `plpc_reg` (8 bits; big-endian dword 3, bits 31:24). Kernel `mlx5_ifc_plpc_reg_bits.retransmission_capability`.
+    #[inline]
+    pub const fn retransmission_capability(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x60, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::retransmission_capability`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_retransmission_capability(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 8, raw);
+    }
+
+    /// [`Self::set_retransmission_capability`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_retransmission_capability(mut self, v: u8) -> Self {
+        self.set_retransmission_capability(v);
+        self
+    }
+
+    /// PRM bits 0x68..0x80 of `plpc_reg` (24 bits; big-endian dword 3, bits 23:0). Kernel `mlx5_ifc_plpc_reg_bits.fec_mode_capability`.
+    #[inline]
+    pub const fn fec_mode_capability(&self) -> u32 {
+        bits::get32(&self.0, 0x68, 24)
+    }
+
+    /// Sets [`Self::fec_mode_capability`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_fec_mode_capability(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x68, 24, raw);
+    }
+
+    /// [`Self::set_fec_mode_capability`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_mode_capability(mut self, v: u32) -> Self {
+        self.set_fec_mode_capability(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x88 of `plpc_reg` (8 bits; big-endian dword 4, bits 31:24). Kernel `mlx5_ifc_plpc_reg_bits.retransmission_support_admin`.
+    #[inline]
+    pub const fn retransmission_support_admin(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x80, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::retransmission_support_admin`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_retransmission_support_admin(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 8, raw);
+    }
+
+    /// [`Self::set_retransmission_support_admin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_retransmission_support_admin(mut self, v: u8) -> Self {
+        self.set_retransmission_support_admin(v);
+        self
+    }
+
+    /// PRM bits 0x88..0xa0 of `plpc_reg` (24 bits; big-endian dword 4, bits 23:0). Kernel `mlx5_ifc_plpc_reg_bits.fec_mode_support_admin`.
+    #[inline]
+    pub const fn fec_mode_support_admin(&self) -> u32 {
+        bits::get32(&self.0, 0x88, 24)
+    }
+
+    /// Sets [`Self::fec_mode_support_admin`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_fec_mode_support_admin(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x88, 24, raw);
+    }
+
+    /// [`Self::set_fec_mode_support_admin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_mode_support_admin(mut self, v: u32) -> Self {
+        self.set_fec_mode_support_admin(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xa8 of `plpc_reg` (8 bits; big-endian dword 5, bits 31:24). Kernel `mlx5_ifc_plpc_reg_bits.retransmission_request_admin`.
+    #[inline]
+    pub const fn retransmission_request_admin(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xa0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::retransmission_request_admin`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_retransmission_request_admin(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xa0, 8, raw);
+    }
+
+    /// [`Self::set_retransmission_request_admin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_retransmission_request_admin(mut self, v: u8) -> Self {
+        self.set_retransmission_request_admin(v);
+        self
+    }
+
+    /// PRM bits 0xa8..0xc0 of `plpc_reg` (24 bits; big-endian dword 5, bits 23:0). Kernel `mlx5_ifc_plpc_reg_bits.fec_mode_request_admin`.
+    #[inline]
+    pub const fn fec_mode_request_admin(&self) -> u32 {
+        bits::get32(&self.0, 0xa8, 24)
+    }
+
+    /// Sets [`Self::fec_mode_request_admin`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_fec_mode_request_admin(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa8, 24, raw);
+    }
+
+    /// [`Self::set_fec_mode_request_admin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_mode_request_admin(mut self, v: u32) -> Self {
+        self.set_fec_mode_request_admin(v);
+        self
+    }
+    /// Where [`Self::profile_id`] lives: offset, width, count and kind.
+    pub const FIELD_PROFILE_ID: FieldDesc = FieldDesc { name: "profile_id", offset: 0x4, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::proto_mask`] lives: offset, width, count and kind.
+    pub const FIELD_PROTO_MASK: FieldDesc = FieldDesc { name: "proto_mask", offset: 0x14, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane_speed`] lives: offset, width, count and kind.
+    pub const FIELD_LANE_SPEED: FieldDesc = FieldDesc { name: "lane_speed", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lpbf`] lives: offset, width, count and kind.
+    pub const FIELD_LPBF: FieldDesc = FieldDesc { name: "lpbf", offset: 0x57, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fec_mode_policy`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_MODE_POLICY: FieldDesc = FieldDesc { name: "fec_mode_policy", offset: 0x58, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::retransmission_capability`] lives: offset, width, count and kind.
+    pub const FIELD_RETRANSMISSION_CAPABILITY: FieldDesc = FieldDesc { name: "retransmission_capability", offset: 0x60, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_mode_capability`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_MODE_CAPABILITY: FieldDesc = FieldDesc { name: "fec_mode_capability", offset: 0x68, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::retransmission_support_admin`] lives: offset, width, count and kind.
+    pub const FIELD_RETRANSMISSION_SUPPORT_ADMIN: FieldDesc = FieldDesc { name: "retransmission_support_admin", offset: 0x80, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_mode_support_admin`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_MODE_SUPPORT_ADMIN: FieldDesc = FieldDesc { name: "fec_mode_support_admin", offset: 0x88, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::retransmission_request_admin`] lives: offset, width, count and kind.
+    pub const FIELD_RETRANSMISSION_REQUEST_ADMIN: FieldDesc = FieldDesc { name: "retransmission_request_admin", offset: 0xa0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fec_mode_request_admin`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_MODE_REQUEST_ADMIN: FieldDesc = FieldDesc { name: "fec_mode_request_admin", offset: 0xa8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PlpcReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PlpcReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PlpcReg {
+    const SIZE: usize = 40;
+    const DESC: &'static LayoutDesc = &LAYOUT_PLPC_REG;
+}
+
+static LAYOUT_PLPC_REG: LayoutDesc = LayoutDesc {
+    name: "plpc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x140,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PlpcReg::FIELD_PROFILE_ID,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PlpcReg::FIELD_PROTO_MASK,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PlpcReg::FIELD_LANE_SPEED,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x17, count: Count::One, kind: FieldKind::Reserved },
+        PlpcReg::FIELD_LPBF,
+        PlpcReg::FIELD_FEC_MODE_POLICY,
+        PlpcReg::FIELD_RETRANSMISSION_CAPABILITY,
+        PlpcReg::FIELD_FEC_MODE_CAPABILITY,
+        PlpcReg::FIELD_RETRANSMISSION_SUPPORT_ADMIN,
+        PlpcReg::FIELD_FEC_MODE_SUPPORT_ADMIN,
+        PlpcReg::FIELD_RETRANSMISSION_REQUEST_ADMIN,
+        PlpcReg::FIELD_FEC_MODE_REQUEST_ADMIN,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// plib_reg
+///
+/// Kernel `struct mlx5_ifc_plib_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PlibReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PlibReg>() == 16);
+
+impl PlibReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PLIB_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `plib_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_plib_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `plib_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_plib_reg_bits.ib_port`.
+    #[inline]
+    pub const fn ib_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::ib_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_ib_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_ib_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ib_port(mut self, v: u8) -> Self {
+        self.set_ib_port(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ib_port`] lives: offset, width, count and kind.
+    pub const FIELD_IB_PORT: FieldDesc = FieldDesc { name: "ib_port", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PlibReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PlibReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PlibReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PLIB_REG;
+}
+
+static LAYOUT_PLIB_REG: LayoutDesc = LayoutDesc {
+    name: "plib_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PlibReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PlibReg::FIELD_IB_PORT,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// plbf_reg
+///
+/// Kernel `struct mlx5_ifc_plbf_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PlbfReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<PlbfReg>() == 8);
+
+impl PlbfReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PLBF_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `plbf_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_plbf_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x1d..0x20 of `plbf_reg` (3 bits; big-endian dword 0, bits 2:0). Kernel `mlx5_ifc_plbf_reg_bits.lbf_mode`.
+    #[inline]
+    pub const fn lbf_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1d, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::lbf_mode`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_lbf_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 3, raw);
+    }
+
+    /// [`Self::set_lbf_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lbf_mode(mut self, v: u8) -> Self {
+        self.set_lbf_mode(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lbf_mode`] lives: offset, width, count and kind.
+    pub const FIELD_LBF_MODE: FieldDesc = FieldDesc { name: "lbf_mode", offset: 0x1d, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PlbfReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PlbfReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PlbfReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_PLBF_REG;
+}
+
+static LAYOUT_PLBF_REG: LayoutDesc = LayoutDesc {
+    name: "plbf_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PlbfReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0xd, count: Count::One, kind: FieldKind::Reserved },
+        PlbfReg::FIELD_LBF_MODE,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pipg_reg
+///
+/// Kernel `struct mlx5_ifc_pipg_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PipgReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<PipgReg>() == 8);
+
+impl PipgReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PIPG_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pipg_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pipg_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `pipg_reg` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_pipg_reg_bits.dic`.
+    #[inline]
+    pub const fn dic(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::dic`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_dic(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_dic`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_dic(mut self, v: bool) -> Self {
+        self.set_dic(v);
+        self
+    }
+
+    /// PRM bits 0x3a..0x3e of `pipg_reg` (4 bits; big-endian dword 1, bits 5:2). Kernel `mlx5_ifc_pipg_reg_bits.ipg`.
+    #[inline]
+    pub const fn ipg(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3a, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::ipg`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_ipg(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3a, 4, raw);
+    }
+
+    /// [`Self::set_ipg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ipg(mut self, v: u8) -> Self {
+        self.set_ipg(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dic`] lives: offset, width, count and kind.
+    pub const FIELD_DIC: FieldDesc = FieldDesc { name: "dic", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ipg`] lives: offset, width, count and kind.
+    pub const FIELD_IPG: FieldDesc = FieldDesc { name: "ipg", offset: 0x3a, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PipgReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PipgReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PipgReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_PIPG_REG;
+}
+
+static LAYOUT_PIPG_REG: LayoutDesc = LayoutDesc {
+    name: "pipg_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PipgReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PipgReg::FIELD_DIC,
+        FieldDesc { name: "reserved_at_21", offset: 0x21, width: 0x19, count: Count::One, kind: FieldKind::Reserved },
+        PipgReg::FIELD_IPG,
+        FieldDesc { name: "reserved_at_3e", offset: 0x3e, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pifr_reg
+///
+/// Kernel `struct mlx5_ifc_pifr_reg_bits`: 96 bytes (0x300 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PifrReg(pub [u8; 96]);
+
+const _: () = assert!(core::mem::size_of::<PifrReg>() == 96);
+
+impl PifrReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 96;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 96]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PIFR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 96] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pifr_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pifr_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x200 of `pifr_reg` (8 elements of 32 bits; big-endian, byte 0x20). Kernel `mlx5_ifc_pifr_reg_bits.port_filter`.
+    ///
+    /// Element `i`, or `None` when `i >= 8`.
+    #[inline]
+    pub const fn port_filter(&self, i: usize) -> Option<u32> {
+        if i >= 8 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x100 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::port_filter`], keeping every other bit; an error when `i >= 8`.
+    #[inline]
+    pub const fn set_port_filter(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 8 {
+            return Err(OutOfRange { index: i, len: 8 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x100 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::port_filter`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_filter(mut self, v: [u32; 8]) -> Self {
+        let mut i = 0;
+        while i < 8 {
+            // PANIC: `i < 8`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_port_filter(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// PRM bits 0x200..0x300 of `pifr_reg` (8 elements of 32 bits; big-endian, byte 0x40). Kernel `mlx5_ifc_pifr_reg_bits.port_filter_update_en`.
+    ///
+    /// Element `i`, or `None` when `i >= 8`.
+    #[inline]
+    pub const fn port_filter_update_en(&self, i: usize) -> Option<u32> {
+        if i >= 8 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x200 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::port_filter_update_en`], keeping every other bit; an error when `i >= 8`.
+    #[inline]
+    pub const fn set_port_filter_update_en(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 8 {
+            return Err(OutOfRange { index: i, len: 8 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x200 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::port_filter_update_en`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_filter_update_en(mut self, v: [u32; 8]) -> Self {
+        let mut i = 0;
+        while i < 8 {
+            // PANIC: `i < 8`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_port_filter_update_en(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_filter`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_FILTER: FieldDesc = FieldDesc { name: "port_filter", offset: 0x100, width: 0x20, count: Count::Fixed(8), kind: FieldKind::Uint };
+    /// Where [`Self::port_filter_update_en`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_FILTER_UPDATE_EN: FieldDesc = FieldDesc { name: "port_filter_update_en", offset: 0x200, width: 0x20, count: Count::Fixed(8), kind: FieldKind::Uint };
+}
+
+impl Default for PifrReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PifrReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PifrReg {
+    const SIZE: usize = 96;
+    const DESC: &'static LayoutDesc = &LAYOUT_PIFR_REG;
+}
+
+static LAYOUT_PIFR_REG: LayoutDesc = LayoutDesc {
+    name: "pifr_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x300,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PifrReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0xe0, count: Count::One, kind: FieldKind::Reserved },
+        PifrReg::FIELD_PORT_FILTER,
+        PifrReg::FIELD_PORT_FILTER_UPDATE_EN,
+    ],
+};
+
+/// pfcc_reg
+///
+/// Kernel `struct mlx5_ifc_pfcc_reg_bits`: 32 bytes (0x100 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PfccReg(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<PfccReg>() == 32);
+
+impl PfccReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PFCC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x4..0x6 of `pfcc_reg` (2 bits; big-endian dword 0, bits 27:26). Kernel `mlx5_ifc_pfcc_reg_bits.buf_ownership`.
+    #[inline]
+    pub const fn buf_ownership(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::buf_ownership`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_buf_ownership(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 2, raw);
+    }
+
+    /// [`Self::set_buf_ownership`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_buf_ownership(mut self, v: u8) -> Self {
+        self.set_buf_ownership(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `pfcc_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pfcc_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x1a..0x1b of `pfcc_reg` (1 bits; big-endian dword 0, bits 5:5). Kernel `mlx5_ifc_pfcc_reg_bits.cable_length_mask`.
+    #[inline]
+    pub const fn cable_length_mask(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::cable_length_mask`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_cable_length_mask(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1a, 1, raw);
+    }
+
+    /// [`Self::set_cable_length_mask`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cable_length_mask(mut self, v: bool) -> Self {
+        self.set_cable_length_mask(v);
+        self
+    }
+
+    /// PRM bits 0x1b..0x1c of `pfcc_reg` (1 bits; big-endian dword 0, bits 4:4). Kernel `mlx5_ifc_pfcc_reg_bits.ppan_mask_n`.
+    #[inline]
+    pub const fn ppan_mask_n(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1b, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ppan_mask_n`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ppan_mask_n(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1b, 1, raw);
+    }
+
+    /// [`Self::set_ppan_mask_n`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ppan_mask_n(mut self, v: bool) -> Self {
+        self.set_ppan_mask_n(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x1d of `pfcc_reg` (1 bits; big-endian dword 0, bits 3:3). Kernel `mlx5_ifc_pfcc_reg_bits.minor_stall_mask`.
+    #[inline]
+    pub const fn minor_stall_mask(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::minor_stall_mask`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_minor_stall_mask(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 1, raw);
+    }
+
+    /// [`Self::set_minor_stall_mask`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_minor_stall_mask(mut self, v: bool) -> Self {
+        self.set_minor_stall_mask(v);
+        self
+    }
+
+    /// PRM bits 0x1d..0x1e of `pfcc_reg` (1 bits; big-endian dword 0, bits 2:2). Kernel `mlx5_ifc_pfcc_reg_bits.critical_stall_mask`.
+    #[inline]
+    pub const fn critical_stall_mask(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::critical_stall_mask`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_critical_stall_mask(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 1, raw);
+    }
+
+    /// [`Self::set_critical_stall_mask`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_critical_stall_mask(mut self, v: bool) -> Self {
+        self.set_critical_stall_mask(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x24 of `pfcc_reg` (4 bits; big-endian dword 1, bits 31:28). Kernel `mlx5_ifc_pfcc_reg_bits.ppan`.
+    #[inline]
+    pub const fn ppan(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x20, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::ppan`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_ppan(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 4, raw);
+    }
+
+    /// [`Self::set_ppan`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ppan(mut self, v: u8) -> Self {
+        self.set_ppan(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x30 of `pfcc_reg` (8 bits; big-endian dword 1, bits 23:16). Kernel `mlx5_ifc_pfcc_reg_bits.prio_mask_tx`.
+    #[inline]
+    pub const fn prio_mask_tx(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x28, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::prio_mask_tx`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_prio_mask_tx(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 8, raw);
+    }
+
+    /// [`Self::set_prio_mask_tx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_prio_mask_tx(mut self, v: u8) -> Self {
+        self.set_prio_mask_tx(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `pfcc_reg` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_pfcc_reg_bits.prio_mask_rx`.
+    #[inline]
+    pub const fn prio_mask_rx(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::prio_mask_rx`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_prio_mask_rx(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_prio_mask_rx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_prio_mask_rx(mut self, v: u8) -> Self {
+        self.set_prio_mask_rx(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `pfcc_reg` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_pfcc_reg_bits.pptx`.
+    #[inline]
+    pub const fn pptx(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pptx`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pptx(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_pptx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pptx(mut self, v: bool) -> Self {
+        self.set_pptx(v);
+        self
+    }
+
+    /// PRM bits 0x41..0x42 of `pfcc_reg` (1 bits; big-endian dword 2, bits 30:30). Kernel `mlx5_ifc_pfcc_reg_bits.aptx`.
+    #[inline]
+    pub const fn aptx(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x41, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::aptx`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_aptx(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x41, 1, raw);
+    }
+
+    /// [`Self::set_aptx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_aptx(mut self, v: bool) -> Self {
+        self.set_aptx(v);
+        self
+    }
+
+    /// PRM bits 0x42..0x43 of `pfcc_reg` (1 bits; big-endian dword 2, bits 29:29). Kernel `mlx5_ifc_pfcc_reg_bits.pptx_mask_n`.
+    #[inline]
+    pub const fn pptx_mask_n(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x42, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pptx_mask_n`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pptx_mask_n(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x42, 1, raw);
+    }
+
+    /// [`Self::set_pptx_mask_n`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pptx_mask_n(mut self, v: bool) -> Self {
+        self.set_pptx_mask_n(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x50 of `pfcc_reg` (8 bits; big-endian dword 2, bits 23:16). Kernel `mlx5_ifc_pfcc_reg_bits.pfctx`.
+    #[inline]
+    pub const fn pfctx(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x48, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pfctx`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pfctx(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x48, 8, raw);
+    }
+
+    /// [`Self::set_pfctx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pfctx(mut self, v: u8) -> Self {
+        self.set_pfctx(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x61 of `pfcc_reg` (1 bits; big-endian dword 3, bits 31:31). Kernel `mlx5_ifc_pfcc_reg_bits.pprx`.
+    #[inline]
+    pub const fn pprx(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x60, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pprx`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pprx(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 1, raw);
+    }
+
+    /// [`Self::set_pprx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pprx(mut self, v: bool) -> Self {
+        self.set_pprx(v);
+        self
+    }
+
+    /// PRM bits 0x61..0x62 of `pfcc_reg` (1 bits; big-endian dword 3, bits 30:30). Kernel `mlx5_ifc_pfcc_reg_bits.aprx`.
+    #[inline]
+    pub const fn aprx(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x61, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::aprx`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_aprx(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x61, 1, raw);
+    }
+
+    /// [`Self::set_aprx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_aprx(mut self, v: bool) -> Self {
+        self.set_aprx(v);
+        self
+    }
+
+    /// PRM bits 0x62..0x63 of `pfcc_reg` (1 bits; big-endian dword 3, bits 29:29). Kernel `mlx5_ifc_pfcc_reg_bits.pprx_mask_n`.
+    #[inline]
+    pub const fn pprx_mask_n(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x62, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pprx_mask_n`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pprx_mask_n(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x62, 1, raw);
+    }
+
+    /// [`Self::set_pprx_mask_n`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pprx_mask_n(mut self, v: bool) -> Self {
+        self.set_pprx_mask_n(v);
+        self
+    }
+
+    /// PRM bits 0x68..0x70 of `pfcc_reg` (8 bits; big-endian dword 3, bits 23:16). Kernel `mlx5_ifc_pfcc_reg_bits.pfcrx`.
+    #[inline]
+    pub const fn pfcrx(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x68, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pfcrx`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pfcrx(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x68, 8, raw);
+    }
+
+    /// [`Self::set_pfcrx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pfcrx(mut self, v: u8) -> Self {
+        self.set_pfcrx(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x90 of `pfcc_reg` (16 bits; big-endian dword 4, bits 31:16). Kernel `mlx5_ifc_pfcc_reg_bits.device_stall_minor_watermark`.
+    #[inline]
+    pub const fn device_stall_minor_watermark(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x80, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::device_stall_minor_watermark`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_device_stall_minor_watermark(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 16, raw);
+    }
+
+    /// [`Self::set_device_stall_minor_watermark`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_device_stall_minor_watermark(mut self, v: u16) -> Self {
+        self.set_device_stall_minor_watermark(v);
+        self
+    }
+
+    /// PRM bits 0x90..0xa0 of `pfcc_reg` (16 bits; big-endian dword 4, bits 15:0). Kernel `mlx5_ifc_pfcc_reg_bits.device_stall_critical_watermark`.
+    #[inline]
+    pub const fn device_stall_critical_watermark(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x90, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::device_stall_critical_watermark`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_device_stall_critical_watermark(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 16, raw);
+    }
+
+    /// [`Self::set_device_stall_critical_watermark`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_device_stall_critical_watermark(mut self, v: u16) -> Self {
+        self.set_device_stall_critical_watermark(v);
+        self
+    }
+
+    /// PRM bits 0xb8..0xc0 of `pfcc_reg` (8 bits; big-endian dword 5, bits 7:0). Kernel `mlx5_ifc_pfcc_reg_bits.cable_length`.
+    #[inline]
+    pub const fn cable_length(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::cable_length`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_cable_length(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb8, 8, raw);
+    }
+
+    /// [`Self::set_cable_length`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cable_length(mut self, v: u8) -> Self {
+        self.set_cable_length(v);
+        self
+    }
+    /// Where [`Self::buf_ownership`] lives: offset, width, count and kind.
+    pub const FIELD_BUF_OWNERSHIP: FieldDesc = FieldDesc { name: "buf_ownership", offset: 0x4, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cable_length_mask`] lives: offset, width, count and kind.
+    pub const FIELD_CABLE_LENGTH_MASK: FieldDesc = FieldDesc { name: "cable_length_mask", offset: 0x1a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ppan_mask_n`] lives: offset, width, count and kind.
+    pub const FIELD_PPAN_MASK_N: FieldDesc = FieldDesc { name: "ppan_mask_n", offset: 0x1b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::minor_stall_mask`] lives: offset, width, count and kind.
+    pub const FIELD_MINOR_STALL_MASK: FieldDesc = FieldDesc { name: "minor_stall_mask", offset: 0x1c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::critical_stall_mask`] lives: offset, width, count and kind.
+    pub const FIELD_CRITICAL_STALL_MASK: FieldDesc = FieldDesc { name: "critical_stall_mask", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ppan`] lives: offset, width, count and kind.
+    pub const FIELD_PPAN: FieldDesc = FieldDesc { name: "ppan", offset: 0x20, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::prio_mask_tx`] lives: offset, width, count and kind.
+    pub const FIELD_PRIO_MASK_TX: FieldDesc = FieldDesc { name: "prio_mask_tx", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::prio_mask_rx`] lives: offset, width, count and kind.
+    pub const FIELD_PRIO_MASK_RX: FieldDesc = FieldDesc { name: "prio_mask_rx", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pptx`] lives: offset, width, count and kind.
+    pub const FIELD_PPTX: FieldDesc = FieldDesc { name: "pptx", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::aptx`] lives: offset, width, count and kind.
+    pub const FIELD_APTX: FieldDesc = FieldDesc { name: "aptx", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pptx_mask_n`] lives: offset, width, count and kind.
+    pub const FIELD_PPTX_MASK_N: FieldDesc = FieldDesc { name: "pptx_mask_n", offset: 0x42, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pfctx`] lives: offset, width, count and kind.
+    pub const FIELD_PFCTX: FieldDesc = FieldDesc { name: "pfctx", offset: 0x48, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pprx`] lives: offset, width, count and kind.
+    pub const FIELD_PPRX: FieldDesc = FieldDesc { name: "pprx", offset: 0x60, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::aprx`] lives: offset, width, count and kind.
+    pub const FIELD_APRX: FieldDesc = FieldDesc { name: "aprx", offset: 0x61, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pprx_mask_n`] lives: offset, width, count and kind.
+    pub const FIELD_PPRX_MASK_N: FieldDesc = FieldDesc { name: "pprx_mask_n", offset: 0x62, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pfcrx`] lives: offset, width, count and kind.
+    pub const FIELD_PFCRX: FieldDesc = FieldDesc { name: "pfcrx", offset: 0x68, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_stall_minor_watermark`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_STALL_MINOR_WATERMARK: FieldDesc = FieldDesc { name: "device_stall_minor_watermark", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::device_stall_critical_watermark`] lives: offset, width, count and kind.
+    pub const FIELD_DEVICE_STALL_CRITICAL_WATERMARK: FieldDesc = FieldDesc { name: "device_stall_critical_watermark", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cable_length`] lives: offset, width, count and kind.
+    pub const FIELD_CABLE_LENGTH: FieldDesc = FieldDesc { name: "cable_length", offset: 0xb8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PfccReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PfccReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PfccReg {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_PFCC_REG;
+}
+
+static LAYOUT_PFCC_REG: LayoutDesc = LayoutDesc {
+    name: "pfcc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_BUF_OWNERSHIP,
+        FieldDesc { name: "reserved_at_6", offset: 0x6, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0xa, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_CABLE_LENGTH_MASK,
+        PfccReg::FIELD_PPAN_MASK_N,
+        PfccReg::FIELD_MINOR_STALL_MASK,
+        PfccReg::FIELD_CRITICAL_STALL_MASK,
+        FieldDesc { name: "reserved_at_1e", offset: 0x1e, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_PPAN,
+        FieldDesc { name: "reserved_at_24", offset: 0x24, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_PRIO_MASK_TX,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_PRIO_MASK_RX,
+        PfccReg::FIELD_PPTX,
+        PfccReg::FIELD_APTX,
+        PfccReg::FIELD_PPTX_MASK_N,
+        FieldDesc { name: "reserved_at_43", offset: 0x43, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_PFCTX,
+        FieldDesc { name: "reserved_at_50", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_PPRX,
+        PfccReg::FIELD_APRX,
+        PfccReg::FIELD_PPRX_MASK_N,
+        FieldDesc { name: "reserved_at_63", offset: 0x63, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_PFCRX,
+        FieldDesc { name: "reserved_at_70", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_DEVICE_STALL_MINOR_WATERMARK,
+        PfccReg::FIELD_DEVICE_STALL_CRITICAL_WATERMARK,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        PfccReg::FIELD_CABLE_LENGTH,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pelc_reg
+///
+/// Kernel `struct mlx5_ifc_pelc_reg_bits`: 56 bytes (0x1c0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PelcReg(pub [u8; 56]);
+
+const _: () = assert!(core::mem::size_of::<PelcReg>() == 56);
+
+impl PelcReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 56;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 56]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PELC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 56] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x4 of `pelc_reg` (4 bits; big-endian dword 0, bits 31:28). Kernel `mlx5_ifc_pelc_reg_bits.op`.
+    #[inline]
+    pub const fn op(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::op`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_op(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 4, raw);
+    }
+
+    /// [`Self::set_op`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op(mut self, v: u8) -> Self {
+        self.set_op(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `pelc_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pelc_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x28 of `pelc_reg` (8 bits; big-endian dword 1, bits 31:24). Kernel `mlx5_ifc_pelc_reg_bits.op_admin`.
+    #[inline]
+    pub const fn op_admin(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x20, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::op_admin`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_op_admin(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 8, raw);
+    }
+
+    /// [`Self::set_op_admin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_admin(mut self, v: u8) -> Self {
+        self.set_op_admin(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x30 of `pelc_reg` (8 bits; big-endian dword 1, bits 23:16). Kernel `mlx5_ifc_pelc_reg_bits.op_capability`.
+    #[inline]
+    pub const fn op_capability(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x28, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::op_capability`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_op_capability(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 8, raw);
+    }
+
+    /// [`Self::set_op_capability`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_capability(mut self, v: u8) -> Self {
+        self.set_op_capability(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x38 of `pelc_reg` (8 bits; big-endian dword 1, bits 15:8). Kernel `mlx5_ifc_pelc_reg_bits.op_request`.
+    #[inline]
+    pub const fn op_request(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x30, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::op_request`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_op_request(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 8, raw);
+    }
+
+    /// [`Self::set_op_request`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_request(mut self, v: u8) -> Self {
+        self.set_op_request(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `pelc_reg` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_pelc_reg_bits.op_active`.
+    #[inline]
+    pub const fn op_active(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::op_active`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_op_active(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_op_active`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_active(mut self, v: u8) -> Self {
+        self.set_op_active(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x80 of `pelc_reg` (64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_pelc_reg_bits.admin`.
+    #[inline]
+    pub const fn admin(&self) -> u64 {
+        bits::get64(&self.0, 0x40)
+    }
+
+    /// Sets [`Self::admin`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_admin(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x40, raw);
+    }
+
+    /// [`Self::set_admin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_admin(mut self, v: u64) -> Self {
+        self.set_admin(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xc0 of `pelc_reg` (64 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_pelc_reg_bits.capability`.
+    #[inline]
+    pub const fn capability(&self) -> u64 {
+        bits::get64(&self.0, 0x80)
+    }
+
+    /// Sets [`Self::capability`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_capability(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x80, raw);
+    }
+
+    /// [`Self::set_capability`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_capability(mut self, v: u64) -> Self {
+        self.set_capability(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0x100 of `pelc_reg` (64 bits; big-endian, byte 0x18). Kernel `mlx5_ifc_pelc_reg_bits.request`.
+    #[inline]
+    pub const fn request(&self) -> u64 {
+        bits::get64(&self.0, 0xc0)
+    }
+
+    /// Sets [`Self::request`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_request(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0xc0, raw);
+    }
+
+    /// [`Self::set_request`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_request(mut self, v: u64) -> Self {
+        self.set_request(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x140 of `pelc_reg` (64 bits; big-endian, byte 0x20). Kernel `mlx5_ifc_pelc_reg_bits.active`.
+    #[inline]
+    pub const fn active(&self) -> u64 {
+        bits::get64(&self.0, 0x100)
+    }
+
+    /// Sets [`Self::active`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_active(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x100, raw);
+    }
+
+    /// [`Self::set_active`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_active(mut self, v: u64) -> Self {
+        self.set_active(v);
+        self
+    }
+    /// Where [`Self::op`] lives: offset, width, count and kind.
+    pub const FIELD_OP: FieldDesc = FieldDesc { name: "op", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_admin`] lives: offset, width, count and kind.
+    pub const FIELD_OP_ADMIN: FieldDesc = FieldDesc { name: "op_admin", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_capability`] lives: offset, width, count and kind.
+    pub const FIELD_OP_CAPABILITY: FieldDesc = FieldDesc { name: "op_capability", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_request`] lives: offset, width, count and kind.
+    pub const FIELD_OP_REQUEST: FieldDesc = FieldDesc { name: "op_request", offset: 0x30, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_active`] lives: offset, width, count and kind.
+    pub const FIELD_OP_ACTIVE: FieldDesc = FieldDesc { name: "op_active", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::admin`] lives: offset, width, count and kind.
+    pub const FIELD_ADMIN: FieldDesc = FieldDesc { name: "admin", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::capability`] lives: offset, width, count and kind.
+    pub const FIELD_CAPABILITY: FieldDesc = FieldDesc { name: "capability", offset: 0x80, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::request`] lives: offset, width, count and kind.
+    pub const FIELD_REQUEST: FieldDesc = FieldDesc { name: "request", offset: 0xc0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::active`] lives: offset, width, count and kind.
+    pub const FIELD_ACTIVE: FieldDesc = FieldDesc { name: "active", offset: 0x100, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PelcReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PelcReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PelcReg {
+    const SIZE: usize = 56;
+    const DESC: &'static LayoutDesc = &LAYOUT_PELC_REG;
+}
+
+static LAYOUT_PELC_REG: LayoutDesc = LayoutDesc {
+    name: "pelc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x1c0,
+    doc: "",
+    fields: &[
+        PelcReg::FIELD_OP,
+        FieldDesc { name: "reserved_at_4", offset: 0x4, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PelcReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PelcReg::FIELD_OP_ADMIN,
+        PelcReg::FIELD_OP_CAPABILITY,
+        PelcReg::FIELD_OP_REQUEST,
+        PelcReg::FIELD_OP_ACTIVE,
+        PelcReg::FIELD_ADMIN,
+        PelcReg::FIELD_CAPABILITY,
+        PelcReg::FIELD_REQUEST,
+        PelcReg::FIELD_ACTIVE,
+        FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// peir_reg
+///
+/// Kernel `struct mlx5_ifc_peir_reg_bits`: 12 bytes (0x60 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PeirReg(pub [u8; 12]);
+
+const _: () = assert!(core::mem::size_of::<PeirReg>() == 12);
+
+impl PeirReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 12;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 12]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PEIR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 12] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `peir_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_peir_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x2c..0x30 of `peir_reg` (4 bits; big-endian dword 1, bits 19:16). Kernel `mlx5_ifc_peir_reg_bits.error_count`.
+    #[inline]
+    pub const fn error_count(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::error_count`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_error_count(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2c, 4, raw);
+    }
+
+    /// [`Self::set_error_count`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_error_count(mut self, v: u8) -> Self {
+        self.set_error_count(v);
+        self
+    }
+
+    /// PRM bits 0x4c..0x50 of `peir_reg` (4 bits; big-endian dword 2, bits 19:16). Kernel `mlx5_ifc_peir_reg_bits.lane`.
+    #[inline]
+    pub const fn lane(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::lane`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_lane(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4c, 4, raw);
+    }
+
+    /// [`Self::set_lane`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane(mut self, v: u8) -> Self {
+        self.set_lane(v);
+        self
+    }
+
+    /// PRM bits 0x58..0x60 of `peir_reg` (8 bits; big-endian dword 2, bits 7:0). Kernel `mlx5_ifc_peir_reg_bits.error_type`.
+    #[inline]
+    pub const fn error_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x58, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::error_type`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_error_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x58, 8, raw);
+    }
+
+    /// [`Self::set_error_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_error_type(mut self, v: u8) -> Self {
+        self.set_error_type(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::error_count`] lives: offset, width, count and kind.
+    pub const FIELD_ERROR_COUNT: FieldDesc = FieldDesc { name: "error_count", offset: 0x2c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lane`] lives: offset, width, count and kind.
+    pub const FIELD_LANE: FieldDesc = FieldDesc { name: "lane", offset: 0x4c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::error_type`] lives: offset, width, count and kind.
+    pub const FIELD_ERROR_TYPE: FieldDesc = FieldDesc { name: "error_type", offset: 0x58, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PeirReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PeirReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PeirReg {
+    const SIZE: usize = 12;
+    const DESC: &'static LayoutDesc = &LAYOUT_PEIR_REG;
+}
+
+static LAYOUT_PEIR_REG: LayoutDesc = LayoutDesc {
+    name: "peir_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x60,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PeirReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        PeirReg::FIELD_ERROR_COUNT,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        PeirReg::FIELD_LANE,
+        FieldDesc { name: "reserved_at_50", offset: 0x50, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PeirReg::FIELD_ERROR_TYPE,
+    ],
+};
+
+/// mpegc_reg
+///
+/// Kernel `struct mlx5_ifc_mpegc_reg_bits`: 44 bytes (0x160 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MpegcReg(pub [u8; 44]);
+
+const _: () = assert!(core::mem::size_of::<MpegcReg>() == 44);
+
+impl MpegcReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 44;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 44]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MPEGC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 44] {
+        &self.0
+    }
+
+    /// PRM bits 0x30..0x40 of `mpegc_reg` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_mpegc_reg_bits.field_select`.
+    #[inline]
+    pub const fn field_select(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::field_select`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_field_select(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_field_select`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_field_select(mut self, v: u16) -> Self {
+        self.set_field_select(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `mpegc_reg` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_mpegc_reg_bits.tx_overflow_sense`.
+    #[inline]
+    pub const fn tx_overflow_sense(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::tx_overflow_sense`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_tx_overflow_sense(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_tx_overflow_sense`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tx_overflow_sense(mut self, v: bool) -> Self {
+        self.set_tx_overflow_sense(v);
+        self
+    }
+
+    /// PRM bits 0x41..0x42 of `mpegc_reg` (1 bits; big-endian dword 2, bits 30:30). Kernel `mlx5_ifc_mpegc_reg_bits.mark_cqe`.
+    #[inline]
+    pub const fn mark_cqe(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x41, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mark_cqe`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mark_cqe(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x41, 1, raw);
+    }
+
+    /// [`Self::set_mark_cqe`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mark_cqe(mut self, v: bool) -> Self {
+        self.set_mark_cqe(v);
+        self
+    }
+
+    /// PRM bits 0x42..0x43 of `mpegc_reg` (1 bits; big-endian dword 2, bits 29:29). Kernel `mlx5_ifc_mpegc_reg_bits.mark_cnp`.
+    #[inline]
+    pub const fn mark_cnp(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x42, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mark_cnp`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mark_cnp(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x42, 1, raw);
+    }
+
+    /// [`Self::set_mark_cnp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mark_cnp(mut self, v: bool) -> Self {
+        self.set_mark_cnp(v);
+        self
+    }
+
+    /// PRM bits 0x5e..0x60 of `mpegc_reg` (2 bits; big-endian dword 2, bits 1:0). Kernel `mlx5_ifc_mpegc_reg_bits.tx_lossy_overflow_oper`.
+    #[inline]
+    pub const fn tx_lossy_overflow_oper(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x5e, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::tx_lossy_overflow_oper`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_tx_lossy_overflow_oper(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5e, 2, raw);
+    }
+
+    /// [`Self::set_tx_lossy_overflow_oper`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tx_lossy_overflow_oper(mut self, v: u8) -> Self {
+        self.set_tx_lossy_overflow_oper(v);
+        self
+    }
+    /// Where [`Self::field_select`] lives: offset, width, count and kind.
+    pub const FIELD_FIELD_SELECT: FieldDesc = FieldDesc { name: "field_select", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_overflow_sense`] lives: offset, width, count and kind.
+    pub const FIELD_TX_OVERFLOW_SENSE: FieldDesc = FieldDesc { name: "tx_overflow_sense", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mark_cqe`] lives: offset, width, count and kind.
+    pub const FIELD_MARK_CQE: FieldDesc = FieldDesc { name: "mark_cqe", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mark_cnp`] lives: offset, width, count and kind.
+    pub const FIELD_MARK_CNP: FieldDesc = FieldDesc { name: "mark_cnp", offset: 0x42, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tx_lossy_overflow_oper`] lives: offset, width, count and kind.
+    pub const FIELD_TX_LOSSY_OVERFLOW_OPER: FieldDesc = FieldDesc { name: "tx_lossy_overflow_oper", offset: 0x5e, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MpegcReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MpegcReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MpegcReg {
+    const SIZE: usize = 44;
+    const DESC: &'static LayoutDesc = &LAYOUT_MPEGC_REG;
+}
+
+static LAYOUT_MPEGC_REG: LayoutDesc = LayoutDesc {
+    name: "mpegc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x160,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x30, count: Count::One, kind: FieldKind::Reserved },
+        MpegcReg::FIELD_FIELD_SELECT,
+        MpegcReg::FIELD_TX_OVERFLOW_SENSE,
+        MpegcReg::FIELD_MARK_CQE,
+        MpegcReg::FIELD_MARK_CNP,
+        FieldDesc { name: "reserved_at_43", offset: 0x43, width: 0x1b, count: Count::One, kind: FieldKind::Reserved },
+        MpegcReg::FIELD_TX_LOSSY_OVERFLOW_OPER,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x100, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mpir_reg
+///
+/// Kernel `struct mlx5_ifc_mpir_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MpirReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<MpirReg>() == 16);
+
+impl MpirReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MPIR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `mpir_reg` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_mpir_reg_bits.sdm`.
+    #[inline]
+    pub const fn sdm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::sdm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_sdm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_sdm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sdm(mut self, v: bool) -> Self {
+        self.set_sdm(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x20 of `mpir_reg` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_mpir_reg_bits.host_buses`.
+    #[inline]
+    pub const fn host_buses(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::host_buses`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_host_buses(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_host_buses`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_host_buses(mut self, v: u8) -> Self {
+        self.set_host_buses(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x48 of `mpir_reg` (8 bits; big-endian dword 2, bits 31:24). Kernel `mlx5_ifc_mpir_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x40, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+    /// Where [`Self::sdm`] lives: offset, width, count and kind.
+    pub const FIELD_SDM: FieldDesc = FieldDesc { name: "sdm", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::host_buses`] lives: offset, width, count and kind.
+    pub const FIELD_HOST_BUSES: FieldDesc = FieldDesc { name: "host_buses", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MpirReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MpirReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MpirReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MPIR_REG;
+}
+
+static LAYOUT_MPIR_REG: LayoutDesc = LayoutDesc {
+    name: "mpir_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        MpirReg::FIELD_SDM,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x1b, count: Count::One, kind: FieldKind::Reserved },
+        MpirReg::FIELD_HOST_BUSES,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        MpirReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_48", offset: 0x48, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mtutc_reg
+///
+/// Kernel `struct mlx5_ifc_mtutc_reg_bits`: 28 bytes (0xe0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MtutcReg(pub [u8; 28]);
+
+const _: () = assert!(core::mem::size_of::<MtutcReg>() == 28);
+
+impl MtutcReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 28;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 28]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MTUTC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 28] {
+        &self.0
+    }
+
+    /// PRM bits 0x5..0x8 of `mtutc_reg` (3 bits; big-endian dword 0, bits 26:24). Kernel `mlx5_ifc_mtutc_reg_bits.freq_adj_units`.
+    #[inline]
+    pub const fn freq_adj_units(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x5, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::freq_adj_units`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_freq_adj_units(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 3, raw);
+    }
+
+    /// [`Self::set_freq_adj_units`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_freq_adj_units(mut self, v: u8) -> Self {
+        self.set_freq_adj_units(v);
+        self
+    }
+
+    /// PRM bits 0xb..0x10 of `mtutc_reg` (5 bits; big-endian dword 0, bits 20:16). Kernel `mlx5_ifc_mtutc_reg_bits.log_max_freq_adjustment`.
+    #[inline]
+    pub const fn log_max_freq_adjustment(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xb, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_max_freq_adjustment`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_max_freq_adjustment(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xb, 5, raw);
+    }
+
+    /// [`Self::set_log_max_freq_adjustment`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_max_freq_adjustment(mut self, v: u8) -> Self {
+        self.set_log_max_freq_adjustment(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x20 of `mtutc_reg` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_mtutc_reg_bits.operation`.
+    #[inline]
+    pub const fn operation(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::operation`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_operation(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_operation`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_operation(mut self, v: u8) -> Self {
+        self.set_operation(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `mtutc_reg` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_mtutc_reg_bits.freq_adjustment`.
+    #[inline]
+    pub const fn freq_adjustment(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::freq_adjustment`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_freq_adjustment(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_freq_adjustment`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_freq_adjustment(mut self, v: u32) -> Self {
+        self.set_freq_adjustment(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xa0 of `mtutc_reg` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_mtutc_reg_bits.utc_sec`.
+    #[inline]
+    pub const fn utc_sec(&self) -> u32 {
+        bits::get32(&self.0, 0x80, 32)
+    }
+
+    /// Sets [`Self::utc_sec`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_utc_sec(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x80, 32, raw);
+    }
+
+    /// [`Self::set_utc_sec`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_utc_sec(mut self, v: u32) -> Self {
+        self.set_utc_sec(v);
+        self
+    }
+
+    /// PRM bits 0xa2..0xc0 of `mtutc_reg` (30 bits; big-endian dword 5, bits 29:0). Kernel `mlx5_ifc_mtutc_reg_bits.utc_nsec`.
+    #[inline]
+    pub const fn utc_nsec(&self) -> u32 {
+        bits::get32(&self.0, 0xa2, 30)
+    }
+
+    /// Sets [`Self::utc_nsec`], keeping every other bit; bits of `v` beyond the field's 30 bits are dropped.
+    #[inline]
+    pub const fn set_utc_nsec(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa2, 30, raw);
+    }
+
+    /// [`Self::set_utc_nsec`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_utc_nsec(mut self, v: u32) -> Self {
+        self.set_utc_nsec(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xe0 of `mtutc_reg` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_mtutc_reg_bits.time_adjustment`.
+    #[inline]
+    pub const fn time_adjustment(&self) -> u32 {
+        bits::get32(&self.0, 0xc0, 32)
+    }
+
+    /// Sets [`Self::time_adjustment`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_time_adjustment(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xc0, 32, raw);
+    }
+
+    /// [`Self::set_time_adjustment`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_time_adjustment(mut self, v: u32) -> Self {
+        self.set_time_adjustment(v);
+        self
+    }
+    /// Where [`Self::freq_adj_units`] lives: offset, width, count and kind.
+    pub const FIELD_FREQ_ADJ_UNITS: FieldDesc = FieldDesc { name: "freq_adj_units", offset: 0x5, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_max_freq_adjustment`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_MAX_FREQ_ADJUSTMENT: FieldDesc = FieldDesc { name: "log_max_freq_adjustment", offset: 0xb, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::operation`] lives: offset, width, count and kind.
+    pub const FIELD_OPERATION: FieldDesc = FieldDesc { name: "operation", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::freq_adjustment`] lives: offset, width, count and kind.
+    pub const FIELD_FREQ_ADJUSTMENT: FieldDesc = FieldDesc { name: "freq_adjustment", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::utc_sec`] lives: offset, width, count and kind.
+    pub const FIELD_UTC_SEC: FieldDesc = FieldDesc { name: "utc_sec", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::utc_nsec`] lives: offset, width, count and kind.
+    pub const FIELD_UTC_NSEC: FieldDesc = FieldDesc { name: "utc_nsec", offset: 0xa2, width: 0x1e, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::time_adjustment`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_ADJUSTMENT: FieldDesc = FieldDesc { name: "time_adjustment", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MtutcReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MtutcReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MtutcReg {
+    const SIZE: usize = 28;
+    const DESC: &'static LayoutDesc = &LAYOUT_MTUTC_REG;
+}
+
+static LAYOUT_MTUTC_REG: LayoutDesc = LayoutDesc {
+    name: "mtutc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0xe0,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
+        MtutcReg::FIELD_FREQ_ADJ_UNITS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        MtutcReg::FIELD_LOG_MAX_FREQ_ADJUSTMENT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        MtutcReg::FIELD_OPERATION,
+        MtutcReg::FIELD_FREQ_ADJUSTMENT,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        MtutcReg::FIELD_UTC_SEC,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        MtutcReg::FIELD_UTC_NSEC,
+        MtutcReg::FIELD_TIME_ADJUSTMENT,
+    ],
+};
+
+/// pcam_enhanced_features
+///
+/// Kernel `struct mlx5_ifc_pcam_enhanced_features_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PcamEnhancedFeatures(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PcamEnhancedFeatures>() == 16);
+
+impl PcamEnhancedFeatures {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PCAM_ENHANCED_FEATURES;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x10..0x11 of `pcam_enhanced_features` (1 bits; big-endian dword 0, bits 15:15). Kernel `mlx5_ifc_pcam_enhanced_features_bits.ppcnt_recovery_counters`.
+    #[inline]
+    pub const fn ppcnt_recovery_counters(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x10, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ppcnt_recovery_counters`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ppcnt_recovery_counters(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 1, raw);
+    }
+
+    /// [`Self::set_ppcnt_recovery_counters`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ppcnt_recovery_counters(mut self, v: bool) -> Self {
+        self.set_ppcnt_recovery_counters(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x19 of `pcam_enhanced_features` (1 bits; big-endian dword 0, bits 7:7). Kernel `mlx5_ifc_pcam_enhanced_features_bits.cable_length`.
+    #[inline]
+    pub const fn cable_length(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x18, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::cable_length`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_cable_length(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 1, raw);
+    }
+
+    /// [`Self::set_cable_length`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cable_length(mut self, v: bool) -> Self {
+        self.set_cable_length(v);
+        self
+    }
+
+    /// PRM bits 0x1d..0x1e of `pcam_enhanced_features` (1 bits; big-endian dword 0, bits 2:2). Kernel `mlx5_ifc_pcam_enhanced_features_bits.fec_200G_per_lane_in_pplm`.
+    #[inline]
+    pub const fn fec_200g_per_lane_in_pplm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fec_200g_per_lane_in_pplm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fec_200g_per_lane_in_pplm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 1, raw);
+    }
+
+    /// [`Self::set_fec_200g_per_lane_in_pplm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_200g_per_lane_in_pplm(mut self, v: bool) -> Self {
+        self.set_fec_200g_per_lane_in_pplm(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x49 of `pcam_enhanced_features` (1 bits; big-endian dword 2, bits 23:23). Kernel `mlx5_ifc_pcam_enhanced_features_bits.fec_100G_per_lane_in_pplm`.
+    #[inline]
+    pub const fn fec_100g_per_lane_in_pplm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x48, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fec_100g_per_lane_in_pplm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fec_100g_per_lane_in_pplm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x48, 1, raw);
+    }
+
+    /// [`Self::set_fec_100g_per_lane_in_pplm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_100g_per_lane_in_pplm(mut self, v: bool) -> Self {
+        self.set_fec_100g_per_lane_in_pplm(v);
+        self
+    }
+
+    /// PRM bits 0x53..0x54 of `pcam_enhanced_features` (1 bits; big-endian dword 2, bits 12:12). Kernel `mlx5_ifc_pcam_enhanced_features_bits.buffer_ownership`.
+    #[inline]
+    pub const fn buffer_ownership(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x53, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::buffer_ownership`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_buffer_ownership(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x53, 1, raw);
+    }
+
+    /// [`Self::set_buffer_ownership`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_buffer_ownership(mut self, v: bool) -> Self {
+        self.set_buffer_ownership(v);
+        self
+    }
+
+    /// PRM bits 0x68..0x69 of `pcam_enhanced_features` (1 bits; big-endian dword 3, bits 23:23). Kernel `mlx5_ifc_pcam_enhanced_features_bits.fec_50G_per_lane_in_pplm`.
+    #[inline]
+    pub const fn fec_50g_per_lane_in_pplm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x68, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fec_50g_per_lane_in_pplm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fec_50g_per_lane_in_pplm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x68, 1, raw);
+    }
+
+    /// [`Self::set_fec_50g_per_lane_in_pplm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fec_50g_per_lane_in_pplm(mut self, v: bool) -> Self {
+        self.set_fec_50g_per_lane_in_pplm(v);
+        self
+    }
+
+    /// PRM bits 0x6d..0x6e of `pcam_enhanced_features` (1 bits; big-endian dword 3, bits 18:18). Kernel `mlx5_ifc_pcam_enhanced_features_bits.rx_icrc_encapsulated_counter`.
+    #[inline]
+    pub const fn rx_icrc_encapsulated_counter(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::rx_icrc_encapsulated_counter`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_rx_icrc_encapsulated_counter(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6d, 1, raw);
+    }
+
+    /// [`Self::set_rx_icrc_encapsulated_counter`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rx_icrc_encapsulated_counter(mut self, v: bool) -> Self {
+        self.set_rx_icrc_encapsulated_counter(v);
+        self
+    }
+
+    /// PRM bits 0x72..0x73 of `pcam_enhanced_features` (1 bits; big-endian dword 3, bits 13:13). Kernel `mlx5_ifc_pcam_enhanced_features_bits.ptys_extended_ethernet`.
+    #[inline]
+    pub const fn ptys_extended_ethernet(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x72, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ptys_extended_ethernet`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ptys_extended_ethernet(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x72, 1, raw);
+    }
+
+    /// [`Self::set_ptys_extended_ethernet`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ptys_extended_ethernet(mut self, v: bool) -> Self {
+        self.set_ptys_extended_ethernet(v);
+        self
+    }
+
+    /// PRM bits 0x76..0x77 of `pcam_enhanced_features` (1 bits; big-endian dword 3, bits 9:9). Kernel `mlx5_ifc_pcam_enhanced_features_bits.pfcc_mask`.
+    #[inline]
+    pub const fn pfcc_mask(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x76, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pfcc_mask`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pfcc_mask(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x76, 1, raw);
+    }
+
+    /// [`Self::set_pfcc_mask`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pfcc_mask(mut self, v: bool) -> Self {
+        self.set_pfcc_mask(v);
+        self
+    }
+
+    /// PRM bits 0x7a..0x7b of `pcam_enhanced_features` (1 bits; big-endian dword 3, bits 5:5). Kernel `mlx5_ifc_pcam_enhanced_features_bits.per_lane_error_counters`.
+    #[inline]
+    pub const fn per_lane_error_counters(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::per_lane_error_counters`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_per_lane_error_counters(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7a, 1, raw);
+    }
+
+    /// [`Self::set_per_lane_error_counters`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_per_lane_error_counters(mut self, v: bool) -> Self {
+        self.set_per_lane_error_counters(v);
+        self
+    }
+
+    /// PRM bits 0x7b..0x7c of `pcam_enhanced_features` (1 bits; big-endian dword 3, bits 4:4). Kernel `mlx5_ifc_pcam_enhanced_features_bits.rx_buffer_fullness_counters`.
+    #[inline]
+    pub const fn rx_buffer_fullness_counters(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7b, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::rx_buffer_fullness_counters`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_rx_buffer_fullness_counters(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7b, 1, raw);
+    }
+
+    /// [`Self::set_rx_buffer_fullness_counters`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rx_buffer_fullness_counters(mut self, v: bool) -> Self {
+        self.set_rx_buffer_fullness_counters(v);
+        self
+    }
+
+    /// PRM bits 0x7c..0x7d of `pcam_enhanced_features` (1 bits; big-endian dword 3, bits 3:3). Kernel `mlx5_ifc_pcam_enhanced_features_bits.ptys_connector_type`.
+    #[inline]
+    pub const fn ptys_connector_type(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ptys_connector_type`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ptys_connector_type(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7c, 1, raw);
+    }
+
+    /// [`Self::set_ptys_connector_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ptys_connector_type(mut self, v: bool) -> Self {
+        self.set_ptys_connector_type(v);
+        self
+    }
+
+    /// PRM bits 0x7e..0x7f of `pcam_enhanced_features` (1 bits; big-endian dword 3, bits 1:1). Kernel `mlx5_ifc_pcam_enhanced_features_bits.ppcnt_discard_group`.
+    #[inline]
+    pub const fn ppcnt_discard_group(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ppcnt_discard_group`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ppcnt_discard_group(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7e, 1, raw);
+    }
+
+    /// [`Self::set_ppcnt_discard_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ppcnt_discard_group(mut self, v: bool) -> Self {
+        self.set_ppcnt_discard_group(v);
+        self
+    }
+
+    /// PRM bits 0x7f..0x80 of `pcam_enhanced_features` (1 bits; big-endian dword 3, bits 0:0). Kernel `mlx5_ifc_pcam_enhanced_features_bits.ppcnt_statistical_group`.
+    #[inline]
+    pub const fn ppcnt_statistical_group(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ppcnt_statistical_group`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ppcnt_statistical_group(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7f, 1, raw);
+    }
+
+    /// [`Self::set_ppcnt_statistical_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ppcnt_statistical_group(mut self, v: bool) -> Self {
+        self.set_ppcnt_statistical_group(v);
+        self
+    }
+    /// Where [`Self::ppcnt_recovery_counters`] lives: offset, width, count and kind.
+    pub const FIELD_PPCNT_RECOVERY_COUNTERS: FieldDesc = FieldDesc { name: "ppcnt_recovery_counters", offset: 0x10, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cable_length`] lives: offset, width, count and kind.
+    pub const FIELD_CABLE_LENGTH: FieldDesc = FieldDesc { name: "cable_length", offset: 0x18, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fec_200g_per_lane_in_pplm`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_200G_PER_LANE_IN_PPLM: FieldDesc = FieldDesc { name: "fec_200G_per_lane_in_pplm", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fec_100g_per_lane_in_pplm`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_100G_PER_LANE_IN_PPLM: FieldDesc = FieldDesc { name: "fec_100G_per_lane_in_pplm", offset: 0x48, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::buffer_ownership`] lives: offset, width, count and kind.
+    pub const FIELD_BUFFER_OWNERSHIP: FieldDesc = FieldDesc { name: "buffer_ownership", offset: 0x53, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fec_50g_per_lane_in_pplm`] lives: offset, width, count and kind.
+    pub const FIELD_FEC_50G_PER_LANE_IN_PPLM: FieldDesc = FieldDesc { name: "fec_50G_per_lane_in_pplm", offset: 0x68, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rx_icrc_encapsulated_counter`] lives: offset, width, count and kind.
+    pub const FIELD_RX_ICRC_ENCAPSULATED_COUNTER: FieldDesc = FieldDesc { name: "rx_icrc_encapsulated_counter", offset: 0x6d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ptys_extended_ethernet`] lives: offset, width, count and kind.
+    pub const FIELD_PTYS_EXTENDED_ETHERNET: FieldDesc = FieldDesc { name: "ptys_extended_ethernet", offset: 0x72, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pfcc_mask`] lives: offset, width, count and kind.
+    pub const FIELD_PFCC_MASK: FieldDesc = FieldDesc { name: "pfcc_mask", offset: 0x76, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::per_lane_error_counters`] lives: offset, width, count and kind.
+    pub const FIELD_PER_LANE_ERROR_COUNTERS: FieldDesc = FieldDesc { name: "per_lane_error_counters", offset: 0x7a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rx_buffer_fullness_counters`] lives: offset, width, count and kind.
+    pub const FIELD_RX_BUFFER_FULLNESS_COUNTERS: FieldDesc = FieldDesc { name: "rx_buffer_fullness_counters", offset: 0x7b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ptys_connector_type`] lives: offset, width, count and kind.
+    pub const FIELD_PTYS_CONNECTOR_TYPE: FieldDesc = FieldDesc { name: "ptys_connector_type", offset: 0x7c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ppcnt_discard_group`] lives: offset, width, count and kind.
+    pub const FIELD_PPCNT_DISCARD_GROUP: FieldDesc = FieldDesc { name: "ppcnt_discard_group", offset: 0x7e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ppcnt_statistical_group`] lives: offset, width, count and kind.
+    pub const FIELD_PPCNT_STATISTICAL_GROUP: FieldDesc = FieldDesc { name: "ppcnt_statistical_group", offset: 0x7f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for PcamEnhancedFeatures {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PcamEnhancedFeatures {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PcamEnhancedFeatures {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PCAM_ENHANCED_FEATURES;
+}
+
+static LAYOUT_PCAM_ENHANCED_FEATURES: LayoutDesc = LayoutDesc {
+    name: "pcam_enhanced_features",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_PPCNT_RECOVERY_COUNTERS,
+        FieldDesc { name: "reserved_at_11", offset: 0x11, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_CABLE_LENGTH,
+        FieldDesc { name: "reserved_at_19", offset: 0x19, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_FEC_200G_PER_LANE_IN_PPLM,
+        FieldDesc { name: "reserved_at_1e", offset: 0x1e, width: 0x2a, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_FEC_100G_PER_LANE_IN_PPLM,
+        FieldDesc { name: "reserved_at_49", offset: 0x49, width: 0xa, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_BUFFER_OWNERSHIP,
+        FieldDesc { name: "reserved_at_54", offset: 0x54, width: 0x14, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_FEC_50G_PER_LANE_IN_PPLM,
+        FieldDesc { name: "reserved_at_69", offset: 0x69, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_RX_ICRC_ENCAPSULATED_COUNTER,
+        FieldDesc { name: "reserved_at_6e", offset: 0x6e, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_PTYS_EXTENDED_ETHERNET,
+        FieldDesc { name: "reserved_at_73", offset: 0x73, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_PFCC_MASK,
+        FieldDesc { name: "reserved_at_77", offset: 0x77, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_PER_LANE_ERROR_COUNTERS,
+        PcamEnhancedFeatures::FIELD_RX_BUFFER_FULLNESS_COUNTERS,
+        PcamEnhancedFeatures::FIELD_PTYS_CONNECTOR_TYPE,
+        FieldDesc { name: "reserved_at_7d", offset: 0x7d, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        PcamEnhancedFeatures::FIELD_PPCNT_DISCARD_GROUP,
+        PcamEnhancedFeatures::FIELD_PPCNT_STATISTICAL_GROUP,
+    ],
+};
+
+/// pcam_regs_5000_to_507f
+///
+/// Kernel `struct mlx5_ifc_pcam_regs_5000_to_507f_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PcamRegs5000To507f(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PcamRegs5000To507f>() == 16);
+
+impl PcamRegs5000To507f {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PCAM_REGS_5000_TO_507F;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `pcam_regs_5000_to_507f` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.port_access_reg_cap_mask_127_to_96`.
+    #[inline]
+    pub const fn port_access_reg_cap_mask_127_to_96(&self) -> u32 {
+        bits::get32(&self.0, 0x0, 32)
+    }
+
+    /// Sets [`Self::port_access_reg_cap_mask_127_to_96`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_port_access_reg_cap_mask_127_to_96(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x0, 32, raw);
+    }
+
+    /// [`Self::set_port_access_reg_cap_mask_127_to_96`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_access_reg_cap_mask_127_to_96(mut self, v: u32) -> Self {
+        self.set_port_access_reg_cap_mask_127_to_96(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `pcam_regs_5000_to_507f` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.port_access_reg_cap_mask_95_to_64`.
+    #[inline]
+    pub const fn port_access_reg_cap_mask_95_to_64(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::port_access_reg_cap_mask_95_to_64`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_port_access_reg_cap_mask_95_to_64(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_port_access_reg_cap_mask_95_to_64`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_access_reg_cap_mask_95_to_64(mut self, v: u32) -> Self {
+        self.set_port_access_reg_cap_mask_95_to_64(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `pcam_regs_5000_to_507f` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.port_access_reg_cap_mask_63`.
+    #[inline]
+    pub const fn port_access_reg_cap_mask_63(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::port_access_reg_cap_mask_63`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_port_access_reg_cap_mask_63(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_port_access_reg_cap_mask_63`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_access_reg_cap_mask_63(mut self, v: bool) -> Self {
+        self.set_port_access_reg_cap_mask_63(v);
+        self
+    }
+
+    /// PRM bits 0x41..0x42 of `pcam_regs_5000_to_507f` (1 bits; big-endian dword 2, bits 30:30). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.pphcr`.
+    #[inline]
+    pub const fn pphcr(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x41, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pphcr`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pphcr(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x41, 1, raw);
+    }
+
+    /// [`Self::set_pphcr`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pphcr(mut self, v: bool) -> Self {
+        self.set_pphcr(v);
+        self
+    }
+
+    /// PRM bits 0x42..0x5c of `pcam_regs_5000_to_507f` (26 bits; big-endian dword 2, bits 29:4). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.port_access_reg_cap_mask_61_to_36`.
+    #[inline]
+    pub const fn port_access_reg_cap_mask_61_to_36(&self) -> u32 {
+        bits::get32(&self.0, 0x42, 26)
+    }
+
+    /// Sets [`Self::port_access_reg_cap_mask_61_to_36`], keeping every other bit; bits of `v` beyond the field's 26 bits are dropped.
+    #[inline]
+    pub const fn set_port_access_reg_cap_mask_61_to_36(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x42, 26, raw);
+    }
+
+    /// [`Self::set_port_access_reg_cap_mask_61_to_36`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_access_reg_cap_mask_61_to_36(mut self, v: u32) -> Self {
+        self.set_port_access_reg_cap_mask_61_to_36(v);
+        self
+    }
+
+    /// PRM bits 0x5c..0x5d of `pcam_regs_5000_to_507f` (1 bits; big-endian dword 2, bits 3:3). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.pplm`.
+    #[inline]
+    pub const fn pplm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pplm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pplm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5c, 1, raw);
+    }
+
+    /// [`Self::set_pplm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pplm(mut self, v: bool) -> Self {
+        self.set_pplm(v);
+        self
+    }
+
+    /// PRM bits 0x5d..0x60 of `pcam_regs_5000_to_507f` (3 bits; big-endian dword 2, bits 2:0). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.port_access_reg_cap_mask_34_to_32`.
+    #[inline]
+    pub const fn port_access_reg_cap_mask_34_to_32(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x5d, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_access_reg_cap_mask_34_to_32`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_port_access_reg_cap_mask_34_to_32(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5d, 3, raw);
+    }
+
+    /// [`Self::set_port_access_reg_cap_mask_34_to_32`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_access_reg_cap_mask_34_to_32(mut self, v: u8) -> Self {
+        self.set_port_access_reg_cap_mask_34_to_32(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x73 of `pcam_regs_5000_to_507f` (19 bits; big-endian dword 3, bits 31:13). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.port_access_reg_cap_mask_31_to_13`.
+    #[inline]
+    pub const fn port_access_reg_cap_mask_31_to_13(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 19)
+    }
+
+    /// Sets [`Self::port_access_reg_cap_mask_31_to_13`], keeping every other bit; bits of `v` beyond the field's 19 bits are dropped.
+    #[inline]
+    pub const fn set_port_access_reg_cap_mask_31_to_13(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 19, raw);
+    }
+
+    /// [`Self::set_port_access_reg_cap_mask_31_to_13`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_access_reg_cap_mask_31_to_13(mut self, v: u32) -> Self {
+        self.set_port_access_reg_cap_mask_31_to_13(v);
+        self
+    }
+
+    /// PRM bits 0x73..0x74 of `pcam_regs_5000_to_507f` (1 bits; big-endian dword 3, bits 12:12). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.pbmc`.
+    #[inline]
+    pub const fn pbmc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x73, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pbmc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pbmc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x73, 1, raw);
+    }
+
+    /// [`Self::set_pbmc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pbmc(mut self, v: bool) -> Self {
+        self.set_pbmc(v);
+        self
+    }
+
+    /// PRM bits 0x74..0x75 of `pcam_regs_5000_to_507f` (1 bits; big-endian dword 3, bits 11:11). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.pptb`.
+    #[inline]
+    pub const fn pptb(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x74, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pptb`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pptb(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x74, 1, raw);
+    }
+
+    /// [`Self::set_pptb`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pptb(mut self, v: bool) -> Self {
+        self.set_pptb(v);
+        self
+    }
+
+    /// PRM bits 0x75..0x77 of `pcam_regs_5000_to_507f` (2 bits; big-endian dword 3, bits 10:9). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.port_access_reg_cap_mask_10_to_09`.
+    #[inline]
+    pub const fn port_access_reg_cap_mask_10_to_09(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x75, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_access_reg_cap_mask_10_to_09`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_port_access_reg_cap_mask_10_to_09(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x75, 2, raw);
+    }
+
+    /// [`Self::set_port_access_reg_cap_mask_10_to_09`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_access_reg_cap_mask_10_to_09(mut self, v: u8) -> Self {
+        self.set_port_access_reg_cap_mask_10_to_09(v);
+        self
+    }
+
+    /// PRM bits 0x77..0x78 of `pcam_regs_5000_to_507f` (1 bits; big-endian dword 3, bits 8:8). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.ppcnt`.
+    #[inline]
+    pub const fn ppcnt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x77, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ppcnt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ppcnt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x77, 1, raw);
+    }
+
+    /// [`Self::set_ppcnt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ppcnt(mut self, v: bool) -> Self {
+        self.set_ppcnt(v);
+        self
+    }
+
+    /// PRM bits 0x78..0x80 of `pcam_regs_5000_to_507f` (8 bits; big-endian dword 3, bits 7:0). Kernel `mlx5_ifc_pcam_regs_5000_to_507f_bits.port_access_reg_cap_mask_07_to_00`.
+    #[inline]
+    pub const fn port_access_reg_cap_mask_07_to_00(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x78, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_access_reg_cap_mask_07_to_00`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_port_access_reg_cap_mask_07_to_00(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x78, 8, raw);
+    }
+
+    /// [`Self::set_port_access_reg_cap_mask_07_to_00`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_access_reg_cap_mask_07_to_00(mut self, v: u8) -> Self {
+        self.set_port_access_reg_cap_mask_07_to_00(v);
+        self
+    }
+    /// Where [`Self::port_access_reg_cap_mask_127_to_96`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_ACCESS_REG_CAP_MASK_127_TO_96: FieldDesc = FieldDesc { name: "port_access_reg_cap_mask_127_to_96", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_access_reg_cap_mask_95_to_64`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_ACCESS_REG_CAP_MASK_95_TO_64: FieldDesc = FieldDesc { name: "port_access_reg_cap_mask_95_to_64", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_access_reg_cap_mask_63`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_ACCESS_REG_CAP_MASK_63: FieldDesc = FieldDesc { name: "port_access_reg_cap_mask_63", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pphcr`] lives: offset, width, count and kind.
+    pub const FIELD_PPHCR: FieldDesc = FieldDesc { name: "pphcr", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::port_access_reg_cap_mask_61_to_36`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_ACCESS_REG_CAP_MASK_61_TO_36: FieldDesc = FieldDesc { name: "port_access_reg_cap_mask_61_to_36", offset: 0x42, width: 0x1a, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pplm`] lives: offset, width, count and kind.
+    pub const FIELD_PPLM: FieldDesc = FieldDesc { name: "pplm", offset: 0x5c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::port_access_reg_cap_mask_34_to_32`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_ACCESS_REG_CAP_MASK_34_TO_32: FieldDesc = FieldDesc { name: "port_access_reg_cap_mask_34_to_32", offset: 0x5d, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_access_reg_cap_mask_31_to_13`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_ACCESS_REG_CAP_MASK_31_TO_13: FieldDesc = FieldDesc { name: "port_access_reg_cap_mask_31_to_13", offset: 0x60, width: 0x13, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pbmc`] lives: offset, width, count and kind.
+    pub const FIELD_PBMC: FieldDesc = FieldDesc { name: "pbmc", offset: 0x73, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pptb`] lives: offset, width, count and kind.
+    pub const FIELD_PPTB: FieldDesc = FieldDesc { name: "pptb", offset: 0x74, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::port_access_reg_cap_mask_10_to_09`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_ACCESS_REG_CAP_MASK_10_TO_09: FieldDesc = FieldDesc { name: "port_access_reg_cap_mask_10_to_09", offset: 0x75, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ppcnt`] lives: offset, width, count and kind.
+    pub const FIELD_PPCNT: FieldDesc = FieldDesc { name: "ppcnt", offset: 0x77, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::port_access_reg_cap_mask_07_to_00`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_ACCESS_REG_CAP_MASK_07_TO_00: FieldDesc = FieldDesc { name: "port_access_reg_cap_mask_07_to_00", offset: 0x78, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PcamRegs5000To507f {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PcamRegs5000To507f {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PcamRegs5000To507f {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PCAM_REGS_5000_TO_507F;
+}
+
+static LAYOUT_PCAM_REGS_5000_TO_507F: LayoutDesc = LayoutDesc {
+    name: "pcam_regs_5000_to_507f",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        PcamRegs5000To507f::FIELD_PORT_ACCESS_REG_CAP_MASK_127_TO_96,
+        PcamRegs5000To507f::FIELD_PORT_ACCESS_REG_CAP_MASK_95_TO_64,
+        PcamRegs5000To507f::FIELD_PORT_ACCESS_REG_CAP_MASK_63,
+        PcamRegs5000To507f::FIELD_PPHCR,
+        PcamRegs5000To507f::FIELD_PORT_ACCESS_REG_CAP_MASK_61_TO_36,
+        PcamRegs5000To507f::FIELD_PPLM,
+        PcamRegs5000To507f::FIELD_PORT_ACCESS_REG_CAP_MASK_34_TO_32,
+        PcamRegs5000To507f::FIELD_PORT_ACCESS_REG_CAP_MASK_31_TO_13,
+        PcamRegs5000To507f::FIELD_PBMC,
+        PcamRegs5000To507f::FIELD_PPTB,
+        PcamRegs5000To507f::FIELD_PORT_ACCESS_REG_CAP_MASK_10_TO_09,
+        PcamRegs5000To507f::FIELD_PPCNT,
+        PcamRegs5000To507f::FIELD_PORT_ACCESS_REG_CAP_MASK_07_TO_00,
+    ],
+};
+
+/// pcam_reg_anon0_auto
+///
+/// Kernel `union mlx5_ifc_pcam_reg_anon0_auto_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PcamRegAnon0Auto(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PcamRegAnon0Auto>() == 16);
+
+impl PcamRegAnon0Auto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PCAM_REG_ANON0_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x80 of `pcam_reg_anon0_auto` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_pcam_reg_anon0_auto_bits.regs_5000_to_507f`.
+    #[inline]
+    pub const fn regs_5000_to_507f(&self) -> &PcamRegs5000To507f {
+        let s: &Split<0, 16, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::regs_5000_to_507f`], mutably.
+    #[inline]
+    pub fn regs_5000_to_507f_mut(&mut self) -> &mut PcamRegs5000To507f {
+        let s: &mut Split<0, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::regs_5000_to_507f`].
+    #[inline]
+    pub const fn set_regs_5000_to_507f(&mut self, v: &PcamRegs5000To507f) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_regs_5000_to_507f`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_5000_to_507f(mut self, v: PcamRegs5000To507f) -> Self {
+        self.set_regs_5000_to_507f(&v);
+        self
+    }
+    /// Where [`Self::regs_5000_to_507f`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_5000_TO_507F: FieldDesc = FieldDesc { name: "regs_5000_to_507f", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PcamRegs5000To507f::DESC) };
+}
+
+impl Default for PcamRegAnon0Auto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PcamRegAnon0Auto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PcamRegAnon0Auto {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PCAM_REG_ANON0_AUTO;
+}
+
+static LAYOUT_PCAM_REG_ANON0_AUTO: LayoutDesc = LayoutDesc {
+    name: "pcam_reg_anon0_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        PcamRegAnon0Auto::FIELD_REGS_5000_TO_507F,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pcam_reg_anon1_auto
+///
+/// Kernel `union mlx5_ifc_pcam_reg_anon1_auto_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PcamRegAnon1Auto(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<PcamRegAnon1Auto>() == 16);
+
+impl PcamRegAnon1Auto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PCAM_REG_ANON1_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x80 of `pcam_reg_anon1_auto` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_pcam_reg_anon1_auto_bits.enhanced_features`.
+    #[inline]
+    pub const fn enhanced_features(&self) -> &PcamEnhancedFeatures {
+        let s: &Split<0, 16, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::enhanced_features`], mutably.
+    #[inline]
+    pub fn enhanced_features_mut(&mut self) -> &mut PcamEnhancedFeatures {
+        let s: &mut Split<0, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::enhanced_features`].
+    #[inline]
+    pub const fn set_enhanced_features(&mut self, v: &PcamEnhancedFeatures) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_enhanced_features`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_enhanced_features(mut self, v: PcamEnhancedFeatures) -> Self {
+        self.set_enhanced_features(&v);
+        self
+    }
+    /// Where [`Self::enhanced_features`] lives: offset, width, count and kind.
+    pub const FIELD_ENHANCED_FEATURES: FieldDesc = FieldDesc { name: "enhanced_features", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PcamEnhancedFeatures::DESC) };
+}
+
+impl Default for PcamRegAnon1Auto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PcamRegAnon1Auto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PcamRegAnon1Auto {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_PCAM_REG_ANON1_AUTO;
+}
+
+static LAYOUT_PCAM_REG_ANON1_AUTO: LayoutDesc = LayoutDesc {
+    name: "pcam_reg_anon1_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        PcamRegAnon1Auto::FIELD_ENHANCED_FEATURES,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pcam_reg
+///
+/// Kernel `struct mlx5_ifc_pcam_reg_bits`: 80 bytes (0x280 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PcamReg(pub [u8; 80]);
+
+const _: () = assert!(core::mem::size_of::<PcamReg>() == 80);
+
+impl PcamReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 80;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 80]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PCAM_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 80] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pcam_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pcam_reg_bits.feature_group`.
+    #[inline]
+    pub const fn feature_group(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::feature_group`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_feature_group(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_feature_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_feature_group(mut self, v: u8) -> Self {
+        self.set_feature_group(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `pcam_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_pcam_reg_bits.access_reg_group`.
+    #[inline]
+    pub const fn access_reg_group(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::access_reg_group`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_access_reg_group(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_access_reg_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_reg_group(mut self, v: u8) -> Self {
+        self.set_access_reg_group(v);
+        self
+    }
+
+    /// PRM bits 0x40..0xc0 of `pcam_reg` (128 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_pcam_reg_bits.anon0`.
+    #[inline]
+    pub const fn anon0(&self) -> &PcamRegAnon0Auto {
+        let s: &Split<8, 16, 56> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::anon0`], mutably.
+    #[inline]
+    pub fn anon0_mut(&mut self) -> &mut PcamRegAnon0Auto {
+        let s: &mut Split<8, 16, 56> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::anon0`].
+    #[inline]
+    pub const fn set_anon0(&mut self, v: &PcamRegAnon0Auto) {
+        bits::put_bytes(&mut self.0, 8, &v.0);
+    }
+
+    /// [`Self::set_anon0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_anon0(mut self, v: PcamRegAnon0Auto) -> Self {
+        self.set_anon0(&v);
+        self
+    }
+
+    /// PRM bits 0x140..0x1c0 of `pcam_reg` (128 bits; big-endian, byte 0x28). Kernel `mlx5_ifc_pcam_reg_bits.anon1`.
+    #[inline]
+    pub const fn anon1(&self) -> &PcamRegAnon1Auto {
+        let s: &Split<40, 16, 24> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::anon1`], mutably.
+    #[inline]
+    pub fn anon1_mut(&mut self) -> &mut PcamRegAnon1Auto {
+        let s: &mut Split<40, 16, 24> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::anon1`].
+    #[inline]
+    pub const fn set_anon1(&mut self, v: &PcamRegAnon1Auto) {
+        bits::put_bytes(&mut self.0, 40, &v.0);
+    }
+
+    /// [`Self::set_anon1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_anon1(mut self, v: PcamRegAnon1Auto) -> Self {
+        self.set_anon1(&v);
+        self
+    }
+    /// Where [`Self::feature_group`] lives: offset, width, count and kind.
+    pub const FIELD_FEATURE_GROUP: FieldDesc = FieldDesc { name: "feature_group", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::access_reg_group`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_REG_GROUP: FieldDesc = FieldDesc { name: "access_reg_group", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::anon0`] lives: offset, width, count and kind.
+    pub const FIELD_ANON0: FieldDesc = FieldDesc { name: "anon0", offset: 0x40, width: 0x80, count: Count::One, kind: FieldKind::Layout(PcamRegAnon0Auto::DESC) };
+    /// Where [`Self::anon1`] lives: offset, width, count and kind.
+    pub const FIELD_ANON1: FieldDesc = FieldDesc { name: "anon1", offset: 0x140, width: 0x80, count: Count::One, kind: FieldKind::Layout(PcamRegAnon1Auto::DESC) };
+}
+
+impl Default for PcamReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PcamReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PcamReg {
+    const SIZE: usize = 80;
+    const DESC: &'static LayoutDesc = &LAYOUT_PCAM_REG;
+}
+
+static LAYOUT_PCAM_REG: LayoutDesc = LayoutDesc {
+    name: "pcam_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x280,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PcamReg::FIELD_FEATURE_GROUP,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PcamReg::FIELD_ACCESS_REG_GROUP,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        PcamReg::FIELD_ANON0,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+        PcamReg::FIELD_ANON1,
+        FieldDesc { name: "reserved_at_1c0", offset: 0x1c0, width: 0xc0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mcam_enhanced_features
+///
+/// Kernel `struct mlx5_ifc_mcam_enhanced_features_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct McamEnhancedFeatures(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<McamEnhancedFeatures>() == 16);
+
+impl McamEnhancedFeatures {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MCAM_ENHANCED_FEATURES;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x50..0x51 of `mcam_enhanced_features` (1 bits; big-endian dword 2, bits 15:15). Kernel `mlx5_ifc_mcam_enhanced_features_bits.mtutc_freq_adj_units`.
+    #[inline]
+    pub const fn mtutc_freq_adj_units(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x50, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mtutc_freq_adj_units`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mtutc_freq_adj_units(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 1, raw);
+    }
+
+    /// [`Self::set_mtutc_freq_adj_units`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtutc_freq_adj_units(mut self, v: bool) -> Self {
+        self.set_mtutc_freq_adj_units(v);
+        self
+    }
+
+    /// PRM bits 0x51..0x52 of `mcam_enhanced_features` (1 bits; big-endian dword 2, bits 14:14). Kernel `mlx5_ifc_mcam_enhanced_features_bits.mtutc_time_adjustment_extended_range`.
+    #[inline]
+    pub const fn mtutc_time_adjustment_extended_range(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x51, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mtutc_time_adjustment_extended_range`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mtutc_time_adjustment_extended_range(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x51, 1, raw);
+    }
+
+    /// [`Self::set_mtutc_time_adjustment_extended_range`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtutc_time_adjustment_extended_range(mut self, v: bool) -> Self {
+        self.set_mtutc_time_adjustment_extended_range(v);
+        self
+    }
+
+    /// PRM bits 0x5d..0x5e of `mcam_enhanced_features` (1 bits; big-endian dword 2, bits 2:2). Kernel `mlx5_ifc_mcam_enhanced_features_bits.mcia_32dwords`.
+    #[inline]
+    pub const fn mcia_32dwords(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mcia_32dwords`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mcia_32dwords(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5d, 1, raw);
+    }
+
+    /// [`Self::set_mcia_32dwords`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mcia_32dwords(mut self, v: bool) -> Self {
+        self.set_mcia_32dwords(v);
+        self
+    }
+
+    /// PRM bits 0x5e..0x5f of `mcam_enhanced_features` (1 bits; big-endian dword 2, bits 1:1). Kernel `mlx5_ifc_mcam_enhanced_features_bits.out_pulse_duration_ns`.
+    #[inline]
+    pub const fn out_pulse_duration_ns(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::out_pulse_duration_ns`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_out_pulse_duration_ns(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5e, 1, raw);
+    }
+
+    /// [`Self::set_out_pulse_duration_ns`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_out_pulse_duration_ns(mut self, v: bool) -> Self {
+        self.set_out_pulse_duration_ns(v);
+        self
+    }
+
+    /// PRM bits 0x5f..0x60 of `mcam_enhanced_features` (1 bits; big-endian dword 2, bits 0:0). Kernel `mlx5_ifc_mcam_enhanced_features_bits.npps_period`.
+    #[inline]
+    pub const fn npps_period(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::npps_period`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_npps_period(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5f, 1, raw);
+    }
+
+    /// [`Self::set_npps_period`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_npps_period(mut self, v: bool) -> Self {
+        self.set_npps_period(v);
+        self
+    }
+
+    /// PRM bits 0x6a..0x6b of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 21:21). Kernel `mlx5_ifc_mcam_enhanced_features_bits.reset_state`.
+    #[inline]
+    pub const fn reset_state(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::reset_state`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_reset_state(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6a, 1, raw);
+    }
+
+    /// [`Self::set_reset_state`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reset_state(mut self, v: bool) -> Self {
+        self.set_reset_state(v);
+        self
+    }
+
+    /// PRM bits 0x6b..0x6c of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 20:20). Kernel `mlx5_ifc_mcam_enhanced_features_bits.ptpcyc2realtime_modify`.
+    #[inline]
+    pub const fn ptpcyc2realtime_modify(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6b, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ptpcyc2realtime_modify`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ptpcyc2realtime_modify(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6b, 1, raw);
+    }
+
+    /// [`Self::set_ptpcyc2realtime_modify`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ptpcyc2realtime_modify(mut self, v: bool) -> Self {
+        self.set_ptpcyc2realtime_modify(v);
+        self
+    }
+
+    /// PRM bits 0x6e..0x6f of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 17:17). Kernel `mlx5_ifc_mcam_enhanced_features_bits.pci_status_and_power`.
+    #[inline]
+    pub const fn pci_status_and_power(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pci_status_and_power`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pci_status_and_power(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6e, 1, raw);
+    }
+
+    /// [`Self::set_pci_status_and_power`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pci_status_and_power(mut self, v: bool) -> Self {
+        self.set_pci_status_and_power(v);
+        self
+    }
+
+    /// PRM bits 0x74..0x75 of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 11:11). Kernel `mlx5_ifc_mcam_enhanced_features_bits.mark_tx_action_cnp`.
+    #[inline]
+    pub const fn mark_tx_action_cnp(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x74, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mark_tx_action_cnp`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mark_tx_action_cnp(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x74, 1, raw);
+    }
+
+    /// [`Self::set_mark_tx_action_cnp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mark_tx_action_cnp(mut self, v: bool) -> Self {
+        self.set_mark_tx_action_cnp(v);
+        self
+    }
+
+    /// PRM bits 0x75..0x76 of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 10:10). Kernel `mlx5_ifc_mcam_enhanced_features_bits.mark_tx_action_cqe`.
+    #[inline]
+    pub const fn mark_tx_action_cqe(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x75, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mark_tx_action_cqe`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mark_tx_action_cqe(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x75, 1, raw);
+    }
+
+    /// [`Self::set_mark_tx_action_cqe`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mark_tx_action_cqe(mut self, v: bool) -> Self {
+        self.set_mark_tx_action_cqe(v);
+        self
+    }
+
+    /// PRM bits 0x76..0x77 of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 9:9). Kernel `mlx5_ifc_mcam_enhanced_features_bits.dynamic_tx_overflow`.
+    #[inline]
+    pub const fn dynamic_tx_overflow(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x76, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::dynamic_tx_overflow`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_dynamic_tx_overflow(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x76, 1, raw);
+    }
+
+    /// [`Self::set_dynamic_tx_overflow`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_dynamic_tx_overflow(mut self, v: bool) -> Self {
+        self.set_dynamic_tx_overflow(v);
+        self
+    }
+
+    /// PRM bits 0x7b..0x7c of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 4:4). Kernel `mlx5_ifc_mcam_enhanced_features_bits.pcie_outbound_stalled`.
+    #[inline]
+    pub const fn pcie_outbound_stalled(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7b, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pcie_outbound_stalled`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pcie_outbound_stalled(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7b, 1, raw);
+    }
+
+    /// [`Self::set_pcie_outbound_stalled`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pcie_outbound_stalled(mut self, v: bool) -> Self {
+        self.set_pcie_outbound_stalled(v);
+        self
+    }
+
+    /// PRM bits 0x7c..0x7d of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 3:3). Kernel `mlx5_ifc_mcam_enhanced_features_bits.tx_overflow_buffer_pkt`.
+    #[inline]
+    pub const fn tx_overflow_buffer_pkt(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::tx_overflow_buffer_pkt`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_tx_overflow_buffer_pkt(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7c, 1, raw);
+    }
+
+    /// [`Self::set_tx_overflow_buffer_pkt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tx_overflow_buffer_pkt(mut self, v: bool) -> Self {
+        self.set_tx_overflow_buffer_pkt(v);
+        self
+    }
+
+    /// PRM bits 0x7d..0x7e of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 2:2). Kernel `mlx5_ifc_mcam_enhanced_features_bits.mtpps_enh_out_per_adj`.
+    #[inline]
+    pub const fn mtpps_enh_out_per_adj(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mtpps_enh_out_per_adj`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mtpps_enh_out_per_adj(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7d, 1, raw);
+    }
+
+    /// [`Self::set_mtpps_enh_out_per_adj`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtpps_enh_out_per_adj(mut self, v: bool) -> Self {
+        self.set_mtpps_enh_out_per_adj(v);
+        self
+    }
+
+    /// PRM bits 0x7e..0x7f of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 1:1). Kernel `mlx5_ifc_mcam_enhanced_features_bits.mtpps_fs`.
+    #[inline]
+    pub const fn mtpps_fs(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mtpps_fs`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mtpps_fs(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7e, 1, raw);
+    }
+
+    /// [`Self::set_mtpps_fs`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtpps_fs(mut self, v: bool) -> Self {
+        self.set_mtpps_fs(v);
+        self
+    }
+
+    /// PRM bits 0x7f..0x80 of `mcam_enhanced_features` (1 bits; big-endian dword 3, bits 0:0). Kernel `mlx5_ifc_mcam_enhanced_features_bits.pcie_performance_group`.
+    #[inline]
+    pub const fn pcie_performance_group(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pcie_performance_group`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pcie_performance_group(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7f, 1, raw);
+    }
+
+    /// [`Self::set_pcie_performance_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pcie_performance_group(mut self, v: bool) -> Self {
+        self.set_pcie_performance_group(v);
+        self
+    }
+    /// Where [`Self::mtutc_freq_adj_units`] lives: offset, width, count and kind.
+    pub const FIELD_MTUTC_FREQ_ADJ_UNITS: FieldDesc = FieldDesc { name: "mtutc_freq_adj_units", offset: 0x50, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mtutc_time_adjustment_extended_range`] lives: offset, width, count and kind.
+    pub const FIELD_MTUTC_TIME_ADJUSTMENT_EXTENDED_RANGE: FieldDesc = FieldDesc { name: "mtutc_time_adjustment_extended_range", offset: 0x51, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mcia_32dwords`] lives: offset, width, count and kind.
+    pub const FIELD_MCIA_32DWORDS: FieldDesc = FieldDesc { name: "mcia_32dwords", offset: 0x5d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::out_pulse_duration_ns`] lives: offset, width, count and kind.
+    pub const FIELD_OUT_PULSE_DURATION_NS: FieldDesc = FieldDesc { name: "out_pulse_duration_ns", offset: 0x5e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::npps_period`] lives: offset, width, count and kind.
+    pub const FIELD_NPPS_PERIOD: FieldDesc = FieldDesc { name: "npps_period", offset: 0x5f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::reset_state`] lives: offset, width, count and kind.
+    pub const FIELD_RESET_STATE: FieldDesc = FieldDesc { name: "reset_state", offset: 0x6a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::ptpcyc2realtime_modify`] lives: offset, width, count and kind.
+    pub const FIELD_PTPCYC2REALTIME_MODIFY: FieldDesc = FieldDesc { name: "ptpcyc2realtime_modify", offset: 0x6b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pci_status_and_power`] lives: offset, width, count and kind.
+    pub const FIELD_PCI_STATUS_AND_POWER: FieldDesc = FieldDesc { name: "pci_status_and_power", offset: 0x6e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mark_tx_action_cnp`] lives: offset, width, count and kind.
+    pub const FIELD_MARK_TX_ACTION_CNP: FieldDesc = FieldDesc { name: "mark_tx_action_cnp", offset: 0x74, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mark_tx_action_cqe`] lives: offset, width, count and kind.
+    pub const FIELD_MARK_TX_ACTION_CQE: FieldDesc = FieldDesc { name: "mark_tx_action_cqe", offset: 0x75, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dynamic_tx_overflow`] lives: offset, width, count and kind.
+    pub const FIELD_DYNAMIC_TX_OVERFLOW: FieldDesc = FieldDesc { name: "dynamic_tx_overflow", offset: 0x76, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pcie_outbound_stalled`] lives: offset, width, count and kind.
+    pub const FIELD_PCIE_OUTBOUND_STALLED: FieldDesc = FieldDesc { name: "pcie_outbound_stalled", offset: 0x7b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::tx_overflow_buffer_pkt`] lives: offset, width, count and kind.
+    pub const FIELD_TX_OVERFLOW_BUFFER_PKT: FieldDesc = FieldDesc { name: "tx_overflow_buffer_pkt", offset: 0x7c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mtpps_enh_out_per_adj`] lives: offset, width, count and kind.
+    pub const FIELD_MTPPS_ENH_OUT_PER_ADJ: FieldDesc = FieldDesc { name: "mtpps_enh_out_per_adj", offset: 0x7d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mtpps_fs`] lives: offset, width, count and kind.
+    pub const FIELD_MTPPS_FS: FieldDesc = FieldDesc { name: "mtpps_fs", offset: 0x7e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pcie_performance_group`] lives: offset, width, count and kind.
+    pub const FIELD_PCIE_PERFORMANCE_GROUP: FieldDesc = FieldDesc { name: "pcie_performance_group", offset: 0x7f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for McamEnhancedFeatures {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for McamEnhancedFeatures {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for McamEnhancedFeatures {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MCAM_ENHANCED_FEATURES;
+}
+
+static LAYOUT_MCAM_ENHANCED_FEATURES: LayoutDesc = LayoutDesc {
+    name: "mcam_enhanced_features",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x50, count: Count::One, kind: FieldKind::Reserved },
+        McamEnhancedFeatures::FIELD_MTUTC_FREQ_ADJ_UNITS,
+        McamEnhancedFeatures::FIELD_MTUTC_TIME_ADJUSTMENT_EXTENDED_RANGE,
+        FieldDesc { name: "reserved_at_52", offset: 0x52, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        McamEnhancedFeatures::FIELD_MCIA_32DWORDS,
+        McamEnhancedFeatures::FIELD_OUT_PULSE_DURATION_NS,
+        McamEnhancedFeatures::FIELD_NPPS_PERIOD,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0xa, count: Count::One, kind: FieldKind::Reserved },
+        McamEnhancedFeatures::FIELD_RESET_STATE,
+        McamEnhancedFeatures::FIELD_PTPCYC2REALTIME_MODIFY,
+        FieldDesc { name: "reserved_at_6c", offset: 0x6c, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        McamEnhancedFeatures::FIELD_PCI_STATUS_AND_POWER,
+        FieldDesc { name: "reserved_at_6f", offset: 0x6f, width: 0x5, count: Count::One, kind: FieldKind::Reserved },
+        McamEnhancedFeatures::FIELD_MARK_TX_ACTION_CNP,
+        McamEnhancedFeatures::FIELD_MARK_TX_ACTION_CQE,
+        McamEnhancedFeatures::FIELD_DYNAMIC_TX_OVERFLOW,
+        FieldDesc { name: "reserved_at_77", offset: 0x77, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        McamEnhancedFeatures::FIELD_PCIE_OUTBOUND_STALLED,
+        McamEnhancedFeatures::FIELD_TX_OVERFLOW_BUFFER_PKT,
+        McamEnhancedFeatures::FIELD_MTPPS_ENH_OUT_PER_ADJ,
+        McamEnhancedFeatures::FIELD_MTPPS_FS,
+        McamEnhancedFeatures::FIELD_PCIE_PERFORMANCE_GROUP,
+    ],
+};
+
+/// mcam_access_reg
+///
+/// Kernel `struct mlx5_ifc_mcam_access_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct McamAccessReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<McamAccessReg>() == 16);
+
+impl McamAccessReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MCAM_ACCESS_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x1c..0x1d of `mcam_access_reg` (1 bits; big-endian dword 0, bits 3:3). Kernel `mlx5_ifc_mcam_access_reg_bits.mcda`.
+    #[inline]
+    pub const fn mcda(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mcda`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mcda(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 1, raw);
+    }
+
+    /// [`Self::set_mcda`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mcda(mut self, v: bool) -> Self {
+        self.set_mcda(v);
+        self
+    }
+
+    /// PRM bits 0x1d..0x1e of `mcam_access_reg` (1 bits; big-endian dword 0, bits 2:2). Kernel `mlx5_ifc_mcam_access_reg_bits.mcc`.
+    #[inline]
+    pub const fn mcc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mcc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mcc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 1, raw);
+    }
+
+    /// [`Self::set_mcc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mcc(mut self, v: bool) -> Self {
+        self.set_mcc(v);
+        self
+    }
+
+    /// PRM bits 0x1e..0x1f of `mcam_access_reg` (1 bits; big-endian dword 0, bits 1:1). Kernel `mlx5_ifc_mcam_access_reg_bits.mcqi`.
+    #[inline]
+    pub const fn mcqi(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mcqi`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mcqi(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1e, 1, raw);
+    }
+
+    /// [`Self::set_mcqi`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mcqi(mut self, v: bool) -> Self {
+        self.set_mcqi(v);
+        self
+    }
+
+    /// PRM bits 0x1f..0x20 of `mcam_access_reg` (1 bits; big-endian dword 0, bits 0:0). Kernel `mlx5_ifc_mcam_access_reg_bits.mcqs`.
+    #[inline]
+    pub const fn mcqs(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mcqs`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mcqs(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1f, 1, raw);
+    }
+
+    /// [`Self::set_mcqs`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mcqs(mut self, v: bool) -> Self {
+        self.set_mcqs(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x26 of `mcam_access_reg` (6 bits; big-endian dword 1, bits 31:26). Kernel `mlx5_ifc_mcam_access_reg_bits.regs_95_to_90`.
+    #[inline]
+    pub const fn regs_95_to_90(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x20, 6);
+        raw as u8
+    }
+
+    /// Sets [`Self::regs_95_to_90`], keeping every other bit; bits of `v` beyond the field's 6 bits are dropped.
+    #[inline]
+    pub const fn set_regs_95_to_90(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 6, raw);
+    }
+
+    /// [`Self::set_regs_95_to_90`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_95_to_90(mut self, v: u8) -> Self {
+        self.set_regs_95_to_90(v);
+        self
+    }
+
+    /// PRM bits 0x26..0x27 of `mcam_access_reg` (1 bits; big-endian dword 1, bits 25:25). Kernel `mlx5_ifc_mcam_access_reg_bits.mpir`.
+    #[inline]
+    pub const fn mpir(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x26, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mpir`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mpir(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x26, 1, raw);
+    }
+
+    /// [`Self::set_mpir`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mpir(mut self, v: bool) -> Self {
+        self.set_mpir(v);
+        self
+    }
+
+    /// PRM bits 0x27..0x29 of `mcam_access_reg` (2 bits; big-endian dword 1, bits 24:23). Kernel `mlx5_ifc_mcam_access_reg_bits.regs_88_to_87`.
+    #[inline]
+    pub const fn regs_88_to_87(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x27, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::regs_88_to_87`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_regs_88_to_87(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x27, 2, raw);
+    }
+
+    /// [`Self::set_regs_88_to_87`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_88_to_87(mut self, v: u8) -> Self {
+        self.set_regs_88_to_87(v);
+        self
+    }
+
+    /// PRM bits 0x29..0x2a of `mcam_access_reg` (1 bits; big-endian dword 1, bits 22:22). Kernel `mlx5_ifc_mcam_access_reg_bits.mpegc`.
+    #[inline]
+    pub const fn mpegc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x29, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mpegc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mpegc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x29, 1, raw);
+    }
+
+    /// [`Self::set_mpegc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mpegc(mut self, v: bool) -> Self {
+        self.set_mpegc(v);
+        self
+    }
+
+    /// PRM bits 0x2a..0x2b of `mcam_access_reg` (1 bits; big-endian dword 1, bits 21:21). Kernel `mlx5_ifc_mcam_access_reg_bits.mtutc`.
+    #[inline]
+    pub const fn mtutc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2a, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mtutc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mtutc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2a, 1, raw);
+    }
+
+    /// [`Self::set_mtutc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtutc(mut self, v: bool) -> Self {
+        self.set_mtutc(v);
+        self
+    }
+
+    /// PRM bits 0x2b..0x3c of `mcam_access_reg` (17 bits; big-endian dword 1, bits 20:4). Kernel `mlx5_ifc_mcam_access_reg_bits.regs_84_to_68`.
+    #[inline]
+    pub const fn regs_84_to_68(&self) -> u32 {
+        bits::get32(&self.0, 0x2b, 17)
+    }
+
+    /// Sets [`Self::regs_84_to_68`], keeping every other bit; bits of `v` beyond the field's 17 bits are dropped.
+    #[inline]
+    pub const fn set_regs_84_to_68(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x2b, 17, raw);
+    }
+
+    /// [`Self::set_regs_84_to_68`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_84_to_68(mut self, v: u32) -> Self {
+        self.set_regs_84_to_68(v);
+        self
+    }
+
+    /// PRM bits 0x3c..0x40 of `mcam_access_reg` (4 bits; big-endian dword 1, bits 3:0). Kernel `mlx5_ifc_mcam_access_reg_bits.tracer_registers`.
+    #[inline]
+    pub const fn tracer_registers(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::tracer_registers`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_tracer_registers(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3c, 4, raw);
+    }
+
+    /// [`Self::set_tracer_registers`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tracer_registers(mut self, v: u8) -> Self {
+        self.set_tracer_registers(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x52 of `mcam_access_reg` (18 bits; big-endian dword 2, bits 31:14). Kernel `mlx5_ifc_mcam_access_reg_bits.regs_63_to_46`.
+    #[inline]
+    pub const fn regs_63_to_46(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 18)
+    }
+
+    /// Sets [`Self::regs_63_to_46`], keeping every other bit; bits of `v` beyond the field's 18 bits are dropped.
+    #[inline]
+    pub const fn set_regs_63_to_46(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 18, raw);
+    }
+
+    /// [`Self::set_regs_63_to_46`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_63_to_46(mut self, v: u32) -> Self {
+        self.set_regs_63_to_46(v);
+        self
+    }
+
+    /// PRM bits 0x52..0x53 of `mcam_access_reg` (1 bits; big-endian dword 2, bits 13:13). Kernel `mlx5_ifc_mcam_access_reg_bits.mrtc`.
+    #[inline]
+    pub const fn mrtc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x52, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mrtc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mrtc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x52, 1, raw);
+    }
+
+    /// [`Self::set_mrtc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mrtc(mut self, v: bool) -> Self {
+        self.set_mrtc(v);
+        self
+    }
+
+    /// PRM bits 0x53..0x57 of `mcam_access_reg` (4 bits; big-endian dword 2, bits 12:9). Kernel `mlx5_ifc_mcam_access_reg_bits.regs_44_to_41`.
+    #[inline]
+    pub const fn regs_44_to_41(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x53, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::regs_44_to_41`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_regs_44_to_41(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x53, 4, raw);
+    }
+
+    /// [`Self::set_regs_44_to_41`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_44_to_41(mut self, v: u8) -> Self {
+        self.set_regs_44_to_41(v);
+        self
+    }
+
+    /// PRM bits 0x57..0x58 of `mcam_access_reg` (1 bits; big-endian dword 2, bits 8:8). Kernel `mlx5_ifc_mcam_access_reg_bits.mfrl`.
+    #[inline]
+    pub const fn mfrl(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x57, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mfrl`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mfrl(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x57, 1, raw);
+    }
+
+    /// [`Self::set_mfrl`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mfrl(mut self, v: bool) -> Self {
+        self.set_mfrl(v);
+        self
+    }
+
+    /// PRM bits 0x58..0x60 of `mcam_access_reg` (8 bits; big-endian dword 2, bits 7:0). Kernel `mlx5_ifc_mcam_access_reg_bits.regs_39_to_32`.
+    #[inline]
+    pub const fn regs_39_to_32(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x58, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::regs_39_to_32`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_regs_39_to_32(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x58, 8, raw);
+    }
+
+    /// [`Self::set_regs_39_to_32`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_39_to_32(mut self, v: u8) -> Self {
+        self.set_regs_39_to_32(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x75 of `mcam_access_reg` (21 bits; big-endian dword 3, bits 31:11). Kernel `mlx5_ifc_mcam_access_reg_bits.regs_31_to_11`.
+    #[inline]
+    pub const fn regs_31_to_11(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 21)
+    }
+
+    /// Sets [`Self::regs_31_to_11`], keeping every other bit; bits of `v` beyond the field's 21 bits are dropped.
+    #[inline]
+    pub const fn set_regs_31_to_11(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 21, raw);
+    }
+
+    /// [`Self::set_regs_31_to_11`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_31_to_11(mut self, v: u32) -> Self {
+        self.set_regs_31_to_11(v);
+        self
+    }
+
+    /// PRM bits 0x75..0x76 of `mcam_access_reg` (1 bits; big-endian dword 3, bits 10:10). Kernel `mlx5_ifc_mcam_access_reg_bits.mtmp`.
+    #[inline]
+    pub const fn mtmp(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x75, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mtmp`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mtmp(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x75, 1, raw);
+    }
+
+    /// [`Self::set_mtmp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtmp(mut self, v: bool) -> Self {
+        self.set_mtmp(v);
+        self
+    }
+
+    /// PRM bits 0x76..0x80 of `mcam_access_reg` (10 bits; big-endian dword 3, bits 9:0). Kernel `mlx5_ifc_mcam_access_reg_bits.regs_9_to_0`.
+    #[inline]
+    pub const fn regs_9_to_0(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x76, 10);
+        raw as u16
+    }
+
+    /// Sets [`Self::regs_9_to_0`], keeping every other bit; bits of `v` beyond the field's 10 bits are dropped.
+    #[inline]
+    pub const fn set_regs_9_to_0(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x76, 10, raw);
+    }
+
+    /// [`Self::set_regs_9_to_0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_9_to_0(mut self, v: u16) -> Self {
+        self.set_regs_9_to_0(v);
+        self
+    }
+    /// Where [`Self::mcda`] lives: offset, width, count and kind.
+    pub const FIELD_MCDA: FieldDesc = FieldDesc { name: "mcda", offset: 0x1c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mcc`] lives: offset, width, count and kind.
+    pub const FIELD_MCC: FieldDesc = FieldDesc { name: "mcc", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mcqi`] lives: offset, width, count and kind.
+    pub const FIELD_MCQI: FieldDesc = FieldDesc { name: "mcqi", offset: 0x1e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mcqs`] lives: offset, width, count and kind.
+    pub const FIELD_MCQS: FieldDesc = FieldDesc { name: "mcqs", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::regs_95_to_90`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_95_TO_90: FieldDesc = FieldDesc { name: "regs_95_to_90", offset: 0x20, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mpir`] lives: offset, width, count and kind.
+    pub const FIELD_MPIR: FieldDesc = FieldDesc { name: "mpir", offset: 0x26, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::regs_88_to_87`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_88_TO_87: FieldDesc = FieldDesc { name: "regs_88_to_87", offset: 0x27, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mpegc`] lives: offset, width, count and kind.
+    pub const FIELD_MPEGC: FieldDesc = FieldDesc { name: "mpegc", offset: 0x29, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mtutc`] lives: offset, width, count and kind.
+    pub const FIELD_MTUTC: FieldDesc = FieldDesc { name: "mtutc", offset: 0x2a, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::regs_84_to_68`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_84_TO_68: FieldDesc = FieldDesc { name: "regs_84_to_68", offset: 0x2b, width: 0x11, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tracer_registers`] lives: offset, width, count and kind.
+    pub const FIELD_TRACER_REGISTERS: FieldDesc = FieldDesc { name: "tracer_registers", offset: 0x3c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_63_to_46`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_63_TO_46: FieldDesc = FieldDesc { name: "regs_63_to_46", offset: 0x40, width: 0x12, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mrtc`] lives: offset, width, count and kind.
+    pub const FIELD_MRTC: FieldDesc = FieldDesc { name: "mrtc", offset: 0x52, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::regs_44_to_41`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_44_TO_41: FieldDesc = FieldDesc { name: "regs_44_to_41", offset: 0x53, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mfrl`] lives: offset, width, count and kind.
+    pub const FIELD_MFRL: FieldDesc = FieldDesc { name: "mfrl", offset: 0x57, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::regs_39_to_32`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_39_TO_32: FieldDesc = FieldDesc { name: "regs_39_to_32", offset: 0x58, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_31_to_11`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_31_TO_11: FieldDesc = FieldDesc { name: "regs_31_to_11", offset: 0x60, width: 0x15, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mtmp`] lives: offset, width, count and kind.
+    pub const FIELD_MTMP: FieldDesc = FieldDesc { name: "mtmp", offset: 0x75, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::regs_9_to_0`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_9_TO_0: FieldDesc = FieldDesc { name: "regs_9_to_0", offset: 0x76, width: 0xa, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for McamAccessReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for McamAccessReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for McamAccessReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MCAM_ACCESS_REG;
+}
+
+static LAYOUT_MCAM_ACCESS_REG: LayoutDesc = LayoutDesc {
+    name: "mcam_access_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        McamAccessReg::FIELD_MCDA,
+        McamAccessReg::FIELD_MCC,
+        McamAccessReg::FIELD_MCQI,
+        McamAccessReg::FIELD_MCQS,
+        McamAccessReg::FIELD_REGS_95_TO_90,
+        McamAccessReg::FIELD_MPIR,
+        McamAccessReg::FIELD_REGS_88_TO_87,
+        McamAccessReg::FIELD_MPEGC,
+        McamAccessReg::FIELD_MTUTC,
+        McamAccessReg::FIELD_REGS_84_TO_68,
+        McamAccessReg::FIELD_TRACER_REGISTERS,
+        McamAccessReg::FIELD_REGS_63_TO_46,
+        McamAccessReg::FIELD_MRTC,
+        McamAccessReg::FIELD_REGS_44_TO_41,
+        McamAccessReg::FIELD_MFRL,
+        McamAccessReg::FIELD_REGS_39_TO_32,
+        McamAccessReg::FIELD_REGS_31_TO_11,
+        McamAccessReg::FIELD_MTMP,
+        McamAccessReg::FIELD_REGS_9_TO_0,
+    ],
+};
+
+/// mcam_access_reg_bits1
+///
+/// Kernel `struct mlx5_ifc_mcam_access_reg_bits1_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct McamAccessRegBits1(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<McamAccessRegBits1>() == 16);
+
+impl McamAccessRegBits1 {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MCAM_ACCESS_REG_BITS1;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `mcam_access_reg_bits1` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_mcam_access_reg_bits1_bits.regs_127_to_96`.
+    #[inline]
+    pub const fn regs_127_to_96(&self) -> u32 {
+        bits::get32(&self.0, 0x0, 32)
+    }
+
+    /// Sets [`Self::regs_127_to_96`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_regs_127_to_96(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x0, 32, raw);
+    }
+
+    /// [`Self::set_regs_127_to_96`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_127_to_96(mut self, v: u32) -> Self {
+        self.set_regs_127_to_96(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `mcam_access_reg_bits1` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_mcam_access_reg_bits1_bits.regs_95_to_64`.
+    #[inline]
+    pub const fn regs_95_to_64(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::regs_95_to_64`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_regs_95_to_64(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_regs_95_to_64`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_95_to_64(mut self, v: u32) -> Self {
+        self.set_regs_95_to_64(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `mcam_access_reg_bits1` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_mcam_access_reg_bits1_bits.regs_63_to_32`.
+    #[inline]
+    pub const fn regs_63_to_32(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::regs_63_to_32`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_regs_63_to_32(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_regs_63_to_32`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_63_to_32(mut self, v: u32) -> Self {
+        self.set_regs_63_to_32(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `mcam_access_reg_bits1` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_mcam_access_reg_bits1_bits.regs_31_to_0`.
+    #[inline]
+    pub const fn regs_31_to_0(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::regs_31_to_0`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_regs_31_to_0(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_regs_31_to_0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_31_to_0(mut self, v: u32) -> Self {
+        self.set_regs_31_to_0(v);
+        self
+    }
+    /// Where [`Self::regs_127_to_96`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_127_TO_96: FieldDesc = FieldDesc { name: "regs_127_to_96", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_95_to_64`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_95_TO_64: FieldDesc = FieldDesc { name: "regs_95_to_64", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_63_to_32`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_63_TO_32: FieldDesc = FieldDesc { name: "regs_63_to_32", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_31_to_0`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_31_TO_0: FieldDesc = FieldDesc { name: "regs_31_to_0", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for McamAccessRegBits1 {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for McamAccessRegBits1 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for McamAccessRegBits1 {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MCAM_ACCESS_REG_BITS1;
+}
+
+static LAYOUT_MCAM_ACCESS_REG_BITS1: LayoutDesc = LayoutDesc {
+    name: "mcam_access_reg_bits1",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        McamAccessRegBits1::FIELD_REGS_127_TO_96,
+        McamAccessRegBits1::FIELD_REGS_95_TO_64,
+        McamAccessRegBits1::FIELD_REGS_63_TO_32,
+        McamAccessRegBits1::FIELD_REGS_31_TO_0,
+    ],
+};
+
+/// mcam_access_reg_bits2
+///
+/// Kernel `struct mlx5_ifc_mcam_access_reg_bits2_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct McamAccessRegBits2(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<McamAccessRegBits2>() == 16);
+
+impl McamAccessRegBits2 {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MCAM_ACCESS_REG_BITS2;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1d of `mcam_access_reg_bits2` (29 bits; big-endian dword 0, bits 31:3). Kernel `mlx5_ifc_mcam_access_reg_bits2_bits.regs_127_to_99`.
+    #[inline]
+    pub const fn regs_127_to_99(&self) -> u32 {
+        bits::get32(&self.0, 0x0, 29)
+    }
+
+    /// Sets [`Self::regs_127_to_99`], keeping every other bit; bits of `v` beyond the field's 29 bits are dropped.
+    #[inline]
+    pub const fn set_regs_127_to_99(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x0, 29, raw);
+    }
+
+    /// [`Self::set_regs_127_to_99`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_127_to_99(mut self, v: u32) -> Self {
+        self.set_regs_127_to_99(v);
+        self
+    }
+
+    /// PRM bits 0x1d..0x1e of `mcam_access_reg_bits2` (1 bits; big-endian dword 0, bits 2:2). Kernel `mlx5_ifc_mcam_access_reg_bits2_bits.mirc`.
+    #[inline]
+    pub const fn mirc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mirc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mirc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 1, raw);
+    }
+
+    /// [`Self::set_mirc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mirc(mut self, v: bool) -> Self {
+        self.set_mirc(v);
+        self
+    }
+
+    /// PRM bits 0x1e..0x20 of `mcam_access_reg_bits2` (2 bits; big-endian dword 0, bits 1:0). Kernel `mlx5_ifc_mcam_access_reg_bits2_bits.regs_97_to_96`.
+    #[inline]
+    pub const fn regs_97_to_96(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1e, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::regs_97_to_96`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_regs_97_to_96(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1e, 2, raw);
+    }
+
+    /// [`Self::set_regs_97_to_96`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_97_to_96(mut self, v: u8) -> Self {
+        self.set_regs_97_to_96(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x29 of `mcam_access_reg_bits2` (9 bits; big-endian dword 1, bits 31:23). Kernel `mlx5_ifc_mcam_access_reg_bits2_bits.regs_95_to_87`.
+    #[inline]
+    pub const fn regs_95_to_87(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x20, 9);
+        raw as u16
+    }
+
+    /// Sets [`Self::regs_95_to_87`], keeping every other bit; bits of `v` beyond the field's 9 bits are dropped.
+    #[inline]
+    pub const fn set_regs_95_to_87(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 9, raw);
+    }
+
+    /// [`Self::set_regs_95_to_87`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_95_to_87(mut self, v: u16) -> Self {
+        self.set_regs_95_to_87(v);
+        self
+    }
+
+    /// PRM bits 0x29..0x2b of `mcam_access_reg_bits2` (2 bits; big-endian dword 1, bits 22:21). Kernel `mlx5_ifc_mcam_access_reg_bits2_bits.synce_registers`.
+    #[inline]
+    pub const fn synce_registers(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x29, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::synce_registers`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_synce_registers(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x29, 2, raw);
+    }
+
+    /// [`Self::set_synce_registers`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_synce_registers(mut self, v: u8) -> Self {
+        self.set_synce_registers(v);
+        self
+    }
+
+    /// PRM bits 0x2b..0x40 of `mcam_access_reg_bits2` (21 bits; big-endian dword 1, bits 20:0). Kernel `mlx5_ifc_mcam_access_reg_bits2_bits.regs_84_to_64`.
+    #[inline]
+    pub const fn regs_84_to_64(&self) -> u32 {
+        bits::get32(&self.0, 0x2b, 21)
+    }
+
+    /// Sets [`Self::regs_84_to_64`], keeping every other bit; bits of `v` beyond the field's 21 bits are dropped.
+    #[inline]
+    pub const fn set_regs_84_to_64(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x2b, 21, raw);
+    }
+
+    /// [`Self::set_regs_84_to_64`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_84_to_64(mut self, v: u32) -> Self {
+        self.set_regs_84_to_64(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `mcam_access_reg_bits2` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_mcam_access_reg_bits2_bits.regs_63_to_32`.
+    #[inline]
+    pub const fn regs_63_to_32(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::regs_63_to_32`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_regs_63_to_32(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_regs_63_to_32`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_63_to_32(mut self, v: u32) -> Self {
+        self.set_regs_63_to_32(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `mcam_access_reg_bits2` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_mcam_access_reg_bits2_bits.regs_31_to_0`.
+    #[inline]
+    pub const fn regs_31_to_0(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::regs_31_to_0`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_regs_31_to_0(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_regs_31_to_0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_31_to_0(mut self, v: u32) -> Self {
+        self.set_regs_31_to_0(v);
+        self
+    }
+    /// Where [`Self::regs_127_to_99`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_127_TO_99: FieldDesc = FieldDesc { name: "regs_127_to_99", offset: 0x0, width: 0x1d, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mirc`] lives: offset, width, count and kind.
+    pub const FIELD_MIRC: FieldDesc = FieldDesc { name: "mirc", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::regs_97_to_96`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_97_TO_96: FieldDesc = FieldDesc { name: "regs_97_to_96", offset: 0x1e, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_95_to_87`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_95_TO_87: FieldDesc = FieldDesc { name: "regs_95_to_87", offset: 0x20, width: 0x9, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::synce_registers`] lives: offset, width, count and kind.
+    pub const FIELD_SYNCE_REGISTERS: FieldDesc = FieldDesc { name: "synce_registers", offset: 0x29, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_84_to_64`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_84_TO_64: FieldDesc = FieldDesc { name: "regs_84_to_64", offset: 0x2b, width: 0x15, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_63_to_32`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_63_TO_32: FieldDesc = FieldDesc { name: "regs_63_to_32", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_31_to_0`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_31_TO_0: FieldDesc = FieldDesc { name: "regs_31_to_0", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for McamAccessRegBits2 {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for McamAccessRegBits2 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for McamAccessRegBits2 {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MCAM_ACCESS_REG_BITS2;
+}
+
+static LAYOUT_MCAM_ACCESS_REG_BITS2: LayoutDesc = LayoutDesc {
+    name: "mcam_access_reg_bits2",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        McamAccessRegBits2::FIELD_REGS_127_TO_99,
+        McamAccessRegBits2::FIELD_MIRC,
+        McamAccessRegBits2::FIELD_REGS_97_TO_96,
+        McamAccessRegBits2::FIELD_REGS_95_TO_87,
+        McamAccessRegBits2::FIELD_SYNCE_REGISTERS,
+        McamAccessRegBits2::FIELD_REGS_84_TO_64,
+        McamAccessRegBits2::FIELD_REGS_63_TO_32,
+        McamAccessRegBits2::FIELD_REGS_31_TO_0,
+    ],
+};
+
+/// mcam_access_reg_bits3
+///
+/// Kernel `struct mlx5_ifc_mcam_access_reg_bits3_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct McamAccessRegBits3(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<McamAccessRegBits3>() == 16);
+
+impl McamAccessRegBits3 {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MCAM_ACCESS_REG_BITS3;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `mcam_access_reg_bits3` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_mcam_access_reg_bits3_bits.regs_127_to_96`.
+    #[inline]
+    pub const fn regs_127_to_96(&self) -> u32 {
+        bits::get32(&self.0, 0x0, 32)
+    }
+
+    /// Sets [`Self::regs_127_to_96`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_regs_127_to_96(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x0, 32, raw);
+    }
+
+    /// [`Self::set_regs_127_to_96`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_127_to_96(mut self, v: u32) -> Self {
+        self.set_regs_127_to_96(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `mcam_access_reg_bits3` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_mcam_access_reg_bits3_bits.regs_95_to_64`.
+    #[inline]
+    pub const fn regs_95_to_64(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::regs_95_to_64`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_regs_95_to_64(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_regs_95_to_64`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_95_to_64(mut self, v: u32) -> Self {
+        self.set_regs_95_to_64(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `mcam_access_reg_bits3` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_mcam_access_reg_bits3_bits.regs_63_to_32`.
+    #[inline]
+    pub const fn regs_63_to_32(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::regs_63_to_32`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_regs_63_to_32(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_regs_63_to_32`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_63_to_32(mut self, v: u32) -> Self {
+        self.set_regs_63_to_32(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x7d of `mcam_access_reg_bits3` (29 bits; big-endian dword 3, bits 31:3). Kernel `mlx5_ifc_mcam_access_reg_bits3_bits.regs_31_to_3`.
+    #[inline]
+    pub const fn regs_31_to_3(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 29)
+    }
+
+    /// Sets [`Self::regs_31_to_3`], keeping every other bit; bits of `v` beyond the field's 29 bits are dropped.
+    #[inline]
+    pub const fn set_regs_31_to_3(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 29, raw);
+    }
+
+    /// [`Self::set_regs_31_to_3`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_regs_31_to_3(mut self, v: u32) -> Self {
+        self.set_regs_31_to_3(v);
+        self
+    }
+
+    /// PRM bits 0x7d..0x7e of `mcam_access_reg_bits3` (1 bits; big-endian dword 3, bits 2:2). Kernel `mlx5_ifc_mcam_access_reg_bits3_bits.mrtcq`.
+    #[inline]
+    pub const fn mrtcq(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mrtcq`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mrtcq(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7d, 1, raw);
+    }
+
+    /// [`Self::set_mrtcq`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mrtcq(mut self, v: bool) -> Self {
+        self.set_mrtcq(v);
+        self
+    }
+
+    /// PRM bits 0x7e..0x7f of `mcam_access_reg_bits3` (1 bits; big-endian dword 3, bits 1:1). Kernel `mlx5_ifc_mcam_access_reg_bits3_bits.mtctr`.
+    #[inline]
+    pub const fn mtctr(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mtctr`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mtctr(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7e, 1, raw);
+    }
+
+    /// [`Self::set_mtctr`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtctr(mut self, v: bool) -> Self {
+        self.set_mtctr(v);
+        self
+    }
+
+    /// PRM bits 0x7f..0x80 of `mcam_access_reg_bits3` (1 bits; big-endian dword 3, bits 0:0). Kernel `mlx5_ifc_mcam_access_reg_bits3_bits.mtptm`.
+    #[inline]
+    pub const fn mtptm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::mtptm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_mtptm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7f, 1, raw);
+    }
+
+    /// [`Self::set_mtptm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtptm(mut self, v: bool) -> Self {
+        self.set_mtptm(v);
+        self
+    }
+    /// Where [`Self::regs_127_to_96`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_127_TO_96: FieldDesc = FieldDesc { name: "regs_127_to_96", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_95_to_64`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_95_TO_64: FieldDesc = FieldDesc { name: "regs_95_to_64", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_63_to_32`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_63_TO_32: FieldDesc = FieldDesc { name: "regs_63_to_32", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::regs_31_to_3`] lives: offset, width, count and kind.
+    pub const FIELD_REGS_31_TO_3: FieldDesc = FieldDesc { name: "regs_31_to_3", offset: 0x60, width: 0x1d, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mrtcq`] lives: offset, width, count and kind.
+    pub const FIELD_MRTCQ: FieldDesc = FieldDesc { name: "mrtcq", offset: 0x7d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mtctr`] lives: offset, width, count and kind.
+    pub const FIELD_MTCTR: FieldDesc = FieldDesc { name: "mtctr", offset: 0x7e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::mtptm`] lives: offset, width, count and kind.
+    pub const FIELD_MTPTM: FieldDesc = FieldDesc { name: "mtptm", offset: 0x7f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for McamAccessRegBits3 {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for McamAccessRegBits3 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for McamAccessRegBits3 {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MCAM_ACCESS_REG_BITS3;
+}
+
+static LAYOUT_MCAM_ACCESS_REG_BITS3: LayoutDesc = LayoutDesc {
+    name: "mcam_access_reg_bits3",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        McamAccessRegBits3::FIELD_REGS_127_TO_96,
+        McamAccessRegBits3::FIELD_REGS_95_TO_64,
+        McamAccessRegBits3::FIELD_REGS_63_TO_32,
+        McamAccessRegBits3::FIELD_REGS_31_TO_3,
+        McamAccessRegBits3::FIELD_MRTCQ,
+        McamAccessRegBits3::FIELD_MTCTR,
+        McamAccessRegBits3::FIELD_MTPTM,
+    ],
+};
+
+/// mcam_reg_anon0_auto
+///
+/// Kernel `union mlx5_ifc_mcam_reg_anon0_auto_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct McamRegAnon0Auto(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<McamRegAnon0Auto>() == 16);
+
+impl McamRegAnon0Auto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MCAM_REG_ANON0_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x80 of `mcam_reg_anon0_auto` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_mcam_reg_anon0_auto_bits.access_regs`.
+    #[inline]
+    pub const fn access_regs(&self) -> &McamAccessReg {
+        let s: &Split<0, 16, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::access_regs`], mutably.
+    #[inline]
+    pub fn access_regs_mut(&mut self) -> &mut McamAccessReg {
+        let s: &mut Split<0, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::access_regs`].
+    #[inline]
+    pub const fn set_access_regs(&mut self, v: &McamAccessReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_access_regs`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_regs(mut self, v: McamAccessReg) -> Self {
+        self.set_access_regs(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `mcam_reg_anon0_auto` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_mcam_reg_anon0_auto_bits.access_regs1`.
+    #[inline]
+    pub const fn access_regs1(&self) -> &McamAccessRegBits1 {
+        let s: &Split<0, 16, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::access_regs1`], mutably.
+    #[inline]
+    pub fn access_regs1_mut(&mut self) -> &mut McamAccessRegBits1 {
+        let s: &mut Split<0, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::access_regs1`].
+    #[inline]
+    pub const fn set_access_regs1(&mut self, v: &McamAccessRegBits1) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_access_regs1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_regs1(mut self, v: McamAccessRegBits1) -> Self {
+        self.set_access_regs1(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `mcam_reg_anon0_auto` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_mcam_reg_anon0_auto_bits.access_regs2`.
+    #[inline]
+    pub const fn access_regs2(&self) -> &McamAccessRegBits2 {
+        let s: &Split<0, 16, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::access_regs2`], mutably.
+    #[inline]
+    pub fn access_regs2_mut(&mut self) -> &mut McamAccessRegBits2 {
+        let s: &mut Split<0, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::access_regs2`].
+    #[inline]
+    pub const fn set_access_regs2(&mut self, v: &McamAccessRegBits2) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_access_regs2`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_regs2(mut self, v: McamAccessRegBits2) -> Self {
+        self.set_access_regs2(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `mcam_reg_anon0_auto` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_mcam_reg_anon0_auto_bits.access_regs3`.
+    #[inline]
+    pub const fn access_regs3(&self) -> &McamAccessRegBits3 {
+        let s: &Split<0, 16, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::access_regs3`], mutably.
+    #[inline]
+    pub fn access_regs3_mut(&mut self) -> &mut McamAccessRegBits3 {
+        let s: &mut Split<0, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::access_regs3`].
+    #[inline]
+    pub const fn set_access_regs3(&mut self, v: &McamAccessRegBits3) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_access_regs3`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_regs3(mut self, v: McamAccessRegBits3) -> Self {
+        self.set_access_regs3(&v);
+        self
+    }
+    /// Where [`Self::access_regs`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_REGS: FieldDesc = FieldDesc { name: "access_regs", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(McamAccessReg::DESC) };
+    /// Where [`Self::access_regs1`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_REGS1: FieldDesc = FieldDesc { name: "access_regs1", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(McamAccessRegBits1::DESC) };
+    /// Where [`Self::access_regs2`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_REGS2: FieldDesc = FieldDesc { name: "access_regs2", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(McamAccessRegBits2::DESC) };
+    /// Where [`Self::access_regs3`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_REGS3: FieldDesc = FieldDesc { name: "access_regs3", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(McamAccessRegBits3::DESC) };
+}
+
+impl Default for McamRegAnon0Auto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for McamRegAnon0Auto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for McamRegAnon0Auto {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MCAM_REG_ANON0_AUTO;
+}
+
+static LAYOUT_MCAM_REG_ANON0_AUTO: LayoutDesc = LayoutDesc {
+    name: "mcam_reg_anon0_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        McamRegAnon0Auto::FIELD_ACCESS_REGS,
+        McamRegAnon0Auto::FIELD_ACCESS_REGS1,
+        McamRegAnon0Auto::FIELD_ACCESS_REGS2,
+        McamRegAnon0Auto::FIELD_ACCESS_REGS3,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mcam_reg_anon1_auto
+///
+/// Kernel `union mlx5_ifc_mcam_reg_anon1_auto_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct McamRegAnon1Auto(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<McamRegAnon1Auto>() == 16);
+
+impl McamRegAnon1Auto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MCAM_REG_ANON1_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x80 of `mcam_reg_anon1_auto` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_mcam_reg_anon1_auto_bits.enhanced_features`.
+    #[inline]
+    pub const fn enhanced_features(&self) -> &McamEnhancedFeatures {
+        let s: &Split<0, 16, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::enhanced_features`], mutably.
+    #[inline]
+    pub fn enhanced_features_mut(&mut self) -> &mut McamEnhancedFeatures {
+        let s: &mut Split<0, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::enhanced_features`].
+    #[inline]
+    pub const fn set_enhanced_features(&mut self, v: &McamEnhancedFeatures) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_enhanced_features`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_enhanced_features(mut self, v: McamEnhancedFeatures) -> Self {
+        self.set_enhanced_features(&v);
+        self
+    }
+    /// Where [`Self::enhanced_features`] lives: offset, width, count and kind.
+    pub const FIELD_ENHANCED_FEATURES: FieldDesc = FieldDesc { name: "enhanced_features", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(McamEnhancedFeatures::DESC) };
+}
+
+impl Default for McamRegAnon1Auto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for McamRegAnon1Auto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for McamRegAnon1Auto {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MCAM_REG_ANON1_AUTO;
+}
+
+static LAYOUT_MCAM_REG_ANON1_AUTO: LayoutDesc = LayoutDesc {
+    name: "mcam_reg_anon1_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        McamRegAnon1Auto::FIELD_ENHANCED_FEATURES,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mcam_reg
+///
+/// Kernel `struct mlx5_ifc_mcam_reg_bits`: 72 bytes (0x240 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct McamReg(pub [u8; 72]);
+
+const _: () = assert!(core::mem::size_of::<McamReg>() == 72);
+
+impl McamReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 72;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 72]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MCAM_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 72] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `mcam_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_mcam_reg_bits.feature_group`.
+    #[inline]
+    pub const fn feature_group(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::feature_group`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_feature_group(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_feature_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_feature_group(mut self, v: u8) -> Self {
+        self.set_feature_group(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `mcam_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_mcam_reg_bits.access_reg_group`.
+    #[inline]
+    pub const fn access_reg_group(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::access_reg_group`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_access_reg_group(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_access_reg_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_reg_group(mut self, v: u8) -> Self {
+        self.set_access_reg_group(v);
+        self
+    }
+
+    /// PRM bits 0x40..0xc0 of `mcam_reg` (128 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_mcam_reg_bits.anon0`.
+    #[inline]
+    pub const fn anon0(&self) -> &McamRegAnon0Auto {
+        let s: &Split<8, 16, 48> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::anon0`], mutably.
+    #[inline]
+    pub fn anon0_mut(&mut self) -> &mut McamRegAnon0Auto {
+        let s: &mut Split<8, 16, 48> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::anon0`].
+    #[inline]
+    pub const fn set_anon0(&mut self, v: &McamRegAnon0Auto) {
+        bits::put_bytes(&mut self.0, 8, &v.0);
+    }
+
+    /// [`Self::set_anon0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_anon0(mut self, v: McamRegAnon0Auto) -> Self {
+        self.set_anon0(&v);
+        self
+    }
+
+    /// PRM bits 0x140..0x1c0 of `mcam_reg` (128 bits; big-endian, byte 0x28). Kernel `mlx5_ifc_mcam_reg_bits.anon1`.
+    #[inline]
+    pub const fn anon1(&self) -> &McamRegAnon1Auto {
+        let s: &Split<40, 16, 16> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::anon1`], mutably.
+    #[inline]
+    pub fn anon1_mut(&mut self) -> &mut McamRegAnon1Auto {
+        let s: &mut Split<40, 16, 16> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::anon1`].
+    #[inline]
+    pub const fn set_anon1(&mut self, v: &McamRegAnon1Auto) {
+        bits::put_bytes(&mut self.0, 40, &v.0);
+    }
+
+    /// [`Self::set_anon1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_anon1(mut self, v: McamRegAnon1Auto) -> Self {
+        self.set_anon1(&v);
+        self
+    }
+    /// Where [`Self::feature_group`] lives: offset, width, count and kind.
+    pub const FIELD_FEATURE_GROUP: FieldDesc = FieldDesc { name: "feature_group", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::access_reg_group`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_REG_GROUP: FieldDesc = FieldDesc { name: "access_reg_group", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::anon0`] lives: offset, width, count and kind.
+    pub const FIELD_ANON0: FieldDesc = FieldDesc { name: "anon0", offset: 0x40, width: 0x80, count: Count::One, kind: FieldKind::Layout(McamRegAnon0Auto::DESC) };
+    /// Where [`Self::anon1`] lives: offset, width, count and kind.
+    pub const FIELD_ANON1: FieldDesc = FieldDesc { name: "anon1", offset: 0x140, width: 0x80, count: Count::One, kind: FieldKind::Layout(McamRegAnon1Auto::DESC) };
+}
+
+impl Default for McamReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for McamReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for McamReg {
+    const SIZE: usize = 72;
+    const DESC: &'static LayoutDesc = &LAYOUT_MCAM_REG;
+}
+
+static LAYOUT_MCAM_REG: LayoutDesc = LayoutDesc {
+    name: "mcam_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x240,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        McamReg::FIELD_FEATURE_GROUP,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        McamReg::FIELD_ACCESS_REG_GROUP,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        McamReg::FIELD_ANON0,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+        McamReg::FIELD_ANON1,
+        FieldDesc { name: "reserved_at_1c0", offset: 0x1c0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// qcam_access_reg_cap_mask
+///
+/// Kernel `struct mlx5_ifc_qcam_access_reg_cap_mask_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QcamAccessRegCapMask(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QcamAccessRegCapMask>() == 16);
+
+impl QcamAccessRegCapMask {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QCAM_ACCESS_REG_CAP_MASK;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x6c of `qcam_access_reg_cap_mask` (108 elements of 1 bits; big-endian dwords). Kernel `mlx5_ifc_qcam_access_reg_cap_mask_bits.qcam_access_reg_cap_mask_127_to_20`.
+    ///
+    /// Element `i`, or `None` when `i >= 108`.
+    #[inline]
+    pub const fn qcam_access_reg_cap_mask_127_to_20(&self, i: usize) -> Option<bool> {
+        if i >= 108 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, i, 1);
+        Some(raw != 0)
+    }
+
+    /// Sets element `i` of [`Self::qcam_access_reg_cap_mask_127_to_20`], keeping every other bit; an error when `i >= 108`.
+    #[inline]
+    pub const fn set_qcam_access_reg_cap_mask_127_to_20(&mut self, i: usize, v: bool) -> Result<(), OutOfRange> {
+        if i >= 108 {
+            return Err(OutOfRange { index: i, len: 108 });
+        }
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, i, 1, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::qcam_access_reg_cap_mask_127_to_20`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qcam_access_reg_cap_mask_127_to_20(mut self, v: [bool; 108]) -> Self {
+        let mut i = 0;
+        while i < 108 {
+            // PANIC: `i < 108`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_qcam_access_reg_cap_mask_127_to_20(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// PRM bits 0x6c..0x6d of `qcam_access_reg_cap_mask` (1 bits; big-endian dword 3, bits 19:19). Kernel `mlx5_ifc_qcam_access_reg_cap_mask_bits.qpdpm`.
+    #[inline]
+    pub const fn qpdpm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::qpdpm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_qpdpm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6c, 1, raw);
+    }
+
+    /// [`Self::set_qpdpm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qpdpm(mut self, v: bool) -> Self {
+        self.set_qpdpm(v);
+        self
+    }
+
+    /// PRM bits 0x6d..0x7c of `qcam_access_reg_cap_mask` (15 bits; big-endian dword 3, bits 18:4). Kernel `mlx5_ifc_qcam_access_reg_cap_mask_bits.qcam_access_reg_cap_mask_18_to_4`.
+    #[inline]
+    pub const fn qcam_access_reg_cap_mask_18_to_4(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x6d, 15);
+        raw as u16
+    }
+
+    /// Sets [`Self::qcam_access_reg_cap_mask_18_to_4`], keeping every other bit; bits of `v` beyond the field's 15 bits are dropped.
+    #[inline]
+    pub const fn set_qcam_access_reg_cap_mask_18_to_4(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6d, 15, raw);
+    }
+
+    /// [`Self::set_qcam_access_reg_cap_mask_18_to_4`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qcam_access_reg_cap_mask_18_to_4(mut self, v: u16) -> Self {
+        self.set_qcam_access_reg_cap_mask_18_to_4(v);
+        self
+    }
+
+    /// PRM bits 0x7c..0x7d of `qcam_access_reg_cap_mask` (1 bits; big-endian dword 3, bits 3:3). Kernel `mlx5_ifc_qcam_access_reg_cap_mask_bits.qdpm`.
+    #[inline]
+    pub const fn qdpm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::qdpm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_qdpm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7c, 1, raw);
+    }
+
+    /// [`Self::set_qdpm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qdpm(mut self, v: bool) -> Self {
+        self.set_qdpm(v);
+        self
+    }
+
+    /// PRM bits 0x7d..0x7e of `qcam_access_reg_cap_mask` (1 bits; big-endian dword 3, bits 2:2). Kernel `mlx5_ifc_qcam_access_reg_cap_mask_bits.qpts`.
+    #[inline]
+    pub const fn qpts(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::qpts`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_qpts(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7d, 1, raw);
+    }
+
+    /// [`Self::set_qpts`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qpts(mut self, v: bool) -> Self {
+        self.set_qpts(v);
+        self
+    }
+
+    /// PRM bits 0x7e..0x7f of `qcam_access_reg_cap_mask` (1 bits; big-endian dword 3, bits 1:1). Kernel `mlx5_ifc_qcam_access_reg_cap_mask_bits.qcap`.
+    #[inline]
+    pub const fn qcap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::qcap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_qcap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7e, 1, raw);
+    }
+
+    /// [`Self::set_qcap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qcap(mut self, v: bool) -> Self {
+        self.set_qcap(v);
+        self
+    }
+
+    /// PRM bits 0x7f..0x80 of `qcam_access_reg_cap_mask` (1 bits; big-endian dword 3, bits 0:0). Kernel `mlx5_ifc_qcam_access_reg_cap_mask_bits.qcam_access_reg_cap_mask_0`.
+    #[inline]
+    pub const fn qcam_access_reg_cap_mask_0(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::qcam_access_reg_cap_mask_0`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_qcam_access_reg_cap_mask_0(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7f, 1, raw);
+    }
+
+    /// [`Self::set_qcam_access_reg_cap_mask_0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qcam_access_reg_cap_mask_0(mut self, v: bool) -> Self {
+        self.set_qcam_access_reg_cap_mask_0(v);
+        self
+    }
+    /// Where [`Self::qcam_access_reg_cap_mask_127_to_20`] lives: offset, width, count and kind.
+    pub const FIELD_QCAM_ACCESS_REG_CAP_MASK_127_TO_20: FieldDesc = FieldDesc { name: "qcam_access_reg_cap_mask_127_to_20", offset: 0x0, width: 0x1, count: Count::Fixed(108), kind: FieldKind::Bool };
+    /// Where [`Self::qpdpm`] lives: offset, width, count and kind.
+    pub const FIELD_QPDPM: FieldDesc = FieldDesc { name: "qpdpm", offset: 0x6c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qcam_access_reg_cap_mask_18_to_4`] lives: offset, width, count and kind.
+    pub const FIELD_QCAM_ACCESS_REG_CAP_MASK_18_TO_4: FieldDesc = FieldDesc { name: "qcam_access_reg_cap_mask_18_to_4", offset: 0x6d, width: 0xf, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::qdpm`] lives: offset, width, count and kind.
+    pub const FIELD_QDPM: FieldDesc = FieldDesc { name: "qdpm", offset: 0x7c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qpts`] lives: offset, width, count and kind.
+    pub const FIELD_QPTS: FieldDesc = FieldDesc { name: "qpts", offset: 0x7d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qcap`] lives: offset, width, count and kind.
+    pub const FIELD_QCAP: FieldDesc = FieldDesc { name: "qcap", offset: 0x7e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::qcam_access_reg_cap_mask_0`] lives: offset, width, count and kind.
+    pub const FIELD_QCAM_ACCESS_REG_CAP_MASK_0: FieldDesc = FieldDesc { name: "qcam_access_reg_cap_mask_0", offset: 0x7f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for QcamAccessRegCapMask {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QcamAccessRegCapMask {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QcamAccessRegCapMask {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QCAM_ACCESS_REG_CAP_MASK;
+}
+
+static LAYOUT_QCAM_ACCESS_REG_CAP_MASK: LayoutDesc = LayoutDesc {
+    name: "qcam_access_reg_cap_mask",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QcamAccessRegCapMask::FIELD_QCAM_ACCESS_REG_CAP_MASK_127_TO_20,
+        QcamAccessRegCapMask::FIELD_QPDPM,
+        QcamAccessRegCapMask::FIELD_QCAM_ACCESS_REG_CAP_MASK_18_TO_4,
+        QcamAccessRegCapMask::FIELD_QDPM,
+        QcamAccessRegCapMask::FIELD_QPTS,
+        QcamAccessRegCapMask::FIELD_QCAP,
+        QcamAccessRegCapMask::FIELD_QCAM_ACCESS_REG_CAP_MASK_0,
+    ],
+};
+
+/// qcam_qos_feature_cap_mask
+///
+/// Kernel `struct mlx5_ifc_qcam_qos_feature_cap_mask_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QcamQosFeatureCapMask(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QcamQosFeatureCapMask>() == 16);
+
+impl QcamQosFeatureCapMask {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QCAM_QOS_FEATURE_CAP_MASK;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x7f of `qcam_qos_feature_cap_mask` (127 elements of 1 bits; big-endian dwords). Kernel `mlx5_ifc_qcam_qos_feature_cap_mask_bits.qcam_qos_feature_cap_mask_127_to_1`.
+    ///
+    /// Element `i`, or `None` when `i >= 127`.
+    #[inline]
+    pub const fn qcam_qos_feature_cap_mask_127_to_1(&self, i: usize) -> Option<bool> {
+        if i >= 127 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, i, 1);
+        Some(raw != 0)
+    }
+
+    /// Sets element `i` of [`Self::qcam_qos_feature_cap_mask_127_to_1`], keeping every other bit; an error when `i >= 127`.
+    #[inline]
+    pub const fn set_qcam_qos_feature_cap_mask_127_to_1(&mut self, i: usize, v: bool) -> Result<(), OutOfRange> {
+        if i >= 127 {
+            return Err(OutOfRange { index: i, len: 127 });
+        }
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, i, 1, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::qcam_qos_feature_cap_mask_127_to_1`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qcam_qos_feature_cap_mask_127_to_1(mut self, v: [bool; 127]) -> Self {
+        let mut i = 0;
+        while i < 127 {
+            // PANIC: `i < 127`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_qcam_qos_feature_cap_mask_127_to_1(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// PRM bits 0x7f..0x80 of `qcam_qos_feature_cap_mask` (1 bits; big-endian dword 3, bits 0:0). Kernel `mlx5_ifc_qcam_qos_feature_cap_mask_bits.qpts_trust_both`.
+    #[inline]
+    pub const fn qpts_trust_both(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::qpts_trust_both`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_qpts_trust_both(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7f, 1, raw);
+    }
+
+    /// [`Self::set_qpts_trust_both`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_qpts_trust_both(mut self, v: bool) -> Self {
+        self.set_qpts_trust_both(v);
+        self
+    }
+    /// Where [`Self::qcam_qos_feature_cap_mask_127_to_1`] lives: offset, width, count and kind.
+    pub const FIELD_QCAM_QOS_FEATURE_CAP_MASK_127_TO_1: FieldDesc = FieldDesc { name: "qcam_qos_feature_cap_mask_127_to_1", offset: 0x0, width: 0x1, count: Count::Fixed(127), kind: FieldKind::Bool };
+    /// Where [`Self::qpts_trust_both`] lives: offset, width, count and kind.
+    pub const FIELD_QPTS_TRUST_BOTH: FieldDesc = FieldDesc { name: "qpts_trust_both", offset: 0x7f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for QcamQosFeatureCapMask {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QcamQosFeatureCapMask {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QcamQosFeatureCapMask {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QCAM_QOS_FEATURE_CAP_MASK;
+}
+
+static LAYOUT_QCAM_QOS_FEATURE_CAP_MASK: LayoutDesc = LayoutDesc {
+    name: "qcam_qos_feature_cap_mask",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QcamQosFeatureCapMask::FIELD_QCAM_QOS_FEATURE_CAP_MASK_127_TO_1,
+        QcamQosFeatureCapMask::FIELD_QPTS_TRUST_BOTH,
+    ],
+};
+
+/// qcam_reg_anon0_auto
+///
+/// Kernel `union mlx5_ifc_qcam_reg_anon0_auto_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QcamRegAnon0Auto(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QcamRegAnon0Auto>() == 16);
+
+impl QcamRegAnon0Auto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QCAM_REG_ANON0_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x80 of `qcam_reg_anon0_auto` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_qcam_reg_anon0_auto_bits.reg_cap`.
+    #[inline]
+    pub const fn reg_cap(&self) -> &QcamAccessRegCapMask {
+        let s: &Split<0, 16, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::reg_cap`], mutably.
+    #[inline]
+    pub fn reg_cap_mut(&mut self) -> &mut QcamAccessRegCapMask {
+        let s: &mut Split<0, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::reg_cap`].
+    #[inline]
+    pub const fn set_reg_cap(&mut self, v: &QcamAccessRegCapMask) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_reg_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reg_cap(mut self, v: QcamAccessRegCapMask) -> Self {
+        self.set_reg_cap(&v);
+        self
+    }
+    /// Where [`Self::reg_cap`] lives: offset, width, count and kind.
+    pub const FIELD_REG_CAP: FieldDesc = FieldDesc { name: "reg_cap", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(QcamAccessRegCapMask::DESC) };
+}
+
+impl Default for QcamRegAnon0Auto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QcamRegAnon0Auto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QcamRegAnon0Auto {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QCAM_REG_ANON0_AUTO;
+}
+
+static LAYOUT_QCAM_REG_ANON0_AUTO: LayoutDesc = LayoutDesc {
+    name: "qcam_reg_anon0_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QcamRegAnon0Auto::FIELD_REG_CAP,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// qcam_reg_anon1_auto
+///
+/// Kernel `union mlx5_ifc_qcam_reg_anon1_auto_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QcamRegAnon1Auto(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QcamRegAnon1Auto>() == 16);
+
+impl QcamRegAnon1Auto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QCAM_REG_ANON1_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x80 of `qcam_reg_anon1_auto` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_qcam_reg_anon1_auto_bits.feature_cap`.
+    #[inline]
+    pub const fn feature_cap(&self) -> &QcamQosFeatureCapMask {
+        let s: &Split<0, 16, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::feature_cap`], mutably.
+    #[inline]
+    pub fn feature_cap_mut(&mut self) -> &mut QcamQosFeatureCapMask {
+        let s: &mut Split<0, 16, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::feature_cap`].
+    #[inline]
+    pub const fn set_feature_cap(&mut self, v: &QcamQosFeatureCapMask) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_feature_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_feature_cap(mut self, v: QcamQosFeatureCapMask) -> Self {
+        self.set_feature_cap(&v);
+        self
+    }
+    /// Where [`Self::feature_cap`] lives: offset, width, count and kind.
+    pub const FIELD_FEATURE_CAP: FieldDesc = FieldDesc { name: "feature_cap", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(QcamQosFeatureCapMask::DESC) };
+}
+
+impl Default for QcamRegAnon1Auto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QcamRegAnon1Auto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QcamRegAnon1Auto {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QCAM_REG_ANON1_AUTO;
+}
+
+static LAYOUT_QCAM_REG_ANON1_AUTO: LayoutDesc = LayoutDesc {
+    name: "qcam_reg_anon1_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QcamRegAnon1Auto::FIELD_FEATURE_CAP,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// qcam_reg
+///
+/// Kernel `struct mlx5_ifc_qcam_reg_bits`: 72 bytes (0x240 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QcamReg(pub [u8; 72]);
+
+const _: () = assert!(core::mem::size_of::<QcamReg>() == 72);
+
+impl QcamReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 72;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 72]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QCAM_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 72] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `qcam_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_qcam_reg_bits.feature_group`.
+    #[inline]
+    pub const fn feature_group(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::feature_group`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_feature_group(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_feature_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_feature_group(mut self, v: u8) -> Self {
+        self.set_feature_group(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `qcam_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_qcam_reg_bits.access_reg_group`.
+    #[inline]
+    pub const fn access_reg_group(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::access_reg_group`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_access_reg_group(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_access_reg_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_reg_group(mut self, v: u8) -> Self {
+        self.set_access_reg_group(v);
+        self
+    }
+
+    /// PRM bits 0x40..0xc0 of `qcam_reg` (128 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_qcam_reg_bits.anon0`.
+    #[inline]
+    pub const fn anon0(&self) -> &QcamRegAnon0Auto {
+        let s: &Split<8, 16, 48> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::anon0`], mutably.
+    #[inline]
+    pub fn anon0_mut(&mut self) -> &mut QcamRegAnon0Auto {
+        let s: &mut Split<8, 16, 48> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::anon0`].
+    #[inline]
+    pub const fn set_anon0(&mut self, v: &QcamRegAnon0Auto) {
+        bits::put_bytes(&mut self.0, 8, &v.0);
+    }
+
+    /// [`Self::set_anon0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_anon0(mut self, v: QcamRegAnon0Auto) -> Self {
+        self.set_anon0(&v);
+        self
+    }
+
+    /// PRM bits 0x140..0x1c0 of `qcam_reg` (128 bits; big-endian, byte 0x28). Kernel `mlx5_ifc_qcam_reg_bits.anon1`.
+    #[inline]
+    pub const fn anon1(&self) -> &QcamRegAnon1Auto {
+        let s: &Split<40, 16, 16> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::anon1`], mutably.
+    #[inline]
+    pub fn anon1_mut(&mut self) -> &mut QcamRegAnon1Auto {
+        let s: &mut Split<40, 16, 16> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::anon1`].
+    #[inline]
+    pub const fn set_anon1(&mut self, v: &QcamRegAnon1Auto) {
+        bits::put_bytes(&mut self.0, 40, &v.0);
+    }
+
+    /// [`Self::set_anon1`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_anon1(mut self, v: QcamRegAnon1Auto) -> Self {
+        self.set_anon1(&v);
+        self
+    }
+    /// Where [`Self::feature_group`] lives: offset, width, count and kind.
+    pub const FIELD_FEATURE_GROUP: FieldDesc = FieldDesc { name: "feature_group", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::access_reg_group`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_REG_GROUP: FieldDesc = FieldDesc { name: "access_reg_group", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::anon0`] lives: offset, width, count and kind.
+    pub const FIELD_ANON0: FieldDesc = FieldDesc { name: "anon0", offset: 0x40, width: 0x80, count: Count::One, kind: FieldKind::Layout(QcamRegAnon0Auto::DESC) };
+    /// Where [`Self::anon1`] lives: offset, width, count and kind.
+    pub const FIELD_ANON1: FieldDesc = FieldDesc { name: "anon1", offset: 0x140, width: 0x80, count: Count::One, kind: FieldKind::Layout(QcamRegAnon1Auto::DESC) };
+}
+
+impl Default for QcamReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QcamReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QcamReg {
+    const SIZE: usize = 72;
+    const DESC: &'static LayoutDesc = &LAYOUT_QCAM_REG;
+}
+
+static LAYOUT_QCAM_REG: LayoutDesc = LayoutDesc {
+    name: "qcam_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x240,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        QcamReg::FIELD_FEATURE_GROUP,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        QcamReg::FIELD_ACCESS_REG_GROUP,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        QcamReg::FIELD_ANON0,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+        QcamReg::FIELD_ANON1,
+        FieldDesc { name: "reserved_at_1c0", offset: 0x1c0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pcap_reg
+///
+/// Kernel `struct mlx5_ifc_pcap_reg_bits`: 20 bytes (0xa0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PcapReg(pub [u8; 20]);
+
+const _: () = assert!(core::mem::size_of::<PcapReg>() == 20);
+
+impl PcapReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 20;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 20]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PCAP_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 20] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pcap_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pcap_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x20..0xa0 of `pcap_reg` (4 elements of 32 bits; big-endian, byte 0x4). Kernel `mlx5_ifc_pcap_reg_bits.port_capability_mask`.
+    ///
+    /// Element `i`, or `None` when `i >= 4`.
+    #[inline]
+    pub const fn port_capability_mask(&self, i: usize) -> Option<u32> {
+        if i >= 4 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x20 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::port_capability_mask`], keeping every other bit; an error when `i >= 4`.
+    #[inline]
+    pub const fn set_port_capability_mask(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 4 {
+            return Err(OutOfRange { index: i, len: 4 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::port_capability_mask`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_capability_mask(mut self, v: [u32; 4]) -> Self {
+        let mut i = 0;
+        while i < 4 {
+            // PANIC: `i < 4`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_port_capability_mask(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_capability_mask`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_CAPABILITY_MASK: FieldDesc = FieldDesc { name: "port_capability_mask", offset: 0x20, width: 0x20, count: Count::Fixed(4), kind: FieldKind::Uint };
+}
+
+impl Default for PcapReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PcapReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PcapReg {
+    const SIZE: usize = 20;
+    const DESC: &'static LayoutDesc = &LAYOUT_PCAP_REG;
+}
+
+static LAYOUT_PCAP_REG: LayoutDesc = LayoutDesc {
+    name: "pcap_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0xa0,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PcapReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PcapReg::FIELD_PORT_CAPABILITY_MASK,
+    ],
+};
+
+/// pamp_reg
+///
+/// Kernel `struct mlx5_ifc_pamp_reg_bits`: 44 bytes (0x160 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PampReg(pub [u8; 44]);
+
+const _: () = assert!(core::mem::size_of::<PampReg>() == 44);
+
+impl PampReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 44;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 44]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PAMP_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 44] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pamp_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pamp_reg_bits.opamp_group`.
+    #[inline]
+    pub const fn opamp_group(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::opamp_group`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_opamp_group(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_opamp_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opamp_group(mut self, v: u8) -> Self {
+        self.set_opamp_group(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x20 of `pamp_reg` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_pamp_reg_bits.opamp_group_type`.
+    #[inline]
+    pub const fn opamp_group_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::opamp_group_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_opamp_group_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_opamp_group_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opamp_group_type(mut self, v: u8) -> Self {
+        self.set_opamp_group_type(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x30 of `pamp_reg` (16 bits; big-endian dword 1, bits 31:16). Kernel `mlx5_ifc_pamp_reg_bits.start_index`.
+    #[inline]
+    pub const fn start_index(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x20, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::start_index`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_start_index(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 16, raw);
+    }
+
+    /// [`Self::set_start_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_start_index(mut self, v: u16) -> Self {
+        self.set_start_index(v);
+        self
+    }
+
+    /// PRM bits 0x34..0x40 of `pamp_reg` (12 bits; big-endian dword 1, bits 11:0). Kernel `mlx5_ifc_pamp_reg_bits.num_of_indices`.
+    #[inline]
+    pub const fn num_of_indices(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x34, 12);
+        raw as u16
+    }
+
+    /// Sets [`Self::num_of_indices`], keeping every other bit; bits of `v` beyond the field's 12 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_indices(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x34, 12, raw);
+    }
+
+    /// [`Self::set_num_of_indices`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_indices(mut self, v: u16) -> Self {
+        self.set_num_of_indices(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x160 of `pamp_reg` (18 elements of 16 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_pamp_reg_bits.index_data`.
+    ///
+    /// Element `i`, or `None` when `i >= 18`.
+    #[inline]
+    pub const fn index_data(&self, i: usize) -> Option<u16> {
+        if i >= 18 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x40 + i * 16, 16);
+        Some(raw as u16)
+    }
+
+    /// Sets element `i` of [`Self::index_data`], keeping every other bit; an error when `i >= 18`.
+    #[inline]
+    pub const fn set_index_data(&mut self, i: usize, v: u16) -> Result<(), OutOfRange> {
+        if i >= 18 {
+            return Err(OutOfRange { index: i, len: 18 });
+        }
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40 + i * 16, 16, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::index_data`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_index_data(mut self, v: [u16; 18]) -> Self {
+        let mut i = 0;
+        while i < 18 {
+            // PANIC: `i < 18`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_index_data(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::opamp_group`] lives: offset, width, count and kind.
+    pub const FIELD_OPAMP_GROUP: FieldDesc = FieldDesc { name: "opamp_group", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::opamp_group_type`] lives: offset, width, count and kind.
+    pub const FIELD_OPAMP_GROUP_TYPE: FieldDesc = FieldDesc { name: "opamp_group_type", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::start_index`] lives: offset, width, count and kind.
+    pub const FIELD_START_INDEX: FieldDesc = FieldDesc { name: "start_index", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_indices`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_INDICES: FieldDesc = FieldDesc { name: "num_of_indices", offset: 0x34, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::index_data`] lives: offset, width, count and kind.
+    pub const FIELD_INDEX_DATA: FieldDesc = FieldDesc { name: "index_data", offset: 0x40, width: 0x10, count: Count::Fixed(18), kind: FieldKind::Uint };
+}
+
+impl Default for PampReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PampReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PampReg {
+    const SIZE: usize = 44;
+    const DESC: &'static LayoutDesc = &LAYOUT_PAMP_REG;
+}
+
+static LAYOUT_PAMP_REG: LayoutDesc = LayoutDesc {
+    name: "pamp_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x160,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PampReg::FIELD_OPAMP_GROUP,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        PampReg::FIELD_OPAMP_GROUP_TYPE,
+        PampReg::FIELD_START_INDEX,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PampReg::FIELD_NUM_OF_INDICES,
+        PampReg::FIELD_INDEX_DATA,
+    ],
+};
+
+/// pcmr_reg
+///
+/// Kernel `struct mlx5_ifc_pcmr_reg_bits`: 12 bytes (0x60 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PcmrReg(pub [u8; 12]);
+
+const _: () = assert!(core::mem::size_of::<PcmrReg>() == 12);
+
+impl PcmrReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 12;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 12]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PCMR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 12] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pcmr_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pcmr_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `pcmr_reg` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_pcmr_reg_bits.entropy_force_cap`.
+    #[inline]
+    pub const fn entropy_force_cap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::entropy_force_cap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_entropy_force_cap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_entropy_force_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_entropy_force_cap(mut self, v: bool) -> Self {
+        self.set_entropy_force_cap(v);
+        self
+    }
+
+    /// PRM bits 0x21..0x22 of `pcmr_reg` (1 bits; big-endian dword 1, bits 30:30). Kernel `mlx5_ifc_pcmr_reg_bits.entropy_calc_cap`.
+    #[inline]
+    pub const fn entropy_calc_cap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x21, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::entropy_calc_cap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_entropy_calc_cap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x21, 1, raw);
+    }
+
+    /// [`Self::set_entropy_calc_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_entropy_calc_cap(mut self, v: bool) -> Self {
+        self.set_entropy_calc_cap(v);
+        self
+    }
+
+    /// PRM bits 0x22..0x23 of `pcmr_reg` (1 bits; big-endian dword 1, bits 29:29). Kernel `mlx5_ifc_pcmr_reg_bits.entropy_gre_calc_cap`.
+    #[inline]
+    pub const fn entropy_gre_calc_cap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x22, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::entropy_gre_calc_cap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_entropy_gre_calc_cap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x22, 1, raw);
+    }
+
+    /// [`Self::set_entropy_gre_calc_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_entropy_gre_calc_cap(mut self, v: bool) -> Self {
+        self.set_entropy_gre_calc_cap(v);
+        self
+    }
+
+    /// PRM bits 0x32..0x33 of `pcmr_reg` (1 bits; big-endian dword 1, bits 13:13). Kernel `mlx5_ifc_pcmr_reg_bits.rx_ts_over_crc_cap`.
+    #[inline]
+    pub const fn rx_ts_over_crc_cap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x32, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::rx_ts_over_crc_cap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_rx_ts_over_crc_cap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x32, 1, raw);
+    }
+
+    /// [`Self::set_rx_ts_over_crc_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rx_ts_over_crc_cap(mut self, v: bool) -> Self {
+        self.set_rx_ts_over_crc_cap(v);
+        self
+    }
+
+    /// PRM bits 0x3e..0x3f of `pcmr_reg` (1 bits; big-endian dword 1, bits 1:1). Kernel `mlx5_ifc_pcmr_reg_bits.fcs_cap`.
+    #[inline]
+    pub const fn fcs_cap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fcs_cap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fcs_cap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3e, 1, raw);
+    }
+
+    /// [`Self::set_fcs_cap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fcs_cap(mut self, v: bool) -> Self {
+        self.set_fcs_cap(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `pcmr_reg` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_pcmr_reg_bits.entropy_force`.
+    #[inline]
+    pub const fn entropy_force(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::entropy_force`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_entropy_force(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_entropy_force`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_entropy_force(mut self, v: bool) -> Self {
+        self.set_entropy_force(v);
+        self
+    }
+
+    /// PRM bits 0x41..0x42 of `pcmr_reg` (1 bits; big-endian dword 2, bits 30:30). Kernel `mlx5_ifc_pcmr_reg_bits.entropy_calc`.
+    #[inline]
+    pub const fn entropy_calc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x41, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::entropy_calc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_entropy_calc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x41, 1, raw);
+    }
+
+    /// [`Self::set_entropy_calc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_entropy_calc(mut self, v: bool) -> Self {
+        self.set_entropy_calc(v);
+        self
+    }
+
+    /// PRM bits 0x42..0x43 of `pcmr_reg` (1 bits; big-endian dword 2, bits 29:29). Kernel `mlx5_ifc_pcmr_reg_bits.entropy_gre_calc`.
+    #[inline]
+    pub const fn entropy_gre_calc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x42, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::entropy_gre_calc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_entropy_gre_calc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x42, 1, raw);
+    }
+
+    /// [`Self::set_entropy_gre_calc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_entropy_gre_calc(mut self, v: bool) -> Self {
+        self.set_entropy_gre_calc(v);
+        self
+    }
+
+    /// PRM bits 0x52..0x53 of `pcmr_reg` (1 bits; big-endian dword 2, bits 13:13). Kernel `mlx5_ifc_pcmr_reg_bits.rx_ts_over_crc`.
+    #[inline]
+    pub const fn rx_ts_over_crc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x52, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::rx_ts_over_crc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_rx_ts_over_crc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x52, 1, raw);
+    }
+
+    /// [`Self::set_rx_ts_over_crc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rx_ts_over_crc(mut self, v: bool) -> Self {
+        self.set_rx_ts_over_crc(v);
+        self
+    }
+
+    /// PRM bits 0x5e..0x5f of `pcmr_reg` (1 bits; big-endian dword 2, bits 1:1). Kernel `mlx5_ifc_pcmr_reg_bits.fcs_chk`.
+    #[inline]
+    pub const fn fcs_chk(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fcs_chk`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fcs_chk(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5e, 1, raw);
+    }
+
+    /// [`Self::set_fcs_chk`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fcs_chk(mut self, v: bool) -> Self {
+        self.set_fcs_chk(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::entropy_force_cap`] lives: offset, width, count and kind.
+    pub const FIELD_ENTROPY_FORCE_CAP: FieldDesc = FieldDesc { name: "entropy_force_cap", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::entropy_calc_cap`] lives: offset, width, count and kind.
+    pub const FIELD_ENTROPY_CALC_CAP: FieldDesc = FieldDesc { name: "entropy_calc_cap", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::entropy_gre_calc_cap`] lives: offset, width, count and kind.
+    pub const FIELD_ENTROPY_GRE_CALC_CAP: FieldDesc = FieldDesc { name: "entropy_gre_calc_cap", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rx_ts_over_crc_cap`] lives: offset, width, count and kind.
+    pub const FIELD_RX_TS_OVER_CRC_CAP: FieldDesc = FieldDesc { name: "rx_ts_over_crc_cap", offset: 0x32, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fcs_cap`] lives: offset, width, count and kind.
+    pub const FIELD_FCS_CAP: FieldDesc = FieldDesc { name: "fcs_cap", offset: 0x3e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::entropy_force`] lives: offset, width, count and kind.
+    pub const FIELD_ENTROPY_FORCE: FieldDesc = FieldDesc { name: "entropy_force", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::entropy_calc`] lives: offset, width, count and kind.
+    pub const FIELD_ENTROPY_CALC: FieldDesc = FieldDesc { name: "entropy_calc", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::entropy_gre_calc`] lives: offset, width, count and kind.
+    pub const FIELD_ENTROPY_GRE_CALC: FieldDesc = FieldDesc { name: "entropy_gre_calc", offset: 0x42, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rx_ts_over_crc`] lives: offset, width, count and kind.
+    pub const FIELD_RX_TS_OVER_CRC: FieldDesc = FieldDesc { name: "rx_ts_over_crc", offset: 0x52, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::fcs_chk`] lives: offset, width, count and kind.
+    pub const FIELD_FCS_CHK: FieldDesc = FieldDesc { name: "fcs_chk", offset: 0x5e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for PcmrReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PcmrReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PcmrReg {
+    const SIZE: usize = 12;
+    const DESC: &'static LayoutDesc = &LAYOUT_PCMR_REG;
+}
+
+static LAYOUT_PCMR_REG: LayoutDesc = LayoutDesc {
+    name: "pcmr_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x60,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PcmrReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PcmrReg::FIELD_ENTROPY_FORCE_CAP,
+        PcmrReg::FIELD_ENTROPY_CALC_CAP,
+        PcmrReg::FIELD_ENTROPY_GRE_CALC_CAP,
+        FieldDesc { name: "reserved_at_23", offset: 0x23, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
+        PcmrReg::FIELD_RX_TS_OVER_CRC_CAP,
+        FieldDesc { name: "reserved_at_33", offset: 0x33, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        PcmrReg::FIELD_FCS_CAP,
+        FieldDesc { name: "reserved_at_3f", offset: 0x3f, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        PcmrReg::FIELD_ENTROPY_FORCE,
+        PcmrReg::FIELD_ENTROPY_CALC,
+        PcmrReg::FIELD_ENTROPY_GRE_CALC,
+        FieldDesc { name: "reserved_at_43", offset: 0x43, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
+        PcmrReg::FIELD_RX_TS_OVER_CRC,
+        FieldDesc { name: "reserved_at_53", offset: 0x53, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        PcmrReg::FIELD_FCS_CHK,
+        FieldDesc { name: "reserved_at_5f", offset: 0x5f, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// lane_2_module_mapping
+///
+/// Kernel `struct mlx5_ifc_lane_2_module_mapping_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct Lane2ModuleMapping(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<Lane2ModuleMapping>() == 4);
+
+impl Lane2ModuleMapping {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_LANE_2_MODULE_MAPPING;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x4..0x8 of `lane_2_module_mapping` (4 bits; big-endian dword 0, bits 27:24). Kernel `mlx5_ifc_lane_2_module_mapping_bits.rx_lane`.
+    #[inline]
+    pub const fn rx_lane(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::rx_lane`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_rx_lane(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 4, raw);
+    }
+
+    /// [`Self::set_rx_lane`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rx_lane(mut self, v: u8) -> Self {
+        self.set_rx_lane(v);
+        self
+    }
+
+    /// PRM bits 0xc..0x10 of `lane_2_module_mapping` (4 bits; big-endian dword 0, bits 19:16). Kernel `mlx5_ifc_lane_2_module_mapping_bits.tx_lane`.
+    #[inline]
+    pub const fn tx_lane(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xc, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::tx_lane`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_tx_lane(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc, 4, raw);
+    }
+
+    /// [`Self::set_tx_lane`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tx_lane(mut self, v: u8) -> Self {
+        self.set_tx_lane(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `lane_2_module_mapping` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_lane_2_module_mapping_bits.module`.
+    #[inline]
+    pub const fn module(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::module`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_module(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_module`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_module(mut self, v: u8) -> Self {
+        self.set_module(v);
+        self
+    }
+    /// Where [`Self::rx_lane`] lives: offset, width, count and kind.
+    pub const FIELD_RX_LANE: FieldDesc = FieldDesc { name: "rx_lane", offset: 0x4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tx_lane`] lives: offset, width, count and kind.
+    pub const FIELD_TX_LANE: FieldDesc = FieldDesc { name: "tx_lane", offset: 0xc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::module`] lives: offset, width, count and kind.
+    pub const FIELD_MODULE: FieldDesc = FieldDesc { name: "module", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for Lane2ModuleMapping {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for Lane2ModuleMapping {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for Lane2ModuleMapping {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_LANE_2_MODULE_MAPPING;
+}
+
+static LAYOUT_LANE_2_MODULE_MAPPING: LayoutDesc = LayoutDesc {
+    name: "lane_2_module_mapping",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        Lane2ModuleMapping::FIELD_RX_LANE,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        Lane2ModuleMapping::FIELD_TX_LANE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        Lane2ModuleMapping::FIELD_MODULE,
+    ],
+};
+
+/// bufferx_reg
+///
+/// Kernel `struct mlx5_ifc_bufferx_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct BufferxReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<BufferxReg>() == 8);
+
+impl BufferxReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_BUFFERX_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x6..0x7 of `bufferx_reg` (1 bits; big-endian dword 0, bits 25:25). Kernel `mlx5_ifc_bufferx_reg_bits.lossy`.
+    #[inline]
+    pub const fn lossy(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x6, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::lossy`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_lossy(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 1, raw);
+    }
+
+    /// [`Self::set_lossy`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lossy(mut self, v: bool) -> Self {
+        self.set_lossy(v);
+        self
+    }
+
+    /// PRM bits 0x7..0x8 of `bufferx_reg` (1 bits; big-endian dword 0, bits 24:24). Kernel `mlx5_ifc_bufferx_reg_bits.epsb`.
+    #[inline]
+    pub const fn epsb(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x7, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::epsb`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_epsb(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7, 1, raw);
+    }
+
+    /// [`Self::set_epsb`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_epsb(mut self, v: bool) -> Self {
+        self.set_epsb(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `bufferx_reg` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_bufferx_reg_bits.size`.
+    #[inline]
+    pub const fn size(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::size`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_size(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_size(mut self, v: u16) -> Self {
+        self.set_size(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x30 of `bufferx_reg` (16 bits; big-endian dword 1, bits 31:16). Kernel `mlx5_ifc_bufferx_reg_bits.xoff_threshold`.
+    #[inline]
+    pub const fn xoff_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x20, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::xoff_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_xoff_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 16, raw);
+    }
+
+    /// [`Self::set_xoff_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_xoff_threshold(mut self, v: u16) -> Self {
+        self.set_xoff_threshold(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `bufferx_reg` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_bufferx_reg_bits.xon_threshold`.
+    #[inline]
+    pub const fn xon_threshold(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::xon_threshold`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_xon_threshold(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_xon_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_xon_threshold(mut self, v: u16) -> Self {
+        self.set_xon_threshold(v);
+        self
+    }
+    /// Where [`Self::lossy`] lives: offset, width, count and kind.
+    pub const FIELD_LOSSY: FieldDesc = FieldDesc { name: "lossy", offset: 0x6, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::epsb`] lives: offset, width, count and kind.
+    pub const FIELD_EPSB: FieldDesc = FieldDesc { name: "epsb", offset: 0x7, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::size`] lives: offset, width, count and kind.
+    pub const FIELD_SIZE: FieldDesc = FieldDesc { name: "size", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::xoff_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_XOFF_THRESHOLD: FieldDesc = FieldDesc { name: "xoff_threshold", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::xon_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_XON_THRESHOLD: FieldDesc = FieldDesc { name: "xon_threshold", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for BufferxReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for BufferxReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for BufferxReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_BUFFERX_REG;
+}
+
+static LAYOUT_BUFFERX_REG: LayoutDesc = LayoutDesc {
+    name: "bufferx_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
+        BufferxReg::FIELD_LOSSY,
+        BufferxReg::FIELD_EPSB,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        BufferxReg::FIELD_SIZE,
+        BufferxReg::FIELD_XOFF_THRESHOLD,
+        BufferxReg::FIELD_XON_THRESHOLD,
+    ],
+};
+
+/// mtpps_reg
+///
+/// Kernel `struct mlx5_ifc_mtpps_reg_bits`: 60 bytes (0x1e0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MtppsReg(pub [u8; 60]);
+
+const _: () = assert!(core::mem::size_of::<MtppsReg>() == 60);
+
+impl MtppsReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 60;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 60]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MTPPS_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 60] {
+        &self.0
+    }
+
+    /// PRM bits 0xc..0x10 of `mtpps_reg` (4 bits; big-endian dword 0, bits 19:16). Kernel `mlx5_ifc_mtpps_reg_bits.cap_number_of_pps_pins`.
+    #[inline]
+    pub const fn cap_number_of_pps_pins(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xc, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_number_of_pps_pins`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_number_of_pps_pins(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc, 4, raw);
+    }
+
+    /// [`Self::set_cap_number_of_pps_pins`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_number_of_pps_pins(mut self, v: u8) -> Self {
+        self.set_cap_number_of_pps_pins(v);
+        self
+    }
+
+    /// PRM bits 0x14..0x18 of `mtpps_reg` (4 bits; big-endian dword 0, bits 11:8). Kernel `mlx5_ifc_mtpps_reg_bits.cap_max_num_of_pps_in_pins`.
+    #[inline]
+    pub const fn cap_max_num_of_pps_in_pins(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x14, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_max_num_of_pps_in_pins`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_max_num_of_pps_in_pins(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x14, 4, raw);
+    }
+
+    /// [`Self::set_cap_max_num_of_pps_in_pins`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_max_num_of_pps_in_pins(mut self, v: u8) -> Self {
+        self.set_cap_max_num_of_pps_in_pins(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x20 of `mtpps_reg` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_mtpps_reg_bits.cap_max_num_of_pps_out_pins`.
+    #[inline]
+    pub const fn cap_max_num_of_pps_out_pins(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_max_num_of_pps_out_pins`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_max_num_of_pps_out_pins(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_cap_max_num_of_pps_out_pins`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_max_num_of_pps_out_pins(mut self, v: u8) -> Self {
+        self.set_cap_max_num_of_pps_out_pins(v);
+        self
+    }
+
+    /// PRM bits 0x33..0x38 of `mtpps_reg` (5 bits; big-endian dword 1, bits 12:8). Kernel `mlx5_ifc_mtpps_reg_bits.cap_log_min_npps_period`.
+    #[inline]
+    pub const fn cap_log_min_npps_period(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x33, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_log_min_npps_period`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_cap_log_min_npps_period(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x33, 5, raw);
+    }
+
+    /// [`Self::set_cap_log_min_npps_period`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_log_min_npps_period(mut self, v: u8) -> Self {
+        self.set_cap_log_min_npps_period(v);
+        self
+    }
+
+    /// PRM bits 0x3b..0x40 of `mtpps_reg` (5 bits; big-endian dword 1, bits 4:0). Kernel `mlx5_ifc_mtpps_reg_bits.cap_log_min_out_pulse_duration_ns`.
+    #[inline]
+    pub const fn cap_log_min_out_pulse_duration_ns(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_log_min_out_pulse_duration_ns`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_cap_log_min_out_pulse_duration_ns(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3b, 5, raw);
+    }
+
+    /// [`Self::set_cap_log_min_out_pulse_duration_ns`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_log_min_out_pulse_duration_ns(mut self, v: u8) -> Self {
+        self.set_cap_log_min_out_pulse_duration_ns(v);
+        self
+    }
+
+    /// PRM bits 0x44..0x48 of `mtpps_reg` (4 bits; big-endian dword 2, bits 27:24). Kernel `mlx5_ifc_mtpps_reg_bits.cap_pin_3_mode`.
+    #[inline]
+    pub const fn cap_pin_3_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x44, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_pin_3_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_pin_3_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x44, 4, raw);
+    }
+
+    /// [`Self::set_cap_pin_3_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_pin_3_mode(mut self, v: u8) -> Self {
+        self.set_cap_pin_3_mode(v);
+        self
+    }
+
+    /// PRM bits 0x4c..0x50 of `mtpps_reg` (4 bits; big-endian dword 2, bits 19:16). Kernel `mlx5_ifc_mtpps_reg_bits.cap_pin_2_mode`.
+    #[inline]
+    pub const fn cap_pin_2_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_pin_2_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_pin_2_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4c, 4, raw);
+    }
+
+    /// [`Self::set_cap_pin_2_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_pin_2_mode(mut self, v: u8) -> Self {
+        self.set_cap_pin_2_mode(v);
+        self
+    }
+
+    /// PRM bits 0x54..0x58 of `mtpps_reg` (4 bits; big-endian dword 2, bits 11:8). Kernel `mlx5_ifc_mtpps_reg_bits.cap_pin_1_mode`.
+    #[inline]
+    pub const fn cap_pin_1_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x54, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_pin_1_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_pin_1_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x54, 4, raw);
+    }
+
+    /// [`Self::set_cap_pin_1_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_pin_1_mode(mut self, v: u8) -> Self {
+        self.set_cap_pin_1_mode(v);
+        self
+    }
+
+    /// PRM bits 0x5c..0x60 of `mtpps_reg` (4 bits; big-endian dword 2, bits 3:0). Kernel `mlx5_ifc_mtpps_reg_bits.cap_pin_0_mode`.
+    #[inline]
+    pub const fn cap_pin_0_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x5c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_pin_0_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_pin_0_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5c, 4, raw);
+    }
+
+    /// [`Self::set_cap_pin_0_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_pin_0_mode(mut self, v: u8) -> Self {
+        self.set_cap_pin_0_mode(v);
+        self
+    }
+
+    /// PRM bits 0x64..0x68 of `mtpps_reg` (4 bits; big-endian dword 3, bits 27:24). Kernel `mlx5_ifc_mtpps_reg_bits.cap_pin_7_mode`.
+    #[inline]
+    pub const fn cap_pin_7_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x64, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_pin_7_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_pin_7_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x64, 4, raw);
+    }
+
+    /// [`Self::set_cap_pin_7_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_pin_7_mode(mut self, v: u8) -> Self {
+        self.set_cap_pin_7_mode(v);
+        self
+    }
+
+    /// PRM bits 0x6c..0x70 of `mtpps_reg` (4 bits; big-endian dword 3, bits 19:16). Kernel `mlx5_ifc_mtpps_reg_bits.cap_pin_6_mode`.
+    #[inline]
+    pub const fn cap_pin_6_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x6c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_pin_6_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_pin_6_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6c, 4, raw);
+    }
+
+    /// [`Self::set_cap_pin_6_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_pin_6_mode(mut self, v: u8) -> Self {
+        self.set_cap_pin_6_mode(v);
+        self
+    }
+
+    /// PRM bits 0x74..0x78 of `mtpps_reg` (4 bits; big-endian dword 3, bits 11:8). Kernel `mlx5_ifc_mtpps_reg_bits.cap_pin_5_mode`.
+    #[inline]
+    pub const fn cap_pin_5_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x74, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_pin_5_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_pin_5_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x74, 4, raw);
+    }
+
+    /// [`Self::set_cap_pin_5_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_pin_5_mode(mut self, v: u8) -> Self {
+        self.set_cap_pin_5_mode(v);
+        self
+    }
+
+    /// PRM bits 0x7c..0x80 of `mtpps_reg` (4 bits; big-endian dword 3, bits 3:0). Kernel `mlx5_ifc_mtpps_reg_bits.cap_pin_4_mode`.
+    #[inline]
+    pub const fn cap_pin_4_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x7c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_pin_4_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_cap_pin_4_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7c, 4, raw);
+    }
+
+    /// [`Self::set_cap_pin_4_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_pin_4_mode(mut self, v: u8) -> Self {
+        self.set_cap_pin_4_mode(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xa0 of `mtpps_reg` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_mtpps_reg_bits.field_select`.
+    #[inline]
+    pub const fn field_select(&self) -> u32 {
+        bits::get32(&self.0, 0x80, 32)
+    }
+
+    /// Sets [`Self::field_select`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_field_select(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x80, 32, raw);
+    }
+
+    /// [`Self::set_field_select`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_field_select(mut self, v: u32) -> Self {
+        self.set_field_select(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0x100 of `mtpps_reg` (64 bits; big-endian, byte 0x18). Kernel `mlx5_ifc_mtpps_reg_bits.npps_period`.
+    #[inline]
+    pub const fn npps_period(&self) -> u64 {
+        bits::get64(&self.0, 0xc0)
+    }
+
+    /// Sets [`Self::npps_period`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_npps_period(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0xc0, raw);
+    }
+
+    /// [`Self::set_npps_period`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_npps_period(mut self, v: u64) -> Self {
+        self.set_npps_period(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x101 of `mtpps_reg` (1 bits; big-endian dword 8, bits 31:31). Kernel `mlx5_ifc_mtpps_reg_bits.enable`.
+    #[inline]
+    pub const fn enable(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x100, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::enable`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_enable(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x100, 1, raw);
+    }
+
+    /// [`Self::set_enable`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_enable(mut self, v: bool) -> Self {
+        self.set_enable(v);
+        self
+    }
+
+    /// PRM bits 0x10c..0x110 of `mtpps_reg` (4 bits; big-endian dword 8, bits 19:16). Kernel `mlx5_ifc_mtpps_reg_bits.pattern`.
+    #[inline]
+    pub const fn pattern(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::pattern`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_pattern(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10c, 4, raw);
+    }
+
+    /// [`Self::set_pattern`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pattern(mut self, v: u8) -> Self {
+        self.set_pattern(v);
+        self
+    }
+
+    /// PRM bits 0x114..0x118 of `mtpps_reg` (4 bits; big-endian dword 8, bits 11:8). Kernel `mlx5_ifc_mtpps_reg_bits.pin_mode`.
+    #[inline]
+    pub const fn pin_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x114, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::pin_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_pin_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x114, 4, raw);
+    }
+
+    /// [`Self::set_pin_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pin_mode(mut self, v: u8) -> Self {
+        self.set_pin_mode(v);
+        self
+    }
+
+    /// PRM bits 0x118..0x120 of `mtpps_reg` (8 bits; big-endian dword 8, bits 7:0). Kernel `mlx5_ifc_mtpps_reg_bits.pin`.
+    #[inline]
+    pub const fn pin(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x118, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pin`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pin(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x118, 8, raw);
+    }
+
+    /// [`Self::set_pin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pin(mut self, v: u8) -> Self {
+        self.set_pin(v);
+        self
+    }
+
+    /// PRM bits 0x122..0x140 of `mtpps_reg` (30 bits; big-endian dword 9, bits 29:0). Kernel `mlx5_ifc_mtpps_reg_bits.out_pulse_duration_ns`.
+    #[inline]
+    pub const fn out_pulse_duration_ns(&self) -> u32 {
+        bits::get32(&self.0, 0x122, 30)
+    }
+
+    /// Sets [`Self::out_pulse_duration_ns`], keeping every other bit; bits of `v` beyond the field's 30 bits are dropped.
+    #[inline]
+    pub const fn set_out_pulse_duration_ns(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x122, 30, raw);
+    }
+
+    /// [`Self::set_out_pulse_duration_ns`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_out_pulse_duration_ns(mut self, v: u32) -> Self {
+        self.set_out_pulse_duration_ns(v);
+        self
+    }
+
+    /// PRM bits 0x140..0x180 of `mtpps_reg` (64 bits; big-endian, byte 0x28). Kernel `mlx5_ifc_mtpps_reg_bits.time_stamp`.
+    #[inline]
+    pub const fn time_stamp(&self) -> u64 {
+        bits::get64(&self.0, 0x140)
+    }
+
+    /// Sets [`Self::time_stamp`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_time_stamp(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x140, raw);
+    }
+
+    /// [`Self::set_time_stamp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_time_stamp(mut self, v: u64) -> Self {
+        self.set_time_stamp(v);
+        self
+    }
+
+    /// PRM bits 0x180..0x190 of `mtpps_reg` (16 bits; big-endian dword 12, bits 31:16). Kernel `mlx5_ifc_mtpps_reg_bits.out_pulse_duration`.
+    #[inline]
+    pub const fn out_pulse_duration(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x180, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::out_pulse_duration`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_out_pulse_duration(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x180, 16, raw);
+    }
+
+    /// [`Self::set_out_pulse_duration`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_out_pulse_duration(mut self, v: u16) -> Self {
+        self.set_out_pulse_duration(v);
+        self
+    }
+
+    /// PRM bits 0x190..0x1a0 of `mtpps_reg` (16 bits; big-endian dword 12, bits 15:0). Kernel `mlx5_ifc_mtpps_reg_bits.out_periodic_adjustment`.
+    #[inline]
+    pub const fn out_periodic_adjustment(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x190, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::out_periodic_adjustment`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_out_periodic_adjustment(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x190, 16, raw);
+    }
+
+    /// [`Self::set_out_periodic_adjustment`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_out_periodic_adjustment(mut self, v: u16) -> Self {
+        self.set_out_periodic_adjustment(v);
+        self
+    }
+
+    /// PRM bits 0x1a0..0x1c0 of `mtpps_reg` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_mtpps_reg_bits.enhanced_out_periodic_adjustment`.
+    #[inline]
+    pub const fn enhanced_out_periodic_adjustment(&self) -> u32 {
+        bits::get32(&self.0, 0x1a0, 32)
+    }
+
+    /// Sets [`Self::enhanced_out_periodic_adjustment`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_enhanced_out_periodic_adjustment(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x1a0, 32, raw);
+    }
+
+    /// [`Self::set_enhanced_out_periodic_adjustment`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_enhanced_out_periodic_adjustment(mut self, v: u32) -> Self {
+        self.set_enhanced_out_periodic_adjustment(v);
+        self
+    }
+    /// Where [`Self::cap_number_of_pps_pins`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_NUMBER_OF_PPS_PINS: FieldDesc = FieldDesc { name: "cap_number_of_pps_pins", offset: 0xc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_max_num_of_pps_in_pins`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_MAX_NUM_OF_PPS_IN_PINS: FieldDesc = FieldDesc { name: "cap_max_num_of_pps_in_pins", offset: 0x14, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_max_num_of_pps_out_pins`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_MAX_NUM_OF_PPS_OUT_PINS: FieldDesc = FieldDesc { name: "cap_max_num_of_pps_out_pins", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_log_min_npps_period`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_LOG_MIN_NPPS_PERIOD: FieldDesc = FieldDesc { name: "cap_log_min_npps_period", offset: 0x33, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_log_min_out_pulse_duration_ns`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_LOG_MIN_OUT_PULSE_DURATION_NS: FieldDesc = FieldDesc { name: "cap_log_min_out_pulse_duration_ns", offset: 0x3b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_pin_3_mode`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_PIN_3_MODE: FieldDesc = FieldDesc { name: "cap_pin_3_mode", offset: 0x44, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_pin_2_mode`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_PIN_2_MODE: FieldDesc = FieldDesc { name: "cap_pin_2_mode", offset: 0x4c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_pin_1_mode`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_PIN_1_MODE: FieldDesc = FieldDesc { name: "cap_pin_1_mode", offset: 0x54, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_pin_0_mode`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_PIN_0_MODE: FieldDesc = FieldDesc { name: "cap_pin_0_mode", offset: 0x5c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_pin_7_mode`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_PIN_7_MODE: FieldDesc = FieldDesc { name: "cap_pin_7_mode", offset: 0x64, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_pin_6_mode`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_PIN_6_MODE: FieldDesc = FieldDesc { name: "cap_pin_6_mode", offset: 0x6c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_pin_5_mode`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_PIN_5_MODE: FieldDesc = FieldDesc { name: "cap_pin_5_mode", offset: 0x74, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_pin_4_mode`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_PIN_4_MODE: FieldDesc = FieldDesc { name: "cap_pin_4_mode", offset: 0x7c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::field_select`] lives: offset, width, count and kind.
+    pub const FIELD_FIELD_SELECT: FieldDesc = FieldDesc { name: "field_select", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::npps_period`] lives: offset, width, count and kind.
+    pub const FIELD_NPPS_PERIOD: FieldDesc = FieldDesc { name: "npps_period", offset: 0xc0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::enable`] lives: offset, width, count and kind.
+    pub const FIELD_ENABLE: FieldDesc = FieldDesc { name: "enable", offset: 0x100, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pattern`] lives: offset, width, count and kind.
+    pub const FIELD_PATTERN: FieldDesc = FieldDesc { name: "pattern", offset: 0x10c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pin_mode`] lives: offset, width, count and kind.
+    pub const FIELD_PIN_MODE: FieldDesc = FieldDesc { name: "pin_mode", offset: 0x114, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pin`] lives: offset, width, count and kind.
+    pub const FIELD_PIN: FieldDesc = FieldDesc { name: "pin", offset: 0x118, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::out_pulse_duration_ns`] lives: offset, width, count and kind.
+    pub const FIELD_OUT_PULSE_DURATION_NS: FieldDesc = FieldDesc { name: "out_pulse_duration_ns", offset: 0x122, width: 0x1e, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::time_stamp`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_STAMP: FieldDesc = FieldDesc { name: "time_stamp", offset: 0x140, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::out_pulse_duration`] lives: offset, width, count and kind.
+    pub const FIELD_OUT_PULSE_DURATION: FieldDesc = FieldDesc { name: "out_pulse_duration", offset: 0x180, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::out_periodic_adjustment`] lives: offset, width, count and kind.
+    pub const FIELD_OUT_PERIODIC_ADJUSTMENT: FieldDesc = FieldDesc { name: "out_periodic_adjustment", offset: 0x190, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::enhanced_out_periodic_adjustment`] lives: offset, width, count and kind.
+    pub const FIELD_ENHANCED_OUT_PERIODIC_ADJUSTMENT: FieldDesc = FieldDesc { name: "enhanced_out_periodic_adjustment", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MtppsReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MtppsReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MtppsReg {
+    const SIZE: usize = 60;
+    const DESC: &'static LayoutDesc = &LAYOUT_MTPPS_REG;
+}
+
+static LAYOUT_MTPPS_REG: LayoutDesc = LayoutDesc {
+    name: "mtpps_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x1e0,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_NUMBER_OF_PPS_PINS,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_MAX_NUM_OF_PPS_IN_PINS,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_MAX_NUM_OF_PPS_OUT_PINS,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x13, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_LOG_MIN_NPPS_PERIOD,
+        FieldDesc { name: "reserved_at_38", offset: 0x38, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_LOG_MIN_OUT_PULSE_DURATION_NS,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_PIN_3_MODE,
+        FieldDesc { name: "reserved_at_48", offset: 0x48, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_PIN_2_MODE,
+        FieldDesc { name: "reserved_at_50", offset: 0x50, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_PIN_1_MODE,
+        FieldDesc { name: "reserved_at_58", offset: 0x58, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_PIN_0_MODE,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_PIN_7_MODE,
+        FieldDesc { name: "reserved_at_68", offset: 0x68, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_PIN_6_MODE,
+        FieldDesc { name: "reserved_at_70", offset: 0x70, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_PIN_5_MODE,
+        FieldDesc { name: "reserved_at_78", offset: 0x78, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_CAP_PIN_4_MODE,
+        MtppsReg::FIELD_FIELD_SELECT,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_NPPS_PERIOD,
+        MtppsReg::FIELD_ENABLE,
+        FieldDesc { name: "reserved_at_101", offset: 0x101, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_PATTERN,
+        FieldDesc { name: "reserved_at_110", offset: 0x110, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_PIN_MODE,
+        MtppsReg::FIELD_PIN,
+        FieldDesc { name: "reserved_at_120", offset: 0x120, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        MtppsReg::FIELD_OUT_PULSE_DURATION_NS,
+        MtppsReg::FIELD_TIME_STAMP,
+        MtppsReg::FIELD_OUT_PULSE_DURATION,
+        MtppsReg::FIELD_OUT_PERIODIC_ADJUSTMENT,
+        MtppsReg::FIELD_ENHANCED_OUT_PERIODIC_ADJUSTMENT,
+        FieldDesc { name: "reserved_at_1c0", offset: 0x1c0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mtppse_reg
+///
+/// Kernel `struct mlx5_ifc_mtppse_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MtppseReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<MtppseReg>() == 16);
+
+impl MtppseReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MTPPSE_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x18..0x20 of `mtppse_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_mtppse_reg_bits.pin`.
+    #[inline]
+    pub const fn pin(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pin`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pin(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_pin`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pin(mut self, v: u8) -> Self {
+        self.set_pin(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `mtppse_reg` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_mtppse_reg_bits.event_arm`.
+    #[inline]
+    pub const fn event_arm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::event_arm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_event_arm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_event_arm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_event_arm(mut self, v: bool) -> Self {
+        self.set_event_arm(v);
+        self
+    }
+
+    /// PRM bits 0x3c..0x40 of `mtppse_reg` (4 bits; big-endian dword 1, bits 3:0). Kernel `mlx5_ifc_mtppse_reg_bits.event_generation_mode`.
+    #[inline]
+    pub const fn event_generation_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::event_generation_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_event_generation_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3c, 4, raw);
+    }
+
+    /// [`Self::set_event_generation_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_event_generation_mode(mut self, v: u8) -> Self {
+        self.set_event_generation_mode(v);
+        self
+    }
+    /// Where [`Self::pin`] lives: offset, width, count and kind.
+    pub const FIELD_PIN: FieldDesc = FieldDesc { name: "pin", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::event_arm`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_ARM: FieldDesc = FieldDesc { name: "event_arm", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::event_generation_mode`] lives: offset, width, count and kind.
+    pub const FIELD_EVENT_GENERATION_MODE: FieldDesc = FieldDesc { name: "event_generation_mode", offset: 0x3c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MtppseReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MtppseReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MtppseReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MTPPSE_REG;
+}
+
+static LAYOUT_MTPPSE_REG: LayoutDesc = LayoutDesc {
+    name: "mtppse_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        MtppseReg::FIELD_PIN,
+        MtppseReg::FIELD_EVENT_ARM,
+        FieldDesc { name: "reserved_at_21", offset: 0x21, width: 0x1b, count: Count::One, kind: FieldKind::Reserved },
+        MtppseReg::FIELD_EVENT_GENERATION_MODE,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mcc_reg
+///
+/// Kernel `struct mlx5_ifc_mcc_reg_bits`: 32 bytes (0x100 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MccReg(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<MccReg>() == 32);
+
+impl MccReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MCC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x4..0x10 of `mcc_reg` (12 bits; big-endian dword 0, bits 27:16). Kernel `mlx5_ifc_mcc_reg_bits.time_elapsed_since_last_cmd`.
+    #[inline]
+    pub const fn time_elapsed_since_last_cmd(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x4, 12);
+        raw as u16
+    }
+
+    /// Sets [`Self::time_elapsed_since_last_cmd`], keeping every other bit; bits of `v` beyond the field's 12 bits are dropped.
+    #[inline]
+    pub const fn set_time_elapsed_since_last_cmd(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 12, raw);
+    }
+
+    /// [`Self::set_time_elapsed_since_last_cmd`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_time_elapsed_since_last_cmd(mut self, v: u16) -> Self {
+        self.set_time_elapsed_since_last_cmd(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `mcc_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_mcc_reg_bits.instruction`.
+    #[inline]
+    pub const fn instruction(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::instruction`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_instruction(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_instruction`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_instruction(mut self, v: u8) -> Self {
+        self.set_instruction(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `mcc_reg` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_mcc_reg_bits.component_index`.
+    #[inline]
+    pub const fn component_index(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::component_index`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_component_index(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_component_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_component_index(mut self, v: u16) -> Self {
+        self.set_component_index(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x60 of `mcc_reg` (24 bits; big-endian dword 2, bits 23:0). Kernel `mlx5_ifc_mcc_reg_bits.update_handle`.
+    #[inline]
+    pub const fn update_handle(&self) -> u32 {
+        bits::get32(&self.0, 0x48, 24)
+    }
+
+    /// Sets [`Self::update_handle`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_update_handle(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x48, 24, raw);
+    }
+
+    /// [`Self::set_update_handle`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_update_handle(mut self, v: u32) -> Self {
+        self.set_update_handle(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x64 of `mcc_reg` (4 bits; big-endian dword 3, bits 31:28). Kernel `mlx5_ifc_mcc_reg_bits.handle_owner_type`.
+    #[inline]
+    pub const fn handle_owner_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x60, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::handle_owner_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_handle_owner_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 4, raw);
+    }
+
+    /// [`Self::set_handle_owner_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_handle_owner_type(mut self, v: u8) -> Self {
+        self.set_handle_owner_type(v);
+        self
+    }
+
+    /// PRM bits 0x64..0x68 of `mcc_reg` (4 bits; big-endian dword 3, bits 27:24). Kernel `mlx5_ifc_mcc_reg_bits.handle_owner_host_id`.
+    #[inline]
+    pub const fn handle_owner_host_id(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x64, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::handle_owner_host_id`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_handle_owner_host_id(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x64, 4, raw);
+    }
+
+    /// [`Self::set_handle_owner_host_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_handle_owner_host_id(mut self, v: u8) -> Self {
+        self.set_handle_owner_host_id(v);
+        self
+    }
+
+    /// PRM bits 0x69..0x70 of `mcc_reg` (7 bits; big-endian dword 3, bits 22:16). Kernel `mlx5_ifc_mcc_reg_bits.control_progress`.
+    #[inline]
+    pub const fn control_progress(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x69, 7);
+        raw as u8
+    }
+
+    /// Sets [`Self::control_progress`], keeping every other bit; bits of `v` beyond the field's 7 bits are dropped.
+    #[inline]
+    pub const fn set_control_progress(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x69, 7, raw);
+    }
+
+    /// [`Self::set_control_progress`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_control_progress(mut self, v: u8) -> Self {
+        self.set_control_progress(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x78 of `mcc_reg` (8 bits; big-endian dword 3, bits 15:8). Kernel `mlx5_ifc_mcc_reg_bits.error_code`.
+    #[inline]
+    pub const fn error_code(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x70, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::error_code`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_error_code(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 8, raw);
+    }
+
+    /// [`Self::set_error_code`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_error_code(mut self, v: u8) -> Self {
+        self.set_error_code(v);
+        self
+    }
+
+    /// PRM bits 0x7c..0x80 of `mcc_reg` (4 bits; big-endian dword 3, bits 3:0). Kernel `mlx5_ifc_mcc_reg_bits.control_state`.
+    #[inline]
+    pub const fn control_state(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x7c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::control_state`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_control_state(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x7c, 4, raw);
+    }
+
+    /// [`Self::set_control_state`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_control_state(mut self, v: u8) -> Self {
+        self.set_control_state(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xa0 of `mcc_reg` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_mcc_reg_bits.component_size`.
+    #[inline]
+    pub const fn component_size(&self) -> u32 {
+        bits::get32(&self.0, 0x80, 32)
+    }
+
+    /// Sets [`Self::component_size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_component_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x80, 32, raw);
+    }
+
+    /// [`Self::set_component_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_component_size(mut self, v: u32) -> Self {
+        self.set_component_size(v);
+        self
+    }
+    /// Where [`Self::time_elapsed_since_last_cmd`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_ELAPSED_SINCE_LAST_CMD: FieldDesc = FieldDesc { name: "time_elapsed_since_last_cmd", offset: 0x4, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::instruction`] lives: offset, width, count and kind.
+    pub const FIELD_INSTRUCTION: FieldDesc = FieldDesc { name: "instruction", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::component_index`] lives: offset, width, count and kind.
+    pub const FIELD_COMPONENT_INDEX: FieldDesc = FieldDesc { name: "component_index", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::update_handle`] lives: offset, width, count and kind.
+    pub const FIELD_UPDATE_HANDLE: FieldDesc = FieldDesc { name: "update_handle", offset: 0x48, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::handle_owner_type`] lives: offset, width, count and kind.
+    pub const FIELD_HANDLE_OWNER_TYPE: FieldDesc = FieldDesc { name: "handle_owner_type", offset: 0x60, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::handle_owner_host_id`] lives: offset, width, count and kind.
+    pub const FIELD_HANDLE_OWNER_HOST_ID: FieldDesc = FieldDesc { name: "handle_owner_host_id", offset: 0x64, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::control_progress`] lives: offset, width, count and kind.
+    pub const FIELD_CONTROL_PROGRESS: FieldDesc = FieldDesc { name: "control_progress", offset: 0x69, width: 0x7, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::error_code`] lives: offset, width, count and kind.
+    pub const FIELD_ERROR_CODE: FieldDesc = FieldDesc { name: "error_code", offset: 0x70, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::control_state`] lives: offset, width, count and kind.
+    pub const FIELD_CONTROL_STATE: FieldDesc = FieldDesc { name: "control_state", offset: 0x7c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::component_size`] lives: offset, width, count and kind.
+    pub const FIELD_COMPONENT_SIZE: FieldDesc = FieldDesc { name: "component_size", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MccReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MccReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MccReg {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_MCC_REG;
+}
+
+static LAYOUT_MCC_REG: LayoutDesc = LayoutDesc {
+    name: "mcc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MccReg::FIELD_TIME_ELAPSED_SINCE_LAST_CMD,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        MccReg::FIELD_INSTRUCTION,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        MccReg::FIELD_COMPONENT_INDEX,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        MccReg::FIELD_UPDATE_HANDLE,
+        MccReg::FIELD_HANDLE_OWNER_TYPE,
+        MccReg::FIELD_HANDLE_OWNER_HOST_ID,
+        FieldDesc { name: "reserved_at_68", offset: 0x68, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        MccReg::FIELD_CONTROL_PROGRESS,
+        MccReg::FIELD_ERROR_CODE,
+        FieldDesc { name: "reserved_at_78", offset: 0x78, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MccReg::FIELD_CONTROL_STATE,
+        MccReg::FIELD_COMPONENT_SIZE,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mcda_reg
+///
+/// Kernel `struct mlx5_ifc_mcda_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords, followed by a variable tail.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct McdaReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<McdaReg>() == 16);
+
+impl McdaReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MCDA_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x20 of `mcda_reg` (24 bits; big-endian dword 0, bits 23:0). Kernel `mlx5_ifc_mcda_reg_bits.update_handle`.
+    #[inline]
+    pub const fn update_handle(&self) -> u32 {
+        bits::get32(&self.0, 0x8, 24)
+    }
+
+    /// Sets [`Self::update_handle`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_update_handle(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x8, 24, raw);
+    }
+
+    /// [`Self::set_update_handle`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_update_handle(mut self, v: u32) -> Self {
+        self.set_update_handle(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `mcda_reg` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_mcda_reg_bits.offset`.
+    #[inline]
+    pub const fn offset(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::offset`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_offset(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_offset`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_offset(mut self, v: u32) -> Self {
+        self.set_offset(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `mcda_reg` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_mcda_reg_bits.size`.
+    #[inline]
+    pub const fn size(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::size`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_size(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_size(mut self, v: u16) -> Self {
+        self.set_size(v);
+        self
+    }
+
+    /// variable tail of `mcda_reg` from PRM bit 0x80 (32 bits per element; big-endian, byte 0x10). Kernel `mlx5_ifc_mcda_reg_bits.data`.
+    ///
+    /// Element `i` of the tail in `msg`, the whole message (fixed part and tail); `None` when it is not inside `msg`.
+    #[inline]
+    pub fn tail_data(msg: &[u8], i: usize) -> Option<u32> {
+        let bit = i.checked_mul(32)?.checked_add(0x80)?;
+        if bit.checked_add(32)? > msg.len().saturating_mul(8) {
+            return None;
+        }
+        let raw = bits::get32(msg, bit, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of the tail `data` in `msg`; an error when it is not inside `msg`.
+    #[inline]
+    pub fn set_tail_data(msg: &mut [u8], i: usize, v: u32) -> Result<(), OutOfRange> {
+        let len = Self::tail_data_len(msg.len());
+        if i >= len {
+            return Err(OutOfRange { index: i, len });
+        }
+        let bit = 0x80 + i * 32;
+        let raw = v;
+        let _ = bits::set32(msg, bit, 32, raw);
+        Ok(())
+    }
+
+    /// How many whole elements of the tail `data` a message of `msg_len` bytes holds.
+    #[inline]
+    pub const fn tail_data_len(msg_len: usize) -> usize {
+        msg_len.saturating_sub(16) / 4
+    }
+
+    /// Bytes of a message whose tail `data` has `n` elements.
+    #[inline]
+    pub const fn len_with_data(n: usize) -> usize {
+        n.saturating_mul(4).saturating_add(16)
+    }
+    /// Where [`Self::update_handle`] lives: offset, width, count and kind.
+    pub const FIELD_UPDATE_HANDLE: FieldDesc = FieldDesc { name: "update_handle", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::offset`] lives: offset, width, count and kind.
+    pub const FIELD_OFFSET: FieldDesc = FieldDesc { name: "offset", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::size`] lives: offset, width, count and kind.
+    pub const FIELD_SIZE: FieldDesc = FieldDesc { name: "size", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tail_data`] lives: offset, width, count and kind.
+    pub const FIELD_DATA: FieldDesc = FieldDesc { name: "data", offset: 0x80, width: 0x20, count: Count::Tail, kind: FieldKind::Uint };
+}
+
+impl Default for McdaReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for McdaReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for McdaReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MCDA_REG;
+}
+
+static LAYOUT_MCDA_REG: LayoutDesc = LayoutDesc {
+    name: "mcda_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        McdaReg::FIELD_UPDATE_HANDLE,
+        McdaReg::FIELD_OFFSET,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        McdaReg::FIELD_SIZE,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        McdaReg::FIELD_DATA,
+    ],
+};
+
+/// mfrl_reg
+///
+/// Kernel `struct mlx5_ifc_mfrl_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MfrlReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<MfrlReg>() == 8);
+
+impl MfrlReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MFRL_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x22..0x23 of `mfrl_reg` (1 bits; big-endian dword 1, bits 29:29). Kernel `mlx5_ifc_mfrl_reg_bits.pci_sync_for_fw_update_start`.
+    #[inline]
+    pub const fn pci_sync_for_fw_update_start(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x22, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::pci_sync_for_fw_update_start`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_pci_sync_for_fw_update_start(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x22, 1, raw);
+    }
+
+    /// [`Self::set_pci_sync_for_fw_update_start`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pci_sync_for_fw_update_start(mut self, v: bool) -> Self {
+        self.set_pci_sync_for_fw_update_start(v);
+        self
+    }
+
+    /// PRM bits 0x23..0x25 of `mfrl_reg` (2 bits; big-endian dword 1, bits 28:27). Kernel `mlx5_ifc_mfrl_reg_bits.pci_sync_for_fw_update_resp`.
+    #[inline]
+    pub const fn pci_sync_for_fw_update_resp(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x23, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::pci_sync_for_fw_update_resp`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_pci_sync_for_fw_update_resp(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x23, 2, raw);
+    }
+
+    /// [`Self::set_pci_sync_for_fw_update_resp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pci_sync_for_fw_update_resp(mut self, v: u8) -> Self {
+        self.set_pci_sync_for_fw_update_resp(v);
+        self
+    }
+
+    /// PRM bits 0x25..0x28 of `mfrl_reg` (3 bits; big-endian dword 1, bits 26:24). Kernel `mlx5_ifc_mfrl_reg_bits.rst_type_sel`.
+    #[inline]
+    pub const fn rst_type_sel(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x25, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::rst_type_sel`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_rst_type_sel(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x25, 3, raw);
+    }
+
+    /// [`Self::set_rst_type_sel`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rst_type_sel(mut self, v: u8) -> Self {
+        self.set_rst_type_sel(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x2b of `mfrl_reg` (3 bits; big-endian dword 1, bits 23:21). Kernel `mlx5_ifc_mfrl_reg_bits.pci_reset_req_method`.
+    #[inline]
+    pub const fn pci_reset_req_method(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x28, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::pci_reset_req_method`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_pci_reset_req_method(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 3, raw);
+    }
+
+    /// [`Self::set_pci_reset_req_method`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pci_reset_req_method(mut self, v: u8) -> Self {
+        self.set_pci_reset_req_method(v);
+        self
+    }
+
+    /// PRM bits 0x2c..0x30 of `mfrl_reg` (4 bits; big-endian dword 1, bits 19:16). Kernel `mlx5_ifc_mfrl_reg_bits.reset_state`.
+    #[inline]
+    pub const fn reset_state(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::reset_state`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_reset_state(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2c, 4, raw);
+    }
+
+    /// [`Self::set_reset_state`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reset_state(mut self, v: u8) -> Self {
+        self.set_reset_state(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x38 of `mfrl_reg` (8 bits; big-endian dword 1, bits 15:8). Kernel `mlx5_ifc_mfrl_reg_bits.reset_type`.
+    #[inline]
+    pub const fn reset_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x30, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::reset_type`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_reset_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 8, raw);
+    }
+
+    /// [`Self::set_reset_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reset_type(mut self, v: u8) -> Self {
+        self.set_reset_type(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `mfrl_reg` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_mfrl_reg_bits.reset_level`.
+    #[inline]
+    pub const fn reset_level(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::reset_level`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_reset_level(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_reset_level`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_reset_level(mut self, v: u8) -> Self {
+        self.set_reset_level(v);
+        self
+    }
+    /// Where [`Self::pci_sync_for_fw_update_start`] lives: offset, width, count and kind.
+    pub const FIELD_PCI_SYNC_FOR_FW_UPDATE_START: FieldDesc = FieldDesc { name: "pci_sync_for_fw_update_start", offset: 0x22, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pci_sync_for_fw_update_resp`] lives: offset, width, count and kind.
+    pub const FIELD_PCI_SYNC_FOR_FW_UPDATE_RESP: FieldDesc = FieldDesc { name: "pci_sync_for_fw_update_resp", offset: 0x23, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rst_type_sel`] lives: offset, width, count and kind.
+    pub const FIELD_RST_TYPE_SEL: FieldDesc = FieldDesc { name: "rst_type_sel", offset: 0x25, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pci_reset_req_method`] lives: offset, width, count and kind.
+    pub const FIELD_PCI_RESET_REQ_METHOD: FieldDesc = FieldDesc { name: "pci_reset_req_method", offset: 0x28, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::reset_state`] lives: offset, width, count and kind.
+    pub const FIELD_RESET_STATE: FieldDesc = FieldDesc { name: "reset_state", offset: 0x2c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::reset_type`] lives: offset, width, count and kind.
+    pub const FIELD_RESET_TYPE: FieldDesc = FieldDesc { name: "reset_type", offset: 0x30, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::reset_level`] lives: offset, width, count and kind.
+    pub const FIELD_RESET_LEVEL: FieldDesc = FieldDesc { name: "reset_level", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MfrlReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MfrlReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MfrlReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_MFRL_REG;
+}
+
+static LAYOUT_MFRL_REG: LayoutDesc = LayoutDesc {
+    name: "mfrl_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        MfrlReg::FIELD_PCI_SYNC_FOR_FW_UPDATE_START,
+        MfrlReg::FIELD_PCI_SYNC_FOR_FW_UPDATE_RESP,
+        MfrlReg::FIELD_RST_TYPE_SEL,
+        MfrlReg::FIELD_PCI_RESET_REQ_METHOD,
+        FieldDesc { name: "reserved_at_2b", offset: 0x2b, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        MfrlReg::FIELD_RESET_STATE,
+        MfrlReg::FIELD_RESET_TYPE,
+        MfrlReg::FIELD_RESET_LEVEL,
+    ],
+};
+
+/// mirc_reg
+///
+/// Kernel `struct mlx5_ifc_mirc_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MircReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<MircReg>() == 8);
+
+impl MircReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MIRC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x18..0x20 of `mirc_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_mirc_reg_bits.status_code`.
+    #[inline]
+    pub const fn status_code(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status_code`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status_code(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_status_code`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status_code(mut self, v: u8) -> Self {
+        self.set_status_code(v);
+        self
+    }
+    /// Where [`Self::status_code`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS_CODE: FieldDesc = FieldDesc { name: "status_code", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MircReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MircReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MircReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_MIRC_REG;
+}
+
+static LAYOUT_MIRC_REG: LayoutDesc = LayoutDesc {
+    name: "mirc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        MircReg::FIELD_STATUS_CODE,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pddr_monitor_opcode
+///
+/// Kernel `struct mlx5_ifc_pddr_monitor_opcode_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PddrMonitorOpcode(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<PddrMonitorOpcode>() == 4);
+
+impl PddrMonitorOpcode {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PDDR_MONITOR_OPCODE;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x10..0x20 of `pddr_monitor_opcode` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_pddr_monitor_opcode_bits.monitor_opcode`.
+    #[inline]
+    pub const fn monitor_opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::monitor_opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_monitor_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_monitor_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_monitor_opcode(mut self, v: u16) -> Self {
+        self.set_monitor_opcode(v);
+        self
+    }
+    /// Where [`Self::monitor_opcode`] lives: offset, width, count and kind.
+    pub const FIELD_MONITOR_OPCODE: FieldDesc = FieldDesc { name: "monitor_opcode", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PddrMonitorOpcode {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PddrMonitorOpcode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PddrMonitorOpcode {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_PDDR_MONITOR_OPCODE;
+}
+
+static LAYOUT_PDDR_MONITOR_OPCODE: LayoutDesc = LayoutDesc {
+    name: "pddr_monitor_opcode",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PddrMonitorOpcode::FIELD_MONITOR_OPCODE,
+    ],
+};
+
+/// pddr_troubleshooting_page_status_opcode_auto
+///
+/// Kernel `union mlx5_ifc_pddr_troubleshooting_page_status_opcode_auto_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PddrTroubleshootingPageStatusOpcodeAuto(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<PddrTroubleshootingPageStatusOpcodeAuto>() == 4);
+
+impl PddrTroubleshootingPageStatusOpcodeAuto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PDDR_TROUBLESHOOTING_PAGE_STATUS_OPCODE_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `pddr_troubleshooting_page_status_opcode_auto` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_pddr_troubleshooting_page_status_opcode_auto_bits.pddr_monitor_opcode`.
+    #[inline]
+    pub const fn pddr_monitor_opcode(&self) -> &PddrMonitorOpcode {
+        let s: &Split<0, 4, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pddr_monitor_opcode`], mutably.
+    #[inline]
+    pub fn pddr_monitor_opcode_mut(&mut self) -> &mut PddrMonitorOpcode {
+        let s: &mut Split<0, 4, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pddr_monitor_opcode`].
+    #[inline]
+    pub const fn set_pddr_monitor_opcode(&mut self, v: &PddrMonitorOpcode) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pddr_monitor_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pddr_monitor_opcode(mut self, v: PddrMonitorOpcode) -> Self {
+        self.set_pddr_monitor_opcode(&v);
+        self
+    }
+    /// Where [`Self::pddr_monitor_opcode`] lives: offset, width, count and kind.
+    pub const FIELD_PDDR_MONITOR_OPCODE: FieldDesc = FieldDesc { name: "pddr_monitor_opcode", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(PddrMonitorOpcode::DESC) };
+}
+
+impl Default for PddrTroubleshootingPageStatusOpcodeAuto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PddrTroubleshootingPageStatusOpcodeAuto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PddrTroubleshootingPageStatusOpcodeAuto {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_PDDR_TROUBLESHOOTING_PAGE_STATUS_OPCODE_AUTO;
+}
+
+static LAYOUT_PDDR_TROUBLESHOOTING_PAGE_STATUS_OPCODE_AUTO: LayoutDesc = LayoutDesc {
+    name: "pddr_troubleshooting_page_status_opcode_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        PddrTroubleshootingPageStatusOpcodeAuto::FIELD_PDDR_MONITOR_OPCODE,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pddr_troubleshooting_page
+///
+/// Kernel `struct mlx5_ifc_pddr_troubleshooting_page_bits`: 248 bytes (0x7c0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PddrTroubleshootingPage(pub [u8; 248]);
+
+const _: () = assert!(core::mem::size_of::<PddrTroubleshootingPage>() == 248);
+
+impl PddrTroubleshootingPage {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 248;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 248]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PDDR_TROUBLESHOOTING_PAGE;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 248] {
+        &self.0
+    }
+
+    /// PRM bits 0x10..0x20 of `pddr_troubleshooting_page` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_pddr_troubleshooting_page_bits.group_opcode`.
+    #[inline]
+    pub const fn group_opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::group_opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_group_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_group_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_group_opcode(mut self, v: u16) -> Self {
+        self.set_group_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `pddr_troubleshooting_page` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_pddr_troubleshooting_page_bits.status_opcode`.
+    #[inline]
+    pub const fn status_opcode(&self) -> &PddrTroubleshootingPageStatusOpcodeAuto {
+        let s: &Split<4, 4, 240> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::status_opcode`], mutably.
+    #[inline]
+    pub fn status_opcode_mut(&mut self) -> &mut PddrTroubleshootingPageStatusOpcodeAuto {
+        let s: &mut Split<4, 4, 240> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::status_opcode`].
+    #[inline]
+    pub const fn set_status_opcode(&mut self, v: &PddrTroubleshootingPageStatusOpcodeAuto) {
+        bits::put_bytes(&mut self.0, 4, &v.0);
+    }
+
+    /// [`Self::set_status_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status_opcode(mut self, v: PddrTroubleshootingPageStatusOpcodeAuto) -> Self {
+        self.set_status_opcode(&v);
+        self
+    }
+
+    /// PRM bits 0x60..0x7c0 of `pddr_troubleshooting_page` (59 elements of 32 bits; big-endian, byte 0xc). Kernel `mlx5_ifc_pddr_troubleshooting_page_bits.status_message`.
+    ///
+    /// Element `i`, or `None` when `i >= 59`.
+    #[inline]
+    pub const fn status_message(&self, i: usize) -> Option<u32> {
+        if i >= 59 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x60 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::status_message`], keeping every other bit; an error when `i >= 59`.
+    #[inline]
+    pub const fn set_status_message(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 59 {
+            return Err(OutOfRange { index: i, len: 59 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::status_message`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status_message(mut self, v: [u32; 59]) -> Self {
+        let mut i = 0;
+        while i < 59 {
+            // PANIC: `i < 59`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_status_message(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::group_opcode`] lives: offset, width, count and kind.
+    pub const FIELD_GROUP_OPCODE: FieldDesc = FieldDesc { name: "group_opcode", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::status_opcode`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS_OPCODE: FieldDesc = FieldDesc { name: "status_opcode", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Layout(PddrTroubleshootingPageStatusOpcodeAuto::DESC) };
+    /// Where [`Self::status_message`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS_MESSAGE: FieldDesc = FieldDesc { name: "status_message", offset: 0x60, width: 0x20, count: Count::Fixed(59), kind: FieldKind::Uint };
+}
+
+impl Default for PddrTroubleshootingPage {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PddrTroubleshootingPage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PddrTroubleshootingPage {
+    const SIZE: usize = 248;
+    const DESC: &'static LayoutDesc = &LAYOUT_PDDR_TROUBLESHOOTING_PAGE;
+}
+
+static LAYOUT_PDDR_TROUBLESHOOTING_PAGE: LayoutDesc = LayoutDesc {
+    name: "pddr_troubleshooting_page",
+    kind: LayoutKind::Struct,
+    size_bits: 0x7c0,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PddrTroubleshootingPage::FIELD_GROUP_OPCODE,
+        PddrTroubleshootingPage::FIELD_STATUS_OPCODE,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        PddrTroubleshootingPage::FIELD_STATUS_MESSAGE,
+    ],
+};
+
+/// pddr_reg_page_data_auto
+///
+/// Kernel `union mlx5_ifc_pddr_reg_page_data_auto_bits`: 248 bytes (0x7c0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PddrRegPageDataAuto(pub [u8; 248]);
+
+const _: () = assert!(core::mem::size_of::<PddrRegPageDataAuto>() == 248);
+
+impl PddrRegPageDataAuto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 248;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 248]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PDDR_REG_PAGE_DATA_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 248] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x7c0 of `pddr_reg_page_data_auto` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_pddr_reg_page_data_auto_bits.pddr_troubleshooting_page`.
+    #[inline]
+    pub const fn pddr_troubleshooting_page(&self) -> &PddrTroubleshootingPage {
+        let s: &Split<0, 248, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pddr_troubleshooting_page`], mutably.
+    #[inline]
+    pub fn pddr_troubleshooting_page_mut(&mut self) -> &mut PddrTroubleshootingPage {
+        let s: &mut Split<0, 248, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pddr_troubleshooting_page`].
+    #[inline]
+    pub const fn set_pddr_troubleshooting_page(&mut self, v: &PddrTroubleshootingPage) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pddr_troubleshooting_page`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pddr_troubleshooting_page(mut self, v: PddrTroubleshootingPage) -> Self {
+        self.set_pddr_troubleshooting_page(&v);
+        self
+    }
+    /// Where [`Self::pddr_troubleshooting_page`] lives: offset, width, count and kind.
+    pub const FIELD_PDDR_TROUBLESHOOTING_PAGE: FieldDesc = FieldDesc { name: "pddr_troubleshooting_page", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PddrTroubleshootingPage::DESC) };
+}
+
+impl Default for PddrRegPageDataAuto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PddrRegPageDataAuto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PddrRegPageDataAuto {
+    const SIZE: usize = 248;
+    const DESC: &'static LayoutDesc = &LAYOUT_PDDR_REG_PAGE_DATA_AUTO;
+}
+
+static LAYOUT_PDDR_REG_PAGE_DATA_AUTO: LayoutDesc = LayoutDesc {
+    name: "pddr_reg_page_data_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x7c0,
+    doc: "",
+    fields: &[
+        PddrRegPageDataAuto::FIELD_PDDR_TROUBLESHOOTING_PAGE,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// pddr_reg
+///
+/// Kernel `struct mlx5_ifc_pddr_reg_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PddrReg(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<PddrReg>() == 256);
+
+impl PddrReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PDDR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pddr_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pddr_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x12 of `pddr_reg` (2 bits; big-endian dword 0, bits 15:14). Kernel `mlx5_ifc_pddr_reg_bits.pnat`.
+    #[inline]
+    pub const fn pnat(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::pnat`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_pnat(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 2, raw);
+    }
+
+    /// [`Self::set_pnat`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pnat(mut self, v: u8) -> Self {
+        self.set_pnat(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `pddr_reg` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_pddr_reg_bits.page_select`.
+    #[inline]
+    pub const fn page_select(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::page_select`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_page_select(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_page_select`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_page_select(mut self, v: u8) -> Self {
+        self.set_page_select(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x800 of `pddr_reg` (1984 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_pddr_reg_bits.page_data`.
+    #[inline]
+    pub const fn page_data(&self) -> &PddrRegPageDataAuto {
+        let s: &Split<8, 248, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::page_data`], mutably.
+    #[inline]
+    pub fn page_data_mut(&mut self) -> &mut PddrRegPageDataAuto {
+        let s: &mut Split<8, 248, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::page_data`].
+    #[inline]
+    pub const fn set_page_data(&mut self, v: &PddrRegPageDataAuto) {
+        bits::put_bytes(&mut self.0, 8, &v.0);
+    }
+
+    /// [`Self::set_page_data`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_page_data(mut self, v: PddrRegPageDataAuto) -> Self {
+        self.set_page_data(&v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pnat`] lives: offset, width, count and kind.
+    pub const FIELD_PNAT: FieldDesc = FieldDesc { name: "pnat", offset: 0x10, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::page_select`] lives: offset, width, count and kind.
+    pub const FIELD_PAGE_SELECT: FieldDesc = FieldDesc { name: "page_select", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::page_data`] lives: offset, width, count and kind.
+    pub const FIELD_PAGE_DATA: FieldDesc = FieldDesc { name: "page_data", offset: 0x40, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PddrRegPageDataAuto::DESC) };
+}
+
+impl Default for PddrReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PddrReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PddrReg {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_PDDR_REG;
+}
+
+static LAYOUT_PDDR_REG: LayoutDesc = LayoutDesc {
+    name: "pddr_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PddrReg::FIELD_LOCAL_PORT,
+        PddrReg::FIELD_PNAT,
+        FieldDesc { name: "reserved_at_12", offset: 0x12, width: 0xe, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        PddrReg::FIELD_PAGE_SELECT,
+        PddrReg::FIELD_PAGE_DATA,
+    ],
+};
+
+/// mrtc_reg
+///
+/// Kernel `struct mlx5_ifc_mrtc_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MrtcReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<MrtcReg>() == 16);
+
+impl MrtcReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MRTC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `mrtc_reg` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_mrtc_reg_bits.time_synced`.
+    #[inline]
+    pub const fn time_synced(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::time_synced`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_time_synced(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_time_synced`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_time_synced(mut self, v: bool) -> Self {
+        self.set_time_synced(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `mrtc_reg` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_mrtc_reg_bits.time_h`.
+    #[inline]
+    pub const fn time_h(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::time_h`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_time_h(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_time_h`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_time_h(mut self, v: u32) -> Self {
+        self.set_time_h(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `mrtc_reg` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_mrtc_reg_bits.time_l`.
+    #[inline]
+    pub const fn time_l(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::time_l`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_time_l(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_time_l`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_time_l(mut self, v: u32) -> Self {
+        self.set_time_l(v);
+        self
+    }
+    /// Where [`Self::time_synced`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_SYNCED: FieldDesc = FieldDesc { name: "time_synced", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::time_h`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_H: FieldDesc = FieldDesc { name: "time_h", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::time_l`] lives: offset, width, count and kind.
+    pub const FIELD_TIME_L: FieldDesc = FieldDesc { name: "time_l", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MrtcReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MrtcReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MrtcReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MRTC_REG;
+}
+
+static LAYOUT_MRTC_REG: LayoutDesc = LayoutDesc {
+    name: "mrtc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        MrtcReg::FIELD_TIME_SYNCED,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        MrtcReg::FIELD_TIME_H,
+        MrtcReg::FIELD_TIME_L,
+    ],
+};
+
+/// mtptm_reg
+///
+/// Kernel `struct mlx5_ifc_mtptm_reg_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MtptmReg(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<MtptmReg>() == 16);
+
+impl MtptmReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MTPTM_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x10..0x11 of `mtptm_reg` (1 bits; big-endian dword 0, bits 15:15). Kernel `mlx5_ifc_mtptm_reg_bits.psta`.
+    #[inline]
+    pub const fn psta(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x10, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::psta`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_psta(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 1, raw);
+    }
+
+    /// [`Self::set_psta`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_psta(mut self, v: bool) -> Self {
+        self.set_psta(v);
+        self
+    }
+    /// Where [`Self::psta`] lives: offset, width, count and kind.
+    pub const FIELD_PSTA: FieldDesc = FieldDesc { name: "psta", offset: 0x10, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for MtptmReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MtptmReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MtptmReg {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_MTPTM_REG;
+}
+
+static LAYOUT_MTPTM_REG: LayoutDesc = LayoutDesc {
+    name: "mtptm_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        MtptmReg::FIELD_PSTA,
+        FieldDesc { name: "reserved_at_11", offset: 0x11, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mtctr_reg
+///
+/// Kernel `struct mlx5_ifc_mtctr_reg_bits`: 24 bytes (0xc0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MtctrReg(pub [u8; 24]);
+
+const _: () = assert!(core::mem::size_of::<MtctrReg>() == 24);
+
+impl MtctrReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 24;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 24]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MTCTR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 24] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `mtctr_reg` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_mtctr_reg_bits.first_clock_timestamp_request`.
+    #[inline]
+    pub const fn first_clock_timestamp_request(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::first_clock_timestamp_request`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_first_clock_timestamp_request(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_first_clock_timestamp_request`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_first_clock_timestamp_request(mut self, v: u8) -> Self {
+        self.set_first_clock_timestamp_request(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `mtctr_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_mtctr_reg_bits.second_clock_timestamp_request`.
+    #[inline]
+    pub const fn second_clock_timestamp_request(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::second_clock_timestamp_request`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_second_clock_timestamp_request(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_second_clock_timestamp_request`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_second_clock_timestamp_request(mut self, v: u8) -> Self {
+        self.set_second_clock_timestamp_request(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `mtctr_reg` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_mtctr_reg_bits.first_clock_valid`.
+    #[inline]
+    pub const fn first_clock_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::first_clock_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_first_clock_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_first_clock_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_first_clock_valid(mut self, v: bool) -> Self {
+        self.set_first_clock_valid(v);
+        self
+    }
+
+    /// PRM bits 0x21..0x22 of `mtctr_reg` (1 bits; big-endian dword 1, bits 30:30). Kernel `mlx5_ifc_mtctr_reg_bits.second_clock_valid`.
+    #[inline]
+    pub const fn second_clock_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x21, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::second_clock_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_second_clock_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x21, 1, raw);
+    }
+
+    /// [`Self::set_second_clock_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_second_clock_valid(mut self, v: bool) -> Self {
+        self.set_second_clock_valid(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x80 of `mtctr_reg` (64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_mtctr_reg_bits.first_clock_timestamp`.
+    #[inline]
+    pub const fn first_clock_timestamp(&self) -> u64 {
+        bits::get64(&self.0, 0x40)
+    }
+
+    /// Sets [`Self::first_clock_timestamp`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_first_clock_timestamp(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x40, raw);
+    }
+
+    /// [`Self::set_first_clock_timestamp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_first_clock_timestamp(mut self, v: u64) -> Self {
+        self.set_first_clock_timestamp(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xc0 of `mtctr_reg` (64 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_mtctr_reg_bits.second_clock_timestamp`.
+    #[inline]
+    pub const fn second_clock_timestamp(&self) -> u64 {
+        bits::get64(&self.0, 0x80)
+    }
+
+    /// Sets [`Self::second_clock_timestamp`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_second_clock_timestamp(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x80, raw);
+    }
+
+    /// [`Self::set_second_clock_timestamp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_second_clock_timestamp(mut self, v: u64) -> Self {
+        self.set_second_clock_timestamp(v);
+        self
+    }
+    /// Where [`Self::first_clock_timestamp_request`] lives: offset, width, count and kind.
+    pub const FIELD_FIRST_CLOCK_TIMESTAMP_REQUEST: FieldDesc = FieldDesc { name: "first_clock_timestamp_request", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::second_clock_timestamp_request`] lives: offset, width, count and kind.
+    pub const FIELD_SECOND_CLOCK_TIMESTAMP_REQUEST: FieldDesc = FieldDesc { name: "second_clock_timestamp_request", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::first_clock_valid`] lives: offset, width, count and kind.
+    pub const FIELD_FIRST_CLOCK_VALID: FieldDesc = FieldDesc { name: "first_clock_valid", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::second_clock_valid`] lives: offset, width, count and kind.
+    pub const FIELD_SECOND_CLOCK_VALID: FieldDesc = FieldDesc { name: "second_clock_valid", offset: 0x21, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::first_clock_timestamp`] lives: offset, width, count and kind.
+    pub const FIELD_FIRST_CLOCK_TIMESTAMP: FieldDesc = FieldDesc { name: "first_clock_timestamp", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::second_clock_timestamp`] lives: offset, width, count and kind.
+    pub const FIELD_SECOND_CLOCK_TIMESTAMP: FieldDesc = FieldDesc { name: "second_clock_timestamp", offset: 0x80, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MtctrReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MtctrReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MtctrReg {
+    const SIZE: usize = 24;
+    const DESC: &'static LayoutDesc = &LAYOUT_MTCTR_REG;
+}
+
+static LAYOUT_MTCTR_REG: LayoutDesc = LayoutDesc {
+    name: "mtctr_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0xc0,
+    doc: "",
+    fields: &[
+        MtctrReg::FIELD_FIRST_CLOCK_TIMESTAMP_REQUEST,
+        MtctrReg::FIELD_SECOND_CLOCK_TIMESTAMP_REQUEST,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        MtctrReg::FIELD_FIRST_CLOCK_VALID,
+        MtctrReg::FIELD_SECOND_CLOCK_VALID,
+        FieldDesc { name: "reserved_at_22", offset: 0x22, width: 0x1e, count: Count::One, kind: FieldKind::Reserved },
+        MtctrReg::FIELD_FIRST_CLOCK_TIMESTAMP,
+        MtctrReg::FIELD_SECOND_CLOCK_TIMESTAMP,
+    ],
+};
+
+/// pphcr_reg
+///
+/// Kernel `struct mlx5_ifc_pphcr_reg_bits`: 80 bytes (0x280 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PphcrReg(pub [u8; 80]);
+
+const _: () = assert!(core::mem::size_of::<PphcrReg>() == 80);
+
+impl PphcrReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 80;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 80]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PPHCR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 80] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x4 of `pphcr_reg` (4 bits; big-endian dword 0, bits 31:28). Kernel `mlx5_ifc_pphcr_reg_bits.active_hist_type`.
+    #[inline]
+    pub const fn active_hist_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::active_hist_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_active_hist_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 4, raw);
+    }
+
+    /// [`Self::set_active_hist_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_active_hist_type(mut self, v: u8) -> Self {
+        self.set_active_hist_type(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `pphcr_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pphcr_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x30 of `pphcr_reg` (8 bits; big-endian dword 1, bits 23:16). Kernel `mlx5_ifc_pphcr_reg_bits.num_of_bins`.
+    #[inline]
+    pub const fn num_of_bins(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x28, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::num_of_bins`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_bins(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x28, 8, raw);
+    }
+
+    /// [`Self::set_num_of_bins`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_bins(mut self, v: u8) -> Self {
+        self.set_num_of_bins(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x280 of `pphcr_reg` (16 elements of 32 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_pphcr_reg_bits.bin_range`.
+    ///
+    /// Element `i`, or `None` when `i >= 16`.
+    #[inline]
+    pub const fn bin_range(&self, i: usize) -> Option<&BinRangeLayout> {
+        match self.bin_range_all().split_at_checked(i) {
+            Some((_, rest)) => rest.first(),
+            None => None,
+        }
+    }
+
+    /// Element `i` of [`Self::bin_range`], mutably; `None` when `i >= 16`.
+    #[inline]
+    pub fn bin_range_mut(&mut self, i: usize) -> Option<&mut BinRangeLayout> {
+        self.bin_range_all_mut().get_mut(i)
+    }
+
+    /// Every element of [`Self::bin_range`].
+    #[inline]
+    pub const fn bin_range_all(&self) -> &[BinRangeLayout; 16] {
+        let s: &Split<16, 64, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// Every element of [`Self::bin_range`], mutably.
+    #[inline]
+    pub fn bin_range_all_mut(&mut self) -> &mut [BinRangeLayout; 16] {
+        let s: &mut Split<16, 64, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces element `i` of [`Self::bin_range`]; an error when `i >= 16`.
+    #[inline]
+    pub fn set_bin_range(&mut self, i: usize, v: &BinRangeLayout) -> Result<(), OutOfRange> {
+        match self.bin_range_mut(i) {
+            Some(e) => {
+                *e = *v;
+                Ok(())
+            }
+            None => Err(OutOfRange { index: i, len: 16 }),
+        }
+    }
+
+    /// Sets every element of [`Self::bin_range`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_bin_range(mut self, v: [BinRangeLayout; 16]) -> Self {
+        let mut i = 0;
+        while i < 16 {
+            // PANIC: `i < 16`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = bits::put_bytes(&mut self.0, 16 + i * 4, &v[i].0);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::active_hist_type`] lives: offset, width, count and kind.
+    pub const FIELD_ACTIVE_HIST_TYPE: FieldDesc = FieldDesc { name: "active_hist_type", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_bins`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_BINS: FieldDesc = FieldDesc { name: "num_of_bins", offset: 0x28, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::bin_range`] lives: offset, width, count and kind.
+    pub const FIELD_BIN_RANGE: FieldDesc = FieldDesc { name: "bin_range", offset: 0x80, width: 0x20, count: Count::Fixed(16), kind: FieldKind::Layout(BinRangeLayout::DESC) };
+}
+
+impl Default for PphcrReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PphcrReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PphcrReg {
+    const SIZE: usize = 80;
+    const DESC: &'static LayoutDesc = &LAYOUT_PPHCR_REG;
+}
+
+static LAYOUT_PPHCR_REG: LayoutDesc = LayoutDesc {
+    name: "pphcr_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x280,
+    doc: "",
+    fields: &[
+        PphcrReg::FIELD_ACTIVE_HIST_TYPE,
+        FieldDesc { name: "reserved_at_4", offset: 0x4, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PphcrReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PphcrReg::FIELD_NUM_OF_BINS,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        PphcrReg::FIELD_BIN_RANGE,
+    ],
+};
+
+/// ports_control_registers_document
+///
+/// Kernel `union mlx5_ifc_ports_control_registers_document_bits`: 3100 bytes (0x60e0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PortsControlRegistersDocument(pub [u8; 3100]);
+
+const _: () = assert!(core::mem::size_of::<PortsControlRegistersDocument>() == 3100);
+
+impl PortsControlRegistersDocument {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 3100;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 3100]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PORTS_CONTROL_REGISTERS_DOCUMENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 3100] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x40 of `ports_control_registers_document` (64 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.bufferx_reg`.
+    #[inline]
+    pub const fn bufferx_reg(&self) -> &BufferxReg {
+        let s: &Split<0, 8, 3092> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::bufferx_reg`], mutably.
+    #[inline]
+    pub fn bufferx_reg_mut(&mut self) -> &mut BufferxReg {
+        let s: &mut Split<0, 8, 3092> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::bufferx_reg`].
+    #[inline]
+    pub const fn set_bufferx_reg(&mut self, v: &BufferxReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_bufferx_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_bufferx_reg(mut self, v: BufferxReg) -> Self {
+        self.set_bufferx_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x7c0 of `ports_control_registers_document` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.eth_2819_cntrs_grp_data_layout`.
+    #[inline]
+    pub const fn eth_2819_cntrs_grp_data_layout(&self) -> &Eth2819CntrsGrpDataLayout {
+        let s: &Split<0, 248, 2852> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::eth_2819_cntrs_grp_data_layout`], mutably.
+    #[inline]
+    pub fn eth_2819_cntrs_grp_data_layout_mut(&mut self) -> &mut Eth2819CntrsGrpDataLayout {
+        let s: &mut Split<0, 248, 2852> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::eth_2819_cntrs_grp_data_layout`].
+    #[inline]
+    pub const fn set_eth_2819_cntrs_grp_data_layout(&mut self, v: &Eth2819CntrsGrpDataLayout) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_eth_2819_cntrs_grp_data_layout`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eth_2819_cntrs_grp_data_layout(mut self, v: Eth2819CntrsGrpDataLayout) -> Self {
+        self.set_eth_2819_cntrs_grp_data_layout(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x7c0 of `ports_control_registers_document` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.eth_2863_cntrs_grp_data_layout`.
+    #[inline]
+    pub const fn eth_2863_cntrs_grp_data_layout(&self) -> &Eth2863CntrsGrpDataLayout {
+        let s: &Split<0, 248, 2852> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::eth_2863_cntrs_grp_data_layout`], mutably.
+    #[inline]
+    pub fn eth_2863_cntrs_grp_data_layout_mut(&mut self) -> &mut Eth2863CntrsGrpDataLayout {
+        let s: &mut Split<0, 248, 2852> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::eth_2863_cntrs_grp_data_layout`].
+    #[inline]
+    pub const fn set_eth_2863_cntrs_grp_data_layout(&mut self, v: &Eth2863CntrsGrpDataLayout) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_eth_2863_cntrs_grp_data_layout`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eth_2863_cntrs_grp_data_layout(mut self, v: Eth2863CntrsGrpDataLayout) -> Self {
+        self.set_eth_2863_cntrs_grp_data_layout(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x7c0 of `ports_control_registers_document` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.eth_3635_cntrs_grp_data_layout`.
+    #[inline]
+    pub const fn eth_3635_cntrs_grp_data_layout(&self) -> &Eth3635CntrsGrpDataLayout {
+        let s: &Split<0, 248, 2852> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::eth_3635_cntrs_grp_data_layout`], mutably.
+    #[inline]
+    pub fn eth_3635_cntrs_grp_data_layout_mut(&mut self) -> &mut Eth3635CntrsGrpDataLayout {
+        let s: &mut Split<0, 248, 2852> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::eth_3635_cntrs_grp_data_layout`].
+    #[inline]
+    pub const fn set_eth_3635_cntrs_grp_data_layout(&mut self, v: &Eth3635CntrsGrpDataLayout) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_eth_3635_cntrs_grp_data_layout`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eth_3635_cntrs_grp_data_layout(mut self, v: Eth3635CntrsGrpDataLayout) -> Self {
+        self.set_eth_3635_cntrs_grp_data_layout(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x7c0 of `ports_control_registers_document` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.eth_802_3_cntrs_grp_data_layout`.
+    #[inline]
+    pub const fn eth_802_3_cntrs_grp_data_layout(&self) -> &Eth802_3CntrsGrpDataLayout {
+        let s: &Split<0, 248, 2852> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::eth_802_3_cntrs_grp_data_layout`], mutably.
+    #[inline]
+    pub fn eth_802_3_cntrs_grp_data_layout_mut(&mut self) -> &mut Eth802_3CntrsGrpDataLayout {
+        let s: &mut Split<0, 248, 2852> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::eth_802_3_cntrs_grp_data_layout`].
+    #[inline]
+    pub const fn set_eth_802_3_cntrs_grp_data_layout(&mut self, v: &Eth802_3CntrsGrpDataLayout) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_eth_802_3_cntrs_grp_data_layout`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eth_802_3_cntrs_grp_data_layout(mut self, v: Eth802_3CntrsGrpDataLayout) -> Self {
+        self.set_eth_802_3_cntrs_grp_data_layout(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x7c0 of `ports_control_registers_document` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.eth_extended_cntrs_grp_data_layout`.
+    #[inline]
+    pub const fn eth_extended_cntrs_grp_data_layout(&self) -> &EthExtendedCntrsGrpDataLayout {
+        let s: &Split<0, 248, 2852> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::eth_extended_cntrs_grp_data_layout`], mutably.
+    #[inline]
+    pub fn eth_extended_cntrs_grp_data_layout_mut(&mut self) -> &mut EthExtendedCntrsGrpDataLayout {
+        let s: &mut Split<0, 248, 2852> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::eth_extended_cntrs_grp_data_layout`].
+    #[inline]
+    pub const fn set_eth_extended_cntrs_grp_data_layout(&mut self, v: &EthExtendedCntrsGrpDataLayout) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_eth_extended_cntrs_grp_data_layout`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eth_extended_cntrs_grp_data_layout(mut self, v: EthExtendedCntrsGrpDataLayout) -> Self {
+        self.set_eth_extended_cntrs_grp_data_layout(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x7c0 of `ports_control_registers_document` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.eth_per_prio_grp_data_layout`.
+    #[inline]
+    pub const fn eth_per_prio_grp_data_layout(&self) -> &EthPerPrioGrpDataLayout {
+        let s: &Split<0, 248, 2852> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::eth_per_prio_grp_data_layout`], mutably.
+    #[inline]
+    pub fn eth_per_prio_grp_data_layout_mut(&mut self) -> &mut EthPerPrioGrpDataLayout {
+        let s: &mut Split<0, 248, 2852> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::eth_per_prio_grp_data_layout`].
+    #[inline]
+    pub const fn set_eth_per_prio_grp_data_layout(&mut self, v: &EthPerPrioGrpDataLayout) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_eth_per_prio_grp_data_layout`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eth_per_prio_grp_data_layout(mut self, v: EthPerPrioGrpDataLayout) -> Self {
+        self.set_eth_per_prio_grp_data_layout(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x7c0 of `ports_control_registers_document` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.eth_per_tc_prio_grp_data_layout`.
+    #[inline]
+    pub const fn eth_per_tc_prio_grp_data_layout(&self) -> &EthPerTcPrioGrpDataLayout {
+        let s: &Split<0, 248, 2852> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::eth_per_tc_prio_grp_data_layout`], mutably.
+    #[inline]
+    pub fn eth_per_tc_prio_grp_data_layout_mut(&mut self) -> &mut EthPerTcPrioGrpDataLayout {
+        let s: &mut Split<0, 248, 2852> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::eth_per_tc_prio_grp_data_layout`].
+    #[inline]
+    pub const fn set_eth_per_tc_prio_grp_data_layout(&mut self, v: &EthPerTcPrioGrpDataLayout) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_eth_per_tc_prio_grp_data_layout`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eth_per_tc_prio_grp_data_layout(mut self, v: EthPerTcPrioGrpDataLayout) -> Self {
+        self.set_eth_per_tc_prio_grp_data_layout(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x7c0 of `ports_control_registers_document` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.eth_per_tc_congest_prio_grp_data_layout`.
+    #[inline]
+    pub const fn eth_per_tc_congest_prio_grp_data_layout(&self) -> &EthPerTcCongestPrioGrpDataLayout {
+        let s: &Split<0, 248, 2852> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::eth_per_tc_congest_prio_grp_data_layout`], mutably.
+    #[inline]
+    pub fn eth_per_tc_congest_prio_grp_data_layout_mut(&mut self) -> &mut EthPerTcCongestPrioGrpDataLayout {
+        let s: &mut Split<0, 248, 2852> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::eth_per_tc_congest_prio_grp_data_layout`].
+    #[inline]
+    pub const fn set_eth_per_tc_congest_prio_grp_data_layout(&mut self, v: &EthPerTcCongestPrioGrpDataLayout) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_eth_per_tc_congest_prio_grp_data_layout`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eth_per_tc_congest_prio_grp_data_layout(mut self, v: EthPerTcCongestPrioGrpDataLayout) -> Self {
+        self.set_eth_per_tc_congest_prio_grp_data_layout(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x20 of `ports_control_registers_document` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_ports_control_registers_document_bits.lane_2_module_mapping`.
+    #[inline]
+    pub const fn lane_2_module_mapping(&self) -> &Lane2ModuleMapping {
+        let s: &Split<0, 4, 3096> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::lane_2_module_mapping`], mutably.
+    #[inline]
+    pub fn lane_2_module_mapping_mut(&mut self) -> &mut Lane2ModuleMapping {
+        let s: &mut Split<0, 4, 3096> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::lane_2_module_mapping`].
+    #[inline]
+    pub const fn set_lane_2_module_mapping(&mut self, v: &Lane2ModuleMapping) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_lane_2_module_mapping`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lane_2_module_mapping(mut self, v: Lane2ModuleMapping) -> Self {
+        self.set_lane_2_module_mapping(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x160 of `ports_control_registers_document` (352 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pamp_reg`.
+    #[inline]
+    pub const fn pamp_reg(&self) -> &PampReg {
+        let s: &Split<0, 44, 3056> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pamp_reg`], mutably.
+    #[inline]
+    pub fn pamp_reg_mut(&mut self) -> &mut PampReg {
+        let s: &mut Split<0, 44, 3056> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pamp_reg`].
+    #[inline]
+    pub const fn set_pamp_reg(&mut self, v: &PampReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pamp_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pamp_reg(mut self, v: PampReg) -> Self {
+        self.set_pamp_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.paos_reg`.
+    #[inline]
+    pub const fn paos_reg(&self) -> &PaosReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::paos_reg`], mutably.
+    #[inline]
+    pub fn paos_reg_mut(&mut self) -> &mut PaosReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::paos_reg`].
+    #[inline]
+    pub const fn set_paos_reg(&mut self, v: &PaosReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_paos_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_paos_reg(mut self, v: PaosReg) -> Self {
+        self.set_paos_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0xa0 of `ports_control_registers_document` (160 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pcap_reg`.
+    #[inline]
+    pub const fn pcap_reg(&self) -> &PcapReg {
+        let s: &Split<0, 20, 3080> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pcap_reg`], mutably.
+    #[inline]
+    pub fn pcap_reg_mut(&mut self) -> &mut PcapReg {
+        let s: &mut Split<0, 20, 3080> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pcap_reg`].
+    #[inline]
+    pub const fn set_pcap_reg(&mut self, v: &PcapReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pcap_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pcap_reg(mut self, v: PcapReg) -> Self {
+        self.set_pcap_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x20 of `ports_control_registers_document` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pddr_monitor_opcode`.
+    #[inline]
+    pub const fn pddr_monitor_opcode(&self) -> &PddrMonitorOpcode {
+        let s: &Split<0, 4, 3096> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pddr_monitor_opcode`], mutably.
+    #[inline]
+    pub fn pddr_monitor_opcode_mut(&mut self) -> &mut PddrMonitorOpcode {
+        let s: &mut Split<0, 4, 3096> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pddr_monitor_opcode`].
+    #[inline]
+    pub const fn set_pddr_monitor_opcode(&mut self, v: &PddrMonitorOpcode) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pddr_monitor_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pddr_monitor_opcode(mut self, v: PddrMonitorOpcode) -> Self {
+        self.set_pddr_monitor_opcode(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `ports_control_registers_document` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pddr_reg`.
+    #[inline]
+    pub const fn pddr_reg(&self) -> &PddrReg {
+        let s: &Split<0, 256, 2844> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pddr_reg`], mutably.
+    #[inline]
+    pub fn pddr_reg_mut(&mut self) -> &mut PddrReg {
+        let s: &mut Split<0, 256, 2844> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pddr_reg`].
+    #[inline]
+    pub const fn set_pddr_reg(&mut self, v: &PddrReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pddr_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pddr_reg(mut self, v: PddrReg) -> Self {
+        self.set_pddr_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x7c0 of `ports_control_registers_document` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pddr_troubleshooting_page`.
+    #[inline]
+    pub const fn pddr_troubleshooting_page(&self) -> &PddrTroubleshootingPage {
+        let s: &Split<0, 248, 2852> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pddr_troubleshooting_page`], mutably.
+    #[inline]
+    pub fn pddr_troubleshooting_page_mut(&mut self) -> &mut PddrTroubleshootingPage {
+        let s: &mut Split<0, 248, 2852> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pddr_troubleshooting_page`].
+    #[inline]
+    pub const fn set_pddr_troubleshooting_page(&mut self, v: &PddrTroubleshootingPage) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pddr_troubleshooting_page`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pddr_troubleshooting_page(mut self, v: PddrTroubleshootingPage) -> Self {
+        self.set_pddr_troubleshooting_page(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x60 of `ports_control_registers_document` (96 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.peir_reg`.
+    #[inline]
+    pub const fn peir_reg(&self) -> &PeirReg {
+        let s: &Split<0, 12, 3088> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::peir_reg`], mutably.
+    #[inline]
+    pub fn peir_reg_mut(&mut self) -> &mut PeirReg {
+        let s: &mut Split<0, 12, 3088> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::peir_reg`].
+    #[inline]
+    pub const fn set_peir_reg(&mut self, v: &PeirReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_peir_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_peir_reg(mut self, v: PeirReg) -> Self {
+        self.set_peir_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x1c0 of `ports_control_registers_document` (448 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pelc_reg`.
+    #[inline]
+    pub const fn pelc_reg(&self) -> &PelcReg {
+        let s: &Split<0, 56, 3044> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pelc_reg`], mutably.
+    #[inline]
+    pub fn pelc_reg_mut(&mut self) -> &mut PelcReg {
+        let s: &mut Split<0, 56, 3044> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pelc_reg`].
+    #[inline]
+    pub const fn set_pelc_reg(&mut self, v: &PelcReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pelc_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pelc_reg(mut self, v: PelcReg) -> Self {
+        self.set_pelc_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x100 of `ports_control_registers_document` (256 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pfcc_reg`.
+    #[inline]
+    pub const fn pfcc_reg(&self) -> &PfccReg {
+        let s: &Split<0, 32, 3068> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pfcc_reg`], mutably.
+    #[inline]
+    pub fn pfcc_reg_mut(&mut self) -> &mut PfccReg {
+        let s: &mut Split<0, 32, 3068> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pfcc_reg`].
+    #[inline]
+    pub const fn set_pfcc_reg(&mut self, v: &PfccReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pfcc_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pfcc_reg(mut self, v: PfccReg) -> Self {
+        self.set_pfcc_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x140 of `ports_control_registers_document` (320 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.ib_port_cntrs_grp_data_layout`.
+    #[inline]
+    pub const fn ib_port_cntrs_grp_data_layout(&self) -> &IbPortCntrsGrpDataLayout {
+        let s: &Split<0, 40, 3060> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ib_port_cntrs_grp_data_layout`], mutably.
+    #[inline]
+    pub fn ib_port_cntrs_grp_data_layout_mut(&mut self) -> &mut IbPortCntrsGrpDataLayout {
+        let s: &mut Split<0, 40, 3060> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ib_port_cntrs_grp_data_layout`].
+    #[inline]
+    pub const fn set_ib_port_cntrs_grp_data_layout(&mut self, v: &IbPortCntrsGrpDataLayout) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_ib_port_cntrs_grp_data_layout`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ib_port_cntrs_grp_data_layout(mut self, v: IbPortCntrsGrpDataLayout) -> Self {
+        self.set_ib_port_cntrs_grp_data_layout(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x7c0 of `ports_control_registers_document` (1984 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.phys_layer_cntrs`.
+    #[inline]
+    pub const fn phys_layer_cntrs(&self) -> &PhysLayerCntrs {
+        let s: &Split<0, 248, 2852> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::phys_layer_cntrs`], mutably.
+    #[inline]
+    pub fn phys_layer_cntrs_mut(&mut self) -> &mut PhysLayerCntrs {
+        let s: &mut Split<0, 248, 2852> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::phys_layer_cntrs`].
+    #[inline]
+    pub const fn set_phys_layer_cntrs(&mut self, v: &PhysLayerCntrs) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_phys_layer_cntrs`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_phys_layer_cntrs(mut self, v: PhysLayerCntrs) -> Self {
+        self.set_phys_layer_cntrs(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x300 of `ports_control_registers_document` (768 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pifr_reg`.
+    #[inline]
+    pub const fn pifr_reg(&self) -> &PifrReg {
+        let s: &Split<0, 96, 3004> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pifr_reg`], mutably.
+    #[inline]
+    pub fn pifr_reg_mut(&mut self) -> &mut PifrReg {
+        let s: &mut Split<0, 96, 3004> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pifr_reg`].
+    #[inline]
+    pub const fn set_pifr_reg(&mut self, v: &PifrReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pifr_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pifr_reg(mut self, v: PifrReg) -> Self {
+        self.set_pifr_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x40 of `ports_control_registers_document` (64 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pipg_reg`.
+    #[inline]
+    pub const fn pipg_reg(&self) -> &PipgReg {
+        let s: &Split<0, 8, 3092> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pipg_reg`], mutably.
+    #[inline]
+    pub fn pipg_reg_mut(&mut self) -> &mut PipgReg {
+        let s: &mut Split<0, 8, 3092> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pipg_reg`].
+    #[inline]
+    pub const fn set_pipg_reg(&mut self, v: &PipgReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pipg_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pipg_reg(mut self, v: PipgReg) -> Self {
+        self.set_pipg_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x40 of `ports_control_registers_document` (64 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.plbf_reg`.
+    #[inline]
+    pub const fn plbf_reg(&self) -> &PlbfReg {
+        let s: &Split<0, 8, 3092> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::plbf_reg`], mutably.
+    #[inline]
+    pub fn plbf_reg_mut(&mut self) -> &mut PlbfReg {
+        let s: &mut Split<0, 8, 3092> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::plbf_reg`].
+    #[inline]
+    pub const fn set_plbf_reg(&mut self, v: &PlbfReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_plbf_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_plbf_reg(mut self, v: PlbfReg) -> Self {
+        self.set_plbf_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.plib_reg`.
+    #[inline]
+    pub const fn plib_reg(&self) -> &PlibReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::plib_reg`], mutably.
+    #[inline]
+    pub fn plib_reg_mut(&mut self) -> &mut PlibReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::plib_reg`].
+    #[inline]
+    pub const fn set_plib_reg(&mut self, v: &PlibReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_plib_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_plib_reg(mut self, v: PlibReg) -> Self {
+        self.set_plib_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x140 of `ports_control_registers_document` (320 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.plpc_reg`.
+    #[inline]
+    pub const fn plpc_reg(&self) -> &PlpcReg {
+        let s: &Split<0, 40, 3060> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::plpc_reg`], mutably.
+    #[inline]
+    pub fn plpc_reg_mut(&mut self) -> &mut PlpcReg {
+        let s: &mut Split<0, 40, 3060> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::plpc_reg`].
+    #[inline]
+    pub const fn set_plpc_reg(&mut self, v: &PlpcReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_plpc_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_plpc_reg(mut self, v: PlpcReg) -> Self {
+        self.set_plpc_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pmaos_reg`.
+    #[inline]
+    pub const fn pmaos_reg(&self) -> &PmaosReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pmaos_reg`], mutably.
+    #[inline]
+    pub fn pmaos_reg_mut(&mut self) -> &mut PmaosReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pmaos_reg`].
+    #[inline]
+    pub const fn set_pmaos_reg(&mut self, v: &PmaosReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pmaos_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pmaos_reg(mut self, v: PmaosReg) -> Self {
+        self.set_pmaos_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x200 of `ports_control_registers_document` (512 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pmlp_reg`.
+    #[inline]
+    pub const fn pmlp_reg(&self) -> &PmlpReg {
+        let s: &Split<0, 64, 3036> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pmlp_reg`], mutably.
+    #[inline]
+    pub fn pmlp_reg_mut(&mut self) -> &mut PmlpReg {
+        let s: &mut Split<0, 64, 3036> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pmlp_reg`].
+    #[inline]
+    pub const fn set_pmlp_reg(&mut self, v: &PmlpReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pmlp_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pmlp_reg(mut self, v: PmlpReg) -> Self {
+        self.set_pmlp_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x40 of `ports_control_registers_document` (64 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pmlpn_reg`.
+    #[inline]
+    pub const fn pmlpn_reg(&self) -> &PmlpnReg {
+        let s: &Split<0, 8, 3092> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pmlpn_reg`], mutably.
+    #[inline]
+    pub fn pmlpn_reg_mut(&mut self) -> &mut PmlpnReg {
+        let s: &mut Split<0, 8, 3092> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pmlpn_reg`].
+    #[inline]
+    pub const fn set_pmlpn_reg(&mut self, v: &PmlpnReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pmlpn_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pmlpn_reg(mut self, v: PmlpnReg) -> Self {
+        self.set_pmlpn_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x100 of `ports_control_registers_document` (256 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pmpc_reg`.
+    #[inline]
+    pub const fn pmpc_reg(&self) -> &PmpcReg {
+        let s: &Split<0, 32, 3068> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pmpc_reg`], mutably.
+    #[inline]
+    pub fn pmpc_reg_mut(&mut self) -> &mut PmpcReg {
+        let s: &mut Split<0, 32, 3068> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pmpc_reg`].
+    #[inline]
+    pub const fn set_pmpc_reg(&mut self, v: &PmpcReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pmpc_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pmpc_reg(mut self, v: PmpcReg) -> Self {
+        self.set_pmpc_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pmpe_reg`.
+    #[inline]
+    pub const fn pmpe_reg(&self) -> &PmpeReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pmpe_reg`], mutably.
+    #[inline]
+    pub fn pmpe_reg_mut(&mut self) -> &mut PmpeReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pmpe_reg`].
+    #[inline]
+    pub const fn set_pmpe_reg(&mut self, v: &PmpeReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pmpe_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pmpe_reg(mut self, v: PmpeReg) -> Self {
+        self.set_pmpe_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pmpr_reg`.
+    #[inline]
+    pub const fn pmpr_reg(&self) -> &PmprReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pmpr_reg`], mutably.
+    #[inline]
+    pub fn pmpr_reg_mut(&mut self) -> &mut PmprReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pmpr_reg`].
+    #[inline]
+    pub const fn set_pmpr_reg(&mut self, v: &PmprReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pmpr_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pmpr_reg(mut self, v: PmprReg) -> Self {
+        self.set_pmpr_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pmtu_reg`.
+    #[inline]
+    pub const fn pmtu_reg(&self) -> &PmtuReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pmtu_reg`], mutably.
+    #[inline]
+    pub fn pmtu_reg_mut(&mut self) -> &mut PmtuReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pmtu_reg`].
+    #[inline]
+    pub const fn set_pmtu_reg(&mut self, v: &PmtuReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pmtu_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pmtu_reg(mut self, v: PmtuReg) -> Self {
+        self.set_pmtu_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.ppad_reg`.
+    #[inline]
+    pub const fn ppad_reg(&self) -> &PpadReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ppad_reg`], mutably.
+    #[inline]
+    pub fn ppad_reg_mut(&mut self) -> &mut PpadReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ppad_reg`].
+    #[inline]
+    pub const fn set_ppad_reg(&mut self, v: &PpadReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_ppad_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ppad_reg(mut self, v: PpadReg) -> Self {
+        self.set_ppad_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `ports_control_registers_document` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.ppcnt_reg`.
+    #[inline]
+    pub const fn ppcnt_reg(&self) -> &PpcntReg {
+        let s: &Split<0, 256, 2844> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ppcnt_reg`], mutably.
+    #[inline]
+    pub fn ppcnt_reg_mut(&mut self) -> &mut PpcntReg {
+        let s: &mut Split<0, 256, 2844> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ppcnt_reg`].
+    #[inline]
+    pub const fn set_ppcnt_reg(&mut self, v: &PpcntReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_ppcnt_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ppcnt_reg(mut self, v: PpcntReg) -> Self {
+        self.set_ppcnt_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x180 of `ports_control_registers_document` (384 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mpein_reg`.
+    #[inline]
+    pub const fn mpein_reg(&self) -> &MpeinReg {
+        let s: &Split<0, 48, 3052> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mpein_reg`], mutably.
+    #[inline]
+    pub fn mpein_reg_mut(&mut self) -> &mut MpeinReg {
+        let s: &mut Split<0, 48, 3052> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mpein_reg`].
+    #[inline]
+    pub const fn set_mpein_reg(&mut self, v: &MpeinReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mpein_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mpein_reg(mut self, v: MpeinReg) -> Self {
+        self.set_mpein_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `ports_control_registers_document` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mpcnt_reg`.
+    #[inline]
+    pub const fn mpcnt_reg(&self) -> &MpcntReg {
+        let s: &Split<0, 256, 2844> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mpcnt_reg`], mutably.
+    #[inline]
+    pub fn mpcnt_reg_mut(&mut self) -> &mut MpcntReg {
+        let s: &mut Split<0, 256, 2844> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mpcnt_reg`].
+    #[inline]
+    pub const fn set_mpcnt_reg(&mut self, v: &MpcntReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mpcnt_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mpcnt_reg(mut self, v: MpcntReg) -> Self {
+        self.set_mpcnt_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x3c0 of `ports_control_registers_document` (960 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pplm_reg`.
+    #[inline]
+    pub const fn pplm_reg(&self) -> &PplmReg {
+        let s: &Split<0, 120, 2980> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pplm_reg`], mutably.
+    #[inline]
+    pub fn pplm_reg_mut(&mut self) -> &mut PplmReg {
+        let s: &mut Split<0, 120, 2980> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pplm_reg`].
+    #[inline]
+    pub const fn set_pplm_reg(&mut self, v: &PplmReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pplm_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pplm_reg(mut self, v: PplmReg) -> Self {
+        self.set_pplm_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x40 of `ports_control_registers_document` (64 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pplr_reg`.
+    #[inline]
+    pub const fn pplr_reg(&self) -> &PplrReg {
+        let s: &Split<0, 8, 3092> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pplr_reg`], mutably.
+    #[inline]
+    pub fn pplr_reg_mut(&mut self) -> &mut PplrReg {
+        let s: &mut Split<0, 8, 3092> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pplr_reg`].
+    #[inline]
+    pub const fn set_pplr_reg(&mut self, v: &PplrReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pplr_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pplr_reg(mut self, v: PplrReg) -> Self {
+        self.set_pplr_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x180 of `ports_control_registers_document` (384 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.ppsc_reg`.
+    #[inline]
+    pub const fn ppsc_reg(&self) -> &PpscReg {
+        let s: &Split<0, 48, 3052> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ppsc_reg`], mutably.
+    #[inline]
+    pub fn ppsc_reg_mut(&mut self) -> &mut PpscReg {
+        let s: &mut Split<0, 48, 3052> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ppsc_reg`].
+    #[inline]
+    pub const fn set_ppsc_reg(&mut self, v: &PpscReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_ppsc_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ppsc_reg(mut self, v: PpscReg) -> Self {
+        self.set_ppsc_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x100 of `ports_control_registers_document` (256 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pqdr_reg`.
+    #[inline]
+    pub const fn pqdr_reg(&self) -> &PqdrReg {
+        let s: &Split<0, 32, 3068> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pqdr_reg`], mutably.
+    #[inline]
+    pub fn pqdr_reg_mut(&mut self) -> &mut PqdrReg {
+        let s: &mut Split<0, 32, 3068> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pqdr_reg`].
+    #[inline]
+    pub const fn set_pqdr_reg(&mut self, v: &PqdrReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pqdr_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pqdr_reg(mut self, v: PqdrReg) -> Self {
+        self.set_pqdr_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x40 of `ports_control_registers_document` (64 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pspa_reg`.
+    #[inline]
+    pub const fn pspa_reg(&self) -> &PspaReg {
+        let s: &Split<0, 8, 3092> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pspa_reg`], mutably.
+    #[inline]
+    pub fn pspa_reg_mut(&mut self) -> &mut PspaReg {
+        let s: &mut Split<0, 8, 3092> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pspa_reg`].
+    #[inline]
+    pub const fn set_pspa_reg(&mut self, v: &PspaReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pspa_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pspa_reg(mut self, v: PspaReg) -> Self {
+        self.set_pspa_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x160 of `ports_control_registers_document` (352 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.ptas_reg`.
+    #[inline]
+    pub const fn ptas_reg(&self) -> &PtasReg {
+        let s: &Split<0, 44, 3056> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ptas_reg`], mutably.
+    #[inline]
+    pub fn ptas_reg_mut(&mut self) -> &mut PtasReg {
+        let s: &mut Split<0, 44, 3056> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ptas_reg`].
+    #[inline]
+    pub const fn set_ptas_reg(&mut self, v: &PtasReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_ptas_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ptas_reg(mut self, v: PtasReg) -> Self {
+        self.set_ptas_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x200 of `ports_control_registers_document` (512 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.ptys_reg`.
+    #[inline]
+    pub const fn ptys_reg(&self) -> &PtysReg {
+        let s: &Split<0, 64, 3036> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ptys_reg`], mutably.
+    #[inline]
+    pub fn ptys_reg_mut(&mut self) -> &mut PtysReg {
+        let s: &mut Split<0, 64, 3036> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ptys_reg`].
+    #[inline]
+    pub const fn set_ptys_reg(&mut self, v: &PtysReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_ptys_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ptys_reg(mut self, v: PtysReg) -> Self {
+        self.set_ptys_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x60 of `ports_control_registers_document` (96 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mlcr_reg`.
+    #[inline]
+    pub const fn mlcr_reg(&self) -> &MlcrReg {
+        let s: &Split<0, 12, 3088> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mlcr_reg`], mutably.
+    #[inline]
+    pub fn mlcr_reg_mut(&mut self) -> &mut MlcrReg {
+        let s: &mut Split<0, 12, 3088> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mlcr_reg`].
+    #[inline]
+    pub const fn set_mlcr_reg(&mut self, v: &MlcrReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mlcr_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mlcr_reg(mut self, v: MlcrReg) -> Self {
+        self.set_mlcr_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pude_reg`.
+    #[inline]
+    pub const fn pude_reg(&self) -> &PudeReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pude_reg`], mutably.
+    #[inline]
+    pub fn pude_reg_mut(&mut self) -> &mut PudeReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pude_reg`].
+    #[inline]
+    pub const fn set_pude_reg(&mut self, v: &PudeReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pude_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pude_reg(mut self, v: PudeReg) -> Self {
+        self.set_pude_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pvlc_reg`.
+    #[inline]
+    pub const fn pvlc_reg(&self) -> &PvlcReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pvlc_reg`], mutably.
+    #[inline]
+    pub fn pvlc_reg_mut(&mut self) -> &mut PvlcReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pvlc_reg`].
+    #[inline]
+    pub const fn set_pvlc_reg(&mut self, v: &PvlcReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pvlc_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pvlc_reg(mut self, v: PvlcReg) -> Self {
+        self.set_pvlc_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x140 of `ports_control_registers_document` (320 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.slrg_reg`.
+    #[inline]
+    pub const fn slrg_reg(&self) -> &SlrgReg {
+        let s: &Split<0, 40, 3060> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::slrg_reg`], mutably.
+    #[inline]
+    pub fn slrg_reg_mut(&mut self) -> &mut SlrgReg {
+        let s: &mut Split<0, 40, 3060> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::slrg_reg`].
+    #[inline]
+    pub const fn set_slrg_reg(&mut self, v: &SlrgReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_slrg_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_slrg_reg(mut self, v: SlrgReg) -> Self {
+        self.set_slrg_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0xa0 of `ports_control_registers_document` (160 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.sltp_reg`.
+    #[inline]
+    pub const fn sltp_reg(&self) -> &SltpReg {
+        let s: &Split<0, 20, 3080> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::sltp_reg`], mutably.
+    #[inline]
+    pub fn sltp_reg_mut(&mut self) -> &mut SltpReg {
+        let s: &mut Split<0, 20, 3080> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::sltp_reg`].
+    #[inline]
+    pub const fn set_sltp_reg(&mut self, v: &SltpReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_sltp_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sltp_reg(mut self, v: SltpReg) -> Self {
+        self.set_sltp_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x1e0 of `ports_control_registers_document` (480 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mtpps_reg`.
+    #[inline]
+    pub const fn mtpps_reg(&self) -> &MtppsReg {
+        let s: &Split<0, 60, 3040> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mtpps_reg`], mutably.
+    #[inline]
+    pub fn mtpps_reg_mut(&mut self) -> &mut MtppsReg {
+        let s: &mut Split<0, 60, 3040> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mtpps_reg`].
+    #[inline]
+    pub const fn set_mtpps_reg(&mut self, v: &MtppsReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mtpps_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtpps_reg(mut self, v: MtppsReg) -> Self {
+        self.set_mtpps_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mtppse_reg`.
+    #[inline]
+    pub const fn mtppse_reg(&self) -> &MtppseReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mtppse_reg`], mutably.
+    #[inline]
+    pub fn mtppse_reg_mut(&mut self) -> &mut MtppseReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mtppse_reg`].
+    #[inline]
+    pub const fn set_mtppse_reg(&mut self, v: &MtppseReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mtppse_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtppse_reg(mut self, v: MtppseReg) -> Self {
+        self.set_mtppse_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0xc0 of `ports_control_registers_document` (192 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mcqi_reg`.
+    #[inline]
+    pub const fn mcqi_reg(&self) -> &McqiReg {
+        let s: &Split<0, 24, 3076> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mcqi_reg`], mutably.
+    #[inline]
+    pub fn mcqi_reg_mut(&mut self) -> &mut McqiReg {
+        let s: &mut Split<0, 24, 3076> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mcqi_reg`].
+    #[inline]
+    pub const fn set_mcqi_reg(&mut self, v: &McqiReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mcqi_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mcqi_reg(mut self, v: McqiReg) -> Self {
+        self.set_mcqi_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x100 of `ports_control_registers_document` (256 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mcc_reg`.
+    #[inline]
+    pub const fn mcc_reg(&self) -> &MccReg {
+        let s: &Split<0, 32, 3068> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mcc_reg`], mutably.
+    #[inline]
+    pub fn mcc_reg_mut(&mut self) -> &mut MccReg {
+        let s: &mut Split<0, 32, 3068> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mcc_reg`].
+    #[inline]
+    pub const fn set_mcc_reg(&mut self, v: &MccReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mcc_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mcc_reg(mut self, v: MccReg) -> Self {
+        self.set_mcc_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mcda_reg`.
+    #[inline]
+    pub const fn mcda_reg(&self) -> &McdaReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mcda_reg`], mutably.
+    #[inline]
+    pub fn mcda_reg_mut(&mut self) -> &mut McdaReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mcda_reg`].
+    #[inline]
+    pub const fn set_mcda_reg(&mut self, v: &McdaReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mcda_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mcda_reg(mut self, v: McdaReg) -> Self {
+        self.set_mcda_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x40 of `ports_control_registers_document` (64 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mirc_reg`.
+    #[inline]
+    pub const fn mirc_reg(&self) -> &MircReg {
+        let s: &Split<0, 8, 3092> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mirc_reg`], mutably.
+    #[inline]
+    pub fn mirc_reg_mut(&mut self) -> &mut MircReg {
+        let s: &mut Split<0, 8, 3092> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mirc_reg`].
+    #[inline]
+    pub const fn set_mirc_reg(&mut self, v: &MircReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mirc_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mirc_reg(mut self, v: MircReg) -> Self {
+        self.set_mirc_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x40 of `ports_control_registers_document` (64 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mfrl_reg`.
+    #[inline]
+    pub const fn mfrl_reg(&self) -> &MfrlReg {
+        let s: &Split<0, 8, 3092> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mfrl_reg`], mutably.
+    #[inline]
+    pub fn mfrl_reg_mut(&mut self) -> &mut MfrlReg {
+        let s: &mut Split<0, 8, 3092> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mfrl_reg`].
+    #[inline]
+    pub const fn set_mfrl_reg(&mut self, v: &MfrlReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mfrl_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mfrl_reg(mut self, v: MfrlReg) -> Self {
+        self.set_mfrl_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0xe0 of `ports_control_registers_document` (224 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mtutc_reg`.
+    #[inline]
+    pub const fn mtutc_reg(&self) -> &MtutcReg {
+        let s: &Split<0, 28, 3072> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mtutc_reg`], mutably.
+    #[inline]
+    pub fn mtutc_reg_mut(&mut self) -> &mut MtutcReg {
+        let s: &mut Split<0, 28, 3072> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mtutc_reg`].
+    #[inline]
+    pub const fn set_mtutc_reg(&mut self, v: &MtutcReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mtutc_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtutc_reg(mut self, v: MtutcReg) -> Self {
+        self.set_mtutc_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mrtc_reg`.
+    #[inline]
+    pub const fn mrtc_reg(&self) -> &MrtcReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mrtc_reg`], mutably.
+    #[inline]
+    pub fn mrtc_reg_mut(&mut self) -> &mut MrtcReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mrtc_reg`].
+    #[inline]
+    pub const fn set_mrtc_reg(&mut self, v: &MrtcReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mrtc_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mrtc_reg(mut self, v: MrtcReg) -> Self {
+        self.set_mrtc_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mtcap_reg`.
+    #[inline]
+    pub const fn mtcap_reg(&self) -> &MtcapReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mtcap_reg`], mutably.
+    #[inline]
+    pub fn mtcap_reg_mut(&mut self) -> &mut MtcapReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mtcap_reg`].
+    #[inline]
+    pub const fn set_mtcap_reg(&mut self, v: &MtcapReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mtcap_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtcap_reg(mut self, v: MtcapReg) -> Self {
+        self.set_mtcap_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x100 of `ports_control_registers_document` (256 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mtmp_reg`.
+    #[inline]
+    pub const fn mtmp_reg(&self) -> &MtmpReg {
+        let s: &Split<0, 32, 3068> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mtmp_reg`], mutably.
+    #[inline]
+    pub fn mtmp_reg_mut(&mut self) -> &mut MtmpReg {
+        let s: &mut Split<0, 32, 3068> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mtmp_reg`].
+    #[inline]
+    pub const fn set_mtmp_reg(&mut self, v: &MtmpReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mtmp_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtmp_reg(mut self, v: MtmpReg) -> Self {
+        self.set_mtmp_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x80 of `ports_control_registers_document` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mtptm_reg`.
+    #[inline]
+    pub const fn mtptm_reg(&self) -> &MtptmReg {
+        let s: &Split<0, 16, 3084> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mtptm_reg`], mutably.
+    #[inline]
+    pub fn mtptm_reg_mut(&mut self) -> &mut MtptmReg {
+        let s: &mut Split<0, 16, 3084> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mtptm_reg`].
+    #[inline]
+    pub const fn set_mtptm_reg(&mut self, v: &MtptmReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mtptm_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtptm_reg(mut self, v: MtptmReg) -> Self {
+        self.set_mtptm_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0xc0 of `ports_control_registers_document` (192 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.mtctr_reg`.
+    #[inline]
+    pub const fn mtctr_reg(&self) -> &MtctrReg {
+        let s: &Split<0, 24, 3076> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mtctr_reg`], mutably.
+    #[inline]
+    pub fn mtctr_reg_mut(&mut self) -> &mut MtctrReg {
+        let s: &mut Split<0, 24, 3076> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mtctr_reg`].
+    #[inline]
+    pub const fn set_mtctr_reg(&mut self, v: &MtctrReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_mtctr_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mtctr_reg(mut self, v: MtctrReg) -> Self {
+        self.set_mtctr_reg(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x280 of `ports_control_registers_document` (640 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_ports_control_registers_document_bits.pphcr_reg`.
+    #[inline]
+    pub const fn pphcr_reg(&self) -> &PphcrReg {
+        let s: &Split<0, 80, 3020> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::pphcr_reg`], mutably.
+    #[inline]
+    pub fn pphcr_reg_mut(&mut self) -> &mut PphcrReg {
+        let s: &mut Split<0, 80, 3020> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::pphcr_reg`].
+    #[inline]
+    pub const fn set_pphcr_reg(&mut self, v: &PphcrReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_pphcr_reg`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pphcr_reg(mut self, v: PphcrReg) -> Self {
+        self.set_pphcr_reg(&v);
+        self
+    }
+    /// Where [`Self::bufferx_reg`] lives: offset, width, count and kind.
+    pub const FIELD_BUFFERX_REG: FieldDesc = FieldDesc { name: "bufferx_reg", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Layout(BufferxReg::DESC) };
+    /// Where [`Self::eth_2819_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_2819_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_2819_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth2819CntrsGrpDataLayout::DESC) };
+    /// Where [`Self::eth_2863_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_2863_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_2863_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth2863CntrsGrpDataLayout::DESC) };
+    /// Where [`Self::eth_3635_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_3635_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_3635_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth3635CntrsGrpDataLayout::DESC) };
+    /// Where [`Self::eth_802_3_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_802_3_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_802_3_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(Eth802_3CntrsGrpDataLayout::DESC) };
+    /// Where [`Self::eth_extended_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_EXTENDED_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_extended_cntrs_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthExtendedCntrsGrpDataLayout::DESC) };
+    /// Where [`Self::eth_per_prio_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_PER_PRIO_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_per_prio_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthPerPrioGrpDataLayout::DESC) };
+    /// Where [`Self::eth_per_tc_prio_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_PER_TC_PRIO_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_per_tc_prio_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthPerTcPrioGrpDataLayout::DESC) };
+    /// Where [`Self::eth_per_tc_congest_prio_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_ETH_PER_TC_CONGEST_PRIO_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "eth_per_tc_congest_prio_grp_data_layout", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(EthPerTcCongestPrioGrpDataLayout::DESC) };
+    /// Where [`Self::lane_2_module_mapping`] lives: offset, width, count and kind.
+    pub const FIELD_LANE_2_MODULE_MAPPING: FieldDesc = FieldDesc { name: "lane_2_module_mapping", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(Lane2ModuleMapping::DESC) };
+    /// Where [`Self::pamp_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PAMP_REG: FieldDesc = FieldDesc { name: "pamp_reg", offset: 0x0, width: 0x160, count: Count::One, kind: FieldKind::Layout(PampReg::DESC) };
+    /// Where [`Self::paos_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PAOS_REG: FieldDesc = FieldDesc { name: "paos_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PaosReg::DESC) };
+    /// Where [`Self::pcap_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PCAP_REG: FieldDesc = FieldDesc { name: "pcap_reg", offset: 0x0, width: 0xa0, count: Count::One, kind: FieldKind::Layout(PcapReg::DESC) };
+    /// Where [`Self::pddr_monitor_opcode`] lives: offset, width, count and kind.
+    pub const FIELD_PDDR_MONITOR_OPCODE: FieldDesc = FieldDesc { name: "pddr_monitor_opcode", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(PddrMonitorOpcode::DESC) };
+    /// Where [`Self::pddr_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PDDR_REG: FieldDesc = FieldDesc { name: "pddr_reg", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(PddrReg::DESC) };
+    /// Where [`Self::pddr_troubleshooting_page`] lives: offset, width, count and kind.
+    pub const FIELD_PDDR_TROUBLESHOOTING_PAGE: FieldDesc = FieldDesc { name: "pddr_troubleshooting_page", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PddrTroubleshootingPage::DESC) };
+    /// Where [`Self::peir_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PEIR_REG: FieldDesc = FieldDesc { name: "peir_reg", offset: 0x0, width: 0x60, count: Count::One, kind: FieldKind::Layout(PeirReg::DESC) };
+    /// Where [`Self::pelc_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PELC_REG: FieldDesc = FieldDesc { name: "pelc_reg", offset: 0x0, width: 0x1c0, count: Count::One, kind: FieldKind::Layout(PelcReg::DESC) };
+    /// Where [`Self::pfcc_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PFCC_REG: FieldDesc = FieldDesc { name: "pfcc_reg", offset: 0x0, width: 0x100, count: Count::One, kind: FieldKind::Layout(PfccReg::DESC) };
+    /// Where [`Self::ib_port_cntrs_grp_data_layout`] lives: offset, width, count and kind.
+    pub const FIELD_IB_PORT_CNTRS_GRP_DATA_LAYOUT: FieldDesc = FieldDesc { name: "ib_port_cntrs_grp_data_layout", offset: 0x0, width: 0x140, count: Count::One, kind: FieldKind::Layout(IbPortCntrsGrpDataLayout::DESC) };
+    /// Where [`Self::phys_layer_cntrs`] lives: offset, width, count and kind.
+    pub const FIELD_PHYS_LAYER_CNTRS: FieldDesc = FieldDesc { name: "phys_layer_cntrs", offset: 0x0, width: 0x7c0, count: Count::One, kind: FieldKind::Layout(PhysLayerCntrs::DESC) };
+    /// Where [`Self::pifr_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PIFR_REG: FieldDesc = FieldDesc { name: "pifr_reg", offset: 0x0, width: 0x300, count: Count::One, kind: FieldKind::Layout(PifrReg::DESC) };
+    /// Where [`Self::pipg_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PIPG_REG: FieldDesc = FieldDesc { name: "pipg_reg", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Layout(PipgReg::DESC) };
+    /// Where [`Self::plbf_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PLBF_REG: FieldDesc = FieldDesc { name: "plbf_reg", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Layout(PlbfReg::DESC) };
+    /// Where [`Self::plib_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PLIB_REG: FieldDesc = FieldDesc { name: "plib_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PlibReg::DESC) };
+    /// Where [`Self::plpc_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PLPC_REG: FieldDesc = FieldDesc { name: "plpc_reg", offset: 0x0, width: 0x140, count: Count::One, kind: FieldKind::Layout(PlpcReg::DESC) };
+    /// Where [`Self::pmaos_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PMAOS_REG: FieldDesc = FieldDesc { name: "pmaos_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PmaosReg::DESC) };
+    /// Where [`Self::pmlp_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PMLP_REG: FieldDesc = FieldDesc { name: "pmlp_reg", offset: 0x0, width: 0x200, count: Count::One, kind: FieldKind::Layout(PmlpReg::DESC) };
+    /// Where [`Self::pmlpn_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PMLPN_REG: FieldDesc = FieldDesc { name: "pmlpn_reg", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Layout(PmlpnReg::DESC) };
+    /// Where [`Self::pmpc_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PMPC_REG: FieldDesc = FieldDesc { name: "pmpc_reg", offset: 0x0, width: 0x100, count: Count::One, kind: FieldKind::Layout(PmpcReg::DESC) };
+    /// Where [`Self::pmpe_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PMPE_REG: FieldDesc = FieldDesc { name: "pmpe_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PmpeReg::DESC) };
+    /// Where [`Self::pmpr_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PMPR_REG: FieldDesc = FieldDesc { name: "pmpr_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PmprReg::DESC) };
+    /// Where [`Self::pmtu_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PMTU_REG: FieldDesc = FieldDesc { name: "pmtu_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PmtuReg::DESC) };
+    /// Where [`Self::ppad_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PPAD_REG: FieldDesc = FieldDesc { name: "ppad_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PpadReg::DESC) };
+    /// Where [`Self::ppcnt_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PPCNT_REG: FieldDesc = FieldDesc { name: "ppcnt_reg", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(PpcntReg::DESC) };
+    /// Where [`Self::mpein_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MPEIN_REG: FieldDesc = FieldDesc { name: "mpein_reg", offset: 0x0, width: 0x180, count: Count::One, kind: FieldKind::Layout(MpeinReg::DESC) };
+    /// Where [`Self::mpcnt_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MPCNT_REG: FieldDesc = FieldDesc { name: "mpcnt_reg", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(MpcntReg::DESC) };
+    /// Where [`Self::pplm_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PPLM_REG: FieldDesc = FieldDesc { name: "pplm_reg", offset: 0x0, width: 0x3c0, count: Count::One, kind: FieldKind::Layout(PplmReg::DESC) };
+    /// Where [`Self::pplr_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PPLR_REG: FieldDesc = FieldDesc { name: "pplr_reg", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Layout(PplrReg::DESC) };
+    /// Where [`Self::ppsc_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PPSC_REG: FieldDesc = FieldDesc { name: "ppsc_reg", offset: 0x0, width: 0x180, count: Count::One, kind: FieldKind::Layout(PpscReg::DESC) };
+    /// Where [`Self::pqdr_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PQDR_REG: FieldDesc = FieldDesc { name: "pqdr_reg", offset: 0x0, width: 0x100, count: Count::One, kind: FieldKind::Layout(PqdrReg::DESC) };
+    /// Where [`Self::pspa_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PSPA_REG: FieldDesc = FieldDesc { name: "pspa_reg", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Layout(PspaReg::DESC) };
+    /// Where [`Self::ptas_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PTAS_REG: FieldDesc = FieldDesc { name: "ptas_reg", offset: 0x0, width: 0x160, count: Count::One, kind: FieldKind::Layout(PtasReg::DESC) };
+    /// Where [`Self::ptys_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PTYS_REG: FieldDesc = FieldDesc { name: "ptys_reg", offset: 0x0, width: 0x200, count: Count::One, kind: FieldKind::Layout(PtysReg::DESC) };
+    /// Where [`Self::mlcr_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MLCR_REG: FieldDesc = FieldDesc { name: "mlcr_reg", offset: 0x0, width: 0x60, count: Count::One, kind: FieldKind::Layout(MlcrReg::DESC) };
+    /// Where [`Self::pude_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PUDE_REG: FieldDesc = FieldDesc { name: "pude_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PudeReg::DESC) };
+    /// Where [`Self::pvlc_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PVLC_REG: FieldDesc = FieldDesc { name: "pvlc_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(PvlcReg::DESC) };
+    /// Where [`Self::slrg_reg`] lives: offset, width, count and kind.
+    pub const FIELD_SLRG_REG: FieldDesc = FieldDesc { name: "slrg_reg", offset: 0x0, width: 0x140, count: Count::One, kind: FieldKind::Layout(SlrgReg::DESC) };
+    /// Where [`Self::sltp_reg`] lives: offset, width, count and kind.
+    pub const FIELD_SLTP_REG: FieldDesc = FieldDesc { name: "sltp_reg", offset: 0x0, width: 0xa0, count: Count::One, kind: FieldKind::Layout(SltpReg::DESC) };
+    /// Where [`Self::mtpps_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MTPPS_REG: FieldDesc = FieldDesc { name: "mtpps_reg", offset: 0x0, width: 0x1e0, count: Count::One, kind: FieldKind::Layout(MtppsReg::DESC) };
+    /// Where [`Self::mtppse_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MTPPSE_REG: FieldDesc = FieldDesc { name: "mtppse_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(MtppseReg::DESC) };
+    /// Where [`Self::mcqi_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MCQI_REG: FieldDesc = FieldDesc { name: "mcqi_reg", offset: 0x0, width: 0xc0, count: Count::One, kind: FieldKind::Layout(McqiReg::DESC) };
+    /// Where [`Self::mcc_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MCC_REG: FieldDesc = FieldDesc { name: "mcc_reg", offset: 0x0, width: 0x100, count: Count::One, kind: FieldKind::Layout(MccReg::DESC) };
+    /// Where [`Self::mcda_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MCDA_REG: FieldDesc = FieldDesc { name: "mcda_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(McdaReg::DESC) };
+    /// Where [`Self::mirc_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MIRC_REG: FieldDesc = FieldDesc { name: "mirc_reg", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Layout(MircReg::DESC) };
+    /// Where [`Self::mfrl_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MFRL_REG: FieldDesc = FieldDesc { name: "mfrl_reg", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Layout(MfrlReg::DESC) };
+    /// Where [`Self::mtutc_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MTUTC_REG: FieldDesc = FieldDesc { name: "mtutc_reg", offset: 0x0, width: 0xe0, count: Count::One, kind: FieldKind::Layout(MtutcReg::DESC) };
+    /// Where [`Self::mrtc_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MRTC_REG: FieldDesc = FieldDesc { name: "mrtc_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(MrtcReg::DESC) };
+    /// Where [`Self::mtcap_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MTCAP_REG: FieldDesc = FieldDesc { name: "mtcap_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(MtcapReg::DESC) };
+    /// Where [`Self::mtmp_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MTMP_REG: FieldDesc = FieldDesc { name: "mtmp_reg", offset: 0x0, width: 0x100, count: Count::One, kind: FieldKind::Layout(MtmpReg::DESC) };
+    /// Where [`Self::mtptm_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MTPTM_REG: FieldDesc = FieldDesc { name: "mtptm_reg", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(MtptmReg::DESC) };
+    /// Where [`Self::mtctr_reg`] lives: offset, width, count and kind.
+    pub const FIELD_MTCTR_REG: FieldDesc = FieldDesc { name: "mtctr_reg", offset: 0x0, width: 0xc0, count: Count::One, kind: FieldKind::Layout(MtctrReg::DESC) };
+    /// Where [`Self::pphcr_reg`] lives: offset, width, count and kind.
+    pub const FIELD_PPHCR_REG: FieldDesc = FieldDesc { name: "pphcr_reg", offset: 0x0, width: 0x280, count: Count::One, kind: FieldKind::Layout(PphcrReg::DESC) };
+}
+
+impl Default for PortsControlRegistersDocument {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PortsControlRegistersDocument {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PortsControlRegistersDocument {
+    const SIZE: usize = 3100;
+    const DESC: &'static LayoutDesc = &LAYOUT_PORTS_CONTROL_REGISTERS_DOCUMENT;
+}
+
+static LAYOUT_PORTS_CONTROL_REGISTERS_DOCUMENT: LayoutDesc = LayoutDesc {
+    name: "ports_control_registers_document",
+    kind: LayoutKind::Union,
+    size_bits: 0x60e0,
+    doc: "",
+    fields: &[
+        PortsControlRegistersDocument::FIELD_BUFFERX_REG,
+        PortsControlRegistersDocument::FIELD_ETH_2819_CNTRS_GRP_DATA_LAYOUT,
+        PortsControlRegistersDocument::FIELD_ETH_2863_CNTRS_GRP_DATA_LAYOUT,
+        PortsControlRegistersDocument::FIELD_ETH_3635_CNTRS_GRP_DATA_LAYOUT,
+        PortsControlRegistersDocument::FIELD_ETH_802_3_CNTRS_GRP_DATA_LAYOUT,
+        PortsControlRegistersDocument::FIELD_ETH_EXTENDED_CNTRS_GRP_DATA_LAYOUT,
+        PortsControlRegistersDocument::FIELD_ETH_PER_PRIO_GRP_DATA_LAYOUT,
+        PortsControlRegistersDocument::FIELD_ETH_PER_TC_PRIO_GRP_DATA_LAYOUT,
+        PortsControlRegistersDocument::FIELD_ETH_PER_TC_CONGEST_PRIO_GRP_DATA_LAYOUT,
+        PortsControlRegistersDocument::FIELD_LANE_2_MODULE_MAPPING,
+        PortsControlRegistersDocument::FIELD_PAMP_REG,
+        PortsControlRegistersDocument::FIELD_PAOS_REG,
+        PortsControlRegistersDocument::FIELD_PCAP_REG,
+        PortsControlRegistersDocument::FIELD_PDDR_MONITOR_OPCODE,
+        PortsControlRegistersDocument::FIELD_PDDR_REG,
+        PortsControlRegistersDocument::FIELD_PDDR_TROUBLESHOOTING_PAGE,
+        PortsControlRegistersDocument::FIELD_PEIR_REG,
+        PortsControlRegistersDocument::FIELD_PELC_REG,
+        PortsControlRegistersDocument::FIELD_PFCC_REG,
+        PortsControlRegistersDocument::FIELD_IB_PORT_CNTRS_GRP_DATA_LAYOUT,
+        PortsControlRegistersDocument::FIELD_PHYS_LAYER_CNTRS,
+        PortsControlRegistersDocument::FIELD_PIFR_REG,
+        PortsControlRegistersDocument::FIELD_PIPG_REG,
+        PortsControlRegistersDocument::FIELD_PLBF_REG,
+        PortsControlRegistersDocument::FIELD_PLIB_REG,
+        PortsControlRegistersDocument::FIELD_PLPC_REG,
+        PortsControlRegistersDocument::FIELD_PMAOS_REG,
+        PortsControlRegistersDocument::FIELD_PMLP_REG,
+        PortsControlRegistersDocument::FIELD_PMLPN_REG,
+        PortsControlRegistersDocument::FIELD_PMPC_REG,
+        PortsControlRegistersDocument::FIELD_PMPE_REG,
+        PortsControlRegistersDocument::FIELD_PMPR_REG,
+        PortsControlRegistersDocument::FIELD_PMTU_REG,
+        PortsControlRegistersDocument::FIELD_PPAD_REG,
+        PortsControlRegistersDocument::FIELD_PPCNT_REG,
+        PortsControlRegistersDocument::FIELD_MPEIN_REG,
+        PortsControlRegistersDocument::FIELD_MPCNT_REG,
+        PortsControlRegistersDocument::FIELD_PPLM_REG,
+        PortsControlRegistersDocument::FIELD_PPLR_REG,
+        PortsControlRegistersDocument::FIELD_PPSC_REG,
+        PortsControlRegistersDocument::FIELD_PQDR_REG,
+        PortsControlRegistersDocument::FIELD_PSPA_REG,
+        PortsControlRegistersDocument::FIELD_PTAS_REG,
+        PortsControlRegistersDocument::FIELD_PTYS_REG,
+        PortsControlRegistersDocument::FIELD_MLCR_REG,
+        PortsControlRegistersDocument::FIELD_PUDE_REG,
+        PortsControlRegistersDocument::FIELD_PVLC_REG,
+        PortsControlRegistersDocument::FIELD_SLRG_REG,
+        PortsControlRegistersDocument::FIELD_SLTP_REG,
+        PortsControlRegistersDocument::FIELD_MTPPS_REG,
+        PortsControlRegistersDocument::FIELD_MTPPSE_REG,
+        PortsControlRegistersDocument::FIELD_MCQI_REG,
+        PortsControlRegistersDocument::FIELD_MCC_REG,
+        PortsControlRegistersDocument::FIELD_MCDA_REG,
+        PortsControlRegistersDocument::FIELD_MIRC_REG,
+        PortsControlRegistersDocument::FIELD_MFRL_REG,
+        PortsControlRegistersDocument::FIELD_MTUTC_REG,
+        PortsControlRegistersDocument::FIELD_MRTC_REG,
+        PortsControlRegistersDocument::FIELD_MTCAP_REG,
+        PortsControlRegistersDocument::FIELD_MTMP_REG,
+        PortsControlRegistersDocument::FIELD_MTPTM_REG,
+        PortsControlRegistersDocument::FIELD_MTCTR_REG,
+        PortsControlRegistersDocument::FIELD_PPHCR_REG,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x60e0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// ets_tcn_config_reg
+///
+/// Kernel `struct mlx5_ifc_ets_tcn_config_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct EtsTcnConfigReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<EtsTcnConfigReg>() == 8);
+
+impl EtsTcnConfigReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ETS_TCN_CONFIG_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `ets_tcn_config_reg` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_ets_tcn_config_reg_bits.g`.
+    #[inline]
+    pub const fn g(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::g`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_g(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_g(mut self, v: bool) -> Self {
+        self.set_g(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `ets_tcn_config_reg` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_ets_tcn_config_reg_bits.b`.
+    #[inline]
+    pub const fn b(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::b`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_b(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_b`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_b(mut self, v: bool) -> Self {
+        self.set_b(v);
+        self
+    }
+
+    /// PRM bits 0x2..0x3 of `ets_tcn_config_reg` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_ets_tcn_config_reg_bits.r`.
+    #[inline]
+    pub const fn r(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::r`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_r(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_r`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_r(mut self, v: bool) -> Self {
+        self.set_r(v);
+        self
+    }
+
+    /// PRM bits 0xc..0x10 of `ets_tcn_config_reg` (4 bits; big-endian dword 0, bits 19:16). Kernel `mlx5_ifc_ets_tcn_config_reg_bits.group`.
+    #[inline]
+    pub const fn group(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xc, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::group`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_group(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc, 4, raw);
+    }
+
+    /// [`Self::set_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_group(mut self, v: u8) -> Self {
+        self.set_group(v);
+        self
+    }
+
+    /// PRM bits 0x19..0x20 of `ets_tcn_config_reg` (7 bits; big-endian dword 0, bits 6:0). Kernel `mlx5_ifc_ets_tcn_config_reg_bits.bw_allocation`.
+    #[inline]
+    pub const fn bw_allocation(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x19, 7);
+        raw as u8
+    }
+
+    /// Sets [`Self::bw_allocation`], keeping every other bit; bits of `v` beyond the field's 7 bits are dropped.
+    #[inline]
+    pub const fn set_bw_allocation(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x19, 7, raw);
+    }
+
+    /// [`Self::set_bw_allocation`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_bw_allocation(mut self, v: u8) -> Self {
+        self.set_bw_allocation(v);
+        self
+    }
+
+    /// PRM bits 0x2c..0x30 of `ets_tcn_config_reg` (4 bits; big-endian dword 1, bits 19:16). Kernel `mlx5_ifc_ets_tcn_config_reg_bits.max_bw_units`.
+    #[inline]
+    pub const fn max_bw_units(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_bw_units`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_max_bw_units(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2c, 4, raw);
+    }
+
+    /// [`Self::set_max_bw_units`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_bw_units(mut self, v: u8) -> Self {
+        self.set_max_bw_units(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `ets_tcn_config_reg` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_ets_tcn_config_reg_bits.max_bw_value`.
+    #[inline]
+    pub const fn max_bw_value(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_bw_value`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_max_bw_value(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_max_bw_value`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_bw_value(mut self, v: u8) -> Self {
+        self.set_max_bw_value(v);
+        self
+    }
+    /// Where [`Self::g`] lives: offset, width, count and kind.
+    pub const FIELD_G: FieldDesc = FieldDesc { name: "g", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::b`] lives: offset, width, count and kind.
+    pub const FIELD_B: FieldDesc = FieldDesc { name: "b", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::r`] lives: offset, width, count and kind.
+    pub const FIELD_R: FieldDesc = FieldDesc { name: "r", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::group`] lives: offset, width, count and kind.
+    pub const FIELD_GROUP: FieldDesc = FieldDesc { name: "group", offset: 0xc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::bw_allocation`] lives: offset, width, count and kind.
+    pub const FIELD_BW_ALLOCATION: FieldDesc = FieldDesc { name: "bw_allocation", offset: 0x19, width: 0x7, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_bw_units`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_BW_UNITS: FieldDesc = FieldDesc { name: "max_bw_units", offset: 0x2c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_bw_value`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_BW_VALUE: FieldDesc = FieldDesc { name: "max_bw_value", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for EtsTcnConfigReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for EtsTcnConfigReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for EtsTcnConfigReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_ETS_TCN_CONFIG_REG;
+}
+
+static LAYOUT_ETS_TCN_CONFIG_REG: LayoutDesc = LayoutDesc {
+    name: "ets_tcn_config_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        EtsTcnConfigReg::FIELD_G,
+        EtsTcnConfigReg::FIELD_B,
+        EtsTcnConfigReg::FIELD_R,
+        FieldDesc { name: "reserved_at_3", offset: 0x3, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
+        EtsTcnConfigReg::FIELD_GROUP,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
+        EtsTcnConfigReg::FIELD_BW_ALLOCATION,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        EtsTcnConfigReg::FIELD_MAX_BW_UNITS,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        EtsTcnConfigReg::FIELD_MAX_BW_VALUE,
+    ],
+};
+
+/// ets_global_config_reg
+///
+/// Kernel `struct mlx5_ifc_ets_global_config_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct EtsGlobalConfigReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<EtsGlobalConfigReg>() == 8);
+
+impl EtsGlobalConfigReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ETS_GLOBAL_CONFIG_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x2..0x3 of `ets_global_config_reg` (1 bits; big-endian dword 0, bits 29:29). Kernel `mlx5_ifc_ets_global_config_reg_bits.r`.
+    #[inline]
+    pub const fn r(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x2, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::r`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_r(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 1, raw);
+    }
+
+    /// [`Self::set_r`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_r(mut self, v: bool) -> Self {
+        self.set_r(v);
+        self
+    }
+
+    /// PRM bits 0x2c..0x30 of `ets_global_config_reg` (4 bits; big-endian dword 1, bits 19:16). Kernel `mlx5_ifc_ets_global_config_reg_bits.max_bw_units`.
+    #[inline]
+    pub const fn max_bw_units(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_bw_units`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_max_bw_units(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2c, 4, raw);
+    }
+
+    /// [`Self::set_max_bw_units`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_bw_units(mut self, v: u8) -> Self {
+        self.set_max_bw_units(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `ets_global_config_reg` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_ets_global_config_reg_bits.max_bw_value`.
+    #[inline]
+    pub const fn max_bw_value(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::max_bw_value`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_max_bw_value(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_max_bw_value`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_bw_value(mut self, v: u8) -> Self {
+        self.set_max_bw_value(v);
+        self
+    }
+    /// Where [`Self::r`] lives: offset, width, count and kind.
+    pub const FIELD_R: FieldDesc = FieldDesc { name: "r", offset: 0x2, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_bw_units`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_BW_UNITS: FieldDesc = FieldDesc { name: "max_bw_units", offset: 0x2c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::max_bw_value`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_BW_VALUE: FieldDesc = FieldDesc { name: "max_bw_value", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for EtsGlobalConfigReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for EtsGlobalConfigReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for EtsGlobalConfigReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_ETS_GLOBAL_CONFIG_REG;
+}
+
+static LAYOUT_ETS_GLOBAL_CONFIG_REG: LayoutDesc = LayoutDesc {
+    name: "ets_global_config_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        EtsGlobalConfigReg::FIELD_R,
+        FieldDesc { name: "reserved_at_3", offset: 0x3, width: 0x1d, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        EtsGlobalConfigReg::FIELD_MAX_BW_UNITS,
+        FieldDesc { name: "reserved_at_30", offset: 0x30, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        EtsGlobalConfigReg::FIELD_MAX_BW_VALUE,
+    ],
+};
+
+/// qetc_reg
+///
+/// Kernel `struct mlx5_ifc_qetc_reg_bits`: 80 bytes (0x280 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QetcReg(pub [u8; 80]);
+
+const _: () = assert!(core::mem::size_of::<QetcReg>() == 80);
+
+impl QetcReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 80;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 80]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QETC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 80] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `qetc_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_qetc_reg_bits.port_number`.
+    #[inline]
+    pub const fn port_number(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_number`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_port_number(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_port_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_number(mut self, v: u8) -> Self {
+        self.set_port_number(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x240 of `qetc_reg` (8 elements of 64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_qetc_reg_bits.tc_configuration`.
+    ///
+    /// Element `i`, or `None` when `i >= 8`.
+    #[inline]
+    pub const fn tc_configuration(&self, i: usize) -> Option<&EtsTcnConfigReg> {
+        match self.tc_configuration_all().split_at_checked(i) {
+            Some((_, rest)) => rest.first(),
+            None => None,
+        }
+    }
+
+    /// Element `i` of [`Self::tc_configuration`], mutably; `None` when `i >= 8`.
+    #[inline]
+    pub fn tc_configuration_mut(&mut self, i: usize) -> Option<&mut EtsTcnConfigReg> {
+        self.tc_configuration_all_mut().get_mut(i)
+    }
+
+    /// Every element of [`Self::tc_configuration`].
+    #[inline]
+    pub const fn tc_configuration_all(&self) -> &[EtsTcnConfigReg; 8] {
+        let s: &Split<8, 64, 8> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// Every element of [`Self::tc_configuration`], mutably.
+    #[inline]
+    pub fn tc_configuration_all_mut(&mut self) -> &mut [EtsTcnConfigReg; 8] {
+        let s: &mut Split<8, 64, 8> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces element `i` of [`Self::tc_configuration`]; an error when `i >= 8`.
+    #[inline]
+    pub fn set_tc_configuration(&mut self, i: usize, v: &EtsTcnConfigReg) -> Result<(), OutOfRange> {
+        match self.tc_configuration_mut(i) {
+            Some(e) => {
+                *e = *v;
+                Ok(())
+            }
+            None => Err(OutOfRange { index: i, len: 8 }),
+        }
+    }
+
+    /// Sets every element of [`Self::tc_configuration`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tc_configuration(mut self, v: [EtsTcnConfigReg; 8]) -> Self {
+        let mut i = 0;
+        while i < 8 {
+            // PANIC: `i < 8`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = bits::put_bytes(&mut self.0, 8 + i * 8, &v[i].0);
+            i += 1;
+        }
+        self
+    }
+
+    /// PRM bits 0x240..0x280 of `qetc_reg` (64 bits; big-endian, byte 0x48). Kernel `mlx5_ifc_qetc_reg_bits.global_configuration`.
+    #[inline]
+    pub const fn global_configuration(&self) -> &EtsGlobalConfigReg {
+        let s: &Split<72, 8, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::global_configuration`], mutably.
+    #[inline]
+    pub fn global_configuration_mut(&mut self) -> &mut EtsGlobalConfigReg {
+        let s: &mut Split<72, 8, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::global_configuration`].
+    #[inline]
+    pub const fn set_global_configuration(&mut self, v: &EtsGlobalConfigReg) {
+        bits::put_bytes(&mut self.0, 72, &v.0);
+    }
+
+    /// [`Self::set_global_configuration`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_global_configuration(mut self, v: EtsGlobalConfigReg) -> Self {
+        self.set_global_configuration(&v);
+        self
+    }
+    /// Where [`Self::port_number`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_NUMBER: FieldDesc = FieldDesc { name: "port_number", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tc_configuration`] lives: offset, width, count and kind.
+    pub const FIELD_TC_CONFIGURATION: FieldDesc = FieldDesc { name: "tc_configuration", offset: 0x40, width: 0x40, count: Count::Fixed(8), kind: FieldKind::Layout(EtsTcnConfigReg::DESC) };
+    /// Where [`Self::global_configuration`] lives: offset, width, count and kind.
+    pub const FIELD_GLOBAL_CONFIGURATION: FieldDesc = FieldDesc { name: "global_configuration", offset: 0x240, width: 0x40, count: Count::One, kind: FieldKind::Layout(EtsGlobalConfigReg::DESC) };
+}
+
+impl Default for QetcReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QetcReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QetcReg {
+    const SIZE: usize = 80;
+    const DESC: &'static LayoutDesc = &LAYOUT_QETC_REG;
+}
+
+static LAYOUT_QETC_REG: LayoutDesc = LayoutDesc {
+    name: "qetc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x280,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        QetcReg::FIELD_PORT_NUMBER,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x30, count: Count::One, kind: FieldKind::Reserved },
+        QetcReg::FIELD_TC_CONFIGURATION,
+        QetcReg::FIELD_GLOBAL_CONFIGURATION,
+    ],
+};
+
+/// qpdpm_dscp_reg
+///
+/// Kernel `struct mlx5_ifc_qpdpm_dscp_reg_bits`: 2 bytes (0x10 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QpdpmDscpReg(pub [u8; 2]);
+
+const _: () = assert!(core::mem::size_of::<QpdpmDscpReg>() == 2);
+
+impl QpdpmDscpReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 2;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 2]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QPDPM_DSCP_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 2] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `qpdpm_dscp_reg` (1 bits; big-endian dwords). Kernel `mlx5_ifc_qpdpm_dscp_reg_bits.e`.
+    #[inline]
+    pub const fn e(&self) -> bool {
+        let raw = match bits::get_any(&self.0, 0x0, 1) { Some(x) => x, None => 0 };
+        raw != 0
+    }
+
+    /// Sets [`Self::e`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_e(&mut self, v: bool) {
+        let raw = v as u64;
+        let _ = bits::set_any(&mut self.0, 0x0, 1, raw).is_some();
+    }
+
+    /// [`Self::set_e`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_e(mut self, v: bool) -> Self {
+        self.set_e(v);
+        self
+    }
+
+    /// PRM bits 0xc..0x10 of `qpdpm_dscp_reg` (4 bits; big-endian dwords). Kernel `mlx5_ifc_qpdpm_dscp_reg_bits.prio`.
+    #[inline]
+    pub const fn prio(&self) -> u8 {
+        let raw = match bits::get_any(&self.0, 0xc, 4) { Some(x) => x, None => 0 };
+        raw as u8
+    }
+
+    /// Sets [`Self::prio`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_prio(&mut self, v: u8) {
+        let raw = v as u64;
+        let _ = bits::set_any(&mut self.0, 0xc, 4, raw).is_some();
+    }
+
+    /// [`Self::set_prio`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_prio(mut self, v: u8) -> Self {
+        self.set_prio(v);
+        self
+    }
+    /// Where [`Self::e`] lives: offset, width, count and kind.
+    pub const FIELD_E: FieldDesc = FieldDesc { name: "e", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::prio`] lives: offset, width, count and kind.
+    pub const FIELD_PRIO: FieldDesc = FieldDesc { name: "prio", offset: 0xc, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QpdpmDscpReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QpdpmDscpReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QpdpmDscpReg {
+    const SIZE: usize = 2;
+    const DESC: &'static LayoutDesc = &LAYOUT_QPDPM_DSCP_REG;
+}
+
+static LAYOUT_QPDPM_DSCP_REG: LayoutDesc = LayoutDesc {
+    name: "qpdpm_dscp_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x10,
+    doc: "",
+    fields: &[
+        QpdpmDscpReg::FIELD_E,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        QpdpmDscpReg::FIELD_PRIO,
+    ],
+};
+
+/// qpdpm_reg
+///
+/// Kernel `struct mlx5_ifc_qpdpm_reg_bits`: 132 bytes (0x420 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QpdpmReg(pub [u8; 132]);
+
+const _: () = assert!(core::mem::size_of::<QpdpmReg>() == 132);
+
+impl QpdpmReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 132;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 132]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QPDPM_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 132] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `qpdpm_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_qpdpm_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x420 of `qpdpm_reg` (64 elements of 16 bits; big-endian, byte 0x4). Kernel `mlx5_ifc_qpdpm_reg_bits.dscp`.
+    ///
+    /// Element `i`, or `None` when `i >= 64`.
+    #[inline]
+    pub const fn dscp(&self, i: usize) -> Option<&QpdpmDscpReg> {
+        match self.dscp_all().split_at_checked(i) {
+            Some((_, rest)) => rest.first(),
+            None => None,
+        }
+    }
+
+    /// Element `i` of [`Self::dscp`], mutably; `None` when `i >= 64`.
+    #[inline]
+    pub fn dscp_mut(&mut self, i: usize) -> Option<&mut QpdpmDscpReg> {
+        self.dscp_all_mut().get_mut(i)
+    }
+
+    /// Every element of [`Self::dscp`].
+    #[inline]
+    pub const fn dscp_all(&self) -> &[QpdpmDscpReg; 64] {
+        let s: &Split<4, 128, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// Every element of [`Self::dscp`], mutably.
+    #[inline]
+    pub fn dscp_all_mut(&mut self) -> &mut [QpdpmDscpReg; 64] {
+        let s: &mut Split<4, 128, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces element `i` of [`Self::dscp`]; an error when `i >= 64`.
+    #[inline]
+    pub fn set_dscp(&mut self, i: usize, v: &QpdpmDscpReg) -> Result<(), OutOfRange> {
+        match self.dscp_mut(i) {
+            Some(e) => {
+                *e = *v;
+                Ok(())
+            }
+            None => Err(OutOfRange { index: i, len: 64 }),
+        }
+    }
+
+    /// Sets every element of [`Self::dscp`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_dscp(mut self, v: [QpdpmDscpReg; 64]) -> Self {
+        let mut i = 0;
+        while i < 64 {
+            // PANIC: `i < 64`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = bits::put_bytes(&mut self.0, 4 + i * 2, &v[i].0);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dscp`] lives: offset, width, count and kind.
+    pub const FIELD_DSCP: FieldDesc = FieldDesc { name: "dscp", offset: 0x20, width: 0x10, count: Count::Fixed(64), kind: FieldKind::Layout(QpdpmDscpReg::DESC) };
+}
+
+impl Default for QpdpmReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QpdpmReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QpdpmReg {
+    const SIZE: usize = 132;
+    const DESC: &'static LayoutDesc = &LAYOUT_QPDPM_REG;
+}
+
+static LAYOUT_QPDPM_REG: LayoutDesc = LayoutDesc {
+    name: "qpdpm_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x420,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        QpdpmReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QpdpmReg::FIELD_DSCP,
+    ],
+};
+
+/// qpts_reg
+///
+/// Kernel `struct mlx5_ifc_qpts_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QptsReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<QptsReg>() == 8);
+
+impl QptsReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QPTS_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `qpts_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_qpts_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x3d..0x40 of `qpts_reg` (3 bits; big-endian dword 1, bits 2:0). Kernel `mlx5_ifc_qpts_reg_bits.trust_state`.
+    #[inline]
+    pub const fn trust_state(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3d, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::trust_state`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_trust_state(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3d, 3, raw);
+    }
+
+    /// [`Self::set_trust_state`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_trust_state(mut self, v: u8) -> Self {
+        self.set_trust_state(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::trust_state`] lives: offset, width, count and kind.
+    pub const FIELD_TRUST_STATE: FieldDesc = FieldDesc { name: "trust_state", offset: 0x3d, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QptsReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QptsReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QptsReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_QPTS_REG;
+}
+
+static LAYOUT_QPTS_REG: LayoutDesc = LayoutDesc {
+    name: "qpts_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        QptsReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x2d, count: Count::One, kind: FieldKind::Reserved },
+        QptsReg::FIELD_TRUST_STATE,
+    ],
+};
+
+/// pptb_reg
+///
+/// Kernel `struct mlx5_ifc_pptb_reg_bits`: 12 bytes (0x60 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PptbReg(pub [u8; 12]);
+
+const _: () = assert!(core::mem::size_of::<PptbReg>() == 12);
+
+impl PptbReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 12;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 12]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PPTB_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 12] {
+        &self.0
+    }
+
+    /// PRM bits 0x2..0x4 of `pptb_reg` (2 bits; big-endian dword 0, bits 29:28). Kernel `mlx5_ifc_pptb_reg_bits.mm`.
+    #[inline]
+    pub const fn mm(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x2, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::mm`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_mm(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x2, 2, raw);
+    }
+
+    /// [`Self::set_mm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mm(mut self, v: u8) -> Self {
+        self.set_mm(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `pptb_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pptb_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x16..0x17 of `pptb_reg` (1 bits; big-endian dword 0, bits 9:9). Kernel `mlx5_ifc_pptb_reg_bits.cm`.
+    #[inline]
+    pub const fn cm(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x16, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::cm`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_cm(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x16, 1, raw);
+    }
+
+    /// [`Self::set_cm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cm(mut self, v: bool) -> Self {
+        self.set_cm(v);
+        self
+    }
+
+    /// PRM bits 0x17..0x18 of `pptb_reg` (1 bits; big-endian dword 0, bits 8:8). Kernel `mlx5_ifc_pptb_reg_bits.um`.
+    #[inline]
+    pub const fn um(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x17, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::um`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_um(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x17, 1, raw);
+    }
+
+    /// [`Self::set_um`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_um(mut self, v: bool) -> Self {
+        self.set_um(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `pptb_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_pptb_reg_bits.pm`.
+    #[inline]
+    pub const fn pm(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pm`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pm(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_pm`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pm(mut self, v: u8) -> Self {
+        self.set_pm(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `pptb_reg` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_pptb_reg_bits.prio_x_buff`.
+    #[inline]
+    pub const fn prio_x_buff(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::prio_x_buff`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_prio_x_buff(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_prio_x_buff`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_prio_x_buff(mut self, v: u32) -> Self {
+        self.set_prio_x_buff(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x48 of `pptb_reg` (8 bits; big-endian dword 2, bits 31:24). Kernel `mlx5_ifc_pptb_reg_bits.pm_msb`.
+    #[inline]
+    pub const fn pm_msb(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x40, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::pm_msb`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_pm_msb(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 8, raw);
+    }
+
+    /// [`Self::set_pm_msb`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pm_msb(mut self, v: u8) -> Self {
+        self.set_pm_msb(v);
+        self
+    }
+
+    /// PRM bits 0x58..0x5c of `pptb_reg` (4 bits; big-endian dword 2, bits 7:4). Kernel `mlx5_ifc_pptb_reg_bits.ctrl_buff`.
+    #[inline]
+    pub const fn ctrl_buff(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x58, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::ctrl_buff`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_ctrl_buff(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x58, 4, raw);
+    }
+
+    /// [`Self::set_ctrl_buff`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ctrl_buff(mut self, v: u8) -> Self {
+        self.set_ctrl_buff(v);
+        self
+    }
+
+    /// PRM bits 0x5c..0x60 of `pptb_reg` (4 bits; big-endian dword 2, bits 3:0). Kernel `mlx5_ifc_pptb_reg_bits.untagged_buff`.
+    #[inline]
+    pub const fn untagged_buff(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x5c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::untagged_buff`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_untagged_buff(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5c, 4, raw);
+    }
+
+    /// [`Self::set_untagged_buff`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_untagged_buff(mut self, v: u8) -> Self {
+        self.set_untagged_buff(v);
+        self
+    }
+    /// Where [`Self::mm`] lives: offset, width, count and kind.
+    pub const FIELD_MM: FieldDesc = FieldDesc { name: "mm", offset: 0x2, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cm`] lives: offset, width, count and kind.
+    pub const FIELD_CM: FieldDesc = FieldDesc { name: "cm", offset: 0x16, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::um`] lives: offset, width, count and kind.
+    pub const FIELD_UM: FieldDesc = FieldDesc { name: "um", offset: 0x17, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::pm`] lives: offset, width, count and kind.
+    pub const FIELD_PM: FieldDesc = FieldDesc { name: "pm", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::prio_x_buff`] lives: offset, width, count and kind.
+    pub const FIELD_PRIO_X_BUFF: FieldDesc = FieldDesc { name: "prio_x_buff", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pm_msb`] lives: offset, width, count and kind.
+    pub const FIELD_PM_MSB: FieldDesc = FieldDesc { name: "pm_msb", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ctrl_buff`] lives: offset, width, count and kind.
+    pub const FIELD_CTRL_BUFF: FieldDesc = FieldDesc { name: "ctrl_buff", offset: 0x58, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::untagged_buff`] lives: offset, width, count and kind.
+    pub const FIELD_UNTAGGED_BUFF: FieldDesc = FieldDesc { name: "untagged_buff", offset: 0x5c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for PptbReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PptbReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PptbReg {
+    const SIZE: usize = 12;
+    const DESC: &'static LayoutDesc = &LAYOUT_PPTB_REG;
+}
+
+static LAYOUT_PPTB_REG: LayoutDesc = LayoutDesc {
+    name: "pptb_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x60,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        PptbReg::FIELD_MM,
+        FieldDesc { name: "reserved_at_4", offset: 0x4, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        PptbReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
+        PptbReg::FIELD_CM,
+        PptbReg::FIELD_UM,
+        PptbReg::FIELD_PM,
+        PptbReg::FIELD_PRIO_X_BUFF,
+        PptbReg::FIELD_PM_MSB,
+        FieldDesc { name: "reserved_at_48", offset: 0x48, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PptbReg::FIELD_CTRL_BUFF,
+        PptbReg::FIELD_UNTAGGED_BUFF,
+    ],
+};
+
+/// sbcam_reg
+///
+/// Kernel `struct mlx5_ifc_sbcam_reg_bits`: 76 bytes (0x260 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SbcamReg(pub [u8; 76]);
+
+const _: () = assert!(core::mem::size_of::<SbcamReg>() == 76);
+
+impl SbcamReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 76;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 76]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SBCAM_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 76] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `sbcam_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_sbcam_reg_bits.feature_group`.
+    #[inline]
+    pub const fn feature_group(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::feature_group`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_feature_group(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_feature_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_feature_group(mut self, v: u8) -> Self {
+        self.set_feature_group(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `sbcam_reg` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_sbcam_reg_bits.access_reg_group`.
+    #[inline]
+    pub const fn access_reg_group(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::access_reg_group`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_access_reg_group(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_access_reg_group`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_reg_group(mut self, v: u8) -> Self {
+        self.set_access_reg_group(v);
+        self
+    }
+
+    /// PRM bits 0x40..0xc0 of `sbcam_reg` (4 elements of 32 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_sbcam_reg_bits.sb_access_reg_cap_mask`.
+    ///
+    /// Element `i`, or `None` when `i >= 4`.
+    #[inline]
+    pub const fn sb_access_reg_cap_mask(&self, i: usize) -> Option<u32> {
+        if i >= 4 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x40 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::sb_access_reg_cap_mask`], keeping every other bit; an error when `i >= 4`.
+    #[inline]
+    pub const fn set_sb_access_reg_cap_mask(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 4 {
+            return Err(OutOfRange { index: i, len: 4 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::sb_access_reg_cap_mask`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sb_access_reg_cap_mask(mut self, v: [u32; 4]) -> Self {
+        let mut i = 0;
+        while i < 4 {
+            // PANIC: `i < 4`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_sb_access_reg_cap_mask(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// PRM bits 0x140..0x1c0 of `sbcam_reg` (4 elements of 32 bits; big-endian, byte 0x28). Kernel `mlx5_ifc_sbcam_reg_bits.sb_feature_cap_mask`.
+    ///
+    /// Element `i`, or `None` when `i >= 4`.
+    #[inline]
+    pub const fn sb_feature_cap_mask(&self, i: usize) -> Option<u32> {
+        if i >= 4 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, 0x140 + i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::sb_feature_cap_mask`], keeping every other bit; an error when `i >= 4`.
+    #[inline]
+    pub const fn set_sb_feature_cap_mask(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 4 {
+            return Err(OutOfRange { index: i, len: 4 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x140 + i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::sb_feature_cap_mask`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sb_feature_cap_mask(mut self, v: [u32; 4]) -> Self {
+        let mut i = 0;
+        while i < 4 {
+            // PANIC: `i < 4`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_sb_feature_cap_mask(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// PRM bits 0x200..0x220 of `sbcam_reg` (32 bits; big-endian dword 16, bits 31:0). Kernel `mlx5_ifc_sbcam_reg_bits.cap_total_buffer_size`.
+    #[inline]
+    pub const fn cap_total_buffer_size(&self) -> u32 {
+        bits::get32(&self.0, 0x200, 32)
+    }
+
+    /// Sets [`Self::cap_total_buffer_size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_cap_total_buffer_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x200, 32, raw);
+    }
+
+    /// [`Self::set_cap_total_buffer_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_total_buffer_size(mut self, v: u32) -> Self {
+        self.set_cap_total_buffer_size(v);
+        self
+    }
+
+    /// PRM bits 0x220..0x230 of `sbcam_reg` (16 bits; big-endian dword 17, bits 31:16). Kernel `mlx5_ifc_sbcam_reg_bits.cap_cell_size`.
+    #[inline]
+    pub const fn cap_cell_size(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x220, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::cap_cell_size`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_cap_cell_size(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x220, 16, raw);
+    }
+
+    /// [`Self::set_cap_cell_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_cell_size(mut self, v: u16) -> Self {
+        self.set_cap_cell_size(v);
+        self
+    }
+
+    /// PRM bits 0x230..0x238 of `sbcam_reg` (8 bits; big-endian dword 17, bits 15:8). Kernel `mlx5_ifc_sbcam_reg_bits.cap_max_pg_buffers`.
+    #[inline]
+    pub const fn cap_max_pg_buffers(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x230, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_max_pg_buffers`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_cap_max_pg_buffers(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x230, 8, raw);
+    }
+
+    /// [`Self::set_cap_max_pg_buffers`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_max_pg_buffers(mut self, v: u8) -> Self {
+        self.set_cap_max_pg_buffers(v);
+        self
+    }
+
+    /// PRM bits 0x238..0x240 of `sbcam_reg` (8 bits; big-endian dword 17, bits 7:0). Kernel `mlx5_ifc_sbcam_reg_bits.cap_num_pool_supported`.
+    #[inline]
+    pub const fn cap_num_pool_supported(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x238, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_num_pool_supported`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_cap_num_pool_supported(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x238, 8, raw);
+    }
+
+    /// [`Self::set_cap_num_pool_supported`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_num_pool_supported(mut self, v: u8) -> Self {
+        self.set_cap_num_pool_supported(v);
+        self
+    }
+
+    /// PRM bits 0x248..0x250 of `sbcam_reg` (8 bits; big-endian dword 18, bits 23:16). Kernel `mlx5_ifc_sbcam_reg_bits.cap_sbsr_stat_size`.
+    #[inline]
+    pub const fn cap_sbsr_stat_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x248, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_sbsr_stat_size`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_cap_sbsr_stat_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x248, 8, raw);
+    }
+
+    /// [`Self::set_cap_sbsr_stat_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_sbsr_stat_size(mut self, v: u8) -> Self {
+        self.set_cap_sbsr_stat_size(v);
+        self
+    }
+
+    /// PRM bits 0x250..0x258 of `sbcam_reg` (8 bits; big-endian dword 18, bits 15:8). Kernel `mlx5_ifc_sbcam_reg_bits.cap_max_tclass_data`.
+    #[inline]
+    pub const fn cap_max_tclass_data(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x250, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_max_tclass_data`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_cap_max_tclass_data(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x250, 8, raw);
+    }
+
+    /// [`Self::set_cap_max_tclass_data`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_max_tclass_data(mut self, v: u8) -> Self {
+        self.set_cap_max_tclass_data(v);
+        self
+    }
+
+    /// PRM bits 0x258..0x260 of `sbcam_reg` (8 bits; big-endian dword 18, bits 7:0). Kernel `mlx5_ifc_sbcam_reg_bits.cap_max_cpu_ingress_tclass_sb`.
+    #[inline]
+    pub const fn cap_max_cpu_ingress_tclass_sb(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x258, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::cap_max_cpu_ingress_tclass_sb`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_cap_max_cpu_ingress_tclass_sb(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x258, 8, raw);
+    }
+
+    /// [`Self::set_cap_max_cpu_ingress_tclass_sb`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cap_max_cpu_ingress_tclass_sb(mut self, v: u8) -> Self {
+        self.set_cap_max_cpu_ingress_tclass_sb(v);
+        self
+    }
+    /// Where [`Self::feature_group`] lives: offset, width, count and kind.
+    pub const FIELD_FEATURE_GROUP: FieldDesc = FieldDesc { name: "feature_group", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::access_reg_group`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_REG_GROUP: FieldDesc = FieldDesc { name: "access_reg_group", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sb_access_reg_cap_mask`] lives: offset, width, count and kind.
+    pub const FIELD_SB_ACCESS_REG_CAP_MASK: FieldDesc = FieldDesc { name: "sb_access_reg_cap_mask", offset: 0x40, width: 0x20, count: Count::Fixed(4), kind: FieldKind::Uint };
+    /// Where [`Self::sb_feature_cap_mask`] lives: offset, width, count and kind.
+    pub const FIELD_SB_FEATURE_CAP_MASK: FieldDesc = FieldDesc { name: "sb_feature_cap_mask", offset: 0x140, width: 0x20, count: Count::Fixed(4), kind: FieldKind::Uint };
+    /// Where [`Self::cap_total_buffer_size`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_TOTAL_BUFFER_SIZE: FieldDesc = FieldDesc { name: "cap_total_buffer_size", offset: 0x200, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_cell_size`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_CELL_SIZE: FieldDesc = FieldDesc { name: "cap_cell_size", offset: 0x220, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_max_pg_buffers`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_MAX_PG_BUFFERS: FieldDesc = FieldDesc { name: "cap_max_pg_buffers", offset: 0x230, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_num_pool_supported`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_NUM_POOL_SUPPORTED: FieldDesc = FieldDesc { name: "cap_num_pool_supported", offset: 0x238, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_sbsr_stat_size`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_SBSR_STAT_SIZE: FieldDesc = FieldDesc { name: "cap_sbsr_stat_size", offset: 0x248, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_max_tclass_data`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_MAX_TCLASS_DATA: FieldDesc = FieldDesc { name: "cap_max_tclass_data", offset: 0x250, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cap_max_cpu_ingress_tclass_sb`] lives: offset, width, count and kind.
+    pub const FIELD_CAP_MAX_CPU_INGRESS_TCLASS_SB: FieldDesc = FieldDesc { name: "cap_max_cpu_ingress_tclass_sb", offset: 0x258, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SbcamReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SbcamReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SbcamReg {
+    const SIZE: usize = 76;
+    const DESC: &'static LayoutDesc = &LAYOUT_SBCAM_REG;
+}
+
+static LAYOUT_SBCAM_REG: LayoutDesc = LayoutDesc {
+    name: "sbcam_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x260,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SbcamReg::FIELD_FEATURE_GROUP,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SbcamReg::FIELD_ACCESS_REG_GROUP,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        SbcamReg::FIELD_SB_ACCESS_REG_CAP_MASK,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+        SbcamReg::FIELD_SB_FEATURE_CAP_MASK,
+        FieldDesc { name: "reserved_at_1c0", offset: 0x1c0, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        SbcamReg::FIELD_CAP_TOTAL_BUFFER_SIZE,
+        SbcamReg::FIELD_CAP_CELL_SIZE,
+        SbcamReg::FIELD_CAP_MAX_PG_BUFFERS,
+        SbcamReg::FIELD_CAP_NUM_POOL_SUPPORTED,
+        FieldDesc { name: "reserved_at_240", offset: 0x240, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SbcamReg::FIELD_CAP_SBSR_STAT_SIZE,
+        SbcamReg::FIELD_CAP_MAX_TCLASS_DATA,
+        SbcamReg::FIELD_CAP_MAX_CPU_INGRESS_TCLASS_SB,
+    ],
+};
+
+/// pbmc_reg
+///
+/// Kernel `struct mlx5_ifc_pbmc_reg_bits`: 108 bytes (0x360 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct PbmcReg(pub [u8; 108]);
+
+const _: () = assert!(core::mem::size_of::<PbmcReg>() == 108);
+
+impl PbmcReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 108;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 108]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_PBMC_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 108] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `pbmc_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_pbmc_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x30 of `pbmc_reg` (16 bits; big-endian dword 1, bits 31:16). Kernel `mlx5_ifc_pbmc_reg_bits.xoff_timer_value`.
+    #[inline]
+    pub const fn xoff_timer_value(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x20, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::xoff_timer_value`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_xoff_timer_value(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 16, raw);
+    }
+
+    /// [`Self::set_xoff_timer_value`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_xoff_timer_value(mut self, v: u16) -> Self {
+        self.set_xoff_timer_value(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `pbmc_reg` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_pbmc_reg_bits.xoff_refresh`.
+    #[inline]
+    pub const fn xoff_refresh(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::xoff_refresh`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_xoff_refresh(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_xoff_refresh`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_xoff_refresh(mut self, v: u16) -> Self {
+        self.set_xoff_refresh(v);
+        self
+    }
+
+    /// PRM bits 0x49..0x50 of `pbmc_reg` (7 bits; big-endian dword 2, bits 22:16). Kernel `mlx5_ifc_pbmc_reg_bits.fullness_threshold`.
+    #[inline]
+    pub const fn fullness_threshold(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x49, 7);
+        raw as u8
+    }
+
+    /// Sets [`Self::fullness_threshold`], keeping every other bit; bits of `v` beyond the field's 7 bits are dropped.
+    #[inline]
+    pub const fn set_fullness_threshold(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x49, 7, raw);
+    }
+
+    /// [`Self::set_fullness_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fullness_threshold(mut self, v: u8) -> Self {
+        self.set_fullness_threshold(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `pbmc_reg` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_pbmc_reg_bits.port_buffer_size`.
+    #[inline]
+    pub const fn port_buffer_size(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::port_buffer_size`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_port_buffer_size(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_port_buffer_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_buffer_size(mut self, v: u16) -> Self {
+        self.set_port_buffer_size(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x2e0 of `pbmc_reg` (10 elements of 64 bits; big-endian, byte 0xc). Kernel `mlx5_ifc_pbmc_reg_bits.buffer`.
+    ///
+    /// Element `i`, or `None` when `i >= 10`.
+    #[inline]
+    pub const fn buffer(&self, i: usize) -> Option<&BufferxReg> {
+        match self.buffer_all().split_at_checked(i) {
+            Some((_, rest)) => rest.first(),
+            None => None,
+        }
+    }
+
+    /// Element `i` of [`Self::buffer`], mutably; `None` when `i >= 10`.
+    #[inline]
+    pub fn buffer_mut(&mut self, i: usize) -> Option<&mut BufferxReg> {
+        self.buffer_all_mut().get_mut(i)
+    }
+
+    /// Every element of [`Self::buffer`].
+    #[inline]
+    pub const fn buffer_all(&self) -> &[BufferxReg; 10] {
+        let s: &Split<12, 80, 16> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// Every element of [`Self::buffer`], mutably.
+    #[inline]
+    pub fn buffer_all_mut(&mut self) -> &mut [BufferxReg; 10] {
+        let s: &mut Split<12, 80, 16> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces element `i` of [`Self::buffer`]; an error when `i >= 10`.
+    #[inline]
+    pub fn set_buffer(&mut self, i: usize, v: &BufferxReg) -> Result<(), OutOfRange> {
+        match self.buffer_mut(i) {
+            Some(e) => {
+                *e = *v;
+                Ok(())
+            }
+            None => Err(OutOfRange { index: i, len: 10 }),
+        }
+    }
+
+    /// Sets every element of [`Self::buffer`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_buffer(mut self, v: [BufferxReg; 10]) -> Self {
+        let mut i = 0;
+        while i < 10 {
+            // PANIC: `i < 10`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = bits::put_bytes(&mut self.0, 12 + i * 8, &v[i].0);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::xoff_timer_value`] lives: offset, width, count and kind.
+    pub const FIELD_XOFF_TIMER_VALUE: FieldDesc = FieldDesc { name: "xoff_timer_value", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::xoff_refresh`] lives: offset, width, count and kind.
+    pub const FIELD_XOFF_REFRESH: FieldDesc = FieldDesc { name: "xoff_refresh", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fullness_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_FULLNESS_THRESHOLD: FieldDesc = FieldDesc { name: "fullness_threshold", offset: 0x49, width: 0x7, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::port_buffer_size`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_BUFFER_SIZE: FieldDesc = FieldDesc { name: "port_buffer_size", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::buffer`] lives: offset, width, count and kind.
+    pub const FIELD_BUFFER: FieldDesc = FieldDesc { name: "buffer", offset: 0x60, width: 0x40, count: Count::Fixed(10), kind: FieldKind::Layout(BufferxReg::DESC) };
+}
+
+impl Default for PbmcReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for PbmcReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for PbmcReg {
+    const SIZE: usize = 108;
+    const DESC: &'static LayoutDesc = &LAYOUT_PBMC_REG;
+}
+
+static LAYOUT_PBMC_REG: LayoutDesc = LayoutDesc {
+    name: "pbmc_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x360,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        PbmcReg::FIELD_LOCAL_PORT,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        PbmcReg::FIELD_XOFF_TIMER_VALUE,
+        PbmcReg::FIELD_XOFF_REFRESH,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
+        PbmcReg::FIELD_FULLNESS_THRESHOLD,
+        PbmcReg::FIELD_PORT_BUFFER_SIZE,
+        PbmcReg::FIELD_BUFFER,
+        FieldDesc { name: "reserved_at_2e0", offset: 0x2e0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// sbpr_reg
+///
+/// Kernel `struct mlx5_ifc_sbpr_reg_bits`: 24 bytes (0xc0 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SbprReg(pub [u8; 24]);
+
+const _: () = assert!(core::mem::size_of::<SbprReg>() == 24);
+
+impl SbprReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 24;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 24]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SBPR_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 24] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `sbpr_reg` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_sbpr_reg_bits.desc`.
+    #[inline]
+    pub const fn desc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::desc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_desc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_desc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_desc(mut self, v: bool) -> Self {
+        self.set_desc(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `sbpr_reg` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_sbpr_reg_bits.snap`.
+    #[inline]
+    pub const fn snap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::snap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_snap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_snap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_snap(mut self, v: bool) -> Self {
+        self.set_snap(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x8 of `sbpr_reg` (2 bits; big-endian dword 0, bits 25:24). Kernel `mlx5_ifc_sbpr_reg_bits.dir`.
+    #[inline]
+    pub const fn dir(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x6, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::dir`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_dir(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 2, raw);
+    }
+
+    /// [`Self::set_dir`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_dir(mut self, v: u8) -> Self {
+        self.set_dir(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x20 of `sbpr_reg` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_sbpr_reg_bits.pool`.
+    #[inline]
+    pub const fn pool(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::pool`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_pool(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_pool`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pool(mut self, v: u8) -> Self {
+        self.set_pool(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x21 of `sbpr_reg` (1 bits; big-endian dword 1, bits 31:31). Kernel `mlx5_ifc_sbpr_reg_bits.infi_size`.
+    #[inline]
+    pub const fn infi_size(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x20, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::infi_size`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_infi_size(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x20, 1, raw);
+    }
+
+    /// [`Self::set_infi_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_infi_size(mut self, v: bool) -> Self {
+        self.set_infi_size(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x40 of `sbpr_reg` (24 bits; big-endian dword 1, bits 23:0). Kernel `mlx5_ifc_sbpr_reg_bits.size`.
+    #[inline]
+    pub const fn size(&self) -> u32 {
+        bits::get32(&self.0, 0x28, 24)
+    }
+
+    /// Sets [`Self::size`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x28, 24, raw);
+    }
+
+    /// [`Self::set_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_size(mut self, v: u32) -> Self {
+        self.set_size(v);
+        self
+    }
+
+    /// PRM bits 0x5c..0x60 of `sbpr_reg` (4 bits; big-endian dword 2, bits 3:0). Kernel `mlx5_ifc_sbpr_reg_bits.mode`.
+    #[inline]
+    pub const fn mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x5c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5c, 4, raw);
+    }
+
+    /// [`Self::set_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mode(mut self, v: u8) -> Self {
+        self.set_mode(v);
+        self
+    }
+
+    /// PRM bits 0x68..0x80 of `sbpr_reg` (24 bits; big-endian dword 3, bits 23:0). Kernel `mlx5_ifc_sbpr_reg_bits.buff_occupancy`.
+    #[inline]
+    pub const fn buff_occupancy(&self) -> u32 {
+        bits::get32(&self.0, 0x68, 24)
+    }
+
+    /// Sets [`Self::buff_occupancy`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_buff_occupancy(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x68, 24, raw);
+    }
+
+    /// [`Self::set_buff_occupancy`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_buff_occupancy(mut self, v: u32) -> Self {
+        self.set_buff_occupancy(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x81 of `sbpr_reg` (1 bits; big-endian dword 4, bits 31:31). Kernel `mlx5_ifc_sbpr_reg_bits.clr`.
+    #[inline]
+    pub const fn clr(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x80, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::clr`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_clr(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 1, raw);
+    }
+
+    /// [`Self::set_clr`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_clr(mut self, v: bool) -> Self {
+        self.set_clr(v);
+        self
+    }
+
+    /// PRM bits 0x88..0xa0 of `sbpr_reg` (24 bits; big-endian dword 4, bits 23:0). Kernel `mlx5_ifc_sbpr_reg_bits.max_buff_occupancy`.
+    #[inline]
+    pub const fn max_buff_occupancy(&self) -> u32 {
+        bits::get32(&self.0, 0x88, 24)
+    }
+
+    /// Sets [`Self::max_buff_occupancy`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_max_buff_occupancy(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x88, 24, raw);
+    }
+
+    /// [`Self::set_max_buff_occupancy`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_buff_occupancy(mut self, v: u32) -> Self {
+        self.set_max_buff_occupancy(v);
+        self
+    }
+
+    /// PRM bits 0xa8..0xc0 of `sbpr_reg` (24 bits; big-endian dword 5, bits 23:0). Kernel `mlx5_ifc_sbpr_reg_bits.ext_buff_occupancy`.
+    #[inline]
+    pub const fn ext_buff_occupancy(&self) -> u32 {
+        bits::get32(&self.0, 0xa8, 24)
+    }
+
+    /// Sets [`Self::ext_buff_occupancy`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_ext_buff_occupancy(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa8, 24, raw);
+    }
+
+    /// [`Self::set_ext_buff_occupancy`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ext_buff_occupancy(mut self, v: u32) -> Self {
+        self.set_ext_buff_occupancy(v);
+        self
+    }
+    /// Where [`Self::desc`] lives: offset, width, count and kind.
+    pub const FIELD_DESC: FieldDesc = FieldDesc { name: "desc", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::snap`] lives: offset, width, count and kind.
+    pub const FIELD_SNAP: FieldDesc = FieldDesc { name: "snap", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::dir`] lives: offset, width, count and kind.
+    pub const FIELD_DIR: FieldDesc = FieldDesc { name: "dir", offset: 0x6, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pool`] lives: offset, width, count and kind.
+    pub const FIELD_POOL: FieldDesc = FieldDesc { name: "pool", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::infi_size`] lives: offset, width, count and kind.
+    pub const FIELD_INFI_SIZE: FieldDesc = FieldDesc { name: "infi_size", offset: 0x20, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::size`] lives: offset, width, count and kind.
+    pub const FIELD_SIZE: FieldDesc = FieldDesc { name: "size", offset: 0x28, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mode`] lives: offset, width, count and kind.
+    pub const FIELD_MODE: FieldDesc = FieldDesc { name: "mode", offset: 0x5c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::buff_occupancy`] lives: offset, width, count and kind.
+    pub const FIELD_BUFF_OCCUPANCY: FieldDesc = FieldDesc { name: "buff_occupancy", offset: 0x68, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::clr`] lives: offset, width, count and kind.
+    pub const FIELD_CLR: FieldDesc = FieldDesc { name: "clr", offset: 0x80, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_buff_occupancy`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_BUFF_OCCUPANCY: FieldDesc = FieldDesc { name: "max_buff_occupancy", offset: 0x88, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ext_buff_occupancy`] lives: offset, width, count and kind.
+    pub const FIELD_EXT_BUFF_OCCUPANCY: FieldDesc = FieldDesc { name: "ext_buff_occupancy", offset: 0xa8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SbprReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SbprReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SbprReg {
+    const SIZE: usize = 24;
+    const DESC: &'static LayoutDesc = &LAYOUT_SBPR_REG;
+}
+
+static LAYOUT_SBPR_REG: LayoutDesc = LayoutDesc {
+    name: "sbpr_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0xc0,
+    doc: "",
+    fields: &[
+        SbprReg::FIELD_DESC,
+        SbprReg::FIELD_SNAP,
+        FieldDesc { name: "reserved_at_2", offset: 0x2, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        SbprReg::FIELD_DIR,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x14, count: Count::One, kind: FieldKind::Reserved },
+        SbprReg::FIELD_POOL,
+        SbprReg::FIELD_INFI_SIZE,
+        FieldDesc { name: "reserved_at_21", offset: 0x21, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
+        SbprReg::FIELD_SIZE,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        SbprReg::FIELD_MODE,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SbprReg::FIELD_BUFF_OCCUPANCY,
+        SbprReg::FIELD_CLR,
+        FieldDesc { name: "reserved_at_81", offset: 0x81, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
+        SbprReg::FIELD_MAX_BUFF_OCCUPANCY,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SbprReg::FIELD_EXT_BUFF_OCCUPANCY,
+    ],
+};
+
+/// sbcm_reg
+///
+/// Kernel `struct mlx5_ifc_sbcm_reg_bits`: 40 bytes (0x140 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SbcmReg(pub [u8; 40]);
+
+const _: () = assert!(core::mem::size_of::<SbcmReg>() == 40);
+
+impl SbcmReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 40;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 40]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SBCM_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 40] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `sbcm_reg` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_sbcm_reg_bits.desc`.
+    #[inline]
+    pub const fn desc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::desc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_desc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_desc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_desc(mut self, v: bool) -> Self {
+        self.set_desc(v);
+        self
+    }
+
+    /// PRM bits 0x1..0x2 of `sbcm_reg` (1 bits; big-endian dword 0, bits 30:30). Kernel `mlx5_ifc_sbcm_reg_bits.snap`.
+    #[inline]
+    pub const fn snap(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::snap`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_snap(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1, 1, raw);
+    }
+
+    /// [`Self::set_snap`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_snap(mut self, v: bool) -> Self {
+        self.set_snap(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `sbcm_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_sbcm_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x12 of `sbcm_reg` (2 bits; big-endian dword 0, bits 15:14). Kernel `mlx5_ifc_sbcm_reg_bits.pnat`.
+    #[inline]
+    pub const fn pnat(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::pnat`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_pnat(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 2, raw);
+    }
+
+    /// [`Self::set_pnat`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pnat(mut self, v: u8) -> Self {
+        self.set_pnat(v);
+        self
+    }
+
+    /// PRM bits 0x12..0x18 of `sbcm_reg` (6 bits; big-endian dword 0, bits 13:8). Kernel `mlx5_ifc_sbcm_reg_bits.pg_buff`.
+    #[inline]
+    pub const fn pg_buff(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x12, 6);
+        raw as u8
+    }
+
+    /// Sets [`Self::pg_buff`], keeping every other bit; bits of `v` beyond the field's 6 bits are dropped.
+    #[inline]
+    pub const fn set_pg_buff(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x12, 6, raw);
+    }
+
+    /// [`Self::set_pg_buff`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pg_buff(mut self, v: u8) -> Self {
+        self.set_pg_buff(v);
+        self
+    }
+
+    /// PRM bits 0x1e..0x20 of `sbcm_reg` (2 bits; big-endian dword 0, bits 1:0). Kernel `mlx5_ifc_sbcm_reg_bits.dir`.
+    #[inline]
+    pub const fn dir(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1e, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::dir`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_dir(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1e, 2, raw);
+    }
+
+    /// [`Self::set_dir`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_dir(mut self, v: u8) -> Self {
+        self.set_dir(v);
+        self
+    }
+
+    /// PRM bits 0x3f..0x40 of `sbcm_reg` (1 bits; big-endian dword 1, bits 0:0). Kernel `mlx5_ifc_sbcm_reg_bits.exc`.
+    #[inline]
+    pub const fn exc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::exc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_exc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3f, 1, raw);
+    }
+
+    /// [`Self::set_exc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_exc(mut self, v: bool) -> Self {
+        self.set_exc(v);
+        self
+    }
+
+    /// PRM bits 0x88..0xa0 of `sbcm_reg` (24 bits; big-endian dword 4, bits 23:0). Kernel `mlx5_ifc_sbcm_reg_bits.buff_occupancy`.
+    #[inline]
+    pub const fn buff_occupancy(&self) -> u32 {
+        bits::get32(&self.0, 0x88, 24)
+    }
+
+    /// Sets [`Self::buff_occupancy`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_buff_occupancy(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x88, 24, raw);
+    }
+
+    /// [`Self::set_buff_occupancy`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_buff_occupancy(mut self, v: u32) -> Self {
+        self.set_buff_occupancy(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xa1 of `sbcm_reg` (1 bits; big-endian dword 5, bits 31:31). Kernel `mlx5_ifc_sbcm_reg_bits.clr`.
+    #[inline]
+    pub const fn clr(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xa0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::clr`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_clr(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xa0, 1, raw);
+    }
+
+    /// [`Self::set_clr`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_clr(mut self, v: bool) -> Self {
+        self.set_clr(v);
+        self
+    }
+
+    /// PRM bits 0xa8..0xc0 of `sbcm_reg` (24 bits; big-endian dword 5, bits 23:0). Kernel `mlx5_ifc_sbcm_reg_bits.max_buff_occupancy`.
+    #[inline]
+    pub const fn max_buff_occupancy(&self) -> u32 {
+        bits::get32(&self.0, 0xa8, 24)
+    }
+
+    /// Sets [`Self::max_buff_occupancy`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_max_buff_occupancy(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa8, 24, raw);
+    }
+
+    /// [`Self::set_max_buff_occupancy`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_buff_occupancy(mut self, v: u32) -> Self {
+        self.set_max_buff_occupancy(v);
+        self
+    }
+
+    /// PRM bits 0xc8..0xe0 of `sbcm_reg` (24 bits; big-endian dword 6, bits 23:0). Kernel `mlx5_ifc_sbcm_reg_bits.min_buff`.
+    #[inline]
+    pub const fn min_buff(&self) -> u32 {
+        bits::get32(&self.0, 0xc8, 24)
+    }
+
+    /// Sets [`Self::min_buff`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_min_buff(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xc8, 24, raw);
+    }
+
+    /// [`Self::set_min_buff`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_min_buff(mut self, v: u32) -> Self {
+        self.set_min_buff(v);
+        self
+    }
+
+    /// PRM bits 0xe0..0xe1 of `sbcm_reg` (1 bits; big-endian dword 7, bits 31:31). Kernel `mlx5_ifc_sbcm_reg_bits.infi_max`.
+    #[inline]
+    pub const fn infi_max(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xe0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::infi_max`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_infi_max(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xe0, 1, raw);
+    }
+
+    /// [`Self::set_infi_max`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_infi_max(mut self, v: bool) -> Self {
+        self.set_infi_max(v);
+        self
+    }
+
+    /// PRM bits 0xe8..0x100 of `sbcm_reg` (24 bits; big-endian dword 7, bits 23:0). Kernel `mlx5_ifc_sbcm_reg_bits.max_buff`.
+    #[inline]
+    pub const fn max_buff(&self) -> u32 {
+        bits::get32(&self.0, 0xe8, 24)
+    }
+
+    /// Sets [`Self::max_buff`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_max_buff(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xe8, 24, raw);
+    }
+
+    /// [`Self::set_max_buff`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_max_buff(mut self, v: u32) -> Self {
+        self.set_max_buff(v);
+        self
+    }
+
+    /// PRM bits 0x13c..0x140 of `sbcm_reg` (4 bits; big-endian dword 9, bits 3:0). Kernel `mlx5_ifc_sbcm_reg_bits.pool`.
+    #[inline]
+    pub const fn pool(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x13c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::pool`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_pool(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x13c, 4, raw);
+    }
+
+    /// [`Self::set_pool`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pool(mut self, v: u8) -> Self {
+        self.set_pool(v);
+        self
+    }
+    /// Where [`Self::desc`] lives: offset, width, count and kind.
+    pub const FIELD_DESC: FieldDesc = FieldDesc { name: "desc", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::snap`] lives: offset, width, count and kind.
+    pub const FIELD_SNAP: FieldDesc = FieldDesc { name: "snap", offset: 0x1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pnat`] lives: offset, width, count and kind.
+    pub const FIELD_PNAT: FieldDesc = FieldDesc { name: "pnat", offset: 0x10, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pg_buff`] lives: offset, width, count and kind.
+    pub const FIELD_PG_BUFF: FieldDesc = FieldDesc { name: "pg_buff", offset: 0x12, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dir`] lives: offset, width, count and kind.
+    pub const FIELD_DIR: FieldDesc = FieldDesc { name: "dir", offset: 0x1e, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::exc`] lives: offset, width, count and kind.
+    pub const FIELD_EXC: FieldDesc = FieldDesc { name: "exc", offset: 0x3f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::buff_occupancy`] lives: offset, width, count and kind.
+    pub const FIELD_BUFF_OCCUPANCY: FieldDesc = FieldDesc { name: "buff_occupancy", offset: 0x88, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::clr`] lives: offset, width, count and kind.
+    pub const FIELD_CLR: FieldDesc = FieldDesc { name: "clr", offset: 0xa0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_buff_occupancy`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_BUFF_OCCUPANCY: FieldDesc = FieldDesc { name: "max_buff_occupancy", offset: 0xa8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::min_buff`] lives: offset, width, count and kind.
+    pub const FIELD_MIN_BUFF: FieldDesc = FieldDesc { name: "min_buff", offset: 0xc8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::infi_max`] lives: offset, width, count and kind.
+    pub const FIELD_INFI_MAX: FieldDesc = FieldDesc { name: "infi_max", offset: 0xe0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::max_buff`] lives: offset, width, count and kind.
+    pub const FIELD_MAX_BUFF: FieldDesc = FieldDesc { name: "max_buff", offset: 0xe8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pool`] lives: offset, width, count and kind.
+    pub const FIELD_POOL: FieldDesc = FieldDesc { name: "pool", offset: 0x13c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SbcmReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SbcmReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SbcmReg {
+    const SIZE: usize = 40;
+    const DESC: &'static LayoutDesc = &LAYOUT_SBCM_REG;
+}
+
+static LAYOUT_SBCM_REG: LayoutDesc = LayoutDesc {
+    name: "sbcm_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x140,
+    doc: "",
+    fields: &[
+        SbcmReg::FIELD_DESC,
+        SbcmReg::FIELD_SNAP,
+        FieldDesc { name: "reserved_at_2", offset: 0x2, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
+        SbcmReg::FIELD_LOCAL_PORT,
+        SbcmReg::FIELD_PNAT,
+        SbcmReg::FIELD_PG_BUFF,
+        FieldDesc { name: "reserved_at_18", offset: 0x18, width: 0x6, count: Count::One, kind: FieldKind::Reserved },
+        SbcmReg::FIELD_DIR,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
+        SbcmReg::FIELD_EXC,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SbcmReg::FIELD_BUFF_OCCUPANCY,
+        SbcmReg::FIELD_CLR,
+        FieldDesc { name: "reserved_at_a1", offset: 0xa1, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
+        SbcmReg::FIELD_MAX_BUFF_OCCUPANCY,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SbcmReg::FIELD_MIN_BUFF,
+        SbcmReg::FIELD_INFI_MAX,
+        FieldDesc { name: "reserved_at_e1", offset: 0xe1, width: 0x7, count: Count::One, kind: FieldKind::Reserved },
+        SbcmReg::FIELD_MAX_BUFF,
+        FieldDesc { name: "reserved_at_100", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_120", offset: 0x120, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        SbcmReg::FIELD_POOL,
+    ],
+};
+
+/// qtct_reg
+///
+/// Kernel `struct mlx5_ifc_qtct_reg_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QtctReg(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<QtctReg>() == 8);
+
+impl QtctReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QTCT_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `qtct_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_qtct_reg_bits.port_number`.
+    #[inline]
+    pub const fn port_number(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_number`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_port_number(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_port_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_number(mut self, v: u8) -> Self {
+        self.set_port_number(v);
+        self
+    }
+
+    /// PRM bits 0x1d..0x20 of `qtct_reg` (3 bits; big-endian dword 0, bits 2:0). Kernel `mlx5_ifc_qtct_reg_bits.prio`.
+    #[inline]
+    pub const fn prio(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1d, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::prio`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_prio(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 3, raw);
+    }
+
+    /// [`Self::set_prio`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_prio(mut self, v: u8) -> Self {
+        self.set_prio(v);
+        self
+    }
+
+    /// PRM bits 0x3d..0x40 of `qtct_reg` (3 bits; big-endian dword 1, bits 2:0). Kernel `mlx5_ifc_qtct_reg_bits.tclass`.
+    #[inline]
+    pub const fn tclass(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x3d, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::tclass`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_tclass(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3d, 3, raw);
+    }
+
+    /// [`Self::set_tclass`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_tclass(mut self, v: u8) -> Self {
+        self.set_tclass(v);
+        self
+    }
+    /// Where [`Self::port_number`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_NUMBER: FieldDesc = FieldDesc { name: "port_number", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::prio`] lives: offset, width, count and kind.
+    pub const FIELD_PRIO: FieldDesc = FieldDesc { name: "prio", offset: 0x1d, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tclass`] lives: offset, width, count and kind.
+    pub const FIELD_TCLASS: FieldDesc = FieldDesc { name: "tclass", offset: 0x3d, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QtctReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QtctReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QtctReg {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_QTCT_REG;
+}
+
+static LAYOUT_QTCT_REG: LayoutDesc = LayoutDesc {
+    name: "qtct_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        QtctReg::FIELD_PORT_NUMBER,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0xd, count: Count::One, kind: FieldKind::Reserved },
+        QtctReg::FIELD_PRIO,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x1d, count: Count::One, kind: FieldKind::Reserved },
+        QtctReg::FIELD_TCLASS,
+    ],
+};
+
+/// mtrc_string_db_param
+///
+/// Kernel `struct mlx5_ifc_mtrc_string_db_param_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MtrcStringDbParam(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<MtrcStringDbParam>() == 8);
+
+impl MtrcStringDbParam {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MTRC_STRING_DB_PARAM;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `mtrc_string_db_param` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_mtrc_string_db_param_bits.string_db_base_address`.
+    #[inline]
+    pub const fn string_db_base_address(&self) -> u32 {
+        bits::get32(&self.0, 0x0, 32)
+    }
+
+    /// Sets [`Self::string_db_base_address`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_string_db_base_address(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x0, 32, raw);
+    }
+
+    /// [`Self::set_string_db_base_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_string_db_base_address(mut self, v: u32) -> Self {
+        self.set_string_db_base_address(v);
+        self
+    }
+
+    /// PRM bits 0x28..0x40 of `mtrc_string_db_param` (24 bits; big-endian dword 1, bits 23:0). Kernel `mlx5_ifc_mtrc_string_db_param_bits.string_db_size`.
+    #[inline]
+    pub const fn string_db_size(&self) -> u32 {
+        bits::get32(&self.0, 0x28, 24)
+    }
+
+    /// Sets [`Self::string_db_size`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_string_db_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x28, 24, raw);
+    }
+
+    /// [`Self::set_string_db_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_string_db_size(mut self, v: u32) -> Self {
+        self.set_string_db_size(v);
+        self
+    }
+    /// Where [`Self::string_db_base_address`] lives: offset, width, count and kind.
+    pub const FIELD_STRING_DB_BASE_ADDRESS: FieldDesc = FieldDesc { name: "string_db_base_address", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::string_db_size`] lives: offset, width, count and kind.
+    pub const FIELD_STRING_DB_SIZE: FieldDesc = FieldDesc { name: "string_db_size", offset: 0x28, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MtrcStringDbParam {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MtrcStringDbParam {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MtrcStringDbParam {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_MTRC_STRING_DB_PARAM;
+}
+
+static LAYOUT_MTRC_STRING_DB_PARAM: LayoutDesc = LayoutDesc {
+    name: "mtrc_string_db_param",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        MtrcStringDbParam::FIELD_STRING_DB_BASE_ADDRESS,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        MtrcStringDbParam::FIELD_STRING_DB_SIZE,
+    ],
+};
+
+/// mtrc_conf
+///
+/// Kernel `struct mlx5_ifc_mtrc_conf_bits`: 128 bytes (0x400 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MtrcConf(pub [u8; 128]);
+
+const _: () = assert!(core::mem::size_of::<MtrcConf>() == 128);
+
+impl MtrcConf {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 128;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 128]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MTRC_CONF;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 128] {
+        &self.0
+    }
+
+    /// PRM bits 0x1c..0x20 of `mtrc_conf` (4 bits; big-endian dword 0, bits 3:0). Kernel `mlx5_ifc_mtrc_conf_bits.trace_mode`.
+    #[inline]
+    pub const fn trace_mode(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x1c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::trace_mode`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_trace_mode(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 4, raw);
+    }
+
+    /// [`Self::set_trace_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_trace_mode(mut self, v: u8) -> Self {
+        self.set_trace_mode(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `mtrc_conf` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_mtrc_conf_bits.log_trace_buffer_size`.
+    #[inline]
+    pub const fn log_trace_buffer_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_trace_buffer_size`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_trace_buffer_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_log_trace_buffer_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_trace_buffer_size(mut self, v: u8) -> Self {
+        self.set_log_trace_buffer_size(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `mtrc_conf` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_mtrc_conf_bits.trace_mkey`.
+    #[inline]
+    pub const fn trace_mkey(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::trace_mkey`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_trace_mkey(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_trace_mkey`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_trace_mkey(mut self, v: u32) -> Self {
+        self.set_trace_mkey(v);
+        self
+    }
+    /// Where [`Self::trace_mode`] lives: offset, width, count and kind.
+    pub const FIELD_TRACE_MODE: FieldDesc = FieldDesc { name: "trace_mode", offset: 0x1c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_trace_buffer_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_TRACE_BUFFER_SIZE: FieldDesc = FieldDesc { name: "log_trace_buffer_size", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::trace_mkey`] lives: offset, width, count and kind.
+    pub const FIELD_TRACE_MKEY: FieldDesc = FieldDesc { name: "trace_mkey", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MtrcConf {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MtrcConf {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MtrcConf {
+    const SIZE: usize = 128;
+    const DESC: &'static LayoutDesc = &LAYOUT_MTRC_CONF;
+}
+
+static LAYOUT_MTRC_CONF: LayoutDesc = LayoutDesc {
+    name: "mtrc_conf",
+    kind: LayoutKind::Struct,
+    size_bits: 0x400,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        MtrcConf::FIELD_TRACE_MODE,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        MtrcConf::FIELD_LOG_TRACE_BUFFER_SIZE,
+        MtrcConf::FIELD_TRACE_MKEY,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x3a0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mtrc_stdb
+///
+/// Kernel `struct mlx5_ifc_mtrc_stdb_bits`: 8 bytes (0x40 bits) of big-endian dwords, followed by a variable tail.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MtrcStdb(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<MtrcStdb>() == 8);
+
+impl MtrcStdb {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MTRC_STDB;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x4 of `mtrc_stdb` (4 bits; big-endian dword 0, bits 31:28). Kernel `mlx5_ifc_mtrc_stdb_bits.string_db_index`.
+    #[inline]
+    pub const fn string_db_index(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::string_db_index`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_string_db_index(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 4, raw);
+    }
+
+    /// [`Self::set_string_db_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_string_db_index(mut self, v: u8) -> Self {
+        self.set_string_db_index(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x20 of `mtrc_stdb` (24 bits; big-endian dword 0, bits 23:0). Kernel `mlx5_ifc_mtrc_stdb_bits.read_size`.
+    #[inline]
+    pub const fn read_size(&self) -> u32 {
+        bits::get32(&self.0, 0x8, 24)
+    }
+
+    /// Sets [`Self::read_size`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_read_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x8, 24, raw);
+    }
+
+    /// [`Self::set_read_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_read_size(mut self, v: u32) -> Self {
+        self.set_read_size(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `mtrc_stdb` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_mtrc_stdb_bits.start_offset`.
+    #[inline]
+    pub const fn start_offset(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::start_offset`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_start_offset(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_start_offset`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_start_offset(mut self, v: u32) -> Self {
+        self.set_start_offset(v);
+        self
+    }
+
+    /// variable tail of `mtrc_stdb` from PRM bit 0x40 (1 bits per element; big-endian dwords). Kernel `mlx5_ifc_mtrc_stdb_bits.string_db_data`.
+    ///
+    /// Element `i` of the tail in `msg`, the whole message (fixed part and tail); `None` when it is not inside `msg`.
+    #[inline]
+    pub fn tail_string_db_data(msg: &[u8], i: usize) -> Option<bool> {
+        let bit = i.checked_mul(1)?.checked_add(0x40)?;
+        if bit.checked_add(1)? > msg.len().saturating_mul(8) {
+            return None;
+        }
+        let raw = bits::get32(msg, bit, 1);
+        Some(raw != 0)
+    }
+
+    /// Sets element `i` of the tail `string_db_data` in `msg`; an error when it is not inside `msg`.
+    #[inline]
+    pub fn set_tail_string_db_data(msg: &mut [u8], i: usize, v: bool) -> Result<(), OutOfRange> {
+        let len = Self::tail_string_db_data_len(msg.len());
+        if i >= len {
+            return Err(OutOfRange { index: i, len });
+        }
+        let bit = 0x40 + i;
+        let raw = v as u32;
+        let _ = bits::set32(msg, bit, 1, raw);
+        Ok(())
+    }
+
+    /// How many whole elements of the tail `string_db_data` a message of `msg_len` bytes holds.
+    #[inline]
+    pub const fn tail_string_db_data_len(msg_len: usize) -> usize {
+        msg_len.saturating_sub(8).saturating_mul(8)
+    }
+
+    /// Bytes of a message whose tail `string_db_data` has `n` elements.
+    #[inline]
+    pub const fn len_with_string_db_data(n: usize) -> usize {
+        n.saturating_mul(1).div_ceil(8).saturating_add(8)
+    }
+    /// Where [`Self::string_db_index`] lives: offset, width, count and kind.
+    pub const FIELD_STRING_DB_INDEX: FieldDesc = FieldDesc { name: "string_db_index", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::read_size`] lives: offset, width, count and kind.
+    pub const FIELD_READ_SIZE: FieldDesc = FieldDesc { name: "read_size", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::start_offset`] lives: offset, width, count and kind.
+    pub const FIELD_START_OFFSET: FieldDesc = FieldDesc { name: "start_offset", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tail_string_db_data`] lives: offset, width, count and kind.
+    pub const FIELD_STRING_DB_DATA: FieldDesc = FieldDesc { name: "string_db_data", offset: 0x40, width: 0x1, count: Count::Tail, kind: FieldKind::Bool };
+}
+
+impl Default for MtrcStdb {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MtrcStdb {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MtrcStdb {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_MTRC_STDB;
+}
+
+static LAYOUT_MTRC_STDB: LayoutDesc = LayoutDesc {
+    name: "mtrc_stdb",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        MtrcStdb::FIELD_STRING_DB_INDEX,
+        FieldDesc { name: "reserved_at_4", offset: 0x4, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        MtrcStdb::FIELD_READ_SIZE,
+        MtrcStdb::FIELD_START_OFFSET,
+        MtrcStdb::FIELD_STRING_DB_DATA,
+    ],
+};
+
+/// mtrc_ctrl
+///
+/// Kernel `struct mlx5_ifc_mtrc_ctrl_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MtrcCtrl(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<MtrcCtrl>() == 64);
+
+impl MtrcCtrl {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MTRC_CTRL;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x2 of `mtrc_ctrl` (2 bits; big-endian dword 0, bits 31:30). Kernel `mlx5_ifc_mtrc_ctrl_bits.trace_status`.
+    #[inline]
+    pub const fn trace_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::trace_status`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_trace_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 2, raw);
+    }
+
+    /// [`Self::set_trace_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_trace_status(mut self, v: u8) -> Self {
+        self.set_trace_status(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `mtrc_ctrl` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_mtrc_ctrl_bits.arm_event`.
+    #[inline]
+    pub const fn arm_event(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::arm_event`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_arm_event(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_arm_event`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_arm_event(mut self, v: bool) -> Self {
+        self.set_arm_event(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `mtrc_ctrl` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_mtrc_ctrl_bits.modify_field_select`.
+    #[inline]
+    pub const fn modify_field_select(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::modify_field_select`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_modify_field_select(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_modify_field_select`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_modify_field_select(mut self, v: u16) -> Self {
+        self.set_modify_field_select(v);
+        self
+    }
+
+    /// PRM bits 0x4b..0x60 of `mtrc_ctrl` (21 bits; big-endian dword 2, bits 20:0). Kernel `mlx5_ifc_mtrc_ctrl_bits.current_timestamp52_32`.
+    #[inline]
+    pub const fn current_timestamp52_32(&self) -> u32 {
+        bits::get32(&self.0, 0x4b, 21)
+    }
+
+    /// Sets [`Self::current_timestamp52_32`], keeping every other bit; bits of `v` beyond the field's 21 bits are dropped.
+    #[inline]
+    pub const fn set_current_timestamp52_32(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x4b, 21, raw);
+    }
+
+    /// [`Self::set_current_timestamp52_32`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_current_timestamp52_32(mut self, v: u32) -> Self {
+        self.set_current_timestamp52_32(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `mtrc_ctrl` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_mtrc_ctrl_bits.current_timestamp31_0`.
+    #[inline]
+    pub const fn current_timestamp31_0(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::current_timestamp31_0`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_current_timestamp31_0(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_current_timestamp31_0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_current_timestamp31_0(mut self, v: u32) -> Self {
+        self.set_current_timestamp31_0(v);
+        self
+    }
+    /// Where [`Self::trace_status`] lives: offset, width, count and kind.
+    pub const FIELD_TRACE_STATUS: FieldDesc = FieldDesc { name: "trace_status", offset: 0x0, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::arm_event`] lives: offset, width, count and kind.
+    pub const FIELD_ARM_EVENT: FieldDesc = FieldDesc { name: "arm_event", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::modify_field_select`] lives: offset, width, count and kind.
+    pub const FIELD_MODIFY_FIELD_SELECT: FieldDesc = FieldDesc { name: "modify_field_select", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::current_timestamp52_32`] lives: offset, width, count and kind.
+    pub const FIELD_CURRENT_TIMESTAMP52_32: FieldDesc = FieldDesc { name: "current_timestamp52_32", offset: 0x4b, width: 0x15, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::current_timestamp31_0`] lives: offset, width, count and kind.
+    pub const FIELD_CURRENT_TIMESTAMP31_0: FieldDesc = FieldDesc { name: "current_timestamp31_0", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MtrcCtrl {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MtrcCtrl {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MtrcCtrl {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_MTRC_CTRL;
+}
+
+static LAYOUT_MTRC_CTRL: LayoutDesc = LayoutDesc {
+    name: "mtrc_ctrl",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        MtrcCtrl::FIELD_TRACE_STATUS,
+        FieldDesc { name: "reserved_at_2", offset: 0x2, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        MtrcCtrl::FIELD_ARM_EVENT,
+        FieldDesc { name: "reserved_at_5", offset: 0x5, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        MtrcCtrl::FIELD_MODIFY_FIELD_SELECT,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x2b, count: Count::One, kind: FieldKind::Reserved },
+        MtrcCtrl::FIELD_CURRENT_TIMESTAMP52_32,
+        MtrcCtrl::FIELD_CURRENT_TIMESTAMP31_0,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x180, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// msecq_reg
+///
+/// Kernel `struct mlx5_ifc_msecq_reg_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MsecqReg(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<MsecqReg>() == 64);
+
+impl MsecqReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MSECQ_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x32..0x34 of `msecq_reg` (2 bits; big-endian dword 1, bits 13:12). Kernel `mlx5_ifc_msecq_reg_bits.network_option`.
+    #[inline]
+    pub const fn network_option(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x32, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::network_option`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_network_option(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x32, 2, raw);
+    }
+
+    /// [`Self::set_network_option`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_network_option(mut self, v: u8) -> Self {
+        self.set_network_option(v);
+        self
+    }
+
+    /// PRM bits 0x34..0x38 of `msecq_reg` (4 bits; big-endian dword 1, bits 11:8). Kernel `mlx5_ifc_msecq_reg_bits.local_ssm_code`.
+    #[inline]
+    pub const fn local_ssm_code(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x34, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_ssm_code`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_local_ssm_code(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x34, 4, raw);
+    }
+
+    /// [`Self::set_local_ssm_code`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_ssm_code(mut self, v: u8) -> Self {
+        self.set_local_ssm_code(v);
+        self
+    }
+
+    /// PRM bits 0x38..0x40 of `msecq_reg` (8 bits; big-endian dword 1, bits 7:0). Kernel `mlx5_ifc_msecq_reg_bits.local_enhanced_ssm_code`.
+    #[inline]
+    pub const fn local_enhanced_ssm_code(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x38, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_enhanced_ssm_code`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_enhanced_ssm_code(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x38, 8, raw);
+    }
+
+    /// [`Self::set_local_enhanced_ssm_code`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_enhanced_ssm_code(mut self, v: u8) -> Self {
+        self.set_local_enhanced_ssm_code(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x80 of `msecq_reg` (64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_msecq_reg_bits.local_clock_identity`.
+    #[inline]
+    pub const fn local_clock_identity(&self) -> u64 {
+        bits::get64(&self.0, 0x40)
+    }
+
+    /// Sets [`Self::local_clock_identity`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_local_clock_identity(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x40, raw);
+    }
+
+    /// [`Self::set_local_clock_identity`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_clock_identity(mut self, v: u64) -> Self {
+        self.set_local_clock_identity(v);
+        self
+    }
+    /// Where [`Self::network_option`] lives: offset, width, count and kind.
+    pub const FIELD_NETWORK_OPTION: FieldDesc = FieldDesc { name: "network_option", offset: 0x32, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_ssm_code`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_SSM_CODE: FieldDesc = FieldDesc { name: "local_ssm_code", offset: 0x34, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_enhanced_ssm_code`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_ENHANCED_SSM_CODE: FieldDesc = FieldDesc { name: "local_enhanced_ssm_code", offset: 0x38, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::local_clock_identity`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_CLOCK_IDENTITY: FieldDesc = FieldDesc { name: "local_clock_identity", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MsecqReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MsecqReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MsecqReg {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_MSECQ_REG;
+}
+
+static LAYOUT_MSECQ_REG: LayoutDesc = LayoutDesc {
+    name: "msecq_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x12, count: Count::One, kind: FieldKind::Reserved },
+        MsecqReg::FIELD_NETWORK_OPTION,
+        MsecqReg::FIELD_LOCAL_SSM_CODE,
+        MsecqReg::FIELD_LOCAL_ENHANCED_SSM_CODE,
+        MsecqReg::FIELD_LOCAL_CLOCK_IDENTITY,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x180, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// msees_reg
+///
+/// Kernel `struct mlx5_ifc_msees_reg_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MseesReg(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<MseesReg>() == 64);
+
+impl MseesReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MSEES_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x10 of `msees_reg` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_msees_reg_bits.local_port`.
+    #[inline]
+    pub const fn local_port(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::local_port`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_local_port(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_local_port`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_port(mut self, v: u8) -> Self {
+        self.set_local_port(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x12 of `msees_reg` (2 bits; big-endian dword 0, bits 15:14). Kernel `mlx5_ifc_msees_reg_bits.pnat`.
+    #[inline]
+    pub const fn pnat(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::pnat`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_pnat(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 2, raw);
+    }
+
+    /// [`Self::set_pnat`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pnat(mut self, v: u8) -> Self {
+        self.set_pnat(v);
+        self
+    }
+
+    /// PRM bits 0x12..0x14 of `msees_reg` (2 bits; big-endian dword 0, bits 13:12). Kernel `mlx5_ifc_msees_reg_bits.lp_msb`.
+    #[inline]
+    pub const fn lp_msb(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x12, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::lp_msb`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_lp_msb(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x12, 2, raw);
+    }
+
+    /// [`Self::set_lp_msb`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_lp_msb(mut self, v: u8) -> Self {
+        self.set_lp_msb(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `msees_reg` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_msees_reg_bits.field_select`.
+    #[inline]
+    pub const fn field_select(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::field_select`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_field_select(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_field_select`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_field_select(mut self, v: u32) -> Self {
+        self.set_field_select(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x44 of `msees_reg` (4 bits; big-endian dword 2, bits 31:28). Kernel `mlx5_ifc_msees_reg_bits.admin_status`.
+    #[inline]
+    pub const fn admin_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x40, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::admin_status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_admin_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 4, raw);
+    }
+
+    /// [`Self::set_admin_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_admin_status(mut self, v: u8) -> Self {
+        self.set_admin_status(v);
+        self
+    }
+
+    /// PRM bits 0x44..0x48 of `msees_reg` (4 bits; big-endian dword 2, bits 27:24). Kernel `mlx5_ifc_msees_reg_bits.oper_status`.
+    #[inline]
+    pub const fn oper_status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x44, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::oper_status`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_oper_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x44, 4, raw);
+    }
+
+    /// [`Self::set_oper_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_oper_status(mut self, v: u8) -> Self {
+        self.set_oper_status(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x49 of `msees_reg` (1 bits; big-endian dword 2, bits 23:23). Kernel `mlx5_ifc_msees_reg_bits.ho_acq`.
+    #[inline]
+    pub const fn ho_acq(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x48, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ho_acq`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ho_acq(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x48, 1, raw);
+    }
+
+    /// [`Self::set_ho_acq`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ho_acq(mut self, v: bool) -> Self {
+        self.set_ho_acq(v);
+        self
+    }
+
+    /// PRM bits 0x55..0x56 of `msees_reg` (1 bits; big-endian dword 2, bits 10:10). Kernel `mlx5_ifc_msees_reg_bits.admin_freq_measure`.
+    #[inline]
+    pub const fn admin_freq_measure(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x55, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::admin_freq_measure`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_admin_freq_measure(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x55, 1, raw);
+    }
+
+    /// [`Self::set_admin_freq_measure`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_admin_freq_measure(mut self, v: bool) -> Self {
+        self.set_admin_freq_measure(v);
+        self
+    }
+
+    /// PRM bits 0x56..0x57 of `msees_reg` (1 bits; big-endian dword 2, bits 9:9). Kernel `mlx5_ifc_msees_reg_bits.oper_freq_measure`.
+    #[inline]
+    pub const fn oper_freq_measure(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x56, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::oper_freq_measure`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_oper_freq_measure(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x56, 1, raw);
+    }
+
+    /// [`Self::set_oper_freq_measure`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_oper_freq_measure(mut self, v: bool) -> Self {
+        self.set_oper_freq_measure(v);
+        self
+    }
+
+    /// PRM bits 0x57..0x60 of `msees_reg` (9 bits; big-endian dword 2, bits 8:0). Kernel `mlx5_ifc_msees_reg_bits.failure_reason`.
+    #[inline]
+    pub const fn failure_reason(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x57, 9);
+        raw as u16
+    }
+
+    /// Sets [`Self::failure_reason`], keeping every other bit; bits of `v` beyond the field's 9 bits are dropped.
+    #[inline]
+    pub const fn set_failure_reason(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x57, 9, raw);
+    }
+
+    /// [`Self::set_failure_reason`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_failure_reason(mut self, v: u16) -> Self {
+        self.set_failure_reason(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `msees_reg` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_msees_reg_bits.frequency_diff`.
+    #[inline]
+    pub const fn frequency_diff(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::frequency_diff`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_frequency_diff(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_frequency_diff`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_frequency_diff(mut self, v: u32) -> Self {
+        self.set_frequency_diff(v);
+        self
+    }
+    /// Where [`Self::local_port`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_PORT: FieldDesc = FieldDesc { name: "local_port", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pnat`] lives: offset, width, count and kind.
+    pub const FIELD_PNAT: FieldDesc = FieldDesc { name: "pnat", offset: 0x10, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::lp_msb`] lives: offset, width, count and kind.
+    pub const FIELD_LP_MSB: FieldDesc = FieldDesc { name: "lp_msb", offset: 0x12, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::field_select`] lives: offset, width, count and kind.
+    pub const FIELD_FIELD_SELECT: FieldDesc = FieldDesc { name: "field_select", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::admin_status`] lives: offset, width, count and kind.
+    pub const FIELD_ADMIN_STATUS: FieldDesc = FieldDesc { name: "admin_status", offset: 0x40, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::oper_status`] lives: offset, width, count and kind.
+    pub const FIELD_OPER_STATUS: FieldDesc = FieldDesc { name: "oper_status", offset: 0x44, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ho_acq`] lives: offset, width, count and kind.
+    pub const FIELD_HO_ACQ: FieldDesc = FieldDesc { name: "ho_acq", offset: 0x48, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::admin_freq_measure`] lives: offset, width, count and kind.
+    pub const FIELD_ADMIN_FREQ_MEASURE: FieldDesc = FieldDesc { name: "admin_freq_measure", offset: 0x55, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::oper_freq_measure`] lives: offset, width, count and kind.
+    pub const FIELD_OPER_FREQ_MEASURE: FieldDesc = FieldDesc { name: "oper_freq_measure", offset: 0x56, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::failure_reason`] lives: offset, width, count and kind.
+    pub const FIELD_FAILURE_REASON: FieldDesc = FieldDesc { name: "failure_reason", offset: 0x57, width: 0x9, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::frequency_diff`] lives: offset, width, count and kind.
+    pub const FIELD_FREQUENCY_DIFF: FieldDesc = FieldDesc { name: "frequency_diff", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MseesReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MseesReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MseesReg {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_MSEES_REG;
+}
+
+static LAYOUT_MSEES_REG: LayoutDesc = LayoutDesc {
+    name: "msees_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        MseesReg::FIELD_LOCAL_PORT,
+        MseesReg::FIELD_PNAT,
+        MseesReg::FIELD_LP_MSB,
+        FieldDesc { name: "reserved_at_14", offset: 0x14, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        MseesReg::FIELD_FIELD_SELECT,
+        MseesReg::FIELD_ADMIN_STATUS,
+        MseesReg::FIELD_OPER_STATUS,
+        MseesReg::FIELD_HO_ACQ,
+        FieldDesc { name: "reserved_at_49", offset: 0x49, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        MseesReg::FIELD_ADMIN_FREQ_MEASURE,
+        MseesReg::FIELD_OPER_FREQ_MEASURE,
+        MseesReg::FIELD_FAILURE_REASON,
+        MseesReg::FIELD_FREQUENCY_DIFF,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x180, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// mrtcq_reg
+///
+/// Kernel `struct mlx5_ifc_mrtcq_reg_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct MrtcqReg(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<MrtcqReg>() == 64);
+
+impl MrtcqReg {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_MRTCQ_REG;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x40..0x80 of `mrtcq_reg` (64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_mrtcq_reg_bits.rt_clock_identity`.
+    #[inline]
+    pub const fn rt_clock_identity(&self) -> u64 {
+        bits::get64(&self.0, 0x40)
+    }
+
+    /// Sets [`Self::rt_clock_identity`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_rt_clock_identity(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x40, raw);
+    }
+
+    /// [`Self::set_rt_clock_identity`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rt_clock_identity(mut self, v: u64) -> Self {
+        self.set_rt_clock_identity(v);
+        self
+    }
+    /// Where [`Self::rt_clock_identity`] lives: offset, width, count and kind.
+    pub const FIELD_RT_CLOCK_IDENTITY: FieldDesc = FieldDesc { name: "rt_clock_identity", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for MrtcqReg {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for MrtcqReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for MrtcqReg {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_MRTCQ_REG;
+}
+
+static LAYOUT_MRTCQ_REG: LayoutDesc = LayoutDesc {
+    name: "mrtcq_reg",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        MrtcqReg::FIELD_RT_CLOCK_IDENTITY,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x180, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
 
 /// The op_mod values of `ACCESS_REG`.
 ///
@@ -12202,9 +35150,14 @@ pub(crate) static CMD_ACCESS_REG: CommandDesc = CommandDesc {
 pub(crate) static REG_QPTS: RegisterDesc = RegisterDesc {
     name: "QPTS",
     id: 0x4002,
-    layout: None,
+    layout: Some(QptsReg::DESC),
     doc: "QoS priority trust state (PCP or DSCP) (PRM register QPTS).",
 };
+
+impl AccessRegister for QptsReg {
+    const ID: u16 = 0x4002;
+    const INFO: &'static RegisterDesc = &REG_QPTS;
+}
 
 pub(crate) static REG_QETCR: RegisterDesc = RegisterDesc {
     name: "QETCR",
@@ -12216,23 +35169,38 @@ pub(crate) static REG_QETCR: RegisterDesc = RegisterDesc {
 pub(crate) static REG_QTCT: RegisterDesc = RegisterDesc {
     name: "QTCT",
     id: 0x400a,
-    layout: None,
+    layout: Some(QtctReg::DESC),
     doc: "QoS priority to traffic-class mapping (PRM register QTCT).",
 };
+
+impl AccessRegister for QtctReg {
+    const ID: u16 = 0x400a;
+    const INFO: &'static RegisterDesc = &REG_QTCT;
+}
 
 pub(crate) static REG_QPDPM: RegisterDesc = RegisterDesc {
     name: "QPDPM",
     id: 0x4013,
-    layout: None,
+    layout: Some(QpdpmReg::DESC),
     doc: "QoS DSCP to priority mapping (PRM register QPDPM).",
 };
+
+impl AccessRegister for QpdpmReg {
+    const ID: u16 = 0x4013;
+    const INFO: &'static RegisterDesc = &REG_QPDPM;
+}
 
 pub(crate) static REG_QCAM: RegisterDesc = RegisterDesc {
     name: "QCAM",
     id: 0x4019,
-    layout: None,
+    layout: Some(QcamReg::DESC),
     doc: "QoS capabilities mask: which QoS registers are supported (PRM register QCAM).",
 };
+
+impl AccessRegister for QcamReg {
+    const ID: u16 = 0x4019;
+    const INFO: &'static RegisterDesc = &REG_QCAM;
+}
 
 pub(crate) static REG_DCBX_PARAM: RegisterDesc = RegisterDesc {
     name: "DCBX_PARAM",
@@ -12251,23 +35219,38 @@ pub(crate) static REG_DCBX_APP: RegisterDesc = RegisterDesc {
 pub(crate) static REG_CORE_DUMP: RegisterDesc = RegisterDesc {
     name: "CORE_DUMP",
     id: 0x402e,
-    layout: None,
+    layout: Some(CoreDumpReg::DESC),
     doc: "Firmware core dump control (PRM register CORE_DUMP).",
 };
+
+impl AccessRegister for CoreDumpReg {
+    const ID: u16 = 0x402e;
+    const INFO: &'static RegisterDesc = &REG_CORE_DUMP;
+}
 
 pub(crate) static REG_PCAP: RegisterDesc = RegisterDesc {
     name: "PCAP",
     id: 0x5001,
-    layout: None,
+    layout: Some(PcapReg::DESC),
     doc: "Port capability mask (PRM register PCAP).",
 };
+
+impl AccessRegister for PcapReg {
+    const ID: u16 = 0x5001;
+    const INFO: &'static RegisterDesc = &REG_PCAP;
+}
 
 pub(crate) static REG_PMLP: RegisterDesc = RegisterDesc {
     name: "PMLP",
     id: 0x5002,
-    layout: None,
+    layout: Some(PmlpReg::DESC),
     doc: "Port module to local port mapping (PRM register PMLP).",
 };
+
+impl AccessRegister for PmlpReg {
+    const ID: u16 = 0x5002;
+    const INFO: &'static RegisterDesc = &REG_PMLP;
+}
 
 pub(crate) static REG_PMTU: RegisterDesc = RegisterDesc {
     name: "PMTU",
@@ -12308,9 +35291,14 @@ impl AccessRegister for PaosReg {
 pub(crate) static REG_PFCC: RegisterDesc = RegisterDesc {
     name: "PFCC",
     id: 0x5007,
-    layout: None,
+    layout: Some(PfccReg::DESC),
     doc: "Port flow control (pause and PFC) configuration (PRM register PFCC).",
 };
+
+impl AccessRegister for PfccReg {
+    const ID: u16 = 0x5007;
+    const INFO: &'static RegisterDesc = &REG_PFCC;
+}
 
 pub(crate) static REG_PPCNT: RegisterDesc = RegisterDesc {
     name: "PPCNT",
@@ -12327,86 +35315,146 @@ impl AccessRegister for PpcntReg {
 pub(crate) static REG_PUDE: RegisterDesc = RegisterDesc {
     name: "PUDE",
     id: 0x5009,
-    layout: None,
+    layout: Some(PudeReg::DESC),
     doc: "Port up/down event (PRM register PUDE).",
 };
+
+impl AccessRegister for PudeReg {
+    const ID: u16 = 0x5009;
+    const INFO: &'static RegisterDesc = &REG_PUDE;
+}
 
 pub(crate) static REG_PPTB: RegisterDesc = RegisterDesc {
     name: "PPTB",
     id: 0x500b,
-    layout: None,
+    layout: Some(PptbReg::DESC),
     doc: "Port priority to buffer mapping (PRM register PPTB).",
 };
+
+impl AccessRegister for PptbReg {
+    const ID: u16 = 0x500b;
+    const INFO: &'static RegisterDesc = &REG_PPTB;
+}
 
 pub(crate) static REG_PBMC: RegisterDesc = RegisterDesc {
     name: "PBMC",
     id: 0x500c,
-    layout: None,
+    layout: Some(PbmcReg::DESC),
     doc: "Port buffer management control (PRM register PBMC).",
 };
+
+impl AccessRegister for PbmcReg {
+    const ID: u16 = 0x500c;
+    const INFO: &'static RegisterDesc = &REG_PBMC;
+}
 
 pub(crate) static REG_PELC: RegisterDesc = RegisterDesc {
     name: "PELC",
     id: 0x500e,
-    layout: None,
+    layout: Some(PelcReg::DESC),
     doc: "Port Ethernet loopback configuration (PRM register PELC).",
 };
+
+impl AccessRegister for PelcReg {
+    const ID: u16 = 0x500e;
+    const INFO: &'static RegisterDesc = &REG_PELC;
+}
 
 pub(crate) static REG_PVLC: RegisterDesc = RegisterDesc {
     name: "PVLC",
     id: 0x500f,
-    layout: None,
+    layout: Some(PvlcReg::DESC),
     doc: "Port virtual lane capabilities (PRM register PVLC).",
 };
+
+impl AccessRegister for PvlcReg {
+    const ID: u16 = 0x500f;
+    const INFO: &'static RegisterDesc = &REG_PVLC;
+}
 
 pub(crate) static REG_PMPE: RegisterDesc = RegisterDesc {
     name: "PMPE",
     id: 0x5010,
-    layout: None,
+    layout: Some(PmpeReg::DESC),
     doc: "Port module plug event (PRM register PMPE).",
 };
+
+impl AccessRegister for PmpeReg {
+    const ID: u16 = 0x5010;
+    const INFO: &'static RegisterDesc = &REG_PMPE;
+}
 
 pub(crate) static REG_PMAOS: RegisterDesc = RegisterDesc {
     name: "PMAOS",
     id: 0x5012,
-    layout: None,
+    layout: Some(PmaosReg::DESC),
     doc: "Port module administrative and operational status (PRM register PMAOS).",
 };
+
+impl AccessRegister for PmaosReg {
+    const ID: u16 = 0x5012;
+    const INFO: &'static RegisterDesc = &REG_PMAOS;
+}
 
 pub(crate) static REG_PPLM: RegisterDesc = RegisterDesc {
     name: "PPLM",
     id: 0x5023,
-    layout: None,
+    layout: Some(PplmReg::DESC),
     doc: "Port phy link mode (FEC settings) (PRM register PPLM).",
 };
+
+impl AccessRegister for PplmReg {
+    const ID: u16 = 0x5023;
+    const INFO: &'static RegisterDesc = &REG_PPLM;
+}
 
 pub(crate) static REG_PDDR: RegisterDesc = RegisterDesc {
     name: "PDDR",
     id: 0x5031,
-    layout: None,
+    layout: Some(PddrReg::DESC),
     doc: "Port diagnostics database (PRM register PDDR).",
 };
+
+impl AccessRegister for PddrReg {
+    const ID: u16 = 0x5031;
+    const INFO: &'static RegisterDesc = &REG_PDDR;
+}
 
 pub(crate) static REG_PPHCR: RegisterDesc = RegisterDesc {
     name: "PPHCR",
     id: 0x503e,
-    layout: None,
+    layout: Some(PphcrReg::DESC),
     doc: "Port phy histogram configuration (PRM register PPHCR).",
 };
+
+impl AccessRegister for PphcrReg {
+    const ID: u16 = 0x503e;
+    const INFO: &'static RegisterDesc = &REG_PPHCR;
+}
 
 pub(crate) static REG_PCMR: RegisterDesc = RegisterDesc {
     name: "PCMR",
     id: 0x5041,
-    layout: None,
+    layout: Some(PcmrReg::DESC),
     doc: "Port configuration mask (e.g. FCS checking) (PRM register PCMR).",
 };
+
+impl AccessRegister for PcmrReg {
+    const ID: u16 = 0x5041;
+    const INFO: &'static RegisterDesc = &REG_PCMR;
+}
 
 pub(crate) static REG_PCAM: RegisterDesc = RegisterDesc {
     name: "PCAM",
     id: 0x507f,
-    layout: None,
+    layout: Some(PcamReg::DESC),
     doc: "Port capabilities mask: which port registers and features are supported (PRM register PCAM).",
 };
+
+impl AccessRegister for PcamReg {
+    const ID: u16 = 0x507f;
+    const INFO: &'static RegisterDesc = &REG_PCAM;
+}
 
 pub(crate) static REG_NODE_DESC: RegisterDesc = RegisterDesc {
     name: "NODE_DESC",
@@ -12468,23 +35516,38 @@ pub(crate) static REG_MNVDA: RegisterDesc = RegisterDesc {
 pub(crate) static REG_MFRL: RegisterDesc = RegisterDesc {
     name: "MFRL",
     id: 0x9028,
-    layout: None,
+    layout: Some(MfrlReg::DESC),
     doc: "Management firmware reset level (PRM register MFRL).",
 };
+
+impl AccessRegister for MfrlReg {
+    const ID: u16 = 0x9028;
+    const INFO: &'static RegisterDesc = &REG_MFRL;
+}
 
 pub(crate) static REG_MLCR: RegisterDesc = RegisterDesc {
     name: "MLCR",
     id: 0x902b,
-    layout: None,
+    layout: Some(MlcrReg::DESC),
     doc: "Management LED control (beacon) (PRM register MLCR).",
 };
+
+impl AccessRegister for MlcrReg {
+    const ID: u16 = 0x902b;
+    const INFO: &'static RegisterDesc = &REG_MLCR;
+}
 
 pub(crate) static REG_MRTC: RegisterDesc = RegisterDesc {
     name: "MRTC",
     id: 0x902d,
-    layout: None,
+    layout: Some(MrtcReg::DESC),
     doc: "Management real-time clock (PRM register MRTC).",
 };
+
+impl AccessRegister for MrtcReg {
+    const ID: u16 = 0x902d;
+    const INFO: &'static RegisterDesc = &REG_MRTC;
+}
 
 pub(crate) static REG_MTRC_CAP: RegisterDesc = RegisterDesc {
     name: "MTRC_CAP",
@@ -12517,51 +35580,86 @@ pub(crate) static REG_MTRC_CTRL: RegisterDesc = RegisterDesc {
 pub(crate) static REG_MPEIN: RegisterDesc = RegisterDesc {
     name: "MPEIN",
     id: 0x9050,
-    layout: None,
+    layout: Some(MpeinReg::DESC),
     doc: "Management PCIe information (PRM register MPEIN).",
 };
+
+impl AccessRegister for MpeinReg {
+    const ID: u16 = 0x9050;
+    const INFO: &'static RegisterDesc = &REG_MPEIN;
+}
 
 pub(crate) static REG_MPCNT: RegisterDesc = RegisterDesc {
     name: "MPCNT",
     id: 0x9051,
-    layout: None,
+    layout: Some(MpcntReg::DESC),
     doc: "Management PCIe counters (PRM register MPCNT).",
 };
+
+impl AccessRegister for MpcntReg {
+    const ID: u16 = 0x9051;
+    const INFO: &'static RegisterDesc = &REG_MPCNT;
+}
 
 pub(crate) static REG_MTPPS: RegisterDesc = RegisterDesc {
     name: "MTPPS",
     id: 0x9053,
-    layout: None,
+    layout: Some(MtppsReg::DESC),
     doc: "Management timing: pulse-per-second pin configuration (PRM register MTPPS).",
 };
+
+impl AccessRegister for MtppsReg {
+    const ID: u16 = 0x9053;
+    const INFO: &'static RegisterDesc = &REG_MTPPS;
+}
 
 pub(crate) static REG_MTPPSE: RegisterDesc = RegisterDesc {
     name: "MTPPSE",
     id: 0x9054,
-    layout: None,
+    layout: Some(MtppseReg::DESC),
     doc: "Management timing: pulse-per-second event configuration (PRM register MTPPSE).",
 };
+
+impl AccessRegister for MtppseReg {
+    const ID: u16 = 0x9054;
+    const INFO: &'static RegisterDesc = &REG_MTPPSE;
+}
 
 pub(crate) static REG_MTUTC: RegisterDesc = RegisterDesc {
     name: "MTUTC",
     id: 0x9055,
-    layout: None,
+    layout: Some(MtutcReg::DESC),
     doc: "Management timing: UTC clock adjustment (PRM register MTUTC).",
 };
+
+impl AccessRegister for MtutcReg {
+    const ID: u16 = 0x9055;
+    const INFO: &'static RegisterDesc = &REG_MTUTC;
+}
 
 pub(crate) static REG_MPEGC: RegisterDesc = RegisterDesc {
     name: "MPEGC",
     id: 0x9056,
-    layout: None,
+    layout: Some(MpegcReg::DESC),
     doc: "Management PCIe general configuration (PRM register MPEGC).",
 };
+
+impl AccessRegister for MpegcReg {
+    const ID: u16 = 0x9056;
+    const INFO: &'static RegisterDesc = &REG_MPEGC;
+}
 
 pub(crate) static REG_MPIR: RegisterDesc = RegisterDesc {
     name: "MPIR",
     id: 0x9059,
-    layout: None,
+    layout: Some(MpirReg::DESC),
     doc: "Management PCIe information of a device (PRM register MPIR).",
 };
+
+impl AccessRegister for MpirReg {
+    const ID: u16 = 0x9059;
+    const INFO: &'static RegisterDesc = &REG_MPIR;
+}
 
 pub(crate) static REG_MCQS: RegisterDesc = RegisterDesc {
     name: "MCQS",
@@ -12590,86 +35688,146 @@ impl AccessRegister for McqiReg {
 pub(crate) static REG_MCC: RegisterDesc = RegisterDesc {
     name: "MCC",
     id: 0x9062,
-    layout: None,
+    layout: Some(MccReg::DESC),
     doc: "Management component control (firmware update state machine) (PRM register MCC).",
 };
+
+impl AccessRegister for MccReg {
+    const ID: u16 = 0x9062;
+    const INFO: &'static RegisterDesc = &REG_MCC;
+}
 
 pub(crate) static REG_MCDA: RegisterDesc = RegisterDesc {
     name: "MCDA",
     id: 0x9063,
-    layout: None,
+    layout: Some(McdaReg::DESC),
     doc: "Management component data access (firmware update payload) (PRM register MCDA).",
 };
+
+impl AccessRegister for McdaReg {
+    const ID: u16 = 0x9063;
+    const INFO: &'static RegisterDesc = &REG_MCDA;
+}
 
 pub(crate) static REG_MCAM: RegisterDesc = RegisterDesc {
     name: "MCAM",
     id: 0x907f,
-    layout: None,
+    layout: Some(McamReg::DESC),
     doc: "Management capabilities mask: which management registers and features are supported (PRM register MCAM).",
 };
+
+impl AccessRegister for McamReg {
+    const ID: u16 = 0x907f;
+    const INFO: &'static RegisterDesc = &REG_MCAM;
+}
 
 pub(crate) static REG_MSECQ: RegisterDesc = RegisterDesc {
     name: "MSECQ",
     id: 0x9155,
-    layout: None,
+    layout: Some(MsecqReg::DESC),
     doc: "Management synchronous Ethernet clock query (PRM register MSECQ).",
 };
+
+impl AccessRegister for MsecqReg {
+    const ID: u16 = 0x9155;
+    const INFO: &'static RegisterDesc = &REG_MSECQ;
+}
 
 pub(crate) static REG_MSEES: RegisterDesc = RegisterDesc {
     name: "MSEES",
     id: 0x9156,
-    layout: None,
+    layout: Some(MseesReg::DESC),
     doc: "Management synchronous Ethernet clock source settings (PRM register MSEES).",
 };
+
+impl AccessRegister for MseesReg {
+    const ID: u16 = 0x9156;
+    const INFO: &'static RegisterDesc = &REG_MSEES;
+}
 
 pub(crate) static REG_MIRC: RegisterDesc = RegisterDesc {
     name: "MIRC",
     id: 0x9162,
-    layout: None,
+    layout: Some(MircReg::DESC),
     doc: "Management ISSU reactivation control (PRM register MIRC).",
 };
+
+impl AccessRegister for MircReg {
+    const ID: u16 = 0x9162;
+    const INFO: &'static RegisterDesc = &REG_MIRC;
+}
 
 pub(crate) static REG_MTPTM: RegisterDesc = RegisterDesc {
     name: "MTPTM",
     id: 0x9180,
-    layout: None,
+    layout: Some(MtptmReg::DESC),
     doc: "Management PTP time measurement (PRM register MTPTM).",
 };
+
+impl AccessRegister for MtptmReg {
+    const ID: u16 = 0x9180;
+    const INFO: &'static RegisterDesc = &REG_MTPTM;
+}
 
 pub(crate) static REG_MTCTR: RegisterDesc = RegisterDesc {
     name: "MTCTR",
     id: 0x9181,
-    layout: None,
+    layout: Some(MtctrReg::DESC),
     doc: "Management cross-timestamp trigger (PRM register MTCTR).",
 };
+
+impl AccessRegister for MtctrReg {
+    const ID: u16 = 0x9181;
+    const INFO: &'static RegisterDesc = &REG_MTCTR;
+}
 
 pub(crate) static REG_MRTCQ: RegisterDesc = RegisterDesc {
     name: "MRTCQ",
     id: 0x9182,
-    layout: None,
+    layout: Some(MrtcqReg::DESC),
     doc: "Management real-time clock query (PRM register MRTCQ).",
 };
+
+impl AccessRegister for MrtcqReg {
+    const ID: u16 = 0x9182;
+    const INFO: &'static RegisterDesc = &REG_MRTCQ;
+}
 
 pub(crate) static REG_SBPR: RegisterDesc = RegisterDesc {
     name: "SBPR",
     id: 0xb001,
-    layout: None,
+    layout: Some(SbprReg::DESC),
     doc: "Shared buffer pool configuration (PRM register SBPR).",
 };
+
+impl AccessRegister for SbprReg {
+    const ID: u16 = 0xb001;
+    const INFO: &'static RegisterDesc = &REG_SBPR;
+}
 
 pub(crate) static REG_SBCM: RegisterDesc = RegisterDesc {
     name: "SBCM",
     id: 0xb002,
-    layout: None,
+    layout: Some(SbcmReg::DESC),
     doc: "Shared buffer class management (PRM register SBCM).",
 };
+
+impl AccessRegister for SbcmReg {
+    const ID: u16 = 0xb002;
+    const INFO: &'static RegisterDesc = &REG_SBCM;
+}
 
 pub(crate) static REG_SBCAM: RegisterDesc = RegisterDesc {
     name: "SBCAM",
     id: 0xb01f,
-    layout: None,
+    layout: Some(SbcamReg::DESC),
     doc: "Shared buffer capabilities mask (PRM register SBCAM).",
 };
+
+impl AccessRegister for SbcamReg {
+    const ID: u16 = 0xb01f;
+    const INFO: &'static RegisterDesc = &REG_SBCAM;
+}
 
 pub(crate) static REG_RESOURCE_DUMP: RegisterDesc = RegisterDesc {
     name: "RESOURCE_DUMP",
@@ -12681,20 +35839,35 @@ pub(crate) static REG_RESOURCE_DUMP: RegisterDesc = RegisterDesc {
 pub(crate) static REG_NIC_CAP: RegisterDesc = RegisterDesc {
     name: "NIC_CAP",
     id: 0xc00d,
-    layout: None,
+    layout: Some(NicCapReg::DESC),
     doc: "NIC capability register (PRM register NIC_CAP).",
 };
+
+impl AccessRegister for NicCapReg {
+    const ID: u16 = 0xc00d;
+    const INFO: &'static RegisterDesc = &REG_NIC_CAP;
+}
 
 pub(crate) static REG_DTOR: RegisterDesc = RegisterDesc {
     name: "DTOR",
     id: 0xc00e,
-    layout: None,
+    layout: Some(DtorReg::DESC),
     doc: "Default timeouts register; firmware-advertised timeouts (PRM register DTOR).",
 };
+
+impl AccessRegister for DtorReg {
+    const ID: u16 = 0xc00e;
+    const INFO: &'static RegisterDesc = &REG_DTOR;
+}
 
 pub(crate) static REG_VHCA_ICM_CTRL: RegisterDesc = RegisterDesc {
     name: "VHCA_ICM_CTRL",
     id: 0xc010,
-    layout: None,
+    layout: Some(VhcaIcmCtrlReg::DESC),
     doc: "vHCA ICM memory usage control (PRM register VHCA_ICM_CTRL).",
 };
+
+impl AccessRegister for VhcaIcmCtrlReg {
+    const ID: u16 = 0xc010;
+    const INFO: &'static RegisterDesc = &REG_VHCA_ICM_CTRL;
+}

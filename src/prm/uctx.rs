@@ -605,6 +605,746 @@ static LAYOUT_DESTROY_UCTX_OUT: LayoutDesc = LayoutDesc {
     ],
 };
 
+/// umem
+///
+/// Kernel `struct mlx5_ifc_umem_bits`: 32 bytes (0x100 bits) of big-endian dwords, followed by a variable tail.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct Umem(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<Umem>() == 32);
+
+impl Umem {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_UMEM;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x80..0x81 of `umem` (1 bits; big-endian dword 4, bits 31:31). Kernel `mlx5_ifc_umem_bits.ats`.
+    #[inline]
+    pub const fn ats(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x80, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::ats`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_ats(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x80, 1, raw);
+    }
+
+    /// [`Self::set_ats`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ats(mut self, v: bool) -> Self {
+        self.set_ats(v);
+        self
+    }
+
+    /// PRM bits 0x9b..0xa0 of `umem` (5 bits; big-endian dword 4, bits 4:0). Kernel `mlx5_ifc_umem_bits.log_page_size`.
+    #[inline]
+    pub const fn log_page_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x9b, 5);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_page_size`], keeping every other bit; bits of `v` beyond the field's 5 bits are dropped.
+    #[inline]
+    pub const fn set_log_page_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x9b, 5, raw);
+    }
+
+    /// [`Self::set_log_page_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_page_size(mut self, v: u8) -> Self {
+        self.set_log_page_size(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xc0 of `umem` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_umem_bits.page_offset`.
+    #[inline]
+    pub const fn page_offset(&self) -> u32 {
+        bits::get32(&self.0, 0xa0, 32)
+    }
+
+    /// Sets [`Self::page_offset`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_page_offset(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa0, 32, raw);
+    }
+
+    /// [`Self::set_page_offset`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_page_offset(mut self, v: u32) -> Self {
+        self.set_page_offset(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0x100 of `umem` (64 bits; big-endian, byte 0x18). Kernel `mlx5_ifc_umem_bits.num_of_mtt`.
+    #[inline]
+    pub const fn num_of_mtt(&self) -> u64 {
+        bits::get64(&self.0, 0xc0)
+    }
+
+    /// Sets [`Self::num_of_mtt`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_num_of_mtt(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0xc0, raw);
+    }
+
+    /// [`Self::set_num_of_mtt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_of_mtt(mut self, v: u64) -> Self {
+        self.set_num_of_mtt(v);
+        self
+    }
+
+    /// variable tail of `umem` from PRM bit 0x100 (64 bits per element; big-endian, byte 0x20). Kernel `mlx5_ifc_umem_bits.mtt`.
+    ///
+    /// Element `i` of the tail in `msg`, the whole message (fixed part and tail); `None` when it is not inside `msg`.
+    #[inline]
+    pub fn tail_mtt(msg: &[u8], i: usize) -> Option<&Mtt> {
+        let start = i.checked_mul(8)?.checked_add(32)?;
+        let bytes = msg.get(start..start.checked_add(8)?)?;
+        zerocopy::FromBytes::ref_from_bytes(bytes).ok()
+    }
+
+    /// Element `i` of the tail in `msg`, mutably.
+    #[inline]
+    pub fn tail_mtt_mut(msg: &mut [u8], i: usize) -> Option<&mut Mtt> {
+        let start = i.checked_mul(8)?.checked_add(32)?;
+        let bytes = msg.get_mut(start..start.checked_add(8)?)?;
+        zerocopy::FromBytes::mut_from_bytes(bytes).ok()
+    }
+
+    /// How many whole tail elements a message of `msg_len` bytes holds.
+    #[inline]
+    pub const fn tail_mtt_len(msg_len: usize) -> usize {
+        msg_len.saturating_sub(32) / 8
+    }
+
+    /// Bytes of a message whose tail has `n` elements.
+    #[inline]
+    pub const fn len_with_mtt(n: usize) -> usize {
+        n.saturating_mul(8).saturating_add(32)
+    }
+    /// Where [`Self::ats`] lives: offset, width, count and kind.
+    pub const FIELD_ATS: FieldDesc = FieldDesc { name: "ats", offset: 0x80, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::log_page_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_PAGE_SIZE: FieldDesc = FieldDesc { name: "log_page_size", offset: 0x9b, width: 0x5, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::page_offset`] lives: offset, width, count and kind.
+    pub const FIELD_PAGE_OFFSET: FieldDesc = FieldDesc { name: "page_offset", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_of_mtt`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_OF_MTT: FieldDesc = FieldDesc { name: "num_of_mtt", offset: 0xc0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tail_mtt`] lives: offset, width, count and kind.
+    pub const FIELD_MTT: FieldDesc = FieldDesc { name: "mtt", offset: 0x100, width: 0x40, count: Count::Tail, kind: FieldKind::Layout(Mtt::DESC) };
+}
+
+impl Default for Umem {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for Umem {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for Umem {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_UMEM;
+}
+
+static LAYOUT_UMEM: LayoutDesc = LayoutDesc {
+    name: "umem",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+        Umem::FIELD_ATS,
+        FieldDesc { name: "reserved_at_81", offset: 0x81, width: 0x1a, count: Count::One, kind: FieldKind::Reserved },
+        Umem::FIELD_LOG_PAGE_SIZE,
+        Umem::FIELD_PAGE_OFFSET,
+        Umem::FIELD_NUM_OF_MTT,
+        Umem::FIELD_MTT,
+    ],
+};
+
+/// create_umem_in
+///
+/// Kernel `struct mlx5_ifc_create_umem_in_bits`: 48 bytes (0x180 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CreateUmemIn(pub [u8; 48]);
+
+const _: () = assert!(core::mem::size_of::<CreateUmemIn>() == 48);
+
+impl CreateUmemIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 48;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 48]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CREATE_UMEM_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 48] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `create_umem_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_create_umem_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `create_umem_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_create_umem_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `create_umem_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_create_umem_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x180 of `create_umem_in` (256 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_create_umem_in_bits.umem`.
+    #[inline]
+    pub const fn umem(&self) -> &Umem {
+        let s: &Split<16, 32, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::umem`], mutably.
+    #[inline]
+    pub fn umem_mut(&mut self) -> &mut Umem {
+        let s: &mut Split<16, 32, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::umem`].
+    #[inline]
+    pub const fn set_umem(&mut self, v: &Umem) {
+        bits::put_bytes(&mut self.0, 16, &v.0);
+    }
+
+    /// [`Self::set_umem`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_umem(mut self, v: Umem) -> Self {
+        self.set_umem(&v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::umem`] lives: offset, width, count and kind.
+    pub const FIELD_UMEM: FieldDesc = FieldDesc { name: "umem", offset: 0x80, width: 0x100, count: Count::One, kind: FieldKind::Layout(Umem::DESC) };
+}
+
+impl Default for CreateUmemIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CreateUmemIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CreateUmemIn {
+    const SIZE: usize = 48;
+    const DESC: &'static LayoutDesc = &LAYOUT_CREATE_UMEM_IN;
+}
+
+static LAYOUT_CREATE_UMEM_IN: LayoutDesc = LayoutDesc {
+    name: "create_umem_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x180,
+    doc: "",
+    fields: &[
+        CreateUmemIn::FIELD_OPCODE,
+        CreateUmemIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        CreateUmemIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        CreateUmemIn::FIELD_UMEM,
+    ],
+};
+
+/// create_umem_out
+///
+/// Kernel `struct mlx5_ifc_create_umem_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CreateUmemOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<CreateUmemOut>() == 16);
+
+impl CreateUmemOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CREATE_UMEM_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `create_umem_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_create_umem_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `create_umem_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_create_umem_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x60 of `create_umem_out` (24 bits; big-endian dword 2, bits 23:0). Kernel `mlx5_ifc_create_umem_out_bits.umem_id`.
+    #[inline]
+    pub const fn umem_id(&self) -> u32 {
+        bits::get32(&self.0, 0x48, 24)
+    }
+
+    /// Sets [`Self::umem_id`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_umem_id(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x48, 24, raw);
+    }
+
+    /// [`Self::set_umem_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_umem_id(mut self, v: u32) -> Self {
+        self.set_umem_id(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::umem_id`] lives: offset, width, count and kind.
+    pub const FIELD_UMEM_ID: FieldDesc = FieldDesc { name: "umem_id", offset: 0x48, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CreateUmemOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CreateUmemOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CreateUmemOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_CREATE_UMEM_OUT;
+}
+
+static LAYOUT_CREATE_UMEM_OUT: LayoutDesc = LayoutDesc {
+    name: "create_umem_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        CreateUmemOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        CreateUmemOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        CreateUmemOut::FIELD_UMEM_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// destroy_umem_in
+///
+/// Kernel `struct mlx5_ifc_destroy_umem_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DestroyUmemIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DestroyUmemIn>() == 16);
+
+impl DestroyUmemIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_UMEM_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `destroy_umem_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_destroy_umem_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `destroy_umem_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_destroy_umem_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `destroy_umem_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_destroy_umem_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x48..0x60 of `destroy_umem_in` (24 bits; big-endian dword 2, bits 23:0). Kernel `mlx5_ifc_destroy_umem_in_bits.umem_id`.
+    #[inline]
+    pub const fn umem_id(&self) -> u32 {
+        bits::get32(&self.0, 0x48, 24)
+    }
+
+    /// Sets [`Self::umem_id`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_umem_id(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x48, 24, raw);
+    }
+
+    /// [`Self::set_umem_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_umem_id(mut self, v: u32) -> Self {
+        self.set_umem_id(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::umem_id`] lives: offset, width, count and kind.
+    pub const FIELD_UMEM_ID: FieldDesc = FieldDesc { name: "umem_id", offset: 0x48, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DestroyUmemIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DestroyUmemIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DestroyUmemIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_UMEM_IN;
+}
+
+static LAYOUT_DESTROY_UMEM_IN: LayoutDesc = LayoutDesc {
+    name: "destroy_umem_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DestroyUmemIn::FIELD_OPCODE,
+        DestroyUmemIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        DestroyUmemIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        DestroyUmemIn::FIELD_UMEM_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// destroy_umem_out
+///
+/// Kernel `struct mlx5_ifc_destroy_umem_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DestroyUmemOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DestroyUmemOut>() == 16);
+
+impl DestroyUmemOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_UMEM_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `destroy_umem_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_destroy_umem_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `destroy_umem_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_destroy_umem_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DestroyUmemOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DestroyUmemOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DestroyUmemOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_UMEM_OUT;
+}
+
+static LAYOUT_DESTROY_UMEM_OUT: LayoutDesc = LayoutDesc {
+    name: "destroy_umem_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DestroyUmemOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        DestroyUmemOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
 
 /// Create a user context (uid) with the requested capabilities, as fwctl does on open.
 ///
@@ -659,4 +1399,60 @@ pub(crate) static CMD_DESTROY_UCTX: CommandDesc = CommandDesc {
     op_mods: &[
     ],
     doc: "Destroy a user context created by CREATE_UCTX.",
+};
+
+
+/// Create a user memory registration.
+///
+/// Command `CREATE_UMEM`: opcode `0xa08`, input [`CreateUmemIn`], output [`CreateUmemOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreateUmem;
+
+impl Command for CreateUmem {
+    const DESC: &'static CommandDesc = &CMD_CREATE_UMEM;
+    const OPCODE: u16 = 0xa08;
+    type In = CreateUmemIn;
+    type Out = CreateUmemOut;
+}
+
+pub(crate) static CMD_CREATE_UMEM: CommandDesc = CommandDesc {
+    name: "CREATE_UMEM",
+    opcode: 0xa08,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(CreateUmemIn::DESC),
+    output: Some(CreateUmemOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Create a user memory registration.",
+};
+
+
+/// Destroy a user memory registration.
+///
+/// Command `DESTROY_UMEM`: opcode `0xa0a`, input [`DestroyUmemIn`], output [`DestroyUmemOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DestroyUmem;
+
+impl Command for DestroyUmem {
+    const DESC: &'static CommandDesc = &CMD_DESTROY_UMEM;
+    const OPCODE: u16 = 0xa0a;
+    type In = DestroyUmemIn;
+    type Out = DestroyUmemOut;
+}
+
+pub(crate) static CMD_DESTROY_UMEM: CommandDesc = CommandDesc {
+    name: "DESTROY_UMEM",
+    opcode: 0xa0a,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(DestroyUmemIn::DESC),
+    output: Some(DestroyUmemOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Destroy a user memory registration.",
 };

@@ -3135,6 +3135,11395 @@ static LAYOUT_QUERY_ESW_FUNCTIONS_OUT: LayoutDesc = LayoutDesc {
     ],
 };
 
+/// rq_vhca
+///
+/// Kernel `struct mlx5_ifc_rq_vhca_bits`: 8 bytes (0x40 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct RqVhca(pub [u8; 8]);
+
+const _: () = assert!(core::mem::size_of::<RqVhca>() == 8);
+
+impl RqVhca {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 8;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 8]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RQ_VHCA;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 8] {
+        &self.0
+    }
+
+    /// PRM bits 0x8..0x20 of `rq_vhca` (24 bits; big-endian dword 0, bits 23:0). Kernel `mlx5_ifc_rq_vhca_bits.rq_num`.
+    #[inline]
+    pub const fn rq_num(&self) -> u32 {
+        bits::get32(&self.0, 0x8, 24)
+    }
+
+    /// Sets [`Self::rq_num`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_rq_num(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x8, 24, raw);
+    }
+
+    /// [`Self::set_rq_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rq_num(mut self, v: u32) -> Self {
+        self.set_rq_num(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `rq_vhca` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_rq_vhca_bits.rq_vhca_id`.
+    #[inline]
+    pub const fn rq_vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::rq_vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_rq_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_rq_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rq_vhca_id(mut self, v: u16) -> Self {
+        self.set_rq_vhca_id(v);
+        self
+    }
+    /// Where [`Self::rq_num`] lives: offset, width, count and kind.
+    pub const FIELD_RQ_NUM: FieldDesc = FieldDesc { name: "rq_num", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rq_vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_RQ_VHCA_ID: FieldDesc = FieldDesc { name: "rq_vhca_id", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for RqVhca {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for RqVhca {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for RqVhca {
+    const SIZE: usize = 8;
+    const DESC: &'static LayoutDesc = &LAYOUT_RQ_VHCA;
+}
+
+static LAYOUT_RQ_VHCA: LayoutDesc = LayoutDesc {
+    name: "rq_vhca",
+    kind: LayoutKind::Struct,
+    size_bits: 0x40,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        RqVhca::FIELD_RQ_NUM,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        RqVhca::FIELD_RQ_VHCA_ID,
+    ],
+};
+
+/// cong_control_r_roce_ecn_np
+///
+/// Kernel `struct mlx5_ifc_cong_control_r_roce_ecn_np_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CongControlRRoceEcnNp(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<CongControlRRoceEcnNp>() == 256);
+
+impl CongControlRRoceEcnNp {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CONG_CONTROL_R_ROCE_ECN_NP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0xa0..0xc0 of `cong_control_r_roce_ecn_np` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_np_bits.min_time_between_cnps`.
+    #[inline]
+    pub const fn min_time_between_cnps(&self) -> u32 {
+        bits::get32(&self.0, 0xa0, 32)
+    }
+
+    /// Sets [`Self::min_time_between_cnps`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_min_time_between_cnps(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa0, 32, raw);
+    }
+
+    /// [`Self::set_min_time_between_cnps`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_min_time_between_cnps(mut self, v: u32) -> Self {
+        self.set_min_time_between_cnps(v);
+        self
+    }
+
+    /// PRM bits 0xd2..0xd8 of `cong_control_r_roce_ecn_np` (6 bits; big-endian dword 6, bits 13:8). Kernel `mlx5_ifc_cong_control_r_roce_ecn_np_bits.cnp_dscp`.
+    #[inline]
+    pub const fn cnp_dscp(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xd2, 6);
+        raw as u8
+    }
+
+    /// Sets [`Self::cnp_dscp`], keeping every other bit; bits of `v` beyond the field's 6 bits are dropped.
+    #[inline]
+    pub const fn set_cnp_dscp(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd2, 6, raw);
+    }
+
+    /// [`Self::set_cnp_dscp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cnp_dscp(mut self, v: u8) -> Self {
+        self.set_cnp_dscp(v);
+        self
+    }
+
+    /// PRM bits 0xdc..0xdd of `cong_control_r_roce_ecn_np` (1 bits; big-endian dword 6, bits 3:3). Kernel `mlx5_ifc_cong_control_r_roce_ecn_np_bits.cnp_prio_mode`.
+    #[inline]
+    pub const fn cnp_prio_mode(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xdc, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::cnp_prio_mode`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_cnp_prio_mode(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xdc, 1, raw);
+    }
+
+    /// [`Self::set_cnp_prio_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cnp_prio_mode(mut self, v: bool) -> Self {
+        self.set_cnp_prio_mode(v);
+        self
+    }
+
+    /// PRM bits 0xdd..0xe0 of `cong_control_r_roce_ecn_np` (3 bits; big-endian dword 6, bits 2:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_np_bits.cnp_802p_prio`.
+    #[inline]
+    pub const fn cnp_802p_prio(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xdd, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::cnp_802p_prio`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_cnp_802p_prio(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xdd, 3, raw);
+    }
+
+    /// [`Self::set_cnp_802p_prio`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cnp_802p_prio(mut self, v: u8) -> Self {
+        self.set_cnp_802p_prio(v);
+        self
+    }
+    /// Where [`Self::min_time_between_cnps`] lives: offset, width, count and kind.
+    pub const FIELD_MIN_TIME_BETWEEN_CNPS: FieldDesc = FieldDesc { name: "min_time_between_cnps", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cnp_dscp`] lives: offset, width, count and kind.
+    pub const FIELD_CNP_DSCP: FieldDesc = FieldDesc { name: "cnp_dscp", offset: 0xd2, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cnp_prio_mode`] lives: offset, width, count and kind.
+    pub const FIELD_CNP_PRIO_MODE: FieldDesc = FieldDesc { name: "cnp_prio_mode", offset: 0xdc, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cnp_802p_prio`] lives: offset, width, count and kind.
+    pub const FIELD_CNP_802P_PRIO: FieldDesc = FieldDesc { name: "cnp_802p_prio", offset: 0xdd, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CongControlRRoceEcnNp {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CongControlRRoceEcnNp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CongControlRRoceEcnNp {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_CONG_CONTROL_R_ROCE_ECN_NP;
+}
+
+static LAYOUT_CONG_CONTROL_R_ROCE_ECN_NP: LayoutDesc = LayoutDesc {
+    name: "cong_control_r_roce_ecn_np",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0xa0, count: Count::One, kind: FieldKind::Reserved },
+        CongControlRRoceEcnNp::FIELD_MIN_TIME_BETWEEN_CNPS,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x12, count: Count::One, kind: FieldKind::Reserved },
+        CongControlRRoceEcnNp::FIELD_CNP_DSCP,
+        FieldDesc { name: "reserved_at_d8", offset: 0xd8, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        CongControlRRoceEcnNp::FIELD_CNP_PRIO_MODE,
+        CongControlRRoceEcnNp::FIELD_CNP_802P_PRIO,
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x720, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// cong_control_r_roce_ecn_rp
+///
+/// Kernel `struct mlx5_ifc_cong_control_r_roce_ecn_rp_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CongControlRRoceEcnRp(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<CongControlRRoceEcnRp>() == 256);
+
+impl CongControlRRoceEcnRp {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CONG_CONTROL_R_ROCE_ECN_RP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x64..0x65 of `cong_control_r_roce_ecn_rp` (1 bits; big-endian dword 3, bits 27:27). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.clamp_tgt_rate`.
+    #[inline]
+    pub const fn clamp_tgt_rate(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x64, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::clamp_tgt_rate`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_clamp_tgt_rate(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x64, 1, raw);
+    }
+
+    /// [`Self::set_clamp_tgt_rate`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_clamp_tgt_rate(mut self, v: bool) -> Self {
+        self.set_clamp_tgt_rate(v);
+        self
+    }
+
+    /// PRM bits 0x68..0x69 of `cong_control_r_roce_ecn_rp` (1 bits; big-endian dword 3, bits 23:23). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.clamp_tgt_rate_after_time_inc`.
+    #[inline]
+    pub const fn clamp_tgt_rate_after_time_inc(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x68, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::clamp_tgt_rate_after_time_inc`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_clamp_tgt_rate_after_time_inc(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x68, 1, raw);
+    }
+
+    /// [`Self::set_clamp_tgt_rate_after_time_inc`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_clamp_tgt_rate_after_time_inc(mut self, v: bool) -> Self {
+        self.set_clamp_tgt_rate_after_time_inc(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xc0 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rpg_time_reset`.
+    #[inline]
+    pub const fn rpg_time_reset(&self) -> u32 {
+        bits::get32(&self.0, 0xa0, 32)
+    }
+
+    /// Sets [`Self::rpg_time_reset`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rpg_time_reset(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa0, 32, raw);
+    }
+
+    /// [`Self::set_rpg_time_reset`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rpg_time_reset(mut self, v: u32) -> Self {
+        self.set_rpg_time_reset(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xe0 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rpg_byte_reset`.
+    #[inline]
+    pub const fn rpg_byte_reset(&self) -> u32 {
+        bits::get32(&self.0, 0xc0, 32)
+    }
+
+    /// Sets [`Self::rpg_byte_reset`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rpg_byte_reset(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xc0, 32, raw);
+    }
+
+    /// [`Self::set_rpg_byte_reset`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rpg_byte_reset(mut self, v: u32) -> Self {
+        self.set_rpg_byte_reset(v);
+        self
+    }
+
+    /// PRM bits 0xe0..0x100 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rpg_threshold`.
+    #[inline]
+    pub const fn rpg_threshold(&self) -> u32 {
+        bits::get32(&self.0, 0xe0, 32)
+    }
+
+    /// Sets [`Self::rpg_threshold`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rpg_threshold(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xe0, 32, raw);
+    }
+
+    /// [`Self::set_rpg_threshold`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rpg_threshold(mut self, v: u32) -> Self {
+        self.set_rpg_threshold(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x120 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 8, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rpg_max_rate`.
+    #[inline]
+    pub const fn rpg_max_rate(&self) -> u32 {
+        bits::get32(&self.0, 0x100, 32)
+    }
+
+    /// Sets [`Self::rpg_max_rate`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rpg_max_rate(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x100, 32, raw);
+    }
+
+    /// [`Self::set_rpg_max_rate`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rpg_max_rate(mut self, v: u32) -> Self {
+        self.set_rpg_max_rate(v);
+        self
+    }
+
+    /// PRM bits 0x120..0x140 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 9, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rpg_ai_rate`.
+    #[inline]
+    pub const fn rpg_ai_rate(&self) -> u32 {
+        bits::get32(&self.0, 0x120, 32)
+    }
+
+    /// Sets [`Self::rpg_ai_rate`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rpg_ai_rate(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x120, 32, raw);
+    }
+
+    /// [`Self::set_rpg_ai_rate`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rpg_ai_rate(mut self, v: u32) -> Self {
+        self.set_rpg_ai_rate(v);
+        self
+    }
+
+    /// PRM bits 0x140..0x160 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 10, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rpg_hai_rate`.
+    #[inline]
+    pub const fn rpg_hai_rate(&self) -> u32 {
+        bits::get32(&self.0, 0x140, 32)
+    }
+
+    /// Sets [`Self::rpg_hai_rate`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rpg_hai_rate(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x140, 32, raw);
+    }
+
+    /// [`Self::set_rpg_hai_rate`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rpg_hai_rate(mut self, v: u32) -> Self {
+        self.set_rpg_hai_rate(v);
+        self
+    }
+
+    /// PRM bits 0x160..0x180 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 11, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rpg_gd`.
+    #[inline]
+    pub const fn rpg_gd(&self) -> u32 {
+        bits::get32(&self.0, 0x160, 32)
+    }
+
+    /// Sets [`Self::rpg_gd`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rpg_gd(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x160, 32, raw);
+    }
+
+    /// [`Self::set_rpg_gd`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rpg_gd(mut self, v: u32) -> Self {
+        self.set_rpg_gd(v);
+        self
+    }
+
+    /// PRM bits 0x180..0x1a0 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 12, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rpg_min_dec_fac`.
+    #[inline]
+    pub const fn rpg_min_dec_fac(&self) -> u32 {
+        bits::get32(&self.0, 0x180, 32)
+    }
+
+    /// Sets [`Self::rpg_min_dec_fac`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rpg_min_dec_fac(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x180, 32, raw);
+    }
+
+    /// [`Self::set_rpg_min_dec_fac`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rpg_min_dec_fac(mut self, v: u32) -> Self {
+        self.set_rpg_min_dec_fac(v);
+        self
+    }
+
+    /// PRM bits 0x1a0..0x1c0 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 13, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rpg_min_rate`.
+    #[inline]
+    pub const fn rpg_min_rate(&self) -> u32 {
+        bits::get32(&self.0, 0x1a0, 32)
+    }
+
+    /// Sets [`Self::rpg_min_rate`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rpg_min_rate(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x1a0, 32, raw);
+    }
+
+    /// [`Self::set_rpg_min_rate`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rpg_min_rate(mut self, v: u32) -> Self {
+        self.set_rpg_min_rate(v);
+        self
+    }
+
+    /// PRM bits 0x2a0..0x2c0 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 21, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rate_to_set_on_first_cnp`.
+    #[inline]
+    pub const fn rate_to_set_on_first_cnp(&self) -> u32 {
+        bits::get32(&self.0, 0x2a0, 32)
+    }
+
+    /// Sets [`Self::rate_to_set_on_first_cnp`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rate_to_set_on_first_cnp(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x2a0, 32, raw);
+    }
+
+    /// [`Self::set_rate_to_set_on_first_cnp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rate_to_set_on_first_cnp(mut self, v: u32) -> Self {
+        self.set_rate_to_set_on_first_cnp(v);
+        self
+    }
+
+    /// PRM bits 0x2c0..0x2e0 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 22, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.dce_tcp_g`.
+    #[inline]
+    pub const fn dce_tcp_g(&self) -> u32 {
+        bits::get32(&self.0, 0x2c0, 32)
+    }
+
+    /// Sets [`Self::dce_tcp_g`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_dce_tcp_g(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x2c0, 32, raw);
+    }
+
+    /// [`Self::set_dce_tcp_g`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_dce_tcp_g(mut self, v: u32) -> Self {
+        self.set_dce_tcp_g(v);
+        self
+    }
+
+    /// PRM bits 0x2e0..0x300 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 23, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.dce_tcp_rtt`.
+    #[inline]
+    pub const fn dce_tcp_rtt(&self) -> u32 {
+        bits::get32(&self.0, 0x2e0, 32)
+    }
+
+    /// Sets [`Self::dce_tcp_rtt`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_dce_tcp_rtt(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x2e0, 32, raw);
+    }
+
+    /// [`Self::set_dce_tcp_rtt`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_dce_tcp_rtt(mut self, v: u32) -> Self {
+        self.set_dce_tcp_rtt(v);
+        self
+    }
+
+    /// PRM bits 0x300..0x320 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 24, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.rate_reduce_monitor_period`.
+    #[inline]
+    pub const fn rate_reduce_monitor_period(&self) -> u32 {
+        bits::get32(&self.0, 0x300, 32)
+    }
+
+    /// Sets [`Self::rate_reduce_monitor_period`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_rate_reduce_monitor_period(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x300, 32, raw);
+    }
+
+    /// [`Self::set_rate_reduce_monitor_period`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rate_reduce_monitor_period(mut self, v: u32) -> Self {
+        self.set_rate_reduce_monitor_period(v);
+        self
+    }
+
+    /// PRM bits 0x340..0x360 of `cong_control_r_roce_ecn_rp` (32 bits; big-endian dword 26, bits 31:0). Kernel `mlx5_ifc_cong_control_r_roce_ecn_rp_bits.initial_alpha_value`.
+    #[inline]
+    pub const fn initial_alpha_value(&self) -> u32 {
+        bits::get32(&self.0, 0x340, 32)
+    }
+
+    /// Sets [`Self::initial_alpha_value`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_initial_alpha_value(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x340, 32, raw);
+    }
+
+    /// [`Self::set_initial_alpha_value`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_initial_alpha_value(mut self, v: u32) -> Self {
+        self.set_initial_alpha_value(v);
+        self
+    }
+    /// Where [`Self::clamp_tgt_rate`] lives: offset, width, count and kind.
+    pub const FIELD_CLAMP_TGT_RATE: FieldDesc = FieldDesc { name: "clamp_tgt_rate", offset: 0x64, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::clamp_tgt_rate_after_time_inc`] lives: offset, width, count and kind.
+    pub const FIELD_CLAMP_TGT_RATE_AFTER_TIME_INC: FieldDesc = FieldDesc { name: "clamp_tgt_rate_after_time_inc", offset: 0x68, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rpg_time_reset`] lives: offset, width, count and kind.
+    pub const FIELD_RPG_TIME_RESET: FieldDesc = FieldDesc { name: "rpg_time_reset", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rpg_byte_reset`] lives: offset, width, count and kind.
+    pub const FIELD_RPG_BYTE_RESET: FieldDesc = FieldDesc { name: "rpg_byte_reset", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rpg_threshold`] lives: offset, width, count and kind.
+    pub const FIELD_RPG_THRESHOLD: FieldDesc = FieldDesc { name: "rpg_threshold", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rpg_max_rate`] lives: offset, width, count and kind.
+    pub const FIELD_RPG_MAX_RATE: FieldDesc = FieldDesc { name: "rpg_max_rate", offset: 0x100, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rpg_ai_rate`] lives: offset, width, count and kind.
+    pub const FIELD_RPG_AI_RATE: FieldDesc = FieldDesc { name: "rpg_ai_rate", offset: 0x120, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rpg_hai_rate`] lives: offset, width, count and kind.
+    pub const FIELD_RPG_HAI_RATE: FieldDesc = FieldDesc { name: "rpg_hai_rate", offset: 0x140, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rpg_gd`] lives: offset, width, count and kind.
+    pub const FIELD_RPG_GD: FieldDesc = FieldDesc { name: "rpg_gd", offset: 0x160, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rpg_min_dec_fac`] lives: offset, width, count and kind.
+    pub const FIELD_RPG_MIN_DEC_FAC: FieldDesc = FieldDesc { name: "rpg_min_dec_fac", offset: 0x180, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rpg_min_rate`] lives: offset, width, count and kind.
+    pub const FIELD_RPG_MIN_RATE: FieldDesc = FieldDesc { name: "rpg_min_rate", offset: 0x1a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rate_to_set_on_first_cnp`] lives: offset, width, count and kind.
+    pub const FIELD_RATE_TO_SET_ON_FIRST_CNP: FieldDesc = FieldDesc { name: "rate_to_set_on_first_cnp", offset: 0x2a0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dce_tcp_g`] lives: offset, width, count and kind.
+    pub const FIELD_DCE_TCP_G: FieldDesc = FieldDesc { name: "dce_tcp_g", offset: 0x2c0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::dce_tcp_rtt`] lives: offset, width, count and kind.
+    pub const FIELD_DCE_TCP_RTT: FieldDesc = FieldDesc { name: "dce_tcp_rtt", offset: 0x2e0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::rate_reduce_monitor_period`] lives: offset, width, count and kind.
+    pub const FIELD_RATE_REDUCE_MONITOR_PERIOD: FieldDesc = FieldDesc { name: "rate_reduce_monitor_period", offset: 0x300, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::initial_alpha_value`] lives: offset, width, count and kind.
+    pub const FIELD_INITIAL_ALPHA_VALUE: FieldDesc = FieldDesc { name: "initial_alpha_value", offset: 0x340, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CongControlRRoceEcnRp {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CongControlRRoceEcnRp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CongControlRRoceEcnRp {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_CONG_CONTROL_R_ROCE_ECN_RP;
+}
+
+static LAYOUT_CONG_CONTROL_R_ROCE_ECN_RP: LayoutDesc = LayoutDesc {
+    name: "cong_control_r_roce_ecn_rp",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        CongControlRRoceEcnRp::FIELD_CLAMP_TGT_RATE,
+        FieldDesc { name: "reserved_at_65", offset: 0x65, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        CongControlRRoceEcnRp::FIELD_CLAMP_TGT_RATE_AFTER_TIME_INC,
+        FieldDesc { name: "reserved_at_69", offset: 0x69, width: 0x17, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        CongControlRRoceEcnRp::FIELD_RPG_TIME_RESET,
+        CongControlRRoceEcnRp::FIELD_RPG_BYTE_RESET,
+        CongControlRRoceEcnRp::FIELD_RPG_THRESHOLD,
+        CongControlRRoceEcnRp::FIELD_RPG_MAX_RATE,
+        CongControlRRoceEcnRp::FIELD_RPG_AI_RATE,
+        CongControlRRoceEcnRp::FIELD_RPG_HAI_RATE,
+        CongControlRRoceEcnRp::FIELD_RPG_GD,
+        CongControlRRoceEcnRp::FIELD_RPG_MIN_DEC_FAC,
+        CongControlRRoceEcnRp::FIELD_RPG_MIN_RATE,
+        FieldDesc { name: "reserved_at_1c0", offset: 0x1c0, width: 0xe0, count: Count::One, kind: FieldKind::Reserved },
+        CongControlRRoceEcnRp::FIELD_RATE_TO_SET_ON_FIRST_CNP,
+        CongControlRRoceEcnRp::FIELD_DCE_TCP_G,
+        CongControlRRoceEcnRp::FIELD_DCE_TCP_RTT,
+        CongControlRRoceEcnRp::FIELD_RATE_REDUCE_MONITOR_PERIOD,
+        FieldDesc { name: "reserved_at_320", offset: 0x320, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        CongControlRRoceEcnRp::FIELD_INITIAL_ALPHA_VALUE,
+        FieldDesc { name: "reserved_at_360", offset: 0x360, width: 0x4a0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// cong_control_r_roce_general
+///
+/// Kernel `struct mlx5_ifc_cong_control_r_roce_general_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CongControlRRoceGeneral(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<CongControlRRoceGeneral>() == 256);
+
+impl CongControlRRoceGeneral {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CONG_CONTROL_R_ROCE_GENERAL;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x90..0x91 of `cong_control_r_roce_general` (1 bits; big-endian dword 4, bits 15:15). Kernel `mlx5_ifc_cong_control_r_roce_general_bits.rtt_resp_dscp_valid`.
+    #[inline]
+    pub const fn rtt_resp_dscp_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x90, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::rtt_resp_dscp_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_rtt_resp_dscp_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 1, raw);
+    }
+
+    /// [`Self::set_rtt_resp_dscp_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rtt_resp_dscp_valid(mut self, v: bool) -> Self {
+        self.set_rtt_resp_dscp_valid(v);
+        self
+    }
+
+    /// PRM bits 0x9a..0xa0 of `cong_control_r_roce_general` (6 bits; big-endian dword 4, bits 5:0). Kernel `mlx5_ifc_cong_control_r_roce_general_bits.rtt_resp_dscp`.
+    #[inline]
+    pub const fn rtt_resp_dscp(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x9a, 6);
+        raw as u8
+    }
+
+    /// Sets [`Self::rtt_resp_dscp`], keeping every other bit; bits of `v` beyond the field's 6 bits are dropped.
+    #[inline]
+    pub const fn set_rtt_resp_dscp(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x9a, 6, raw);
+    }
+
+    /// [`Self::set_rtt_resp_dscp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_rtt_resp_dscp(mut self, v: u8) -> Self {
+        self.set_rtt_resp_dscp(v);
+        self
+    }
+    /// Where [`Self::rtt_resp_dscp_valid`] lives: offset, width, count and kind.
+    pub const FIELD_RTT_RESP_DSCP_VALID: FieldDesc = FieldDesc { name: "rtt_resp_dscp_valid", offset: 0x90, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::rtt_resp_dscp`] lives: offset, width, count and kind.
+    pub const FIELD_RTT_RESP_DSCP: FieldDesc = FieldDesc { name: "rtt_resp_dscp", offset: 0x9a, width: 0x6, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CongControlRRoceGeneral {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CongControlRRoceGeneral {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CongControlRRoceGeneral {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_CONG_CONTROL_R_ROCE_GENERAL;
+}
+
+static LAYOUT_CONG_CONTROL_R_ROCE_GENERAL: LayoutDesc = LayoutDesc {
+    name: "cong_control_r_roce_general",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        CongControlRRoceGeneral::FIELD_RTT_RESP_DSCP_VALID,
+        FieldDesc { name: "reserved_at_91", offset: 0x91, width: 0x9, count: Count::One, kind: FieldKind::Reserved },
+        CongControlRRoceGeneral::FIELD_RTT_RESP_DSCP,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x760, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// field_select_r_roce_np
+///
+/// Kernel `struct mlx5_ifc_field_select_r_roce_np_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct FieldSelectRRoceNp(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<FieldSelectRRoceNp>() == 4);
+
+impl FieldSelectRRoceNp {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_FIELD_SELECT_R_ROCE_NP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `field_select_r_roce_np` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_field_select_r_roce_np_bits.field_select_r_roce_np`.
+    #[inline]
+    pub const fn field_select_r_roce_np(&self) -> u32 {
+        bits::get32(&self.0, 0x0, 32)
+    }
+
+    /// Sets [`Self::field_select_r_roce_np`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_field_select_r_roce_np(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x0, 32, raw);
+    }
+
+    /// [`Self::set_field_select_r_roce_np`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_field_select_r_roce_np(mut self, v: u32) -> Self {
+        self.set_field_select_r_roce_np(v);
+        self
+    }
+    /// Where [`Self::field_select_r_roce_np`] lives: offset, width, count and kind.
+    pub const FIELD_FIELD_SELECT_R_ROCE_NP: FieldDesc = FieldDesc { name: "field_select_r_roce_np", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for FieldSelectRRoceNp {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for FieldSelectRRoceNp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for FieldSelectRRoceNp {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_FIELD_SELECT_R_ROCE_NP;
+}
+
+static LAYOUT_FIELD_SELECT_R_ROCE_NP: LayoutDesc = LayoutDesc {
+    name: "field_select_r_roce_np",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        FieldSelectRRoceNp::FIELD_FIELD_SELECT_R_ROCE_NP,
+    ],
+};
+
+/// field_select_r_roce_rp
+///
+/// Kernel `struct mlx5_ifc_field_select_r_roce_rp_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct FieldSelectRRoceRp(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<FieldSelectRRoceRp>() == 4);
+
+impl FieldSelectRRoceRp {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_FIELD_SELECT_R_ROCE_RP;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `field_select_r_roce_rp` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_field_select_r_roce_rp_bits.field_select_r_roce_rp`.
+    #[inline]
+    pub const fn field_select_r_roce_rp(&self) -> u32 {
+        bits::get32(&self.0, 0x0, 32)
+    }
+
+    /// Sets [`Self::field_select_r_roce_rp`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_field_select_r_roce_rp(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x0, 32, raw);
+    }
+
+    /// [`Self::set_field_select_r_roce_rp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_field_select_r_roce_rp(mut self, v: u32) -> Self {
+        self.set_field_select_r_roce_rp(v);
+        self
+    }
+    /// Where [`Self::field_select_r_roce_rp`] lives: offset, width, count and kind.
+    pub const FIELD_FIELD_SELECT_R_ROCE_RP: FieldDesc = FieldDesc { name: "field_select_r_roce_rp", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for FieldSelectRRoceRp {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for FieldSelectRRoceRp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for FieldSelectRRoceRp {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_FIELD_SELECT_R_ROCE_RP;
+}
+
+static LAYOUT_FIELD_SELECT_R_ROCE_RP: LayoutDesc = LayoutDesc {
+    name: "field_select_r_roce_rp",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        FieldSelectRRoceRp::FIELD_FIELD_SELECT_R_ROCE_RP,
+    ],
+};
+
+/// roce_addr_layout
+///
+/// Kernel `struct mlx5_ifc_roce_addr_layout_bits`: 32 bytes (0x100 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct RoceAddrLayout(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<RoceAddrLayout>() == 32);
+
+impl RoceAddrLayout {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ROCE_ADDR_LAYOUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x80 of `roce_addr_layout` (16 elements of 8 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_roce_addr_layout_bits.source_l3_address`.
+    ///
+    /// Element `i`, or `None` when `i >= 16`.
+    #[inline]
+    pub const fn source_l3_address(&self, i: usize) -> Option<u8> {
+        if i >= 16 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, i * 8, 8);
+        Some(raw as u8)
+    }
+
+    /// Sets element `i` of [`Self::source_l3_address`], keeping every other bit; an error when `i >= 16`.
+    #[inline]
+    pub const fn set_source_l3_address(&mut self, i: usize, v: u8) -> Result<(), OutOfRange> {
+        if i >= 16 {
+            return Err(OutOfRange { index: i, len: 16 });
+        }
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, i * 8, 8, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::source_l3_address`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_source_l3_address(mut self, v: [u8; 16]) -> Self {
+        let mut i = 0;
+        while i < 16 {
+            // PANIC: `i < 16`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_source_l3_address(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// [`Self::source_l3_address`] as bytes, zero-copy.
+    #[inline]
+    pub const fn source_l3_address_bytes(&self) -> &[u8; 16] {
+        let s: &Split<0, 16, 16> = zerocopy::transmute_ref!(&self.0);
+        s.middle()
+    }
+
+    /// [`Self::source_l3_address_bytes`], mutably.
+    #[inline]
+    pub fn source_l3_address_bytes_mut(&mut self) -> &mut [u8; 16] {
+        let s: &mut Split<0, 16, 16> = zerocopy::transmute_mut!(&mut self.0);
+        s.middle_mut()
+    }
+
+    /// PRM bits 0x83..0x84 of `roce_addr_layout` (1 bits; big-endian dword 4, bits 28:28). Kernel `mlx5_ifc_roce_addr_layout_bits.vlan_valid`.
+    #[inline]
+    pub const fn vlan_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x83, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vlan_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vlan_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x83, 1, raw);
+    }
+
+    /// [`Self::set_vlan_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vlan_valid(mut self, v: bool) -> Self {
+        self.set_vlan_valid(v);
+        self
+    }
+
+    /// PRM bits 0x84..0x90 of `roce_addr_layout` (12 bits; big-endian dword 4, bits 27:16). Kernel `mlx5_ifc_roce_addr_layout_bits.vlan_id`.
+    #[inline]
+    pub const fn vlan_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x84, 12);
+        raw as u16
+    }
+
+    /// Sets [`Self::vlan_id`], keeping every other bit; bits of `v` beyond the field's 12 bits are dropped.
+    #[inline]
+    pub const fn set_vlan_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x84, 12, raw);
+    }
+
+    /// [`Self::set_vlan_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vlan_id(mut self, v: u16) -> Self {
+        self.set_vlan_id(v);
+        self
+    }
+
+    /// PRM bits 0x90..0xa0 of `roce_addr_layout` (16 bits; big-endian dword 4, bits 15:0). Kernel `mlx5_ifc_roce_addr_layout_bits.source_mac_47_32`.
+    #[inline]
+    pub const fn source_mac_47_32(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x90, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::source_mac_47_32`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_source_mac_47_32(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 16, raw);
+    }
+
+    /// [`Self::set_source_mac_47_32`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_source_mac_47_32(mut self, v: u16) -> Self {
+        self.set_source_mac_47_32(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xc0 of `roce_addr_layout` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_roce_addr_layout_bits.source_mac_31_0`.
+    #[inline]
+    pub const fn source_mac_31_0(&self) -> u32 {
+        bits::get32(&self.0, 0xa0, 32)
+    }
+
+    /// Sets [`Self::source_mac_31_0`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_source_mac_31_0(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa0, 32, raw);
+    }
+
+    /// [`Self::set_source_mac_31_0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_source_mac_31_0(mut self, v: u32) -> Self {
+        self.set_source_mac_31_0(v);
+        self
+    }
+
+    /// PRM bits 0xd4..0xd8 of `roce_addr_layout` (4 bits; big-endian dword 6, bits 11:8). Kernel `mlx5_ifc_roce_addr_layout_bits.roce_l3_type`.
+    #[inline]
+    pub const fn roce_l3_type(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xd4, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::roce_l3_type`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_roce_l3_type(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd4, 4, raw);
+    }
+
+    /// [`Self::set_roce_l3_type`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_l3_type(mut self, v: u8) -> Self {
+        self.set_roce_l3_type(v);
+        self
+    }
+
+    /// PRM bits 0xd8..0xe0 of `roce_addr_layout` (8 bits; big-endian dword 6, bits 7:0). Kernel `mlx5_ifc_roce_addr_layout_bits.roce_version`.
+    #[inline]
+    pub const fn roce_version(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0xd8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::roce_version`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_roce_version(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xd8, 8, raw);
+    }
+
+    /// [`Self::set_roce_version`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_version(mut self, v: u8) -> Self {
+        self.set_roce_version(v);
+        self
+    }
+    /// Where [`Self::source_l3_address`] lives: offset, width, count and kind.
+    pub const FIELD_SOURCE_L3_ADDRESS: FieldDesc = FieldDesc { name: "source_l3_address", offset: 0x0, width: 0x8, count: Count::Fixed(16), kind: FieldKind::Uint };
+    /// Where [`Self::vlan_valid`] lives: offset, width, count and kind.
+    pub const FIELD_VLAN_VALID: FieldDesc = FieldDesc { name: "vlan_valid", offset: 0x83, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vlan_id`] lives: offset, width, count and kind.
+    pub const FIELD_VLAN_ID: FieldDesc = FieldDesc { name: "vlan_id", offset: 0x84, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::source_mac_47_32`] lives: offset, width, count and kind.
+    pub const FIELD_SOURCE_MAC_47_32: FieldDesc = FieldDesc { name: "source_mac_47_32", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::source_mac_31_0`] lives: offset, width, count and kind.
+    pub const FIELD_SOURCE_MAC_31_0: FieldDesc = FieldDesc { name: "source_mac_31_0", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::roce_l3_type`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_L3_TYPE: FieldDesc = FieldDesc { name: "roce_l3_type", offset: 0xd4, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::roce_version`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_VERSION: FieldDesc = FieldDesc { name: "roce_version", offset: 0xd8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for RoceAddrLayout {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for RoceAddrLayout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for RoceAddrLayout {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_ROCE_ADDR_LAYOUT;
+}
+
+static LAYOUT_ROCE_ADDR_LAYOUT: LayoutDesc = LayoutDesc {
+    name: "roce_addr_layout",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        RoceAddrLayout::FIELD_SOURCE_L3_ADDRESS,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x3, count: Count::One, kind: FieldKind::Reserved },
+        RoceAddrLayout::FIELD_VLAN_VALID,
+        RoceAddrLayout::FIELD_VLAN_ID,
+        RoceAddrLayout::FIELD_SOURCE_MAC_47_32,
+        RoceAddrLayout::FIELD_SOURCE_MAC_31_0,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x14, count: Count::One, kind: FieldKind::Reserved },
+        RoceAddrLayout::FIELD_ROCE_L3_TYPE,
+        RoceAddrLayout::FIELD_ROCE_VERSION,
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// vport_element
+///
+/// Kernel `struct mlx5_ifc_vport_element_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct VportElement(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<VportElement>() == 4);
+
+impl VportElement {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_VPORT_ELEMENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x4..0x5 of `vport_element` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_vport_element_bits.eswitch_owner_vhca_id_valid`.
+    #[inline]
+    pub const fn eswitch_owner_vhca_id_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::eswitch_owner_vhca_id_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_eswitch_owner_vhca_id_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_eswitch_owner_vhca_id_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eswitch_owner_vhca_id_valid(mut self, v: bool) -> Self {
+        self.set_eswitch_owner_vhca_id_valid(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x10 of `vport_element` (11 bits; big-endian dword 0, bits 26:16). Kernel `mlx5_ifc_vport_element_bits.eswitch_owner_vhca_id`.
+    #[inline]
+    pub const fn eswitch_owner_vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x5, 11);
+        raw as u16
+    }
+
+    /// Sets [`Self::eswitch_owner_vhca_id`], keeping every other bit; bits of `v` beyond the field's 11 bits are dropped.
+    #[inline]
+    pub const fn set_eswitch_owner_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 11, raw);
+    }
+
+    /// [`Self::set_eswitch_owner_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eswitch_owner_vhca_id(mut self, v: u16) -> Self {
+        self.set_eswitch_owner_vhca_id(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `vport_element` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_vport_element_bits.vport_number`.
+    #[inline]
+    pub const fn vport_number(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vport_number`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vport_number(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_vport_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_number(mut self, v: u16) -> Self {
+        self.set_vport_number(v);
+        self
+    }
+    /// Where [`Self::eswitch_owner_vhca_id_valid`] lives: offset, width, count and kind.
+    pub const FIELD_ESWITCH_OWNER_VHCA_ID_VALID: FieldDesc = FieldDesc { name: "eswitch_owner_vhca_id_valid", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::eswitch_owner_vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_ESWITCH_OWNER_VHCA_ID: FieldDesc = FieldDesc { name: "eswitch_owner_vhca_id", offset: 0x5, width: 0xb, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUMBER: FieldDesc = FieldDesc { name: "vport_number", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for VportElement {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for VportElement {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for VportElement {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_VPORT_ELEMENT;
+}
+
+static LAYOUT_VPORT_ELEMENT: LayoutDesc = LayoutDesc {
+    name: "vport_element",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Reserved },
+        VportElement::FIELD_ESWITCH_OWNER_VHCA_ID_VALID,
+        VportElement::FIELD_ESWITCH_OWNER_VHCA_ID,
+        VportElement::FIELD_VPORT_NUMBER,
+    ],
+};
+
+/// vport_tc_element
+///
+/// Kernel `struct mlx5_ifc_vport_tc_element_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct VportTcElement(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<VportTcElement>() == 4);
+
+impl VportTcElement {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_VPORT_TC_ELEMENT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x4 of `vport_tc_element` (4 bits; big-endian dword 0, bits 31:28). Kernel `mlx5_ifc_vport_tc_element_bits.traffic_class`.
+    #[inline]
+    pub const fn traffic_class(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::traffic_class`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_traffic_class(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 4, raw);
+    }
+
+    /// [`Self::set_traffic_class`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_traffic_class(mut self, v: u8) -> Self {
+        self.set_traffic_class(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `vport_tc_element` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_vport_tc_element_bits.eswitch_owner_vhca_id_valid`.
+    #[inline]
+    pub const fn eswitch_owner_vhca_id_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::eswitch_owner_vhca_id_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_eswitch_owner_vhca_id_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_eswitch_owner_vhca_id_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eswitch_owner_vhca_id_valid(mut self, v: bool) -> Self {
+        self.set_eswitch_owner_vhca_id_valid(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x10 of `vport_tc_element` (11 bits; big-endian dword 0, bits 26:16). Kernel `mlx5_ifc_vport_tc_element_bits.eswitch_owner_vhca_id`.
+    #[inline]
+    pub const fn eswitch_owner_vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x5, 11);
+        raw as u16
+    }
+
+    /// Sets [`Self::eswitch_owner_vhca_id`], keeping every other bit; bits of `v` beyond the field's 11 bits are dropped.
+    #[inline]
+    pub const fn set_eswitch_owner_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 11, raw);
+    }
+
+    /// [`Self::set_eswitch_owner_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_eswitch_owner_vhca_id(mut self, v: u16) -> Self {
+        self.set_eswitch_owner_vhca_id(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `vport_tc_element` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_vport_tc_element_bits.vport_number`.
+    #[inline]
+    pub const fn vport_number(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vport_number`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vport_number(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_vport_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_number(mut self, v: u16) -> Self {
+        self.set_vport_number(v);
+        self
+    }
+    /// Where [`Self::traffic_class`] lives: offset, width, count and kind.
+    pub const FIELD_TRAFFIC_CLASS: FieldDesc = FieldDesc { name: "traffic_class", offset: 0x0, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::eswitch_owner_vhca_id_valid`] lives: offset, width, count and kind.
+    pub const FIELD_ESWITCH_OWNER_VHCA_ID_VALID: FieldDesc = FieldDesc { name: "eswitch_owner_vhca_id_valid", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::eswitch_owner_vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_ESWITCH_OWNER_VHCA_ID: FieldDesc = FieldDesc { name: "eswitch_owner_vhca_id", offset: 0x5, width: 0xb, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUMBER: FieldDesc = FieldDesc { name: "vport_number", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for VportTcElement {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for VportTcElement {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for VportTcElement {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_VPORT_TC_ELEMENT;
+}
+
+static LAYOUT_VPORT_TC_ELEMENT: LayoutDesc = LayoutDesc {
+    name: "vport_tc_element",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        VportTcElement::FIELD_TRAFFIC_CLASS,
+        VportTcElement::FIELD_ESWITCH_OWNER_VHCA_ID_VALID,
+        VportTcElement::FIELD_ESWITCH_OWNER_VHCA_ID,
+        VportTcElement::FIELD_VPORT_NUMBER,
+    ],
+};
+
+/// esw_vport_context
+///
+/// Kernel `struct mlx5_ifc_esw_vport_context_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct EswVportContext(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<EswVportContext>() == 256);
+
+impl EswVportContext {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ESW_VPORT_CONTEXT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `esw_vport_context` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_esw_vport_context_bits.fdb_to_vport_reg_c`.
+    #[inline]
+    pub const fn fdb_to_vport_reg_c(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fdb_to_vport_reg_c`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fdb_to_vport_reg_c(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_fdb_to_vport_reg_c`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_to_vport_reg_c(mut self, v: bool) -> Self {
+        self.set_fdb_to_vport_reg_c(v);
+        self
+    }
+
+    /// PRM bits 0x3..0x4 of `esw_vport_context` (1 bits; big-endian dword 0, bits 28:28). Kernel `mlx5_ifc_esw_vport_context_bits.vport_svlan_strip`.
+    #[inline]
+    pub const fn vport_svlan_strip(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_svlan_strip`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_svlan_strip(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x3, 1, raw);
+    }
+
+    /// [`Self::set_vport_svlan_strip`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_svlan_strip(mut self, v: bool) -> Self {
+        self.set_vport_svlan_strip(v);
+        self
+    }
+
+    /// PRM bits 0x4..0x5 of `esw_vport_context` (1 bits; big-endian dword 0, bits 27:27). Kernel `mlx5_ifc_esw_vport_context_bits.vport_cvlan_strip`.
+    #[inline]
+    pub const fn vport_cvlan_strip(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x4, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_cvlan_strip`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_cvlan_strip(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4, 1, raw);
+    }
+
+    /// [`Self::set_vport_cvlan_strip`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_cvlan_strip(mut self, v: bool) -> Self {
+        self.set_vport_cvlan_strip(v);
+        self
+    }
+
+    /// PRM bits 0x5..0x6 of `esw_vport_context` (1 bits; big-endian dword 0, bits 26:26). Kernel `mlx5_ifc_esw_vport_context_bits.vport_svlan_insert`.
+    #[inline]
+    pub const fn vport_svlan_insert(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x5, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_svlan_insert`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_svlan_insert(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5, 1, raw);
+    }
+
+    /// [`Self::set_vport_svlan_insert`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_svlan_insert(mut self, v: bool) -> Self {
+        self.set_vport_svlan_insert(v);
+        self
+    }
+
+    /// PRM bits 0x6..0x8 of `esw_vport_context` (2 bits; big-endian dword 0, bits 25:24). Kernel `mlx5_ifc_esw_vport_context_bits.vport_cvlan_insert`.
+    #[inline]
+    pub const fn vport_cvlan_insert(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x6, 2);
+        raw as u8
+    }
+
+    /// Sets [`Self::vport_cvlan_insert`], keeping every other bit; bits of `v` beyond the field's 2 bits are dropped.
+    #[inline]
+    pub const fn set_vport_cvlan_insert(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x6, 2, raw);
+    }
+
+    /// [`Self::set_vport_cvlan_insert`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_cvlan_insert(mut self, v: u8) -> Self {
+        self.set_vport_cvlan_insert(v);
+        self
+    }
+
+    /// PRM bits 0x8..0x10 of `esw_vport_context` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_esw_vport_context_bits.fdb_to_vport_reg_c_id`.
+    #[inline]
+    pub const fn fdb_to_vport_reg_c_id(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x8, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::fdb_to_vport_reg_c_id`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_fdb_to_vport_reg_c_id(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+    }
+
+    /// [`Self::set_fdb_to_vport_reg_c_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_to_vport_reg_c_id(mut self, v: u8) -> Self {
+        self.set_fdb_to_vport_reg_c_id(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `esw_vport_context` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_esw_vport_context_bits.svlan_cfi`.
+    #[inline]
+    pub const fn svlan_cfi(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::svlan_cfi`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_svlan_cfi(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_svlan_cfi`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_svlan_cfi(mut self, v: bool) -> Self {
+        self.set_svlan_cfi(v);
+        self
+    }
+
+    /// PRM bits 0x41..0x44 of `esw_vport_context` (3 bits; big-endian dword 2, bits 30:28). Kernel `mlx5_ifc_esw_vport_context_bits.svlan_pcp`.
+    #[inline]
+    pub const fn svlan_pcp(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x41, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::svlan_pcp`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_svlan_pcp(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x41, 3, raw);
+    }
+
+    /// [`Self::set_svlan_pcp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_svlan_pcp(mut self, v: u8) -> Self {
+        self.set_svlan_pcp(v);
+        self
+    }
+
+    /// PRM bits 0x44..0x50 of `esw_vport_context` (12 bits; big-endian dword 2, bits 27:16). Kernel `mlx5_ifc_esw_vport_context_bits.svlan_id`.
+    #[inline]
+    pub const fn svlan_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x44, 12);
+        raw as u16
+    }
+
+    /// Sets [`Self::svlan_id`], keeping every other bit; bits of `v` beyond the field's 12 bits are dropped.
+    #[inline]
+    pub const fn set_svlan_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x44, 12, raw);
+    }
+
+    /// [`Self::set_svlan_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_svlan_id(mut self, v: u16) -> Self {
+        self.set_svlan_id(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x51 of `esw_vport_context` (1 bits; big-endian dword 2, bits 15:15). Kernel `mlx5_ifc_esw_vport_context_bits.cvlan_cfi`.
+    #[inline]
+    pub const fn cvlan_cfi(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x50, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::cvlan_cfi`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_cvlan_cfi(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 1, raw);
+    }
+
+    /// [`Self::set_cvlan_cfi`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cvlan_cfi(mut self, v: bool) -> Self {
+        self.set_cvlan_cfi(v);
+        self
+    }
+
+    /// PRM bits 0x51..0x54 of `esw_vport_context` (3 bits; big-endian dword 2, bits 14:12). Kernel `mlx5_ifc_esw_vport_context_bits.cvlan_pcp`.
+    #[inline]
+    pub const fn cvlan_pcp(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x51, 3);
+        raw as u8
+    }
+
+    /// Sets [`Self::cvlan_pcp`], keeping every other bit; bits of `v` beyond the field's 3 bits are dropped.
+    #[inline]
+    pub const fn set_cvlan_pcp(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x51, 3, raw);
+    }
+
+    /// [`Self::set_cvlan_pcp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cvlan_pcp(mut self, v: u8) -> Self {
+        self.set_cvlan_pcp(v);
+        self
+    }
+
+    /// PRM bits 0x54..0x60 of `esw_vport_context` (12 bits; big-endian dword 2, bits 11:0). Kernel `mlx5_ifc_esw_vport_context_bits.cvlan_id`.
+    #[inline]
+    pub const fn cvlan_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x54, 12);
+        raw as u16
+    }
+
+    /// Sets [`Self::cvlan_id`], keeping every other bit; bits of `v` beyond the field's 12 bits are dropped.
+    #[inline]
+    pub const fn set_cvlan_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x54, 12, raw);
+    }
+
+    /// [`Self::set_cvlan_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cvlan_id(mut self, v: u16) -> Self {
+        self.set_cvlan_id(v);
+        self
+    }
+
+    /// PRM bits 0x780..0x7c0 of `esw_vport_context` (64 bits; big-endian, byte 0xf0). Kernel `mlx5_ifc_esw_vport_context_bits.sw_steering_vport_icm_address_rx`.
+    #[inline]
+    pub const fn sw_steering_vport_icm_address_rx(&self) -> u64 {
+        bits::get64(&self.0, 0x780)
+    }
+
+    /// Sets [`Self::sw_steering_vport_icm_address_rx`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_sw_steering_vport_icm_address_rx(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x780, raw);
+    }
+
+    /// [`Self::set_sw_steering_vport_icm_address_rx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_steering_vport_icm_address_rx(mut self, v: u64) -> Self {
+        self.set_sw_steering_vport_icm_address_rx(v);
+        self
+    }
+
+    /// PRM bits 0x7c0..0x800 of `esw_vport_context` (64 bits; big-endian, byte 0xf8). Kernel `mlx5_ifc_esw_vport_context_bits.sw_steering_vport_icm_address_tx`.
+    #[inline]
+    pub const fn sw_steering_vport_icm_address_tx(&self) -> u64 {
+        bits::get64(&self.0, 0x7c0)
+    }
+
+    /// Sets [`Self::sw_steering_vport_icm_address_tx`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_sw_steering_vport_icm_address_tx(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x7c0, raw);
+    }
+
+    /// [`Self::set_sw_steering_vport_icm_address_tx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_sw_steering_vport_icm_address_tx(mut self, v: u64) -> Self {
+        self.set_sw_steering_vport_icm_address_tx(v);
+        self
+    }
+    /// Where [`Self::fdb_to_vport_reg_c`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_TO_VPORT_REG_C: FieldDesc = FieldDesc { name: "fdb_to_vport_reg_c", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_svlan_strip`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_SVLAN_STRIP: FieldDesc = FieldDesc { name: "vport_svlan_strip", offset: 0x3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_cvlan_strip`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_CVLAN_STRIP: FieldDesc = FieldDesc { name: "vport_cvlan_strip", offset: 0x4, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_svlan_insert`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_SVLAN_INSERT: FieldDesc = FieldDesc { name: "vport_svlan_insert", offset: 0x5, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_cvlan_insert`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_CVLAN_INSERT: FieldDesc = FieldDesc { name: "vport_cvlan_insert", offset: 0x6, width: 0x2, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::fdb_to_vport_reg_c_id`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_TO_VPORT_REG_C_ID: FieldDesc = FieldDesc { name: "fdb_to_vport_reg_c_id", offset: 0x8, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::svlan_cfi`] lives: offset, width, count and kind.
+    pub const FIELD_SVLAN_CFI: FieldDesc = FieldDesc { name: "svlan_cfi", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::svlan_pcp`] lives: offset, width, count and kind.
+    pub const FIELD_SVLAN_PCP: FieldDesc = FieldDesc { name: "svlan_pcp", offset: 0x41, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::svlan_id`] lives: offset, width, count and kind.
+    pub const FIELD_SVLAN_ID: FieldDesc = FieldDesc { name: "svlan_id", offset: 0x44, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cvlan_cfi`] lives: offset, width, count and kind.
+    pub const FIELD_CVLAN_CFI: FieldDesc = FieldDesc { name: "cvlan_cfi", offset: 0x50, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::cvlan_pcp`] lives: offset, width, count and kind.
+    pub const FIELD_CVLAN_PCP: FieldDesc = FieldDesc { name: "cvlan_pcp", offset: 0x51, width: 0x3, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::cvlan_id`] lives: offset, width, count and kind.
+    pub const FIELD_CVLAN_ID: FieldDesc = FieldDesc { name: "cvlan_id", offset: 0x54, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_steering_vport_icm_address_rx`] lives: offset, width, count and kind.
+    pub const FIELD_SW_STEERING_VPORT_ICM_ADDRESS_RX: FieldDesc = FieldDesc { name: "sw_steering_vport_icm_address_rx", offset: 0x780, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::sw_steering_vport_icm_address_tx`] lives: offset, width, count and kind.
+    pub const FIELD_SW_STEERING_VPORT_ICM_ADDRESS_TX: FieldDesc = FieldDesc { name: "sw_steering_vport_icm_address_tx", offset: 0x7c0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for EswVportContext {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for EswVportContext {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for EswVportContext {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_ESW_VPORT_CONTEXT;
+}
+
+static LAYOUT_ESW_VPORT_CONTEXT: LayoutDesc = LayoutDesc {
+    name: "esw_vport_context",
+    kind: LayoutKind::Struct,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        EswVportContext::FIELD_FDB_TO_VPORT_REG_C,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x2, count: Count::One, kind: FieldKind::Reserved },
+        EswVportContext::FIELD_VPORT_SVLAN_STRIP,
+        EswVportContext::FIELD_VPORT_CVLAN_STRIP,
+        EswVportContext::FIELD_VPORT_SVLAN_INSERT,
+        EswVportContext::FIELD_VPORT_CVLAN_INSERT,
+        EswVportContext::FIELD_FDB_TO_VPORT_REG_C_ID,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        EswVportContext::FIELD_SVLAN_CFI,
+        EswVportContext::FIELD_SVLAN_PCP,
+        EswVportContext::FIELD_SVLAN_ID,
+        EswVportContext::FIELD_CVLAN_CFI,
+        EswVportContext::FIELD_CVLAN_PCP,
+        EswVportContext::FIELD_CVLAN_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x720, count: Count::One, kind: FieldKind::Reserved },
+        EswVportContext::FIELD_SW_STEERING_VPORT_ICM_ADDRESS_RX,
+        EswVportContext::FIELD_SW_STEERING_VPORT_ICM_ADDRESS_TX,
+    ],
+};
+
+/// cong_control_roce_ecn_auto
+///
+/// Kernel `union mlx5_ifc_cong_control_roce_ecn_auto_bits`: 256 bytes (0x800 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CongControlRoceEcnAuto(pub [u8; 256]);
+
+const _: () = assert!(core::mem::size_of::<CongControlRoceEcnAuto>() == 256);
+
+impl CongControlRoceEcnAuto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 256;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 256]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CONG_CONTROL_ROCE_ECN_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 256] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x800 of `cong_control_roce_ecn_auto` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_cong_control_roce_ecn_auto_bits.cong_control_802_1qau_rp`.
+    #[inline]
+    pub const fn cong_control_802_1qau_rp(&self) -> &CongControl802_1qauRp {
+        let s: &Split<0, 256, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::cong_control_802_1qau_rp`], mutably.
+    #[inline]
+    pub fn cong_control_802_1qau_rp_mut(&mut self) -> &mut CongControl802_1qauRp {
+        let s: &mut Split<0, 256, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::cong_control_802_1qau_rp`].
+    #[inline]
+    pub const fn set_cong_control_802_1qau_rp(&mut self, v: &CongControl802_1qauRp) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_cong_control_802_1qau_rp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cong_control_802_1qau_rp(mut self, v: CongControl802_1qauRp) -> Self {
+        self.set_cong_control_802_1qau_rp(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `cong_control_roce_ecn_auto` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_cong_control_roce_ecn_auto_bits.cong_control_r_roce_ecn_rp`.
+    #[inline]
+    pub const fn cong_control_r_roce_ecn_rp(&self) -> &CongControlRRoceEcnRp {
+        let s: &Split<0, 256, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::cong_control_r_roce_ecn_rp`], mutably.
+    #[inline]
+    pub fn cong_control_r_roce_ecn_rp_mut(&mut self) -> &mut CongControlRRoceEcnRp {
+        let s: &mut Split<0, 256, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::cong_control_r_roce_ecn_rp`].
+    #[inline]
+    pub const fn set_cong_control_r_roce_ecn_rp(&mut self, v: &CongControlRRoceEcnRp) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_cong_control_r_roce_ecn_rp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cong_control_r_roce_ecn_rp(mut self, v: CongControlRRoceEcnRp) -> Self {
+        self.set_cong_control_r_roce_ecn_rp(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `cong_control_roce_ecn_auto` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_cong_control_roce_ecn_auto_bits.cong_control_r_roce_ecn_np`.
+    #[inline]
+    pub const fn cong_control_r_roce_ecn_np(&self) -> &CongControlRRoceEcnNp {
+        let s: &Split<0, 256, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::cong_control_r_roce_ecn_np`], mutably.
+    #[inline]
+    pub fn cong_control_r_roce_ecn_np_mut(&mut self) -> &mut CongControlRRoceEcnNp {
+        let s: &mut Split<0, 256, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::cong_control_r_roce_ecn_np`].
+    #[inline]
+    pub const fn set_cong_control_r_roce_ecn_np(&mut self, v: &CongControlRRoceEcnNp) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_cong_control_r_roce_ecn_np`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cong_control_r_roce_ecn_np(mut self, v: CongControlRRoceEcnNp) -> Self {
+        self.set_cong_control_r_roce_ecn_np(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x800 of `cong_control_roce_ecn_auto` (2048 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_cong_control_roce_ecn_auto_bits.cong_control_r_roce_general`.
+    #[inline]
+    pub const fn cong_control_r_roce_general(&self) -> &CongControlRRoceGeneral {
+        let s: &Split<0, 256, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::cong_control_r_roce_general`], mutably.
+    #[inline]
+    pub fn cong_control_r_roce_general_mut(&mut self) -> &mut CongControlRRoceGeneral {
+        let s: &mut Split<0, 256, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::cong_control_r_roce_general`].
+    #[inline]
+    pub const fn set_cong_control_r_roce_general(&mut self, v: &CongControlRRoceGeneral) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_cong_control_r_roce_general`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_cong_control_r_roce_general(mut self, v: CongControlRRoceGeneral) -> Self {
+        self.set_cong_control_r_roce_general(&v);
+        self
+    }
+    /// Where [`Self::cong_control_802_1qau_rp`] lives: offset, width, count and kind.
+    pub const FIELD_CONG_CONTROL_802_1QAU_RP: FieldDesc = FieldDesc { name: "cong_control_802_1qau_rp", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CongControl802_1qauRp::DESC) };
+    /// Where [`Self::cong_control_r_roce_ecn_rp`] lives: offset, width, count and kind.
+    pub const FIELD_CONG_CONTROL_R_ROCE_ECN_RP: FieldDesc = FieldDesc { name: "cong_control_r_roce_ecn_rp", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CongControlRRoceEcnRp::DESC) };
+    /// Where [`Self::cong_control_r_roce_ecn_np`] lives: offset, width, count and kind.
+    pub const FIELD_CONG_CONTROL_R_ROCE_ECN_NP: FieldDesc = FieldDesc { name: "cong_control_r_roce_ecn_np", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CongControlRRoceEcnNp::DESC) };
+    /// Where [`Self::cong_control_r_roce_general`] lives: offset, width, count and kind.
+    pub const FIELD_CONG_CONTROL_R_ROCE_GENERAL: FieldDesc = FieldDesc { name: "cong_control_r_roce_general", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Layout(CongControlRRoceGeneral::DESC) };
+}
+
+impl Default for CongControlRoceEcnAuto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CongControlRoceEcnAuto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CongControlRoceEcnAuto {
+    const SIZE: usize = 256;
+    const DESC: &'static LayoutDesc = &LAYOUT_CONG_CONTROL_ROCE_ECN_AUTO;
+}
+
+static LAYOUT_CONG_CONTROL_ROCE_ECN_AUTO: LayoutDesc = LayoutDesc {
+    name: "cong_control_roce_ecn_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x800,
+    doc: "",
+    fields: &[
+        CongControlRoceEcnAuto::FIELD_CONG_CONTROL_802_1QAU_RP,
+        CongControlRoceEcnAuto::FIELD_CONG_CONTROL_R_ROCE_ECN_RP,
+        CongControlRoceEcnAuto::FIELD_CONG_CONTROL_R_ROCE_ECN_NP,
+        CongControlRoceEcnAuto::FIELD_CONG_CONTROL_R_ROCE_GENERAL,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x800, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// field_select_802_1_r_roce_auto
+///
+/// Kernel `union mlx5_ifc_field_select_802_1_r_roce_auto_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct FieldSelect802_1RRoceAuto(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<FieldSelect802_1RRoceAuto>() == 4);
+
+impl FieldSelect802_1RRoceAuto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_FIELD_SELECT_802_1_R_ROCE_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x20 of `field_select_802_1_r_roce_auto` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_field_select_802_1_r_roce_auto_bits.field_select_802_1qau_rp`.
+    #[inline]
+    pub const fn field_select_802_1qau_rp(&self) -> &FieldSelect802_1qauRp {
+        let s: &Split<0, 4, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::field_select_802_1qau_rp`], mutably.
+    #[inline]
+    pub fn field_select_802_1qau_rp_mut(&mut self) -> &mut FieldSelect802_1qauRp {
+        let s: &mut Split<0, 4, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::field_select_802_1qau_rp`].
+    #[inline]
+    pub const fn set_field_select_802_1qau_rp(&mut self, v: &FieldSelect802_1qauRp) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_field_select_802_1qau_rp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_field_select_802_1qau_rp(mut self, v: FieldSelect802_1qauRp) -> Self {
+        self.set_field_select_802_1qau_rp(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x20 of `field_select_802_1_r_roce_auto` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_field_select_802_1_r_roce_auto_bits.field_select_r_roce_rp`.
+    #[inline]
+    pub const fn field_select_r_roce_rp(&self) -> &FieldSelectRRoceRp {
+        let s: &Split<0, 4, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::field_select_r_roce_rp`], mutably.
+    #[inline]
+    pub fn field_select_r_roce_rp_mut(&mut self) -> &mut FieldSelectRRoceRp {
+        let s: &mut Split<0, 4, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::field_select_r_roce_rp`].
+    #[inline]
+    pub const fn set_field_select_r_roce_rp(&mut self, v: &FieldSelectRRoceRp) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_field_select_r_roce_rp`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_field_select_r_roce_rp(mut self, v: FieldSelectRRoceRp) -> Self {
+        self.set_field_select_r_roce_rp(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x20 of `field_select_802_1_r_roce_auto` (32 bits; big-endian dword 0, bits 31:0). Kernel `mlx5_ifc_field_select_802_1_r_roce_auto_bits.field_select_r_roce_np`.
+    #[inline]
+    pub const fn field_select_r_roce_np(&self) -> &FieldSelectRRoceNp {
+        let s: &Split<0, 4, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::field_select_r_roce_np`], mutably.
+    #[inline]
+    pub fn field_select_r_roce_np_mut(&mut self) -> &mut FieldSelectRRoceNp {
+        let s: &mut Split<0, 4, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::field_select_r_roce_np`].
+    #[inline]
+    pub const fn set_field_select_r_roce_np(&mut self, v: &FieldSelectRRoceNp) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_field_select_r_roce_np`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_field_select_r_roce_np(mut self, v: FieldSelectRRoceNp) -> Self {
+        self.set_field_select_r_roce_np(&v);
+        self
+    }
+    /// Where [`Self::field_select_802_1qau_rp`] lives: offset, width, count and kind.
+    pub const FIELD_FIELD_SELECT_802_1QAU_RP: FieldDesc = FieldDesc { name: "field_select_802_1qau_rp", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(FieldSelect802_1qauRp::DESC) };
+    /// Where [`Self::field_select_r_roce_rp`] lives: offset, width, count and kind.
+    pub const FIELD_FIELD_SELECT_R_ROCE_RP: FieldDesc = FieldDesc { name: "field_select_r_roce_rp", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(FieldSelectRRoceRp::DESC) };
+    /// Where [`Self::field_select_r_roce_np`] lives: offset, width, count and kind.
+    pub const FIELD_FIELD_SELECT_R_ROCE_NP: FieldDesc = FieldDesc { name: "field_select_r_roce_np", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Layout(FieldSelectRRoceNp::DESC) };
+}
+
+impl Default for FieldSelect802_1RRoceAuto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for FieldSelect802_1RRoceAuto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for FieldSelect802_1RRoceAuto {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_FIELD_SELECT_802_1_R_ROCE_AUTO;
+}
+
+static LAYOUT_FIELD_SELECT_802_1_R_ROCE_AUTO: LayoutDesc = LayoutDesc {
+    name: "field_select_802_1_r_roce_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        FieldSelect802_1RRoceAuto::FIELD_FIELD_SELECT_802_1QAU_RP,
+        FieldSelect802_1RRoceAuto::FIELD_FIELD_SELECT_R_ROCE_RP,
+        FieldSelect802_1RRoceAuto::FIELD_FIELD_SELECT_R_ROCE_NP,
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// set_roce_address_out
+///
+/// Kernel `struct mlx5_ifc_set_roce_address_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SetRoceAddressOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<SetRoceAddressOut>() == 16);
+
+impl SetRoceAddressOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SET_ROCE_ADDRESS_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `set_roce_address_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_set_roce_address_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `set_roce_address_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_set_roce_address_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SetRoceAddressOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SetRoceAddressOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SetRoceAddressOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_SET_ROCE_ADDRESS_OUT;
+}
+
+static LAYOUT_SET_ROCE_ADDRESS_OUT: LayoutDesc = LayoutDesc {
+    name: "set_roce_address_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        SetRoceAddressOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        SetRoceAddressOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// set_roce_address_in
+///
+/// Kernel `struct mlx5_ifc_set_roce_address_in_bits`: 48 bytes (0x180 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SetRoceAddressIn(pub [u8; 48]);
+
+const _: () = assert!(core::mem::size_of::<SetRoceAddressIn>() == 48);
+
+impl SetRoceAddressIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 48;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 48]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SET_ROCE_ADDRESS_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 48] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `set_roce_address_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_set_roce_address_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `set_roce_address_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_set_roce_address_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x50 of `set_roce_address_in` (16 bits; big-endian dword 2, bits 31:16). Kernel `mlx5_ifc_set_roce_address_in_bits.roce_address_index`.
+    #[inline]
+    pub const fn roce_address_index(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x40, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::roce_address_index`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_roce_address_index(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 16, raw);
+    }
+
+    /// [`Self::set_roce_address_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_address_index(mut self, v: u16) -> Self {
+        self.set_roce_address_index(v);
+        self
+    }
+
+    /// PRM bits 0x5c..0x60 of `set_roce_address_in` (4 bits; big-endian dword 2, bits 3:0). Kernel `mlx5_ifc_set_roce_address_in_bits.vhca_port_num`.
+    #[inline]
+    pub const fn vhca_port_num(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x5c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::vhca_port_num`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_port_num(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5c, 4, raw);
+    }
+
+    /// [`Self::set_vhca_port_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_port_num(mut self, v: u8) -> Self {
+        self.set_vhca_port_num(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x180 of `set_roce_address_in` (256 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_set_roce_address_in_bits.roce_address`.
+    #[inline]
+    pub const fn roce_address(&self) -> &RoceAddrLayout {
+        let s: &Split<16, 32, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::roce_address`], mutably.
+    #[inline]
+    pub fn roce_address_mut(&mut self) -> &mut RoceAddrLayout {
+        let s: &mut Split<16, 32, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::roce_address`].
+    #[inline]
+    pub const fn set_roce_address(&mut self, v: &RoceAddrLayout) {
+        bits::put_bytes(&mut self.0, 16, &v.0);
+    }
+
+    /// [`Self::set_roce_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_address(mut self, v: RoceAddrLayout) -> Self {
+        self.set_roce_address(&v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::roce_address_index`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_ADDRESS_INDEX: FieldDesc = FieldDesc { name: "roce_address_index", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vhca_port_num`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_PORT_NUM: FieldDesc = FieldDesc { name: "vhca_port_num", offset: 0x5c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::roce_address`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_ADDRESS: FieldDesc = FieldDesc { name: "roce_address", offset: 0x80, width: 0x100, count: Count::One, kind: FieldKind::Layout(RoceAddrLayout::DESC) };
+}
+
+impl Default for SetRoceAddressIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SetRoceAddressIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SetRoceAddressIn {
+    const SIZE: usize = 48;
+    const DESC: &'static LayoutDesc = &LAYOUT_SET_ROCE_ADDRESS_IN;
+}
+
+static LAYOUT_SET_ROCE_ADDRESS_IN: LayoutDesc = LayoutDesc {
+    name: "set_roce_address_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x180,
+    doc: "",
+    fields: &[
+        SetRoceAddressIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        SetRoceAddressIn::FIELD_OP_MOD,
+        SetRoceAddressIn::FIELD_ROCE_ADDRESS_INDEX,
+        FieldDesc { name: "reserved_at_50", offset: 0x50, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        SetRoceAddressIn::FIELD_VHCA_PORT_NUM,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        SetRoceAddressIn::FIELD_ROCE_ADDRESS,
+    ],
+};
+
+/// set_l2_table_entry_out
+///
+/// Kernel `struct mlx5_ifc_set_l2_table_entry_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SetL2TableEntryOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<SetL2TableEntryOut>() == 16);
+
+impl SetL2TableEntryOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SET_L2_TABLE_ENTRY_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `set_l2_table_entry_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_set_l2_table_entry_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `set_l2_table_entry_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_set_l2_table_entry_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SetL2TableEntryOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SetL2TableEntryOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SetL2TableEntryOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_SET_L2_TABLE_ENTRY_OUT;
+}
+
+static LAYOUT_SET_L2_TABLE_ENTRY_OUT: LayoutDesc = LayoutDesc {
+    name: "set_l2_table_entry_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        SetL2TableEntryOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        SetL2TableEntryOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// set_l2_table_entry_in
+///
+/// Kernel `struct mlx5_ifc_set_l2_table_entry_in_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SetL2TableEntryIn(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<SetL2TableEntryIn>() == 64);
+
+impl SetL2TableEntryIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SET_L2_TABLE_ENTRY_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `set_l2_table_entry_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_set_l2_table_entry_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `set_l2_table_entry_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_set_l2_table_entry_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0xa8..0xc0 of `set_l2_table_entry_in` (24 bits; big-endian dword 5, bits 23:0). Kernel `mlx5_ifc_set_l2_table_entry_in_bits.table_index`.
+    #[inline]
+    pub const fn table_index(&self) -> u32 {
+        bits::get32(&self.0, 0xa8, 24)
+    }
+
+    /// Sets [`Self::table_index`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_table_index(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa8, 24, raw);
+    }
+
+    /// [`Self::set_table_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_table_index(mut self, v: u32) -> Self {
+        self.set_table_index(v);
+        self
+    }
+
+    /// PRM bits 0xf0..0xf1 of `set_l2_table_entry_in` (1 bits; big-endian dword 7, bits 15:15). Kernel `mlx5_ifc_set_l2_table_entry_in_bits.silent_mode_valid`.
+    #[inline]
+    pub const fn silent_mode_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xf0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::silent_mode_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_silent_mode_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf0, 1, raw);
+    }
+
+    /// [`Self::set_silent_mode_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_silent_mode_valid(mut self, v: bool) -> Self {
+        self.set_silent_mode_valid(v);
+        self
+    }
+
+    /// PRM bits 0xf1..0xf2 of `set_l2_table_entry_in` (1 bits; big-endian dword 7, bits 14:14). Kernel `mlx5_ifc_set_l2_table_entry_in_bits.silent_mode`.
+    #[inline]
+    pub const fn silent_mode(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xf1, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::silent_mode`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_silent_mode(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf1, 1, raw);
+    }
+
+    /// [`Self::set_silent_mode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_silent_mode(mut self, v: bool) -> Self {
+        self.set_silent_mode(v);
+        self
+    }
+
+    /// PRM bits 0xf3..0xf4 of `set_l2_table_entry_in` (1 bits; big-endian dword 7, bits 12:12). Kernel `mlx5_ifc_set_l2_table_entry_in_bits.vlan_valid`.
+    #[inline]
+    pub const fn vlan_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xf3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vlan_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vlan_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf3, 1, raw);
+    }
+
+    /// [`Self::set_vlan_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vlan_valid(mut self, v: bool) -> Self {
+        self.set_vlan_valid(v);
+        self
+    }
+
+    /// PRM bits 0xf4..0x100 of `set_l2_table_entry_in` (12 bits; big-endian dword 7, bits 11:0). Kernel `mlx5_ifc_set_l2_table_entry_in_bits.vlan`.
+    #[inline]
+    pub const fn vlan(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xf4, 12);
+        raw as u16
+    }
+
+    /// Sets [`Self::vlan`], keeping every other bit; bits of `v` beyond the field's 12 bits are dropped.
+    #[inline]
+    pub const fn set_vlan(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf4, 12, raw);
+    }
+
+    /// [`Self::set_vlan`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vlan(mut self, v: u16) -> Self {
+        self.set_vlan(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x140 of `set_l2_table_entry_in` (64 bits; big-endian, byte 0x20). Kernel `mlx5_ifc_set_l2_table_entry_in_bits.mac_address`.
+    #[inline]
+    pub const fn mac_address(&self) -> &MacAddressLayout {
+        let s: &Split<32, 8, 24> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mac_address`], mutably.
+    #[inline]
+    pub fn mac_address_mut(&mut self) -> &mut MacAddressLayout {
+        let s: &mut Split<32, 8, 24> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mac_address`].
+    #[inline]
+    pub const fn set_mac_address(&mut self, v: &MacAddressLayout) {
+        bits::put_bytes(&mut self.0, 32, &v.0);
+    }
+
+    /// [`Self::set_mac_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mac_address(mut self, v: MacAddressLayout) -> Self {
+        self.set_mac_address(&v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::table_index`] lives: offset, width, count and kind.
+    pub const FIELD_TABLE_INDEX: FieldDesc = FieldDesc { name: "table_index", offset: 0xa8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::silent_mode_valid`] lives: offset, width, count and kind.
+    pub const FIELD_SILENT_MODE_VALID: FieldDesc = FieldDesc { name: "silent_mode_valid", offset: 0xf0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::silent_mode`] lives: offset, width, count and kind.
+    pub const FIELD_SILENT_MODE: FieldDesc = FieldDesc { name: "silent_mode", offset: 0xf1, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vlan_valid`] lives: offset, width, count and kind.
+    pub const FIELD_VLAN_VALID: FieldDesc = FieldDesc { name: "vlan_valid", offset: 0xf3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vlan`] lives: offset, width, count and kind.
+    pub const FIELD_VLAN: FieldDesc = FieldDesc { name: "vlan", offset: 0xf4, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mac_address`] lives: offset, width, count and kind.
+    pub const FIELD_MAC_ADDRESS: FieldDesc = FieldDesc { name: "mac_address", offset: 0x100, width: 0x40, count: Count::One, kind: FieldKind::Layout(MacAddressLayout::DESC) };
+}
+
+impl Default for SetL2TableEntryIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SetL2TableEntryIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SetL2TableEntryIn {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_SET_L2_TABLE_ENTRY_IN;
+}
+
+static LAYOUT_SET_L2_TABLE_ENTRY_IN: LayoutDesc = LayoutDesc {
+    name: "set_l2_table_entry_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        SetL2TableEntryIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        SetL2TableEntryIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        SetL2TableEntryIn::FIELD_TABLE_INDEX,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        SetL2TableEntryIn::FIELD_SILENT_MODE_VALID,
+        SetL2TableEntryIn::FIELD_SILENT_MODE,
+        FieldDesc { name: "reserved_at_f2", offset: 0xf2, width: 0x1, count: Count::One, kind: FieldKind::Reserved },
+        SetL2TableEntryIn::FIELD_VLAN_VALID,
+        SetL2TableEntryIn::FIELD_VLAN,
+        SetL2TableEntryIn::FIELD_MAC_ADDRESS,
+        FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0xc0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_vnic_env_out
+///
+/// Kernel `struct mlx5_ifc_query_vnic_env_out_bits`: 528 bytes (0x1080 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryVnicEnvOut(pub [u8; 528]);
+
+const _: () = assert!(core::mem::size_of::<QueryVnicEnvOut>() == 528);
+
+impl QueryVnicEnvOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 528;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 528]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VNIC_ENV_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 528] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_vnic_env_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_vnic_env_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_vnic_env_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_vnic_env_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x1080 of `query_vnic_env_out` (4096 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_query_vnic_env_out_bits.vport_env`.
+    #[inline]
+    pub const fn vport_env(&self) -> &VnicDiagnosticStatistics {
+        let s: &Split<16, 512, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::vport_env`], mutably.
+    #[inline]
+    pub fn vport_env_mut(&mut self) -> &mut VnicDiagnosticStatistics {
+        let s: &mut Split<16, 512, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::vport_env`].
+    #[inline]
+    pub const fn set_vport_env(&mut self, v: &VnicDiagnosticStatistics) {
+        bits::put_bytes(&mut self.0, 16, &v.0);
+    }
+
+    /// [`Self::set_vport_env`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_env(mut self, v: VnicDiagnosticStatistics) -> Self {
+        self.set_vport_env(&v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_env`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_ENV: FieldDesc = FieldDesc { name: "vport_env", offset: 0x80, width: 0x1000, count: Count::One, kind: FieldKind::Layout(VnicDiagnosticStatistics::DESC) };
+}
+
+impl Default for QueryVnicEnvOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryVnicEnvOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryVnicEnvOut {
+    const SIZE: usize = 528;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VNIC_ENV_OUT;
+}
+
+static LAYOUT_QUERY_VNIC_ENV_OUT: LayoutDesc = LayoutDesc {
+    name: "query_vnic_env_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x1080,
+    doc: "",
+    fields: &[
+        QueryVnicEnvOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryVnicEnvOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        QueryVnicEnvOut::FIELD_VPORT_ENV,
+    ],
+};
+
+/// query_vnic_env_in
+///
+/// Kernel `struct mlx5_ifc_query_vnic_env_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryVnicEnvIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryVnicEnvIn>() == 16);
+
+impl QueryVnicEnvIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VNIC_ENV_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_vnic_env_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_vnic_env_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_vnic_env_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_vnic_env_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `query_vnic_env_in` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_query_vnic_env_in_bits.other_vport`.
+    #[inline]
+    pub const fn other_vport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::other_vport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_other_vport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_other_vport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_other_vport(mut self, v: bool) -> Self {
+        self.set_other_vport(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `query_vnic_env_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_query_vnic_env_in_bits.vport_number`.
+    #[inline]
+    pub const fn vport_number(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vport_number`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vport_number(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vport_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_number(mut self, v: u16) -> Self {
+        self.set_vport_number(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_vport`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_VPORT: FieldDesc = FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUMBER: FieldDesc = FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryVnicEnvIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryVnicEnvIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryVnicEnvIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VNIC_ENV_IN;
+}
+
+static LAYOUT_QUERY_VNIC_ENV_IN: LayoutDesc = LayoutDesc {
+    name: "query_vnic_env_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryVnicEnvIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryVnicEnvIn::FIELD_OP_MOD,
+        QueryVnicEnvIn::FIELD_OTHER_VPORT,
+        FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
+        QueryVnicEnvIn::FIELD_VPORT_NUMBER,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_vport_counter_out
+///
+/// Kernel `struct mlx5_ifc_query_vport_counter_out_bits`: 528 bytes (0x1080 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryVportCounterOut(pub [u8; 528]);
+
+const _: () = assert!(core::mem::size_of::<QueryVportCounterOut>() == 528);
+
+impl QueryVportCounterOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 528;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 528]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VPORT_COUNTER_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 528] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_vport_counter_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_vport_counter_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_vport_counter_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_vport_counter_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x100 of `query_vport_counter_out` (128 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_query_vport_counter_out_bits.received_errors`.
+    #[inline]
+    pub const fn received_errors(&self) -> &TrafficCounter {
+        let s: &Split<16, 16, 496> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::received_errors`], mutably.
+    #[inline]
+    pub fn received_errors_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<16, 16, 496> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::received_errors`].
+    #[inline]
+    pub const fn set_received_errors(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 16, &v.0);
+    }
+
+    /// [`Self::set_received_errors`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_received_errors(mut self, v: TrafficCounter) -> Self {
+        self.set_received_errors(&v);
+        self
+    }
+
+    /// PRM bits 0x100..0x180 of `query_vport_counter_out` (128 bits; big-endian, byte 0x20). Kernel `mlx5_ifc_query_vport_counter_out_bits.transmit_errors`.
+    #[inline]
+    pub const fn transmit_errors(&self) -> &TrafficCounter {
+        let s: &Split<32, 16, 480> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::transmit_errors`], mutably.
+    #[inline]
+    pub fn transmit_errors_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<32, 16, 480> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::transmit_errors`].
+    #[inline]
+    pub const fn set_transmit_errors(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 32, &v.0);
+    }
+
+    /// [`Self::set_transmit_errors`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_transmit_errors(mut self, v: TrafficCounter) -> Self {
+        self.set_transmit_errors(&v);
+        self
+    }
+
+    /// PRM bits 0x180..0x200 of `query_vport_counter_out` (128 bits; big-endian, byte 0x30). Kernel `mlx5_ifc_query_vport_counter_out_bits.received_ib_unicast`.
+    #[inline]
+    pub const fn received_ib_unicast(&self) -> &TrafficCounter {
+        let s: &Split<48, 16, 464> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::received_ib_unicast`], mutably.
+    #[inline]
+    pub fn received_ib_unicast_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<48, 16, 464> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::received_ib_unicast`].
+    #[inline]
+    pub const fn set_received_ib_unicast(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 48, &v.0);
+    }
+
+    /// [`Self::set_received_ib_unicast`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_received_ib_unicast(mut self, v: TrafficCounter) -> Self {
+        self.set_received_ib_unicast(&v);
+        self
+    }
+
+    /// PRM bits 0x200..0x280 of `query_vport_counter_out` (128 bits; big-endian, byte 0x40). Kernel `mlx5_ifc_query_vport_counter_out_bits.transmitted_ib_unicast`.
+    #[inline]
+    pub const fn transmitted_ib_unicast(&self) -> &TrafficCounter {
+        let s: &Split<64, 16, 448> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::transmitted_ib_unicast`], mutably.
+    #[inline]
+    pub fn transmitted_ib_unicast_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<64, 16, 448> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::transmitted_ib_unicast`].
+    #[inline]
+    pub const fn set_transmitted_ib_unicast(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 64, &v.0);
+    }
+
+    /// [`Self::set_transmitted_ib_unicast`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_transmitted_ib_unicast(mut self, v: TrafficCounter) -> Self {
+        self.set_transmitted_ib_unicast(&v);
+        self
+    }
+
+    /// PRM bits 0x280..0x300 of `query_vport_counter_out` (128 bits; big-endian, byte 0x50). Kernel `mlx5_ifc_query_vport_counter_out_bits.received_ib_multicast`.
+    #[inline]
+    pub const fn received_ib_multicast(&self) -> &TrafficCounter {
+        let s: &Split<80, 16, 432> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::received_ib_multicast`], mutably.
+    #[inline]
+    pub fn received_ib_multicast_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<80, 16, 432> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::received_ib_multicast`].
+    #[inline]
+    pub const fn set_received_ib_multicast(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 80, &v.0);
+    }
+
+    /// [`Self::set_received_ib_multicast`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_received_ib_multicast(mut self, v: TrafficCounter) -> Self {
+        self.set_received_ib_multicast(&v);
+        self
+    }
+
+    /// PRM bits 0x300..0x380 of `query_vport_counter_out` (128 bits; big-endian, byte 0x60). Kernel `mlx5_ifc_query_vport_counter_out_bits.transmitted_ib_multicast`.
+    #[inline]
+    pub const fn transmitted_ib_multicast(&self) -> &TrafficCounter {
+        let s: &Split<96, 16, 416> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::transmitted_ib_multicast`], mutably.
+    #[inline]
+    pub fn transmitted_ib_multicast_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<96, 16, 416> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::transmitted_ib_multicast`].
+    #[inline]
+    pub const fn set_transmitted_ib_multicast(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 96, &v.0);
+    }
+
+    /// [`Self::set_transmitted_ib_multicast`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_transmitted_ib_multicast(mut self, v: TrafficCounter) -> Self {
+        self.set_transmitted_ib_multicast(&v);
+        self
+    }
+
+    /// PRM bits 0x380..0x400 of `query_vport_counter_out` (128 bits; big-endian, byte 0x70). Kernel `mlx5_ifc_query_vport_counter_out_bits.received_eth_broadcast`.
+    #[inline]
+    pub const fn received_eth_broadcast(&self) -> &TrafficCounter {
+        let s: &Split<112, 16, 400> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::received_eth_broadcast`], mutably.
+    #[inline]
+    pub fn received_eth_broadcast_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<112, 16, 400> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::received_eth_broadcast`].
+    #[inline]
+    pub const fn set_received_eth_broadcast(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 112, &v.0);
+    }
+
+    /// [`Self::set_received_eth_broadcast`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_received_eth_broadcast(mut self, v: TrafficCounter) -> Self {
+        self.set_received_eth_broadcast(&v);
+        self
+    }
+
+    /// PRM bits 0x400..0x480 of `query_vport_counter_out` (128 bits; big-endian, byte 0x80). Kernel `mlx5_ifc_query_vport_counter_out_bits.transmitted_eth_broadcast`.
+    #[inline]
+    pub const fn transmitted_eth_broadcast(&self) -> &TrafficCounter {
+        let s: &Split<128, 16, 384> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::transmitted_eth_broadcast`], mutably.
+    #[inline]
+    pub fn transmitted_eth_broadcast_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<128, 16, 384> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::transmitted_eth_broadcast`].
+    #[inline]
+    pub const fn set_transmitted_eth_broadcast(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 128, &v.0);
+    }
+
+    /// [`Self::set_transmitted_eth_broadcast`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_transmitted_eth_broadcast(mut self, v: TrafficCounter) -> Self {
+        self.set_transmitted_eth_broadcast(&v);
+        self
+    }
+
+    /// PRM bits 0x480..0x500 of `query_vport_counter_out` (128 bits; big-endian, byte 0x90). Kernel `mlx5_ifc_query_vport_counter_out_bits.received_eth_unicast`.
+    #[inline]
+    pub const fn received_eth_unicast(&self) -> &TrafficCounter {
+        let s: &Split<144, 16, 368> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::received_eth_unicast`], mutably.
+    #[inline]
+    pub fn received_eth_unicast_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<144, 16, 368> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::received_eth_unicast`].
+    #[inline]
+    pub const fn set_received_eth_unicast(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 144, &v.0);
+    }
+
+    /// [`Self::set_received_eth_unicast`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_received_eth_unicast(mut self, v: TrafficCounter) -> Self {
+        self.set_received_eth_unicast(&v);
+        self
+    }
+
+    /// PRM bits 0x500..0x580 of `query_vport_counter_out` (128 bits; big-endian, byte 0xa0). Kernel `mlx5_ifc_query_vport_counter_out_bits.transmitted_eth_unicast`.
+    #[inline]
+    pub const fn transmitted_eth_unicast(&self) -> &TrafficCounter {
+        let s: &Split<160, 16, 352> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::transmitted_eth_unicast`], mutably.
+    #[inline]
+    pub fn transmitted_eth_unicast_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<160, 16, 352> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::transmitted_eth_unicast`].
+    #[inline]
+    pub const fn set_transmitted_eth_unicast(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 160, &v.0);
+    }
+
+    /// [`Self::set_transmitted_eth_unicast`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_transmitted_eth_unicast(mut self, v: TrafficCounter) -> Self {
+        self.set_transmitted_eth_unicast(&v);
+        self
+    }
+
+    /// PRM bits 0x580..0x600 of `query_vport_counter_out` (128 bits; big-endian, byte 0xb0). Kernel `mlx5_ifc_query_vport_counter_out_bits.received_eth_multicast`.
+    #[inline]
+    pub const fn received_eth_multicast(&self) -> &TrafficCounter {
+        let s: &Split<176, 16, 336> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::received_eth_multicast`], mutably.
+    #[inline]
+    pub fn received_eth_multicast_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<176, 16, 336> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::received_eth_multicast`].
+    #[inline]
+    pub const fn set_received_eth_multicast(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 176, &v.0);
+    }
+
+    /// [`Self::set_received_eth_multicast`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_received_eth_multicast(mut self, v: TrafficCounter) -> Self {
+        self.set_received_eth_multicast(&v);
+        self
+    }
+
+    /// PRM bits 0x600..0x680 of `query_vport_counter_out` (128 bits; big-endian, byte 0xc0). Kernel `mlx5_ifc_query_vport_counter_out_bits.transmitted_eth_multicast`.
+    #[inline]
+    pub const fn transmitted_eth_multicast(&self) -> &TrafficCounter {
+        let s: &Split<192, 16, 320> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::transmitted_eth_multicast`], mutably.
+    #[inline]
+    pub fn transmitted_eth_multicast_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<192, 16, 320> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::transmitted_eth_multicast`].
+    #[inline]
+    pub const fn set_transmitted_eth_multicast(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 192, &v.0);
+    }
+
+    /// [`Self::set_transmitted_eth_multicast`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_transmitted_eth_multicast(mut self, v: TrafficCounter) -> Self {
+        self.set_transmitted_eth_multicast(&v);
+        self
+    }
+
+    /// PRM bits 0x680..0x700 of `query_vport_counter_out` (128 bits; big-endian, byte 0xd0). Kernel `mlx5_ifc_query_vport_counter_out_bits.local_loopback`.
+    #[inline]
+    pub const fn local_loopback(&self) -> &TrafficCounter {
+        let s: &Split<208, 16, 304> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::local_loopback`], mutably.
+    #[inline]
+    pub fn local_loopback_mut(&mut self) -> &mut TrafficCounter {
+        let s: &mut Split<208, 16, 304> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::local_loopback`].
+    #[inline]
+    pub const fn set_local_loopback(&mut self, v: &TrafficCounter) {
+        bits::put_bytes(&mut self.0, 208, &v.0);
+    }
+
+    /// [`Self::set_local_loopback`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_local_loopback(mut self, v: TrafficCounter) -> Self {
+        self.set_local_loopback(&v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::received_errors`] lives: offset, width, count and kind.
+    pub const FIELD_RECEIVED_ERRORS: FieldDesc = FieldDesc { name: "received_errors", offset: 0x80, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::transmit_errors`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSMIT_ERRORS: FieldDesc = FieldDesc { name: "transmit_errors", offset: 0x100, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::received_ib_unicast`] lives: offset, width, count and kind.
+    pub const FIELD_RECEIVED_IB_UNICAST: FieldDesc = FieldDesc { name: "received_ib_unicast", offset: 0x180, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::transmitted_ib_unicast`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSMITTED_IB_UNICAST: FieldDesc = FieldDesc { name: "transmitted_ib_unicast", offset: 0x200, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::received_ib_multicast`] lives: offset, width, count and kind.
+    pub const FIELD_RECEIVED_IB_MULTICAST: FieldDesc = FieldDesc { name: "received_ib_multicast", offset: 0x280, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::transmitted_ib_multicast`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSMITTED_IB_MULTICAST: FieldDesc = FieldDesc { name: "transmitted_ib_multicast", offset: 0x300, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::received_eth_broadcast`] lives: offset, width, count and kind.
+    pub const FIELD_RECEIVED_ETH_BROADCAST: FieldDesc = FieldDesc { name: "received_eth_broadcast", offset: 0x380, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::transmitted_eth_broadcast`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSMITTED_ETH_BROADCAST: FieldDesc = FieldDesc { name: "transmitted_eth_broadcast", offset: 0x400, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::received_eth_unicast`] lives: offset, width, count and kind.
+    pub const FIELD_RECEIVED_ETH_UNICAST: FieldDesc = FieldDesc { name: "received_eth_unicast", offset: 0x480, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::transmitted_eth_unicast`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSMITTED_ETH_UNICAST: FieldDesc = FieldDesc { name: "transmitted_eth_unicast", offset: 0x500, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::received_eth_multicast`] lives: offset, width, count and kind.
+    pub const FIELD_RECEIVED_ETH_MULTICAST: FieldDesc = FieldDesc { name: "received_eth_multicast", offset: 0x580, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::transmitted_eth_multicast`] lives: offset, width, count and kind.
+    pub const FIELD_TRANSMITTED_ETH_MULTICAST: FieldDesc = FieldDesc { name: "transmitted_eth_multicast", offset: 0x600, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+    /// Where [`Self::local_loopback`] lives: offset, width, count and kind.
+    pub const FIELD_LOCAL_LOOPBACK: FieldDesc = FieldDesc { name: "local_loopback", offset: 0x680, width: 0x80, count: Count::One, kind: FieldKind::Layout(TrafficCounter::DESC) };
+}
+
+impl Default for QueryVportCounterOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryVportCounterOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryVportCounterOut {
+    const SIZE: usize = 528;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VPORT_COUNTER_OUT;
+}
+
+static LAYOUT_QUERY_VPORT_COUNTER_OUT: LayoutDesc = LayoutDesc {
+    name: "query_vport_counter_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x1080,
+    doc: "",
+    fields: &[
+        QueryVportCounterOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryVportCounterOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        QueryVportCounterOut::FIELD_RECEIVED_ERRORS,
+        QueryVportCounterOut::FIELD_TRANSMIT_ERRORS,
+        QueryVportCounterOut::FIELD_RECEIVED_IB_UNICAST,
+        QueryVportCounterOut::FIELD_TRANSMITTED_IB_UNICAST,
+        QueryVportCounterOut::FIELD_RECEIVED_IB_MULTICAST,
+        QueryVportCounterOut::FIELD_TRANSMITTED_IB_MULTICAST,
+        QueryVportCounterOut::FIELD_RECEIVED_ETH_BROADCAST,
+        QueryVportCounterOut::FIELD_TRANSMITTED_ETH_BROADCAST,
+        QueryVportCounterOut::FIELD_RECEIVED_ETH_UNICAST,
+        QueryVportCounterOut::FIELD_TRANSMITTED_ETH_UNICAST,
+        QueryVportCounterOut::FIELD_RECEIVED_ETH_MULTICAST,
+        QueryVportCounterOut::FIELD_TRANSMITTED_ETH_MULTICAST,
+        QueryVportCounterOut::FIELD_LOCAL_LOOPBACK,
+        FieldDesc { name: "reserved_at_700", offset: 0x700, width: 0x980, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_vport_counter_in
+///
+/// Kernel `struct mlx5_ifc_query_vport_counter_in_bits`: 32 bytes (0x100 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryVportCounterIn(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<QueryVportCounterIn>() == 32);
+
+impl QueryVportCounterIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VPORT_COUNTER_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_vport_counter_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_vport_counter_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_vport_counter_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_vport_counter_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `query_vport_counter_in` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_query_vport_counter_in_bits.other_vport`.
+    #[inline]
+    pub const fn other_vport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::other_vport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_other_vport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_other_vport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_other_vport(mut self, v: bool) -> Self {
+        self.set_other_vport(v);
+        self
+    }
+
+    /// PRM bits 0x4c..0x50 of `query_vport_counter_in` (4 bits; big-endian dword 2, bits 19:16). Kernel `mlx5_ifc_query_vport_counter_in_bits.port_num`.
+    #[inline]
+    pub const fn port_num(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_num`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_port_num(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4c, 4, raw);
+    }
+
+    /// [`Self::set_port_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_num(mut self, v: u8) -> Self {
+        self.set_port_num(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `query_vport_counter_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_query_vport_counter_in_bits.vport_number`.
+    #[inline]
+    pub const fn vport_number(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vport_number`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vport_number(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vport_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_number(mut self, v: u16) -> Self {
+        self.set_vport_number(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xc1 of `query_vport_counter_in` (1 bits; big-endian dword 6, bits 31:31). Kernel `mlx5_ifc_query_vport_counter_in_bits.clear`.
+    #[inline]
+    pub const fn clear(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xc0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::clear`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_clear(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xc0, 1, raw);
+    }
+
+    /// [`Self::set_clear`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_clear(mut self, v: bool) -> Self {
+        self.set_clear(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_vport`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_VPORT: FieldDesc = FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::port_num`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_NUM: FieldDesc = FieldDesc { name: "port_num", offset: 0x4c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUMBER: FieldDesc = FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::clear`] lives: offset, width, count and kind.
+    pub const FIELD_CLEAR: FieldDesc = FieldDesc { name: "clear", offset: 0xc0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for QueryVportCounterIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryVportCounterIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryVportCounterIn {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VPORT_COUNTER_IN;
+}
+
+static LAYOUT_QUERY_VPORT_COUNTER_IN: LayoutDesc = LayoutDesc {
+    name: "query_vport_counter_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        QueryVportCounterIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryVportCounterIn::FIELD_OP_MOD,
+        QueryVportCounterIn::FIELD_OTHER_VPORT,
+        FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        QueryVportCounterIn::FIELD_PORT_NUM,
+        QueryVportCounterIn::FIELD_VPORT_NUMBER,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+        QueryVportCounterIn::FIELD_CLEAR,
+        FieldDesc { name: "reserved_at_c1", offset: 0xc1, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_roce_address_out
+///
+/// Kernel `struct mlx5_ifc_query_roce_address_out_bits`: 48 bytes (0x180 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryRoceAddressOut(pub [u8; 48]);
+
+const _: () = assert!(core::mem::size_of::<QueryRoceAddressOut>() == 48);
+
+impl QueryRoceAddressOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 48;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 48]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_ROCE_ADDRESS_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 48] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_roce_address_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_roce_address_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_roce_address_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_roce_address_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x180 of `query_roce_address_out` (256 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_query_roce_address_out_bits.roce_address`.
+    #[inline]
+    pub const fn roce_address(&self) -> &RoceAddrLayout {
+        let s: &Split<16, 32, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::roce_address`], mutably.
+    #[inline]
+    pub fn roce_address_mut(&mut self) -> &mut RoceAddrLayout {
+        let s: &mut Split<16, 32, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::roce_address`].
+    #[inline]
+    pub const fn set_roce_address(&mut self, v: &RoceAddrLayout) {
+        bits::put_bytes(&mut self.0, 16, &v.0);
+    }
+
+    /// [`Self::set_roce_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_address(mut self, v: RoceAddrLayout) -> Self {
+        self.set_roce_address(&v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::roce_address`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_ADDRESS: FieldDesc = FieldDesc { name: "roce_address", offset: 0x80, width: 0x100, count: Count::One, kind: FieldKind::Layout(RoceAddrLayout::DESC) };
+}
+
+impl Default for QueryRoceAddressOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryRoceAddressOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryRoceAddressOut {
+    const SIZE: usize = 48;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_ROCE_ADDRESS_OUT;
+}
+
+static LAYOUT_QUERY_ROCE_ADDRESS_OUT: LayoutDesc = LayoutDesc {
+    name: "query_roce_address_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x180,
+    doc: "",
+    fields: &[
+        QueryRoceAddressOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryRoceAddressOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        QueryRoceAddressOut::FIELD_ROCE_ADDRESS,
+    ],
+};
+
+/// query_roce_address_in
+///
+/// Kernel `struct mlx5_ifc_query_roce_address_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryRoceAddressIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryRoceAddressIn>() == 16);
+
+impl QueryRoceAddressIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_ROCE_ADDRESS_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_roce_address_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_roce_address_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_roce_address_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_roce_address_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x50 of `query_roce_address_in` (16 bits; big-endian dword 2, bits 31:16). Kernel `mlx5_ifc_query_roce_address_in_bits.roce_address_index`.
+    #[inline]
+    pub const fn roce_address_index(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x40, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::roce_address_index`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_roce_address_index(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 16, raw);
+    }
+
+    /// [`Self::set_roce_address_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_roce_address_index(mut self, v: u16) -> Self {
+        self.set_roce_address_index(v);
+        self
+    }
+
+    /// PRM bits 0x5c..0x60 of `query_roce_address_in` (4 bits; big-endian dword 2, bits 3:0). Kernel `mlx5_ifc_query_roce_address_in_bits.vhca_port_num`.
+    #[inline]
+    pub const fn vhca_port_num(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x5c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::vhca_port_num`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_port_num(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x5c, 4, raw);
+    }
+
+    /// [`Self::set_vhca_port_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_port_num(mut self, v: u8) -> Self {
+        self.set_vhca_port_num(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::roce_address_index`] lives: offset, width, count and kind.
+    pub const FIELD_ROCE_ADDRESS_INDEX: FieldDesc = FieldDesc { name: "roce_address_index", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vhca_port_num`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_PORT_NUM: FieldDesc = FieldDesc { name: "vhca_port_num", offset: 0x5c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryRoceAddressIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryRoceAddressIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryRoceAddressIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_ROCE_ADDRESS_IN;
+}
+
+static LAYOUT_QUERY_ROCE_ADDRESS_IN: LayoutDesc = LayoutDesc {
+    name: "query_roce_address_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryRoceAddressIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryRoceAddressIn::FIELD_OP_MOD,
+        QueryRoceAddressIn::FIELD_ROCE_ADDRESS_INDEX,
+        FieldDesc { name: "reserved_at_50", offset: 0x50, width: 0xc, count: Count::One, kind: FieldKind::Reserved },
+        QueryRoceAddressIn::FIELD_VHCA_PORT_NUM,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_l2_table_entry_out
+///
+/// Kernel `struct mlx5_ifc_query_l2_table_entry_out_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryL2TableEntryOut(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<QueryL2TableEntryOut>() == 64);
+
+impl QueryL2TableEntryOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_L2_TABLE_ENTRY_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_l2_table_entry_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_l2_table_entry_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_l2_table_entry_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_l2_table_entry_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0xf3..0xf4 of `query_l2_table_entry_out` (1 bits; big-endian dword 7, bits 12:12). Kernel `mlx5_ifc_query_l2_table_entry_out_bits.vlan_valid`.
+    #[inline]
+    pub const fn vlan_valid(&self) -> bool {
+        let raw = bits::get32(&self.0, 0xf3, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vlan_valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vlan_valid(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf3, 1, raw);
+    }
+
+    /// [`Self::set_vlan_valid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vlan_valid(mut self, v: bool) -> Self {
+        self.set_vlan_valid(v);
+        self
+    }
+
+    /// PRM bits 0xf4..0x100 of `query_l2_table_entry_out` (12 bits; big-endian dword 7, bits 11:0). Kernel `mlx5_ifc_query_l2_table_entry_out_bits.vlan`.
+    #[inline]
+    pub const fn vlan(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0xf4, 12);
+        raw as u16
+    }
+
+    /// Sets [`Self::vlan`], keeping every other bit; bits of `v` beyond the field's 12 bits are dropped.
+    #[inline]
+    pub const fn set_vlan(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0xf4, 12, raw);
+    }
+
+    /// [`Self::set_vlan`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vlan(mut self, v: u16) -> Self {
+        self.set_vlan(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x140 of `query_l2_table_entry_out` (64 bits; big-endian, byte 0x20). Kernel `mlx5_ifc_query_l2_table_entry_out_bits.mac_address`.
+    #[inline]
+    pub const fn mac_address(&self) -> &MacAddressLayout {
+        let s: &Split<32, 8, 24> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::mac_address`], mutably.
+    #[inline]
+    pub fn mac_address_mut(&mut self) -> &mut MacAddressLayout {
+        let s: &mut Split<32, 8, 24> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::mac_address`].
+    #[inline]
+    pub const fn set_mac_address(&mut self, v: &MacAddressLayout) {
+        bits::put_bytes(&mut self.0, 32, &v.0);
+    }
+
+    /// [`Self::set_mac_address`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mac_address(mut self, v: MacAddressLayout) -> Self {
+        self.set_mac_address(&v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vlan_valid`] lives: offset, width, count and kind.
+    pub const FIELD_VLAN_VALID: FieldDesc = FieldDesc { name: "vlan_valid", offset: 0xf3, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vlan`] lives: offset, width, count and kind.
+    pub const FIELD_VLAN: FieldDesc = FieldDesc { name: "vlan", offset: 0xf4, width: 0xc, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mac_address`] lives: offset, width, count and kind.
+    pub const FIELD_MAC_ADDRESS: FieldDesc = FieldDesc { name: "mac_address", offset: 0x100, width: 0x40, count: Count::One, kind: FieldKind::Layout(MacAddressLayout::DESC) };
+}
+
+impl Default for QueryL2TableEntryOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryL2TableEntryOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryL2TableEntryOut {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_L2_TABLE_ENTRY_OUT;
+}
+
+static LAYOUT_QUERY_L2_TABLE_ENTRY_OUT: LayoutDesc = LayoutDesc {
+    name: "query_l2_table_entry_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        QueryL2TableEntryOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryL2TableEntryOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0xa0, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_e0", offset: 0xe0, width: 0x13, count: Count::One, kind: FieldKind::Reserved },
+        QueryL2TableEntryOut::FIELD_VLAN_VALID,
+        QueryL2TableEntryOut::FIELD_VLAN,
+        QueryL2TableEntryOut::FIELD_MAC_ADDRESS,
+        FieldDesc { name: "reserved_at_140", offset: 0x140, width: 0xc0, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_l2_table_entry_in
+///
+/// Kernel `struct mlx5_ifc_query_l2_table_entry_in_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryL2TableEntryIn(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<QueryL2TableEntryIn>() == 64);
+
+impl QueryL2TableEntryIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_L2_TABLE_ENTRY_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_l2_table_entry_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_l2_table_entry_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_l2_table_entry_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_l2_table_entry_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0xa8..0xc0 of `query_l2_table_entry_in` (24 bits; big-endian dword 5, bits 23:0). Kernel `mlx5_ifc_query_l2_table_entry_in_bits.table_index`.
+    #[inline]
+    pub const fn table_index(&self) -> u32 {
+        bits::get32(&self.0, 0xa8, 24)
+    }
+
+    /// Sets [`Self::table_index`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_table_index(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa8, 24, raw);
+    }
+
+    /// [`Self::set_table_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_table_index(mut self, v: u32) -> Self {
+        self.set_table_index(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::table_index`] lives: offset, width, count and kind.
+    pub const FIELD_TABLE_INDEX: FieldDesc = FieldDesc { name: "table_index", offset: 0xa8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryL2TableEntryIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryL2TableEntryIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryL2TableEntryIn {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_L2_TABLE_ENTRY_IN;
+}
+
+static LAYOUT_QUERY_L2_TABLE_ENTRY_IN: LayoutDesc = LayoutDesc {
+    name: "query_l2_table_entry_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        QueryL2TableEntryIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryL2TableEntryIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        QueryL2TableEntryIn::FIELD_TABLE_INDEX,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x140, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_hca_vport_pkey_out
+///
+/// Kernel `struct mlx5_ifc_query_hca_vport_pkey_out_bits`: 16 bytes (0x80 bits) of big-endian dwords, followed by a variable tail.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryHcaVportPkeyOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryHcaVportPkeyOut>() == 16);
+
+impl QueryHcaVportPkeyOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_HCA_VPORT_PKEY_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_hca_vport_pkey_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_hca_vport_pkey_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_hca_vport_pkey_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_hca_vport_pkey_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// variable tail of `query_hca_vport_pkey_out` from PRM bit 0x80 (32 bits per element; big-endian, byte 0x10). Kernel `mlx5_ifc_query_hca_vport_pkey_out_bits.pkey`.
+    ///
+    /// Element `i` of the tail in `msg`, the whole message (fixed part and tail); `None` when it is not inside `msg`.
+    #[inline]
+    pub fn tail_pkey(msg: &[u8], i: usize) -> Option<&Pkey> {
+        let start = i.checked_mul(4)?.checked_add(16)?;
+        let bytes = msg.get(start..start.checked_add(4)?)?;
+        zerocopy::FromBytes::ref_from_bytes(bytes).ok()
+    }
+
+    /// Element `i` of the tail in `msg`, mutably.
+    #[inline]
+    pub fn tail_pkey_mut(msg: &mut [u8], i: usize) -> Option<&mut Pkey> {
+        let start = i.checked_mul(4)?.checked_add(16)?;
+        let bytes = msg.get_mut(start..start.checked_add(4)?)?;
+        zerocopy::FromBytes::mut_from_bytes(bytes).ok()
+    }
+
+    /// How many whole tail elements a message of `msg_len` bytes holds.
+    #[inline]
+    pub const fn tail_pkey_len(msg_len: usize) -> usize {
+        msg_len.saturating_sub(16) / 4
+    }
+
+    /// Bytes of a message whose tail has `n` elements.
+    #[inline]
+    pub const fn len_with_pkey(n: usize) -> usize {
+        n.saturating_mul(4).saturating_add(16)
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tail_pkey`] lives: offset, width, count and kind.
+    pub const FIELD_PKEY: FieldDesc = FieldDesc { name: "pkey", offset: 0x80, width: 0x20, count: Count::Tail, kind: FieldKind::Layout(Pkey::DESC) };
+}
+
+impl Default for QueryHcaVportPkeyOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryHcaVportPkeyOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryHcaVportPkeyOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_HCA_VPORT_PKEY_OUT;
+}
+
+static LAYOUT_QUERY_HCA_VPORT_PKEY_OUT: LayoutDesc = LayoutDesc {
+    name: "query_hca_vport_pkey_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryHcaVportPkeyOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportPkeyOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportPkeyOut::FIELD_PKEY,
+    ],
+};
+
+/// query_hca_vport_pkey_in
+///
+/// Kernel `struct mlx5_ifc_query_hca_vport_pkey_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryHcaVportPkeyIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryHcaVportPkeyIn>() == 16);
+
+impl QueryHcaVportPkeyIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_HCA_VPORT_PKEY_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_hca_vport_pkey_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_hca_vport_pkey_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_hca_vport_pkey_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_hca_vport_pkey_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `query_hca_vport_pkey_in` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_query_hca_vport_pkey_in_bits.other_vport`.
+    #[inline]
+    pub const fn other_vport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::other_vport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_other_vport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_other_vport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_other_vport(mut self, v: bool) -> Self {
+        self.set_other_vport(v);
+        self
+    }
+
+    /// PRM bits 0x4c..0x50 of `query_hca_vport_pkey_in` (4 bits; big-endian dword 2, bits 19:16). Kernel `mlx5_ifc_query_hca_vport_pkey_in_bits.port_num`.
+    #[inline]
+    pub const fn port_num(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_num`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_port_num(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4c, 4, raw);
+    }
+
+    /// [`Self::set_port_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_num(mut self, v: u8) -> Self {
+        self.set_port_num(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `query_hca_vport_pkey_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_query_hca_vport_pkey_in_bits.vport_number`.
+    #[inline]
+    pub const fn vport_number(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vport_number`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vport_number(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vport_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_number(mut self, v: u16) -> Self {
+        self.set_vport_number(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x80 of `query_hca_vport_pkey_in` (16 bits; big-endian dword 3, bits 15:0). Kernel `mlx5_ifc_query_hca_vport_pkey_in_bits.pkey_index`.
+    #[inline]
+    pub const fn pkey_index(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x70, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::pkey_index`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_pkey_index(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 16, raw);
+    }
+
+    /// [`Self::set_pkey_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_pkey_index(mut self, v: u16) -> Self {
+        self.set_pkey_index(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_vport`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_VPORT: FieldDesc = FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::port_num`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_NUM: FieldDesc = FieldDesc { name: "port_num", offset: 0x4c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUMBER: FieldDesc = FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::pkey_index`] lives: offset, width, count and kind.
+    pub const FIELD_PKEY_INDEX: FieldDesc = FieldDesc { name: "pkey_index", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryHcaVportPkeyIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryHcaVportPkeyIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryHcaVportPkeyIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_HCA_VPORT_PKEY_IN;
+}
+
+static LAYOUT_QUERY_HCA_VPORT_PKEY_IN: LayoutDesc = LayoutDesc {
+    name: "query_hca_vport_pkey_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryHcaVportPkeyIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportPkeyIn::FIELD_OP_MOD,
+        QueryHcaVportPkeyIn::FIELD_OTHER_VPORT,
+        FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportPkeyIn::FIELD_PORT_NUM,
+        QueryHcaVportPkeyIn::FIELD_VPORT_NUMBER,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportPkeyIn::FIELD_PKEY_INDEX,
+    ],
+};
+
+/// query_hca_vport_gid_out
+///
+/// Kernel `struct mlx5_ifc_query_hca_vport_gid_out_bits`: 16 bytes (0x80 bits) of big-endian dwords, followed by a variable tail.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryHcaVportGidOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryHcaVportGidOut>() == 16);
+
+impl QueryHcaVportGidOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_HCA_VPORT_GID_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_hca_vport_gid_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_hca_vport_gid_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_hca_vport_gid_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_hca_vport_gid_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x70 of `query_hca_vport_gid_out` (16 bits; big-endian dword 3, bits 31:16). Kernel `mlx5_ifc_query_hca_vport_gid_out_bits.gids_num`.
+    #[inline]
+    pub const fn gids_num(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x60, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::gids_num`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_gids_num(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 16, raw);
+    }
+
+    /// [`Self::set_gids_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_gids_num(mut self, v: u16) -> Self {
+        self.set_gids_num(v);
+        self
+    }
+
+    /// variable tail of `query_hca_vport_gid_out` from PRM bit 0x80 (128 bits per element; big-endian, byte 0x10). Kernel `mlx5_ifc_query_hca_vport_gid_out_bits.gid`.
+    ///
+    /// Element `i` of the tail in `msg`, the whole message (fixed part and tail); `None` when it is not inside `msg`.
+    #[inline]
+    pub fn tail_gid(msg: &[u8], i: usize) -> Option<&Array128Auto> {
+        let start = i.checked_mul(16)?.checked_add(16)?;
+        let bytes = msg.get(start..start.checked_add(16)?)?;
+        zerocopy::FromBytes::ref_from_bytes(bytes).ok()
+    }
+
+    /// Element `i` of the tail in `msg`, mutably.
+    #[inline]
+    pub fn tail_gid_mut(msg: &mut [u8], i: usize) -> Option<&mut Array128Auto> {
+        let start = i.checked_mul(16)?.checked_add(16)?;
+        let bytes = msg.get_mut(start..start.checked_add(16)?)?;
+        zerocopy::FromBytes::mut_from_bytes(bytes).ok()
+    }
+
+    /// How many whole tail elements a message of `msg_len` bytes holds.
+    #[inline]
+    pub const fn tail_gid_len(msg_len: usize) -> usize {
+        msg_len.saturating_sub(16) / 16
+    }
+
+    /// Bytes of a message whose tail has `n` elements.
+    #[inline]
+    pub const fn len_with_gid(n: usize) -> usize {
+        n.saturating_mul(16).saturating_add(16)
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::gids_num`] lives: offset, width, count and kind.
+    pub const FIELD_GIDS_NUM: FieldDesc = FieldDesc { name: "gids_num", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tail_gid`] lives: offset, width, count and kind.
+    pub const FIELD_GID: FieldDesc = FieldDesc { name: "gid", offset: 0x80, width: 0x80, count: Count::Tail, kind: FieldKind::Layout(Array128Auto::DESC) };
+}
+
+impl Default for QueryHcaVportGidOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryHcaVportGidOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryHcaVportGidOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_HCA_VPORT_GID_OUT;
+}
+
+static LAYOUT_QUERY_HCA_VPORT_GID_OUT: LayoutDesc = LayoutDesc {
+    name: "query_hca_vport_gid_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryHcaVportGidOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportGidOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportGidOut::FIELD_GIDS_NUM,
+        FieldDesc { name: "reserved_at_70", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportGidOut::FIELD_GID,
+    ],
+};
+
+/// query_hca_vport_gid_in
+///
+/// Kernel `struct mlx5_ifc_query_hca_vport_gid_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryHcaVportGidIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryHcaVportGidIn>() == 16);
+
+impl QueryHcaVportGidIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_HCA_VPORT_GID_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_hca_vport_gid_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_hca_vport_gid_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_hca_vport_gid_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_hca_vport_gid_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `query_hca_vport_gid_in` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_query_hca_vport_gid_in_bits.other_vport`.
+    #[inline]
+    pub const fn other_vport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::other_vport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_other_vport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_other_vport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_other_vport(mut self, v: bool) -> Self {
+        self.set_other_vport(v);
+        self
+    }
+
+    /// PRM bits 0x4c..0x50 of `query_hca_vport_gid_in` (4 bits; big-endian dword 2, bits 19:16). Kernel `mlx5_ifc_query_hca_vport_gid_in_bits.port_num`.
+    #[inline]
+    pub const fn port_num(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x4c, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::port_num`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_port_num(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x4c, 4, raw);
+    }
+
+    /// [`Self::set_port_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_port_num(mut self, v: u8) -> Self {
+        self.set_port_num(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `query_hca_vport_gid_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_query_hca_vport_gid_in_bits.vport_number`.
+    #[inline]
+    pub const fn vport_number(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vport_number`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vport_number(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vport_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_number(mut self, v: u16) -> Self {
+        self.set_vport_number(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x80 of `query_hca_vport_gid_in` (16 bits; big-endian dword 3, bits 15:0). Kernel `mlx5_ifc_query_hca_vport_gid_in_bits.gid_index`.
+    #[inline]
+    pub const fn gid_index(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x70, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::gid_index`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_gid_index(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 16, raw);
+    }
+
+    /// [`Self::set_gid_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_gid_index(mut self, v: u16) -> Self {
+        self.set_gid_index(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_vport`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_VPORT: FieldDesc = FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::port_num`] lives: offset, width, count and kind.
+    pub const FIELD_PORT_NUM: FieldDesc = FieldDesc { name: "port_num", offset: 0x4c, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUMBER: FieldDesc = FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::gid_index`] lives: offset, width, count and kind.
+    pub const FIELD_GID_INDEX: FieldDesc = FieldDesc { name: "gid_index", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryHcaVportGidIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryHcaVportGidIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryHcaVportGidIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_HCA_VPORT_GID_IN;
+}
+
+static LAYOUT_QUERY_HCA_VPORT_GID_IN: LayoutDesc = LayoutDesc {
+    name: "query_hca_vport_gid_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryHcaVportGidIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportGidIn::FIELD_OP_MOD,
+        QueryHcaVportGidIn::FIELD_OTHER_VPORT,
+        FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xb, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportGidIn::FIELD_PORT_NUM,
+        QueryHcaVportGidIn::FIELD_VPORT_NUMBER,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryHcaVportGidIn::FIELD_GID_INDEX,
+    ],
+};
+
+/// allow_other_vhca_access_in_anon0_auto
+///
+/// Kernel `union mlx5_ifc_allow_other_vhca_access_in_anon0_auto_bits`: 32 bytes (0x100 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct AllowOtherVhcaAccessInAnon0Auto(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<AllowOtherVhcaAccessInAnon0Auto>() == 32);
+
+impl AllowOtherVhcaAccessInAnon0Auto {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ALLOW_OTHER_VHCA_ACCESS_IN_ANON0_AUTO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x100 of `allow_other_vhca_access_in_anon0_auto` (256 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_allow_other_vhca_access_in_anon0_auto_bits.access_key_raw`.
+    #[inline]
+    pub const fn access_key_raw(&self) -> &[u8; 32] {
+        let s: &Split<0, 32, 0> = zerocopy::transmute_ref!(&self.0);
+        s.middle()
+    }
+
+    /// [`Self::access_key_raw`], mutably.
+    #[inline]
+    pub fn access_key_raw_mut(&mut self) -> &mut [u8; 32] {
+        let s: &mut Split<0, 32, 0> = zerocopy::transmute_mut!(&mut self.0);
+        s.middle_mut()
+    }
+
+    /// Replaces [`Self::access_key_raw`].
+    #[inline]
+    pub const fn set_access_key_raw(&mut self, v: &[u8; 32]) {
+        bits::put_bytes(&mut self.0, 0, v);
+    }
+
+    /// [`Self::set_access_key_raw`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_key_raw(mut self, v: [u8; 32]) -> Self {
+        self.set_access_key_raw(&v);
+        self
+    }
+
+    /// PRM bits 0x0..0x100 of `allow_other_vhca_access_in_anon0_auto` (8 elements of 32 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_allow_other_vhca_access_in_anon0_auto_bits.access_key`.
+    ///
+    /// Element `i`, or `None` when `i >= 8`.
+    #[inline]
+    pub const fn access_key(&self, i: usize) -> Option<u32> {
+        if i >= 8 {
+            return None;
+        }
+        let raw = bits::get32(&self.0, i * 32, 32);
+        Some(raw)
+    }
+
+    /// Sets element `i` of [`Self::access_key`], keeping every other bit; an error when `i >= 8`.
+    #[inline]
+    pub const fn set_access_key(&mut self, i: usize, v: u32) -> Result<(), OutOfRange> {
+        if i >= 8 {
+            return Err(OutOfRange { index: i, len: 8 });
+        }
+        let raw = v;
+        let _ = bits::set32(&mut self.0, i * 32, 32, raw);
+        Ok(())
+    }
+
+    /// Sets every element of [`Self::access_key`], as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_access_key(mut self, v: [u32; 8]) -> Self {
+        let mut i = 0;
+        while i < 8 {
+            // PANIC: `i < 8`, the length of `v`.
+            #[allow(clippy::indexing_slicing)]
+            let _ = self.set_access_key(i, v[i]);
+            i += 1;
+        }
+        self
+    }
+    /// Where [`Self::access_key_raw`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_KEY_RAW: FieldDesc = FieldDesc { name: "access_key_raw", offset: 0x0, width: 0x100, count: Count::One, kind: FieldKind::Bytes };
+    /// Where [`Self::access_key`] lives: offset, width, count and kind.
+    pub const FIELD_ACCESS_KEY: FieldDesc = FieldDesc { name: "access_key", offset: 0x0, width: 0x20, count: Count::Fixed(8), kind: FieldKind::Uint };
+}
+
+impl Default for AllowOtherVhcaAccessInAnon0Auto {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for AllowOtherVhcaAccessInAnon0Auto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for AllowOtherVhcaAccessInAnon0Auto {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_ALLOW_OTHER_VHCA_ACCESS_IN_ANON0_AUTO;
+}
+
+static LAYOUT_ALLOW_OTHER_VHCA_ACCESS_IN_ANON0_AUTO: LayoutDesc = LayoutDesc {
+    name: "allow_other_vhca_access_in_anon0_auto",
+    kind: LayoutKind::Union,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        AllowOtherVhcaAccessInAnon0Auto::FIELD_ACCESS_KEY_RAW,
+        AllowOtherVhcaAccessInAnon0Auto::FIELD_ACCESS_KEY,
+    ],
+};
+
+/// allow_other_vhca_access_in
+///
+/// Kernel `struct mlx5_ifc_allow_other_vhca_access_in_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct AllowOtherVhcaAccessIn(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<AllowOtherVhcaAccessIn>() == 64);
+
+impl AllowOtherVhcaAccessIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ALLOW_OTHER_VHCA_ACCESS_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `allow_other_vhca_access_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_allow_other_vhca_access_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `allow_other_vhca_access_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_allow_other_vhca_access_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `allow_other_vhca_access_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_allow_other_vhca_access_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x90..0xa0 of `allow_other_vhca_access_in` (16 bits; big-endian dword 4, bits 15:0). Kernel `mlx5_ifc_allow_other_vhca_access_in_bits.object_type_to_be_accessed`.
+    #[inline]
+    pub const fn object_type_to_be_accessed(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x90, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::object_type_to_be_accessed`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_object_type_to_be_accessed(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x90, 16, raw);
+    }
+
+    /// [`Self::set_object_type_to_be_accessed`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_object_type_to_be_accessed(mut self, v: u16) -> Self {
+        self.set_object_type_to_be_accessed(v);
+        self
+    }
+
+    /// PRM bits 0xa0..0xc0 of `allow_other_vhca_access_in` (32 bits; big-endian dword 5, bits 31:0). Kernel `mlx5_ifc_allow_other_vhca_access_in_bits.object_id_to_be_accessed`.
+    #[inline]
+    pub const fn object_id_to_be_accessed(&self) -> u32 {
+        bits::get32(&self.0, 0xa0, 32)
+    }
+
+    /// Sets [`Self::object_id_to_be_accessed`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_object_id_to_be_accessed(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa0, 32, raw);
+    }
+
+    /// [`Self::set_object_id_to_be_accessed`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_object_id_to_be_accessed(mut self, v: u32) -> Self {
+        self.set_object_id_to_be_accessed(v);
+        self
+    }
+
+    /// PRM bits 0x100..0x200 of `allow_other_vhca_access_in` (256 bits; big-endian, byte 0x20). Kernel `mlx5_ifc_allow_other_vhca_access_in_bits.anon0`.
+    #[inline]
+    pub const fn anon0(&self) -> &AllowOtherVhcaAccessInAnon0Auto {
+        let s: &Split<32, 32, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::anon0`], mutably.
+    #[inline]
+    pub fn anon0_mut(&mut self) -> &mut AllowOtherVhcaAccessInAnon0Auto {
+        let s: &mut Split<32, 32, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::anon0`].
+    #[inline]
+    pub const fn set_anon0(&mut self, v: &AllowOtherVhcaAccessInAnon0Auto) {
+        bits::put_bytes(&mut self.0, 32, &v.0);
+    }
+
+    /// [`Self::set_anon0`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_anon0(mut self, v: AllowOtherVhcaAccessInAnon0Auto) -> Self {
+        self.set_anon0(&v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::object_type_to_be_accessed`] lives: offset, width, count and kind.
+    pub const FIELD_OBJECT_TYPE_TO_BE_ACCESSED: FieldDesc = FieldDesc { name: "object_type_to_be_accessed", offset: 0x90, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::object_id_to_be_accessed`] lives: offset, width, count and kind.
+    pub const FIELD_OBJECT_ID_TO_BE_ACCESSED: FieldDesc = FieldDesc { name: "object_id_to_be_accessed", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::anon0`] lives: offset, width, count and kind.
+    pub const FIELD_ANON0: FieldDesc = FieldDesc { name: "anon0", offset: 0x100, width: 0x100, count: Count::One, kind: FieldKind::Layout(AllowOtherVhcaAccessInAnon0Auto::DESC) };
+}
+
+impl Default for AllowOtherVhcaAccessIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for AllowOtherVhcaAccessIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for AllowOtherVhcaAccessIn {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_ALLOW_OTHER_VHCA_ACCESS_IN;
+}
+
+static LAYOUT_ALLOW_OTHER_VHCA_ACCESS_IN: LayoutDesc = LayoutDesc {
+    name: "allow_other_vhca_access_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        AllowOtherVhcaAccessIn::FIELD_OPCODE,
+        AllowOtherVhcaAccessIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        AllowOtherVhcaAccessIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x50, count: Count::One, kind: FieldKind::Reserved },
+        AllowOtherVhcaAccessIn::FIELD_OBJECT_TYPE_TO_BE_ACCESSED,
+        AllowOtherVhcaAccessIn::FIELD_OBJECT_ID_TO_BE_ACCESSED,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        AllowOtherVhcaAccessIn::FIELD_ANON0,
+    ],
+};
+
+/// allow_other_vhca_access_out
+///
+/// Kernel `struct mlx5_ifc_allow_other_vhca_access_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct AllowOtherVhcaAccessOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<AllowOtherVhcaAccessOut>() == 16);
+
+impl AllowOtherVhcaAccessOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ALLOW_OTHER_VHCA_ACCESS_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `allow_other_vhca_access_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_allow_other_vhca_access_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `allow_other_vhca_access_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_allow_other_vhca_access_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for AllowOtherVhcaAccessOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for AllowOtherVhcaAccessOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for AllowOtherVhcaAccessOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_ALLOW_OTHER_VHCA_ACCESS_OUT;
+}
+
+static LAYOUT_ALLOW_OTHER_VHCA_ACCESS_OUT: LayoutDesc = LayoutDesc {
+    name: "allow_other_vhca_access_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        AllowOtherVhcaAccessOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        AllowOtherVhcaAccessOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_esw_vport_context_out
+///
+/// Kernel `struct mlx5_ifc_query_esw_vport_context_out_bits`: 272 bytes (0x880 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryEswVportContextOut(pub [u8; 272]);
+
+const _: () = assert!(core::mem::size_of::<QueryEswVportContextOut>() == 272);
+
+impl QueryEswVportContextOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 272;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 272]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_ESW_VPORT_CONTEXT_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 272] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_esw_vport_context_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_esw_vport_context_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_esw_vport_context_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_esw_vport_context_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x80..0x880 of `query_esw_vport_context_out` (2048 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_query_esw_vport_context_out_bits.esw_vport_context`.
+    #[inline]
+    pub const fn esw_vport_context(&self) -> &EswVportContext {
+        let s: &Split<16, 256, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::esw_vport_context`], mutably.
+    #[inline]
+    pub fn esw_vport_context_mut(&mut self) -> &mut EswVportContext {
+        let s: &mut Split<16, 256, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::esw_vport_context`].
+    #[inline]
+    pub const fn set_esw_vport_context(&mut self, v: &EswVportContext) {
+        bits::put_bytes(&mut self.0, 16, &v.0);
+    }
+
+    /// [`Self::set_esw_vport_context`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_esw_vport_context(mut self, v: EswVportContext) -> Self {
+        self.set_esw_vport_context(&v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::esw_vport_context`] lives: offset, width, count and kind.
+    pub const FIELD_ESW_VPORT_CONTEXT: FieldDesc = FieldDesc { name: "esw_vport_context", offset: 0x80, width: 0x800, count: Count::One, kind: FieldKind::Layout(EswVportContext::DESC) };
+}
+
+impl Default for QueryEswVportContextOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryEswVportContextOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryEswVportContextOut {
+    const SIZE: usize = 272;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_ESW_VPORT_CONTEXT_OUT;
+}
+
+static LAYOUT_QUERY_ESW_VPORT_CONTEXT_OUT: LayoutDesc = LayoutDesc {
+    name: "query_esw_vport_context_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x880,
+    doc: "",
+    fields: &[
+        QueryEswVportContextOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryEswVportContextOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+        QueryEswVportContextOut::FIELD_ESW_VPORT_CONTEXT,
+    ],
+};
+
+/// query_esw_vport_context_in
+///
+/// Kernel `struct mlx5_ifc_query_esw_vport_context_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryEswVportContextIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryEswVportContextIn>() == 16);
+
+impl QueryEswVportContextIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_ESW_VPORT_CONTEXT_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_esw_vport_context_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_esw_vport_context_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_esw_vport_context_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_esw_vport_context_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `query_esw_vport_context_in` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_query_esw_vport_context_in_bits.other_vport`.
+    #[inline]
+    pub const fn other_vport(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::other_vport`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_other_vport(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_other_vport`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_other_vport(mut self, v: bool) -> Self {
+        self.set_other_vport(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `query_esw_vport_context_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_query_esw_vport_context_in_bits.vport_number`.
+    #[inline]
+    pub const fn vport_number(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vport_number`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vport_number(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vport_number`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_number(mut self, v: u16) -> Self {
+        self.set_vport_number(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::other_vport`] lives: offset, width, count and kind.
+    pub const FIELD_OTHER_VPORT: FieldDesc = FieldDesc { name: "other_vport", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_number`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUMBER: FieldDesc = FieldDesc { name: "vport_number", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryEswVportContextIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryEswVportContextIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryEswVportContextIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_ESW_VPORT_CONTEXT_IN;
+}
+
+static LAYOUT_QUERY_ESW_VPORT_CONTEXT_IN: LayoutDesc = LayoutDesc {
+    name: "query_esw_vport_context_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryEswVportContextIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryEswVportContextIn::FIELD_OP_MOD,
+        QueryEswVportContextIn::FIELD_OTHER_VPORT,
+        FieldDesc { name: "reserved_at_41", offset: 0x41, width: 0xf, count: Count::One, kind: FieldKind::Reserved },
+        QueryEswVportContextIn::FIELD_VPORT_NUMBER,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// destroy_esw_vport_out
+///
+/// Kernel `struct mlx5_ifc_destroy_esw_vport_out_bits`: 12 bytes (0x60 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DestroyEswVportOut(pub [u8; 12]);
+
+const _: () = assert!(core::mem::size_of::<DestroyEswVportOut>() == 12);
+
+impl DestroyEswVportOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 12;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 12]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_ESW_VPORT_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 12] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `destroy_esw_vport_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_destroy_esw_vport_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `destroy_esw_vport_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_destroy_esw_vport_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DestroyEswVportOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DestroyEswVportOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DestroyEswVportOut {
+    const SIZE: usize = 12;
+    const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_ESW_VPORT_OUT;
+}
+
+static LAYOUT_DESTROY_ESW_VPORT_OUT: LayoutDesc = LayoutDesc {
+    name: "destroy_esw_vport_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x60,
+    doc: "",
+    fields: &[
+        DestroyEswVportOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        DestroyEswVportOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// destroy_esw_vport_in
+///
+/// Kernel `struct mlx5_ifc_destroy_esw_vport_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DestroyEswVportIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DestroyEswVportIn>() == 16);
+
+impl DestroyEswVportIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_ESW_VPORT_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `destroy_esw_vport_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_destroy_esw_vport_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `destroy_esw_vport_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_destroy_esw_vport_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `destroy_esw_vport_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_destroy_esw_vport_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `destroy_esw_vport_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_destroy_esw_vport_in_bits.vport_num`.
+    #[inline]
+    pub const fn vport_num(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vport_num`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vport_num(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vport_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_num(mut self, v: u16) -> Self {
+        self.set_vport_num(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_num`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUM: FieldDesc = FieldDesc { name: "vport_num", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DestroyEswVportIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DestroyEswVportIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DestroyEswVportIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_ESW_VPORT_IN;
+}
+
+static LAYOUT_DESTROY_ESW_VPORT_IN: LayoutDesc = LayoutDesc {
+    name: "destroy_esw_vport_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DestroyEswVportIn::FIELD_OPCODE,
+        DestroyEswVportIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        DestroyEswVportIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        DestroyEswVportIn::FIELD_VPORT_NUM,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// esw_vport_context_fields_select
+///
+/// Kernel `struct mlx5_ifc_esw_vport_context_fields_select_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct EswVportContextFieldsSelect(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<EswVportContextFieldsSelect>() == 4);
+
+impl EswVportContextFieldsSelect {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ESW_VPORT_CONTEXT_FIELDS_SELECT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x1b..0x1c of `esw_vport_context_fields_select` (1 bits; big-endian dword 0, bits 4:4). Kernel `mlx5_ifc_esw_vport_context_fields_select_bits.fdb_to_vport_reg_c_id`.
+    #[inline]
+    pub const fn fdb_to_vport_reg_c_id(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1b, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::fdb_to_vport_reg_c_id`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_fdb_to_vport_reg_c_id(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1b, 1, raw);
+    }
+
+    /// [`Self::set_fdb_to_vport_reg_c_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_fdb_to_vport_reg_c_id(mut self, v: bool) -> Self {
+        self.set_fdb_to_vport_reg_c_id(v);
+        self
+    }
+
+    /// PRM bits 0x1c..0x1d of `esw_vport_context_fields_select` (1 bits; big-endian dword 0, bits 3:3). Kernel `mlx5_ifc_esw_vport_context_fields_select_bits.vport_cvlan_insert`.
+    #[inline]
+    pub const fn vport_cvlan_insert(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1c, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_cvlan_insert`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_cvlan_insert(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1c, 1, raw);
+    }
+
+    /// [`Self::set_vport_cvlan_insert`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_cvlan_insert(mut self, v: bool) -> Self {
+        self.set_vport_cvlan_insert(v);
+        self
+    }
+
+    /// PRM bits 0x1d..0x1e of `esw_vport_context_fields_select` (1 bits; big-endian dword 0, bits 2:2). Kernel `mlx5_ifc_esw_vport_context_fields_select_bits.vport_svlan_insert`.
+    #[inline]
+    pub const fn vport_svlan_insert(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1d, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_svlan_insert`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_svlan_insert(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1d, 1, raw);
+    }
+
+    /// [`Self::set_vport_svlan_insert`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_svlan_insert(mut self, v: bool) -> Self {
+        self.set_vport_svlan_insert(v);
+        self
+    }
+
+    /// PRM bits 0x1e..0x1f of `esw_vport_context_fields_select` (1 bits; big-endian dword 0, bits 1:1). Kernel `mlx5_ifc_esw_vport_context_fields_select_bits.vport_cvlan_strip`.
+    #[inline]
+    pub const fn vport_cvlan_strip(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1e, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_cvlan_strip`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_cvlan_strip(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1e, 1, raw);
+    }
+
+    /// [`Self::set_vport_cvlan_strip`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_cvlan_strip(mut self, v: bool) -> Self {
+        self.set_vport_cvlan_strip(v);
+        self
+    }
+
+    /// PRM bits 0x1f..0x20 of `esw_vport_context_fields_select` (1 bits; big-endian dword 0, bits 0:0). Kernel `mlx5_ifc_esw_vport_context_fields_select_bits.vport_svlan_strip`.
+    #[inline]
+    pub const fn vport_svlan_strip(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x1f, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::vport_svlan_strip`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_vport_svlan_strip(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x1f, 1, raw);
+    }
+
+    /// [`Self::set_vport_svlan_strip`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_svlan_strip(mut self, v: bool) -> Self {
+        self.set_vport_svlan_strip(v);
+        self
+    }
+    /// Where [`Self::fdb_to_vport_reg_c_id`] lives: offset, width, count and kind.
+    pub const FIELD_FDB_TO_VPORT_REG_C_ID: FieldDesc = FieldDesc { name: "fdb_to_vport_reg_c_id", offset: 0x1b, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_cvlan_insert`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_CVLAN_INSERT: FieldDesc = FieldDesc { name: "vport_cvlan_insert", offset: 0x1c, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_svlan_insert`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_SVLAN_INSERT: FieldDesc = FieldDesc { name: "vport_svlan_insert", offset: 0x1d, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_cvlan_strip`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_CVLAN_STRIP: FieldDesc = FieldDesc { name: "vport_cvlan_strip", offset: 0x1e, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vport_svlan_strip`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_SVLAN_STRIP: FieldDesc = FieldDesc { name: "vport_svlan_strip", offset: 0x1f, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for EswVportContextFieldsSelect {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for EswVportContextFieldsSelect {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for EswVportContextFieldsSelect {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_ESW_VPORT_CONTEXT_FIELDS_SELECT;
+}
+
+static LAYOUT_ESW_VPORT_CONTEXT_FIELDS_SELECT: LayoutDesc = LayoutDesc {
+    name: "esw_vport_context_fields_select",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x1b, count: Count::One, kind: FieldKind::Reserved },
+        EswVportContextFieldsSelect::FIELD_FDB_TO_VPORT_REG_C_ID,
+        EswVportContextFieldsSelect::FIELD_VPORT_CVLAN_INSERT,
+        EswVportContextFieldsSelect::FIELD_VPORT_SVLAN_INSERT,
+        EswVportContextFieldsSelect::FIELD_VPORT_CVLAN_STRIP,
+        EswVportContextFieldsSelect::FIELD_VPORT_SVLAN_STRIP,
+    ],
+};
+
+/// delegated_function_vhca_rid_info
+///
+/// Kernel `struct mlx5_ifc_delegated_function_vhca_rid_info_bits`: 32 bytes (0x100 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DelegatedFunctionVhcaRidInfo(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<DelegatedFunctionVhcaRidInfo>() == 32);
+
+impl DelegatedFunctionVhcaRidInfo {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DELEGATED_FUNCTION_VHCA_RID_INFO;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x80 of `delegated_function_vhca_rid_info` (128 bits; big-endian, byte 0x0). Kernel `mlx5_ifc_delegated_function_vhca_rid_info_bits.function_vhca_rid_info`.
+    #[inline]
+    pub const fn function_vhca_rid_info(&self) -> &FunctionVhcaRidInfoReg {
+        let s: &Split<0, 16, 16> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::function_vhca_rid_info`], mutably.
+    #[inline]
+    pub fn function_vhca_rid_info_mut(&mut self) -> &mut FunctionVhcaRidInfoReg {
+        let s: &mut Split<0, 16, 16> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::function_vhca_rid_info`].
+    #[inline]
+    pub const fn set_function_vhca_rid_info(&mut self, v: &FunctionVhcaRidInfoReg) {
+        bits::put_bytes(&mut self.0, 0, &v.0);
+    }
+
+    /// [`Self::set_function_vhca_rid_info`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_function_vhca_rid_info(mut self, v: FunctionVhcaRidInfoReg) -> Self {
+        self.set_function_vhca_rid_info(&v);
+        self
+    }
+
+    /// PRM bits 0x98..0xa0 of `delegated_function_vhca_rid_info` (8 bits; big-endian dword 4, bits 7:0). Kernel `mlx5_ifc_delegated_function_vhca_rid_info_bits.manage_profile`.
+    #[inline]
+    pub const fn manage_profile(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x98, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::manage_profile`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_manage_profile(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x98, 8, raw);
+    }
+
+    /// [`Self::set_manage_profile`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_manage_profile(mut self, v: u8) -> Self {
+        self.set_manage_profile(v);
+        self
+    }
+    /// Where [`Self::function_vhca_rid_info`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_VHCA_RID_INFO: FieldDesc = FieldDesc { name: "function_vhca_rid_info", offset: 0x0, width: 0x80, count: Count::One, kind: FieldKind::Layout(FunctionVhcaRidInfoReg::DESC) };
+    /// Where [`Self::manage_profile`] lives: offset, width, count and kind.
+    pub const FIELD_MANAGE_PROFILE: FieldDesc = FieldDesc { name: "manage_profile", offset: 0x98, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DelegatedFunctionVhcaRidInfo {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DelegatedFunctionVhcaRidInfo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DelegatedFunctionVhcaRidInfo {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_DELEGATED_FUNCTION_VHCA_RID_INFO;
+}
+
+static LAYOUT_DELEGATED_FUNCTION_VHCA_RID_INFO: LayoutDesc = LayoutDesc {
+    name: "delegated_function_vhca_rid_info",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        DelegatedFunctionVhcaRidInfo::FIELD_FUNCTION_VHCA_RID_INFO,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        DelegatedFunctionVhcaRidInfo::FIELD_MANAGE_PROFILE,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_delegated_vhca_out
+///
+/// Kernel `struct mlx5_ifc_query_delegated_vhca_out_bits`: 32 bytes (0x100 bits) of big-endian dwords, followed by a variable tail.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryDelegatedVhcaOut(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<QueryDelegatedVhcaOut>() == 32);
+
+impl QueryDelegatedVhcaOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_DELEGATED_VHCA_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_delegated_vhca_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_delegated_vhca_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_delegated_vhca_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_delegated_vhca_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x80 of `query_delegated_vhca_out` (16 bits; big-endian dword 3, bits 15:0). Kernel `mlx5_ifc_query_delegated_vhca_out_bits.functions_count`.
+    #[inline]
+    pub const fn functions_count(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x70, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::functions_count`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_functions_count(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 16, raw);
+    }
+
+    /// [`Self::set_functions_count`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_functions_count(mut self, v: u16) -> Self {
+        self.set_functions_count(v);
+        self
+    }
+
+    /// variable tail of `query_delegated_vhca_out` from PRM bit 0x100 (256 bits per element; big-endian, byte 0x20). Kernel `mlx5_ifc_query_delegated_vhca_out_bits.delegated_function_vhca_rid_info`.
+    ///
+    /// Element `i` of the tail in `msg`, the whole message (fixed part and tail); `None` when it is not inside `msg`.
+    #[inline]
+    pub fn tail_delegated_function_vhca_rid_info(msg: &[u8], i: usize) -> Option<&DelegatedFunctionVhcaRidInfo> {
+        let start = i.checked_mul(32)?.checked_add(32)?;
+        let bytes = msg.get(start..start.checked_add(32)?)?;
+        zerocopy::FromBytes::ref_from_bytes(bytes).ok()
+    }
+
+    /// Element `i` of the tail in `msg`, mutably.
+    #[inline]
+    pub fn tail_delegated_function_vhca_rid_info_mut(msg: &mut [u8], i: usize) -> Option<&mut DelegatedFunctionVhcaRidInfo> {
+        let start = i.checked_mul(32)?.checked_add(32)?;
+        let bytes = msg.get_mut(start..start.checked_add(32)?)?;
+        zerocopy::FromBytes::mut_from_bytes(bytes).ok()
+    }
+
+    /// How many whole tail elements a message of `msg_len` bytes holds.
+    #[inline]
+    pub const fn tail_delegated_function_vhca_rid_info_len(msg_len: usize) -> usize {
+        msg_len.saturating_sub(32) / 32
+    }
+
+    /// Bytes of a message whose tail has `n` elements.
+    #[inline]
+    pub const fn len_with_delegated_function_vhca_rid_info(n: usize) -> usize {
+        n.saturating_mul(32).saturating_add(32)
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::functions_count`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTIONS_COUNT: FieldDesc = FieldDesc { name: "functions_count", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tail_delegated_function_vhca_rid_info`] lives: offset, width, count and kind.
+    pub const FIELD_DELEGATED_FUNCTION_VHCA_RID_INFO: FieldDesc = FieldDesc { name: "delegated_function_vhca_rid_info", offset: 0x100, width: 0x100, count: Count::Tail, kind: FieldKind::Layout(DelegatedFunctionVhcaRidInfo::DESC) };
+}
+
+impl Default for QueryDelegatedVhcaOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryDelegatedVhcaOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryDelegatedVhcaOut {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_DELEGATED_VHCA_OUT;
+}
+
+static LAYOUT_QUERY_DELEGATED_VHCA_OUT: LayoutDesc = LayoutDesc {
+    name: "query_delegated_vhca_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        QueryDelegatedVhcaOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryDelegatedVhcaOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryDelegatedVhcaOut::FIELD_FUNCTIONS_COUNT,
+        FieldDesc { name: "reserved_at_80", offset: 0x80, width: 0x80, count: Count::One, kind: FieldKind::Reserved },
+        QueryDelegatedVhcaOut::FIELD_DELEGATED_FUNCTION_VHCA_RID_INFO,
+    ],
+};
+
+/// query_delegated_vhca_in
+///
+/// Kernel `struct mlx5_ifc_query_delegated_vhca_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryDelegatedVhcaIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryDelegatedVhcaIn>() == 16);
+
+impl QueryDelegatedVhcaIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_DELEGATED_VHCA_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_delegated_vhca_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_delegated_vhca_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `query_delegated_vhca_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_query_delegated_vhca_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_delegated_vhca_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_delegated_vhca_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryDelegatedVhcaIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryDelegatedVhcaIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryDelegatedVhcaIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_DELEGATED_VHCA_IN;
+}
+
+static LAYOUT_QUERY_DELEGATED_VHCA_IN: LayoutDesc = LayoutDesc {
+    name: "query_delegated_vhca_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryDelegatedVhcaIn::FIELD_OPCODE,
+        QueryDelegatedVhcaIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryDelegatedVhcaIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// create_esw_vport_out
+///
+/// Kernel `struct mlx5_ifc_create_esw_vport_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CreateEswVportOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<CreateEswVportOut>() == 16);
+
+impl CreateEswVportOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CREATE_ESW_VPORT_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `create_esw_vport_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_create_esw_vport_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `create_esw_vport_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_create_esw_vport_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x70..0x80 of `create_esw_vport_out` (16 bits; big-endian dword 3, bits 15:0). Kernel `mlx5_ifc_create_esw_vport_out_bits.vport_num`.
+    #[inline]
+    pub const fn vport_num(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x70, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vport_num`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vport_num(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x70, 16, raw);
+    }
+
+    /// [`Self::set_vport_num`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vport_num(mut self, v: u16) -> Self {
+        self.set_vport_num(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vport_num`] lives: offset, width, count and kind.
+    pub const FIELD_VPORT_NUM: FieldDesc = FieldDesc { name: "vport_num", offset: 0x70, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CreateEswVportOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CreateEswVportOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CreateEswVportOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_CREATE_ESW_VPORT_OUT;
+}
+
+static LAYOUT_CREATE_ESW_VPORT_OUT: LayoutDesc = LayoutDesc {
+    name: "create_esw_vport_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        CreateEswVportOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        CreateEswVportOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        CreateEswVportOut::FIELD_VPORT_NUM,
+    ],
+};
+
+/// create_esw_vport_in
+///
+/// Kernel `struct mlx5_ifc_create_esw_vport_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CreateEswVportIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<CreateEswVportIn>() == 16);
+
+impl CreateEswVportIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CREATE_ESW_VPORT_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `create_esw_vport_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_create_esw_vport_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `create_esw_vport_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_create_esw_vport_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `create_esw_vport_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_create_esw_vport_in_bits.managed_vhca_id`.
+    #[inline]
+    pub const fn managed_vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::managed_vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_managed_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_managed_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_managed_vhca_id(mut self, v: u16) -> Self {
+        self.set_managed_vhca_id(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::managed_vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_MANAGED_VHCA_ID: FieldDesc = FieldDesc { name: "managed_vhca_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CreateEswVportIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CreateEswVportIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CreateEswVportIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_CREATE_ESW_VPORT_IN;
+}
+
+static LAYOUT_CREATE_ESW_VPORT_IN: LayoutDesc = LayoutDesc {
+    name: "create_esw_vport_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        CreateEswVportIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        CreateEswVportIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        CreateEswVportIn::FIELD_MANAGED_VHCA_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// delete_l2_table_entry_out
+///
+/// Kernel `struct mlx5_ifc_delete_l2_table_entry_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DeleteL2TableEntryOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DeleteL2TableEntryOut>() == 16);
+
+impl DeleteL2TableEntryOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DELETE_L2_TABLE_ENTRY_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `delete_l2_table_entry_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_delete_l2_table_entry_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `delete_l2_table_entry_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_delete_l2_table_entry_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DeleteL2TableEntryOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DeleteL2TableEntryOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DeleteL2TableEntryOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DELETE_L2_TABLE_ENTRY_OUT;
+}
+
+static LAYOUT_DELETE_L2_TABLE_ENTRY_OUT: LayoutDesc = LayoutDesc {
+    name: "delete_l2_table_entry_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DeleteL2TableEntryOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        DeleteL2TableEntryOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// delete_l2_table_entry_in
+///
+/// Kernel `struct mlx5_ifc_delete_l2_table_entry_in_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DeleteL2TableEntryIn(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<DeleteL2TableEntryIn>() == 64);
+
+impl DeleteL2TableEntryIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DELETE_L2_TABLE_ENTRY_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `delete_l2_table_entry_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_delete_l2_table_entry_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `delete_l2_table_entry_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_delete_l2_table_entry_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0xa8..0xc0 of `delete_l2_table_entry_in` (24 bits; big-endian dword 5, bits 23:0). Kernel `mlx5_ifc_delete_l2_table_entry_in_bits.table_index`.
+    #[inline]
+    pub const fn table_index(&self) -> u32 {
+        bits::get32(&self.0, 0xa8, 24)
+    }
+
+    /// Sets [`Self::table_index`], keeping every other bit; bits of `v` beyond the field's 24 bits are dropped.
+    #[inline]
+    pub const fn set_table_index(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xa8, 24, raw);
+    }
+
+    /// [`Self::set_table_index`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_table_index(mut self, v: u32) -> Self {
+        self.set_table_index(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::table_index`] lives: offset, width, count and kind.
+    pub const FIELD_TABLE_INDEX: FieldDesc = FieldDesc { name: "table_index", offset: 0xa8, width: 0x18, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DeleteL2TableEntryIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DeleteL2TableEntryIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DeleteL2TableEntryIn {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_DELETE_L2_TABLE_ENTRY_IN;
+}
+
+static LAYOUT_DELETE_L2_TABLE_ENTRY_IN: LayoutDesc = LayoutDesc {
+    name: "delete_l2_table_entry_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        DeleteL2TableEntryIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        DeleteL2TableEntryIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x8, count: Count::One, kind: FieldKind::Reserved },
+        DeleteL2TableEntryIn::FIELD_TABLE_INDEX,
+        FieldDesc { name: "reserved_at_c0", offset: 0xc0, width: 0x140, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// register_host_endianness
+///
+/// Kernel `struct mlx5_ifc_register_host_endianness_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct RegisterHostEndianness(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<RegisterHostEndianness>() == 16);
+
+impl RegisterHostEndianness {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_REGISTER_HOST_ENDIANNESS;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x1 of `register_host_endianness` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_register_host_endianness_bits.he`.
+    #[inline]
+    pub const fn he(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x0, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::he`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_he(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+    }
+
+    /// [`Self::set_he`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_he(mut self, v: bool) -> Self {
+        self.set_he(v);
+        self
+    }
+    /// Where [`Self::he`] lives: offset, width, count and kind.
+    pub const FIELD_HE: FieldDesc = FieldDesc { name: "he", offset: 0x0, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+}
+
+impl Default for RegisterHostEndianness {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for RegisterHostEndianness {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for RegisterHostEndianness {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_REGISTER_HOST_ENDIANNESS;
+}
+
+static LAYOUT_REGISTER_HOST_ENDIANNESS: LayoutDesc = LayoutDesc {
+    name: "register_host_endianness",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        RegisterHostEndianness::FIELD_HE,
+        FieldDesc { name: "reserved_at_1", offset: 0x1, width: 0x1f, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x60, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// create_lag_out
+///
+/// Kernel `struct mlx5_ifc_create_lag_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CreateLagOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<CreateLagOut>() == 16);
+
+impl CreateLagOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CREATE_LAG_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `create_lag_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_create_lag_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `create_lag_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_create_lag_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CreateLagOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CreateLagOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CreateLagOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_CREATE_LAG_OUT;
+}
+
+static LAYOUT_CREATE_LAG_OUT: LayoutDesc = LayoutDesc {
+    name: "create_lag_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        CreateLagOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        CreateLagOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// create_lag_in
+///
+/// Kernel `struct mlx5_ifc_create_lag_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CreateLagIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<CreateLagIn>() == 16);
+
+impl CreateLagIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CREATE_LAG_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `create_lag_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_create_lag_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `create_lag_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_create_lag_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x80 of `create_lag_in` (64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_create_lag_in_bits.ctx`.
+    #[inline]
+    pub const fn ctx(&self) -> &Lagc {
+        let s: &Split<8, 8, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ctx`], mutably.
+    #[inline]
+    pub fn ctx_mut(&mut self) -> &mut Lagc {
+        let s: &mut Split<8, 8, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ctx`].
+    #[inline]
+    pub const fn set_ctx(&mut self, v: &Lagc) {
+        bits::put_bytes(&mut self.0, 8, &v.0);
+    }
+
+    /// [`Self::set_ctx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ctx(mut self, v: Lagc) -> Self {
+        self.set_ctx(&v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ctx`] lives: offset, width, count and kind.
+    pub const FIELD_CTX: FieldDesc = FieldDesc { name: "ctx", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Layout(Lagc::DESC) };
+}
+
+impl Default for CreateLagIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CreateLagIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CreateLagIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_CREATE_LAG_IN;
+}
+
+static LAYOUT_CREATE_LAG_IN: LayoutDesc = LayoutDesc {
+    name: "create_lag_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        CreateLagIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        CreateLagIn::FIELD_OP_MOD,
+        CreateLagIn::FIELD_CTX,
+    ],
+};
+
+/// query_lag_out
+///
+/// Kernel `struct mlx5_ifc_query_lag_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryLagOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryLagOut>() == 16);
+
+impl QueryLagOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_LAG_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_lag_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_lag_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_lag_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_lag_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x80 of `query_lag_out` (64 bits; big-endian, byte 0x8). Kernel `mlx5_ifc_query_lag_out_bits.ctx`.
+    #[inline]
+    pub const fn ctx(&self) -> &Lagc {
+        let s: &Split<8, 8, 0> = zerocopy::transmute_ref!(&self.0);
+        zerocopy::transmute_ref!(s.middle())
+    }
+
+    /// [`Self::ctx`], mutably.
+    #[inline]
+    pub fn ctx_mut(&mut self) -> &mut Lagc {
+        let s: &mut Split<8, 8, 0> = zerocopy::transmute_mut!(&mut self.0);
+        zerocopy::transmute_mut!(s.middle_mut())
+    }
+
+    /// Replaces [`Self::ctx`].
+    #[inline]
+    pub const fn set_ctx(&mut self, v: &Lagc) {
+        bits::put_bytes(&mut self.0, 8, &v.0);
+    }
+
+    /// [`Self::set_ctx`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_ctx(mut self, v: Lagc) -> Self {
+        self.set_ctx(&v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::ctx`] lives: offset, width, count and kind.
+    pub const FIELD_CTX: FieldDesc = FieldDesc { name: "ctx", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Layout(Lagc::DESC) };
+}
+
+impl Default for QueryLagOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryLagOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryLagOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_LAG_OUT;
+}
+
+static LAYOUT_QUERY_LAG_OUT: LayoutDesc = LayoutDesc {
+    name: "query_lag_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryLagOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryLagOut::FIELD_SYNDROME,
+        QueryLagOut::FIELD_CTX,
+    ],
+};
+
+/// query_lag_in
+///
+/// Kernel `struct mlx5_ifc_query_lag_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryLagIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryLagIn>() == 16);
+
+impl QueryLagIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_LAG_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_lag_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_lag_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_lag_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_lag_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryLagIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryLagIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryLagIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_LAG_IN;
+}
+
+static LAYOUT_QUERY_LAG_IN: LayoutDesc = LayoutDesc {
+    name: "query_lag_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryLagIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryLagIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// destroy_lag_out
+///
+/// Kernel `struct mlx5_ifc_destroy_lag_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DestroyLagOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DestroyLagOut>() == 16);
+
+impl DestroyLagOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_LAG_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `destroy_lag_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_destroy_lag_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `destroy_lag_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_destroy_lag_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DestroyLagOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DestroyLagOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DestroyLagOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_LAG_OUT;
+}
+
+static LAYOUT_DESTROY_LAG_OUT: LayoutDesc = LayoutDesc {
+    name: "destroy_lag_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DestroyLagOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        DestroyLagOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// destroy_lag_in
+///
+/// Kernel `struct mlx5_ifc_destroy_lag_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DestroyLagIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DestroyLagIn>() == 16);
+
+impl DestroyLagIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_LAG_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `destroy_lag_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_destroy_lag_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `destroy_lag_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_destroy_lag_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DestroyLagIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DestroyLagIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DestroyLagIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_LAG_IN;
+}
+
+static LAYOUT_DESTROY_LAG_IN: LayoutDesc = LayoutDesc {
+    name: "destroy_lag_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DestroyLagIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        DestroyLagIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// create_vport_lag_out
+///
+/// Kernel `struct mlx5_ifc_create_vport_lag_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CreateVportLagOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<CreateVportLagOut>() == 16);
+
+impl CreateVportLagOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CREATE_VPORT_LAG_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `create_vport_lag_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_create_vport_lag_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `create_vport_lag_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_create_vport_lag_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CreateVportLagOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CreateVportLagOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CreateVportLagOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_CREATE_VPORT_LAG_OUT;
+}
+
+static LAYOUT_CREATE_VPORT_LAG_OUT: LayoutDesc = LayoutDesc {
+    name: "create_vport_lag_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        CreateVportLagOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        CreateVportLagOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// create_vport_lag_in
+///
+/// Kernel `struct mlx5_ifc_create_vport_lag_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct CreateVportLagIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<CreateVportLagIn>() == 16);
+
+impl CreateVportLagIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_CREATE_VPORT_LAG_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `create_vport_lag_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_create_vport_lag_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `create_vport_lag_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_create_vport_lag_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for CreateVportLagIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for CreateVportLagIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for CreateVportLagIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_CREATE_VPORT_LAG_IN;
+}
+
+static LAYOUT_CREATE_VPORT_LAG_IN: LayoutDesc = LayoutDesc {
+    name: "create_vport_lag_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        CreateVportLagIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        CreateVportLagIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// destroy_vport_lag_out
+///
+/// Kernel `struct mlx5_ifc_destroy_vport_lag_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DestroyVportLagOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DestroyVportLagOut>() == 16);
+
+impl DestroyVportLagOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_VPORT_LAG_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `destroy_vport_lag_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_destroy_vport_lag_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `destroy_vport_lag_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_destroy_vport_lag_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DestroyVportLagOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DestroyVportLagOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DestroyVportLagOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_VPORT_LAG_OUT;
+}
+
+static LAYOUT_DESTROY_VPORT_LAG_OUT: LayoutDesc = LayoutDesc {
+    name: "destroy_vport_lag_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DestroyVportLagOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        DestroyVportLagOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// destroy_vport_lag_in
+///
+/// Kernel `struct mlx5_ifc_destroy_vport_lag_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DestroyVportLagIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DestroyVportLagIn>() == 16);
+
+impl DestroyVportLagIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_VPORT_LAG_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `destroy_vport_lag_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_destroy_vport_lag_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `destroy_vport_lag_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_destroy_vport_lag_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DestroyVportLagIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DestroyVportLagIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DestroyVportLagIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DESTROY_VPORT_LAG_IN;
+}
+
+static LAYOUT_DESTROY_VPORT_LAG_IN: LayoutDesc = LayoutDesc {
+    name: "destroy_vport_lag_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DestroyVportLagIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        DestroyVportLagIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// sf_partition
+///
+/// Kernel `struct mlx5_ifc_sf_partition_bits`: 4 bytes (0x20 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SfPartition(pub [u8; 4]);
+
+const _: () = assert!(core::mem::size_of::<SfPartition>() == 4);
+
+impl SfPartition {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 4;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 4]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SF_PARTITION;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 4] {
+        &self.0
+    }
+
+    /// PRM bits 0x10..0x18 of `sf_partition` (8 bits; big-endian dword 0, bits 15:8). Kernel `mlx5_ifc_sf_partition_bits.log_num_sf`.
+    #[inline]
+    pub const fn log_num_sf(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x10, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_num_sf`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_num_sf(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 8, raw);
+    }
+
+    /// [`Self::set_log_num_sf`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_num_sf(mut self, v: u8) -> Self {
+        self.set_log_num_sf(v);
+        self
+    }
+
+    /// PRM bits 0x18..0x20 of `sf_partition` (8 bits; big-endian dword 0, bits 7:0). Kernel `mlx5_ifc_sf_partition_bits.log_sf_bar_size`.
+    #[inline]
+    pub const fn log_sf_bar_size(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x18, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::log_sf_bar_size`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_log_sf_bar_size(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x18, 8, raw);
+    }
+
+    /// [`Self::set_log_sf_bar_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_log_sf_bar_size(mut self, v: u8) -> Self {
+        self.set_log_sf_bar_size(v);
+        self
+    }
+    /// Where [`Self::log_num_sf`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_NUM_SF: FieldDesc = FieldDesc { name: "log_num_sf", offset: 0x10, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::log_sf_bar_size`] lives: offset, width, count and kind.
+    pub const FIELD_LOG_SF_BAR_SIZE: FieldDesc = FieldDesc { name: "log_sf_bar_size", offset: 0x18, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SfPartition {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SfPartition {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SfPartition {
+    const SIZE: usize = 4;
+    const DESC: &'static LayoutDesc = &LAYOUT_SF_PARTITION;
+}
+
+static LAYOUT_SF_PARTITION: LayoutDesc = LayoutDesc {
+    name: "sf_partition",
+    kind: LayoutKind::Struct,
+    size_bits: 0x20,
+    doc: "",
+    fields: &[
+        FieldDesc { name: "reserved_at_0", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        SfPartition::FIELD_LOG_NUM_SF,
+        SfPartition::FIELD_LOG_SF_BAR_SIZE,
+    ],
+};
+
+/// query_sf_partitions_out
+///
+/// Kernel `struct mlx5_ifc_query_sf_partitions_out_bits`: 16 bytes (0x80 bits) of big-endian dwords, followed by a variable tail.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QuerySfPartitionsOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QuerySfPartitionsOut>() == 16);
+
+impl QuerySfPartitionsOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_SF_PARTITIONS_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_sf_partitions_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_sf_partitions_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_sf_partitions_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_sf_partitions_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x58..0x60 of `query_sf_partitions_out` (8 bits; big-endian dword 2, bits 7:0). Kernel `mlx5_ifc_query_sf_partitions_out_bits.num_sf_partitions`.
+    #[inline]
+    pub const fn num_sf_partitions(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x58, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::num_sf_partitions`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_num_sf_partitions(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x58, 8, raw);
+    }
+
+    /// [`Self::set_num_sf_partitions`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_num_sf_partitions(mut self, v: u8) -> Self {
+        self.set_num_sf_partitions(v);
+        self
+    }
+
+    /// variable tail of `query_sf_partitions_out` from PRM bit 0x80 (32 bits per element; big-endian, byte 0x10). Kernel `mlx5_ifc_query_sf_partitions_out_bits.sf_partition`.
+    ///
+    /// Element `i` of the tail in `msg`, the whole message (fixed part and tail); `None` when it is not inside `msg`.
+    #[inline]
+    pub fn tail_sf_partition(msg: &[u8], i: usize) -> Option<&SfPartition> {
+        let start = i.checked_mul(4)?.checked_add(16)?;
+        let bytes = msg.get(start..start.checked_add(4)?)?;
+        zerocopy::FromBytes::ref_from_bytes(bytes).ok()
+    }
+
+    /// Element `i` of the tail in `msg`, mutably.
+    #[inline]
+    pub fn tail_sf_partition_mut(msg: &mut [u8], i: usize) -> Option<&mut SfPartition> {
+        let start = i.checked_mul(4)?.checked_add(16)?;
+        let bytes = msg.get_mut(start..start.checked_add(4)?)?;
+        zerocopy::FromBytes::mut_from_bytes(bytes).ok()
+    }
+
+    /// How many whole tail elements a message of `msg_len` bytes holds.
+    #[inline]
+    pub const fn tail_sf_partition_len(msg_len: usize) -> usize {
+        msg_len.saturating_sub(16) / 4
+    }
+
+    /// Bytes of a message whose tail has `n` elements.
+    #[inline]
+    pub const fn len_with_sf_partition(n: usize) -> usize {
+        n.saturating_mul(4).saturating_add(16)
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::num_sf_partitions`] lives: offset, width, count and kind.
+    pub const FIELD_NUM_SF_PARTITIONS: FieldDesc = FieldDesc { name: "num_sf_partitions", offset: 0x58, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::tail_sf_partition`] lives: offset, width, count and kind.
+    pub const FIELD_SF_PARTITION: FieldDesc = FieldDesc { name: "sf_partition", offset: 0x80, width: 0x20, count: Count::Tail, kind: FieldKind::Layout(SfPartition::DESC) };
+}
+
+impl Default for QuerySfPartitionsOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QuerySfPartitionsOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QuerySfPartitionsOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_SF_PARTITIONS_OUT;
+}
+
+static LAYOUT_QUERY_SF_PARTITIONS_OUT: LayoutDesc = LayoutDesc {
+    name: "query_sf_partitions_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QuerySfPartitionsOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QuerySfPartitionsOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QuerySfPartitionsOut::FIELD_NUM_SF_PARTITIONS,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        QuerySfPartitionsOut::FIELD_SF_PARTITION,
+    ],
+};
+
+/// query_sf_partitions_in
+///
+/// Kernel `struct mlx5_ifc_query_sf_partitions_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QuerySfPartitionsIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QuerySfPartitionsIn>() == 16);
+
+impl QuerySfPartitionsIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_SF_PARTITIONS_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_sf_partitions_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_sf_partitions_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_sf_partitions_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_sf_partitions_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QuerySfPartitionsIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QuerySfPartitionsIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QuerySfPartitionsIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_SF_PARTITIONS_IN;
+}
+
+static LAYOUT_QUERY_SF_PARTITIONS_IN: LayoutDesc = LayoutDesc {
+    name: "query_sf_partitions_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QuerySfPartitionsIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QuerySfPartitionsIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// dealloc_sf_out
+///
+/// Kernel `struct mlx5_ifc_dealloc_sf_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DeallocSfOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DeallocSfOut>() == 16);
+
+impl DeallocSfOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DEALLOC_SF_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `dealloc_sf_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_dealloc_sf_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `dealloc_sf_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_dealloc_sf_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DeallocSfOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DeallocSfOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DeallocSfOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DEALLOC_SF_OUT;
+}
+
+static LAYOUT_DEALLOC_SF_OUT: LayoutDesc = LayoutDesc {
+    name: "dealloc_sf_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DeallocSfOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        DeallocSfOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// dealloc_sf_in
+///
+/// Kernel `struct mlx5_ifc_dealloc_sf_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct DeallocSfIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<DeallocSfIn>() == 16);
+
+impl DeallocSfIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_DEALLOC_SF_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `dealloc_sf_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_dealloc_sf_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `dealloc_sf_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_dealloc_sf_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `dealloc_sf_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_dealloc_sf_in_bits.function_id`.
+    #[inline]
+    pub const fn function_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::function_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_function_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_function_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_function_id(mut self, v: u16) -> Self {
+        self.set_function_id(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for DeallocSfIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for DeallocSfIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for DeallocSfIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_DEALLOC_SF_IN;
+}
+
+static LAYOUT_DEALLOC_SF_IN: LayoutDesc = LayoutDesc {
+    name: "dealloc_sf_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        DeallocSfIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        DeallocSfIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        DeallocSfIn::FIELD_FUNCTION_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// alloc_sf_out
+///
+/// Kernel `struct mlx5_ifc_alloc_sf_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct AllocSfOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<AllocSfOut>() == 16);
+
+impl AllocSfOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ALLOC_SF_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `alloc_sf_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_alloc_sf_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `alloc_sf_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_alloc_sf_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for AllocSfOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for AllocSfOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for AllocSfOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_ALLOC_SF_OUT;
+}
+
+static LAYOUT_ALLOC_SF_OUT: LayoutDesc = LayoutDesc {
+    name: "alloc_sf_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        AllocSfOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        AllocSfOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// alloc_sf_in
+///
+/// Kernel `struct mlx5_ifc_alloc_sf_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct AllocSfIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<AllocSfIn>() == 16);
+
+impl AllocSfIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_ALLOC_SF_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `alloc_sf_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_alloc_sf_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `alloc_sf_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_alloc_sf_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `alloc_sf_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_alloc_sf_in_bits.function_id`.
+    #[inline]
+    pub const fn function_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::function_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_function_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_function_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_function_id(mut self, v: u16) -> Self {
+        self.set_function_id(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::function_id`] lives: offset, width, count and kind.
+    pub const FIELD_FUNCTION_ID: FieldDesc = FieldDesc { name: "function_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for AllocSfIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for AllocSfIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for AllocSfIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_ALLOC_SF_IN;
+}
+
+static LAYOUT_ALLOC_SF_IN: LayoutDesc = LayoutDesc {
+    name: "alloc_sf_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        AllocSfIn::FIELD_OPCODE,
+        FieldDesc { name: "reserved_at_10", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        AllocSfIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        AllocSfIn::FIELD_FUNCTION_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// suspend_vhca_in
+///
+/// Kernel `struct mlx5_ifc_suspend_vhca_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SuspendVhcaIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<SuspendVhcaIn>() == 16);
+
+impl SuspendVhcaIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SUSPEND_VHCA_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `suspend_vhca_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_suspend_vhca_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `suspend_vhca_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_suspend_vhca_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `suspend_vhca_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_suspend_vhca_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `suspend_vhca_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_suspend_vhca_in_bits.vhca_id`.
+    #[inline]
+    pub const fn vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id(mut self, v: u16) -> Self {
+        self.set_vhca_id(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SuspendVhcaIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SuspendVhcaIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SuspendVhcaIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_SUSPEND_VHCA_IN;
+}
+
+static LAYOUT_SUSPEND_VHCA_IN: LayoutDesc = LayoutDesc {
+    name: "suspend_vhca_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        SuspendVhcaIn::FIELD_OPCODE,
+        SuspendVhcaIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        SuspendVhcaIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        SuspendVhcaIn::FIELD_VHCA_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// suspend_vhca_out
+///
+/// Kernel `struct mlx5_ifc_suspend_vhca_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SuspendVhcaOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<SuspendVhcaOut>() == 16);
+
+impl SuspendVhcaOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SUSPEND_VHCA_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `suspend_vhca_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_suspend_vhca_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `suspend_vhca_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_suspend_vhca_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SuspendVhcaOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SuspendVhcaOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SuspendVhcaOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_SUSPEND_VHCA_OUT;
+}
+
+static LAYOUT_SUSPEND_VHCA_OUT: LayoutDesc = LayoutDesc {
+    name: "suspend_vhca_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        SuspendVhcaOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        SuspendVhcaOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// resume_vhca_in
+///
+/// Kernel `struct mlx5_ifc_resume_vhca_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResumeVhcaIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<ResumeVhcaIn>() == 16);
+
+impl ResumeVhcaIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESUME_VHCA_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `resume_vhca_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_resume_vhca_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `resume_vhca_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_resume_vhca_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `resume_vhca_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_resume_vhca_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `resume_vhca_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_resume_vhca_in_bits.vhca_id`.
+    #[inline]
+    pub const fn vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id(mut self, v: u16) -> Self {
+        self.set_vhca_id(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for ResumeVhcaIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResumeVhcaIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResumeVhcaIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESUME_VHCA_IN;
+}
+
+static LAYOUT_RESUME_VHCA_IN: LayoutDesc = LayoutDesc {
+    name: "resume_vhca_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        ResumeVhcaIn::FIELD_OPCODE,
+        ResumeVhcaIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        ResumeVhcaIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        ResumeVhcaIn::FIELD_VHCA_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// resume_vhca_out
+///
+/// Kernel `struct mlx5_ifc_resume_vhca_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct ResumeVhcaOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<ResumeVhcaOut>() == 16);
+
+impl ResumeVhcaOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_RESUME_VHCA_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `resume_vhca_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_resume_vhca_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `resume_vhca_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_resume_vhca_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for ResumeVhcaOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for ResumeVhcaOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for ResumeVhcaOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_RESUME_VHCA_OUT;
+}
+
+static LAYOUT_RESUME_VHCA_OUT: LayoutDesc = LayoutDesc {
+    name: "resume_vhca_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        ResumeVhcaOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        ResumeVhcaOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_vhca_migration_state_in
+///
+/// Kernel `struct mlx5_ifc_query_vhca_migration_state_in_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryVhcaMigrationStateIn(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<QueryVhcaMigrationStateIn>() == 16);
+
+impl QueryVhcaMigrationStateIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VHCA_MIGRATION_STATE_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `query_vhca_migration_state_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_query_vhca_migration_state_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `query_vhca_migration_state_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_query_vhca_migration_state_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `query_vhca_migration_state_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_query_vhca_migration_state_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `query_vhca_migration_state_in` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_query_vhca_migration_state_in_bits.incremental`.
+    #[inline]
+    pub const fn incremental(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::incremental`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_incremental(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_incremental`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_incremental(mut self, v: bool) -> Self {
+        self.set_incremental(v);
+        self
+    }
+
+    /// PRM bits 0x41..0x42 of `query_vhca_migration_state_in` (1 bits; big-endian dword 2, bits 30:30). Kernel `mlx5_ifc_query_vhca_migration_state_in_bits.chunk`.
+    #[inline]
+    pub const fn chunk(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x41, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::chunk`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_chunk(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x41, 1, raw);
+    }
+
+    /// [`Self::set_chunk`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_chunk(mut self, v: bool) -> Self {
+        self.set_chunk(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `query_vhca_migration_state_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_query_vhca_migration_state_in_bits.vhca_id`.
+    #[inline]
+    pub const fn vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id(mut self, v: u16) -> Self {
+        self.set_vhca_id(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::incremental`] lives: offset, width, count and kind.
+    pub const FIELD_INCREMENTAL: FieldDesc = FieldDesc { name: "incremental", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::chunk`] lives: offset, width, count and kind.
+    pub const FIELD_CHUNK: FieldDesc = FieldDesc { name: "chunk", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryVhcaMigrationStateIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryVhcaMigrationStateIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryVhcaMigrationStateIn {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VHCA_MIGRATION_STATE_IN;
+}
+
+static LAYOUT_QUERY_VHCA_MIGRATION_STATE_IN: LayoutDesc = LayoutDesc {
+    name: "query_vhca_migration_state_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        QueryVhcaMigrationStateIn::FIELD_OPCODE,
+        QueryVhcaMigrationStateIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        QueryVhcaMigrationStateIn::FIELD_OP_MOD,
+        QueryVhcaMigrationStateIn::FIELD_INCREMENTAL,
+        QueryVhcaMigrationStateIn::FIELD_CHUNK,
+        FieldDesc { name: "reserved_at_42", offset: 0x42, width: 0xe, count: Count::One, kind: FieldKind::Reserved },
+        QueryVhcaMigrationStateIn::FIELD_VHCA_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// query_vhca_migration_state_out
+///
+/// Kernel `struct mlx5_ifc_query_vhca_migration_state_out_bits`: 64 bytes (0x200 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct QueryVhcaMigrationStateOut(pub [u8; 64]);
+
+const _: () = assert!(core::mem::size_of::<QueryVhcaMigrationStateOut>() == 64);
+
+impl QueryVhcaMigrationStateOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 64;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 64]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VHCA_MIGRATION_STATE_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `query_vhca_migration_state_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_query_vhca_migration_state_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `query_vhca_migration_state_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_query_vhca_migration_state_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x64 of `query_vhca_migration_state_out` (4 bits; big-endian dword 3, bits 31:28). Kernel `mlx5_ifc_query_vhca_migration_state_out_bits.migration_state`.
+    #[inline]
+    pub const fn migration_state(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x60, 4);
+        raw as u8
+    }
+
+    /// Sets [`Self::migration_state`], keeping every other bit; bits of `v` beyond the field's 4 bits are dropped.
+    #[inline]
+    pub const fn set_migration_state(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x60, 4, raw);
+    }
+
+    /// [`Self::set_migration_state`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_migration_state(mut self, v: u8) -> Self {
+        self.set_migration_state(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xa0 of `query_vhca_migration_state_out` (32 bits; big-endian dword 4, bits 31:0). Kernel `mlx5_ifc_query_vhca_migration_state_out_bits.required_umem_size`.
+    #[inline]
+    pub const fn required_umem_size(&self) -> u32 {
+        bits::get32(&self.0, 0x80, 32)
+    }
+
+    /// Sets [`Self::required_umem_size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_required_umem_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x80, 32, raw);
+    }
+
+    /// [`Self::set_required_umem_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_required_umem_size(mut self, v: u32) -> Self {
+        self.set_required_umem_size(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0x100 of `query_vhca_migration_state_out` (64 bits; big-endian, byte 0x18). Kernel `mlx5_ifc_query_vhca_migration_state_out_bits.remaining_total_size`.
+    #[inline]
+    pub const fn remaining_total_size(&self) -> u64 {
+        bits::get64(&self.0, 0xc0)
+    }
+
+    /// Sets [`Self::remaining_total_size`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_remaining_total_size(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0xc0, raw);
+    }
+
+    /// [`Self::set_remaining_total_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_remaining_total_size(mut self, v: u64) -> Self {
+        self.set_remaining_total_size(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::migration_state`] lives: offset, width, count and kind.
+    pub const FIELD_MIGRATION_STATE: FieldDesc = FieldDesc { name: "migration_state", offset: 0x60, width: 0x4, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::required_umem_size`] lives: offset, width, count and kind.
+    pub const FIELD_REQUIRED_UMEM_SIZE: FieldDesc = FieldDesc { name: "required_umem_size", offset: 0x80, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::remaining_total_size`] lives: offset, width, count and kind.
+    pub const FIELD_REMAINING_TOTAL_SIZE: FieldDesc = FieldDesc { name: "remaining_total_size", offset: 0xc0, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for QueryVhcaMigrationStateOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for QueryVhcaMigrationStateOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for QueryVhcaMigrationStateOut {
+    const SIZE: usize = 64;
+    const DESC: &'static LayoutDesc = &LAYOUT_QUERY_VHCA_MIGRATION_STATE_OUT;
+}
+
+static LAYOUT_QUERY_VHCA_MIGRATION_STATE_OUT: LayoutDesc = LayoutDesc {
+    name: "query_vhca_migration_state_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x200,
+    doc: "",
+    fields: &[
+        QueryVhcaMigrationStateOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        QueryVhcaMigrationStateOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        QueryVhcaMigrationStateOut::FIELD_MIGRATION_STATE,
+        FieldDesc { name: "reserved_at_64", offset: 0x64, width: 0x1c, count: Count::One, kind: FieldKind::Reserved },
+        QueryVhcaMigrationStateOut::FIELD_REQUIRED_UMEM_SIZE,
+        FieldDesc { name: "reserved_at_a0", offset: 0xa0, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        QueryVhcaMigrationStateOut::FIELD_REMAINING_TOTAL_SIZE,
+        FieldDesc { name: "reserved_at_100", offset: 0x100, width: 0x100, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+/// save_vhca_state_in
+///
+/// Kernel `struct mlx5_ifc_save_vhca_state_in_bits`: 32 bytes (0x100 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SaveVhcaStateIn(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<SaveVhcaStateIn>() == 32);
+
+impl SaveVhcaStateIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SAVE_VHCA_STATE_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `save_vhca_state_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_save_vhca_state_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `save_vhca_state_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_save_vhca_state_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `save_vhca_state_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_save_vhca_state_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x41 of `save_vhca_state_in` (1 bits; big-endian dword 2, bits 31:31). Kernel `mlx5_ifc_save_vhca_state_in_bits.incremental`.
+    #[inline]
+    pub const fn incremental(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x40, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::incremental`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_incremental(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x40, 1, raw);
+    }
+
+    /// [`Self::set_incremental`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_incremental(mut self, v: bool) -> Self {
+        self.set_incremental(v);
+        self
+    }
+
+    /// PRM bits 0x41..0x42 of `save_vhca_state_in` (1 bits; big-endian dword 2, bits 30:30). Kernel `mlx5_ifc_save_vhca_state_in_bits.set_track`.
+    #[inline]
+    pub const fn set_track(&self) -> bool {
+        let raw = bits::get32(&self.0, 0x41, 1);
+        raw != 0
+    }
+
+    /// Sets [`Self::set_track`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
+    #[inline]
+    pub const fn set_set_track(&mut self, v: bool) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x41, 1, raw);
+    }
+
+    /// [`Self::set_set_track`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_set_track(mut self, v: bool) -> Self {
+        self.set_set_track(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `save_vhca_state_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_save_vhca_state_in_bits.vhca_id`.
+    #[inline]
+    pub const fn vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id(mut self, v: u16) -> Self {
+        self.set_vhca_id(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xc0 of `save_vhca_state_in` (64 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_save_vhca_state_in_bits.va`.
+    #[inline]
+    pub const fn va(&self) -> u64 {
+        bits::get64(&self.0, 0x80)
+    }
+
+    /// Sets [`Self::va`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_va(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x80, raw);
+    }
+
+    /// [`Self::set_va`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_va(mut self, v: u64) -> Self {
+        self.set_va(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xe0 of `save_vhca_state_in` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_save_vhca_state_in_bits.mkey`.
+    #[inline]
+    pub const fn mkey(&self) -> u32 {
+        bits::get32(&self.0, 0xc0, 32)
+    }
+
+    /// Sets [`Self::mkey`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_mkey(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xc0, 32, raw);
+    }
+
+    /// [`Self::set_mkey`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mkey(mut self, v: u32) -> Self {
+        self.set_mkey(v);
+        self
+    }
+
+    /// PRM bits 0xe0..0x100 of `save_vhca_state_in` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_save_vhca_state_in_bits.size`.
+    #[inline]
+    pub const fn size(&self) -> u32 {
+        bits::get32(&self.0, 0xe0, 32)
+    }
+
+    /// Sets [`Self::size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xe0, 32, raw);
+    }
+
+    /// [`Self::set_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_size(mut self, v: u32) -> Self {
+        self.set_size(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::incremental`] lives: offset, width, count and kind.
+    pub const FIELD_INCREMENTAL: FieldDesc = FieldDesc { name: "incremental", offset: 0x40, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::set_track`] lives: offset, width, count and kind.
+    pub const FIELD_SET_TRACK: FieldDesc = FieldDesc { name: "set_track", offset: 0x41, width: 0x1, count: Count::One, kind: FieldKind::Bool };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::va`] lives: offset, width, count and kind.
+    pub const FIELD_VA: FieldDesc = FieldDesc { name: "va", offset: 0x80, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mkey`] lives: offset, width, count and kind.
+    pub const FIELD_MKEY: FieldDesc = FieldDesc { name: "mkey", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::size`] lives: offset, width, count and kind.
+    pub const FIELD_SIZE: FieldDesc = FieldDesc { name: "size", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SaveVhcaStateIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SaveVhcaStateIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SaveVhcaStateIn {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_SAVE_VHCA_STATE_IN;
+}
+
+static LAYOUT_SAVE_VHCA_STATE_IN: LayoutDesc = LayoutDesc {
+    name: "save_vhca_state_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        SaveVhcaStateIn::FIELD_OPCODE,
+        SaveVhcaStateIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        SaveVhcaStateIn::FIELD_OP_MOD,
+        SaveVhcaStateIn::FIELD_INCREMENTAL,
+        SaveVhcaStateIn::FIELD_SET_TRACK,
+        FieldDesc { name: "reserved_at_42", offset: 0x42, width: 0xe, count: Count::One, kind: FieldKind::Reserved },
+        SaveVhcaStateIn::FIELD_VHCA_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        SaveVhcaStateIn::FIELD_VA,
+        SaveVhcaStateIn::FIELD_MKEY,
+        SaveVhcaStateIn::FIELD_SIZE,
+    ],
+};
+
+/// save_vhca_state_out
+///
+/// Kernel `struct mlx5_ifc_save_vhca_state_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct SaveVhcaStateOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<SaveVhcaStateOut>() == 16);
+
+impl SaveVhcaStateOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_SAVE_VHCA_STATE_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `save_vhca_state_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_save_vhca_state_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `save_vhca_state_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_save_vhca_state_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+
+    /// PRM bits 0x40..0x60 of `save_vhca_state_out` (32 bits; big-endian dword 2, bits 31:0). Kernel `mlx5_ifc_save_vhca_state_out_bits.actual_image_size`.
+    #[inline]
+    pub const fn actual_image_size(&self) -> u32 {
+        bits::get32(&self.0, 0x40, 32)
+    }
+
+    /// Sets [`Self::actual_image_size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_actual_image_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x40, 32, raw);
+    }
+
+    /// [`Self::set_actual_image_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_actual_image_size(mut self, v: u32) -> Self {
+        self.set_actual_image_size(v);
+        self
+    }
+
+    /// PRM bits 0x60..0x80 of `save_vhca_state_out` (32 bits; big-endian dword 3, bits 31:0). Kernel `mlx5_ifc_save_vhca_state_out_bits.next_required_umem_size`.
+    #[inline]
+    pub const fn next_required_umem_size(&self) -> u32 {
+        bits::get32(&self.0, 0x60, 32)
+    }
+
+    /// Sets [`Self::next_required_umem_size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_next_required_umem_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x60, 32, raw);
+    }
+
+    /// [`Self::set_next_required_umem_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_next_required_umem_size(mut self, v: u32) -> Self {
+        self.set_next_required_umem_size(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::actual_image_size`] lives: offset, width, count and kind.
+    pub const FIELD_ACTUAL_IMAGE_SIZE: FieldDesc = FieldDesc { name: "actual_image_size", offset: 0x40, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::next_required_umem_size`] lives: offset, width, count and kind.
+    pub const FIELD_NEXT_REQUIRED_UMEM_SIZE: FieldDesc = FieldDesc { name: "next_required_umem_size", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for SaveVhcaStateOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for SaveVhcaStateOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for SaveVhcaStateOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_SAVE_VHCA_STATE_OUT;
+}
+
+static LAYOUT_SAVE_VHCA_STATE_OUT: LayoutDesc = LayoutDesc {
+    name: "save_vhca_state_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        SaveVhcaStateOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        SaveVhcaStateOut::FIELD_SYNDROME,
+        SaveVhcaStateOut::FIELD_ACTUAL_IMAGE_SIZE,
+        SaveVhcaStateOut::FIELD_NEXT_REQUIRED_UMEM_SIZE,
+    ],
+};
+
+/// load_vhca_state_in
+///
+/// Kernel `struct mlx5_ifc_load_vhca_state_in_bits`: 32 bytes (0x100 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct LoadVhcaStateIn(pub [u8; 32]);
+
+const _: () = assert!(core::mem::size_of::<LoadVhcaStateIn>() == 32);
+
+impl LoadVhcaStateIn {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 32;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 32]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_LOAD_VHCA_STATE_IN;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x10 of `load_vhca_state_in` (16 bits; big-endian dword 0, bits 31:16). Kernel `mlx5_ifc_load_vhca_state_in_bits.opcode`.
+    #[inline]
+    pub const fn opcode(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x0, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::opcode`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_opcode(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 16, raw);
+    }
+
+    /// [`Self::set_opcode`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_opcode(mut self, v: u16) -> Self {
+        self.set_opcode(v);
+        self
+    }
+
+    /// PRM bits 0x10..0x20 of `load_vhca_state_in` (16 bits; big-endian dword 0, bits 15:0). Kernel `mlx5_ifc_load_vhca_state_in_bits.uid`.
+    #[inline]
+    pub const fn uid(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x10, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::uid`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_uid(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x10, 16, raw);
+    }
+
+    /// [`Self::set_uid`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_uid(mut self, v: u16) -> Self {
+        self.set_uid(v);
+        self
+    }
+
+    /// PRM bits 0x30..0x40 of `load_vhca_state_in` (16 bits; big-endian dword 1, bits 15:0). Kernel `mlx5_ifc_load_vhca_state_in_bits.op_mod`.
+    #[inline]
+    pub const fn op_mod(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x30, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::op_mod`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_op_mod(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x30, 16, raw);
+    }
+
+    /// [`Self::set_op_mod`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_op_mod(mut self, v: u16) -> Self {
+        self.set_op_mod(v);
+        self
+    }
+
+    /// PRM bits 0x50..0x60 of `load_vhca_state_in` (16 bits; big-endian dword 2, bits 15:0). Kernel `mlx5_ifc_load_vhca_state_in_bits.vhca_id`.
+    #[inline]
+    pub const fn vhca_id(&self) -> u16 {
+        let raw = bits::get32(&self.0, 0x50, 16);
+        raw as u16
+    }
+
+    /// Sets [`Self::vhca_id`], keeping every other bit; bits of `v` beyond the field's 16 bits are dropped.
+    #[inline]
+    pub const fn set_vhca_id(&mut self, v: u16) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x50, 16, raw);
+    }
+
+    /// [`Self::set_vhca_id`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_vhca_id(mut self, v: u16) -> Self {
+        self.set_vhca_id(v);
+        self
+    }
+
+    /// PRM bits 0x80..0xc0 of `load_vhca_state_in` (64 bits; big-endian, byte 0x10). Kernel `mlx5_ifc_load_vhca_state_in_bits.va`.
+    #[inline]
+    pub const fn va(&self) -> u64 {
+        bits::get64(&self.0, 0x80)
+    }
+
+    /// Sets [`Self::va`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
+    #[inline]
+    pub const fn set_va(&mut self, v: u64) {
+        let raw = v;
+        let _ = bits::set64(&mut self.0, 0x80, raw);
+    }
+
+    /// [`Self::set_va`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_va(mut self, v: u64) -> Self {
+        self.set_va(v);
+        self
+    }
+
+    /// PRM bits 0xc0..0xe0 of `load_vhca_state_in` (32 bits; big-endian dword 6, bits 31:0). Kernel `mlx5_ifc_load_vhca_state_in_bits.mkey`.
+    #[inline]
+    pub const fn mkey(&self) -> u32 {
+        bits::get32(&self.0, 0xc0, 32)
+    }
+
+    /// Sets [`Self::mkey`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_mkey(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xc0, 32, raw);
+    }
+
+    /// [`Self::set_mkey`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_mkey(mut self, v: u32) -> Self {
+        self.set_mkey(v);
+        self
+    }
+
+    /// PRM bits 0xe0..0x100 of `load_vhca_state_in` (32 bits; big-endian dword 7, bits 31:0). Kernel `mlx5_ifc_load_vhca_state_in_bits.size`.
+    #[inline]
+    pub const fn size(&self) -> u32 {
+        bits::get32(&self.0, 0xe0, 32)
+    }
+
+    /// Sets [`Self::size`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_size(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0xe0, 32, raw);
+    }
+
+    /// [`Self::set_size`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_size(mut self, v: u32) -> Self {
+        self.set_size(v);
+        self
+    }
+    /// Where [`Self::opcode`] lives: offset, width, count and kind.
+    pub const FIELD_OPCODE: FieldDesc = FieldDesc { name: "opcode", offset: 0x0, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::uid`] lives: offset, width, count and kind.
+    pub const FIELD_UID: FieldDesc = FieldDesc { name: "uid", offset: 0x10, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::op_mod`] lives: offset, width, count and kind.
+    pub const FIELD_OP_MOD: FieldDesc = FieldDesc { name: "op_mod", offset: 0x30, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::vhca_id`] lives: offset, width, count and kind.
+    pub const FIELD_VHCA_ID: FieldDesc = FieldDesc { name: "vhca_id", offset: 0x50, width: 0x10, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::va`] lives: offset, width, count and kind.
+    pub const FIELD_VA: FieldDesc = FieldDesc { name: "va", offset: 0x80, width: 0x40, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::mkey`] lives: offset, width, count and kind.
+    pub const FIELD_MKEY: FieldDesc = FieldDesc { name: "mkey", offset: 0xc0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::size`] lives: offset, width, count and kind.
+    pub const FIELD_SIZE: FieldDesc = FieldDesc { name: "size", offset: 0xe0, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for LoadVhcaStateIn {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for LoadVhcaStateIn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for LoadVhcaStateIn {
+    const SIZE: usize = 32;
+    const DESC: &'static LayoutDesc = &LAYOUT_LOAD_VHCA_STATE_IN;
+}
+
+static LAYOUT_LOAD_VHCA_STATE_IN: LayoutDesc = LayoutDesc {
+    name: "load_vhca_state_in",
+    kind: LayoutKind::Struct,
+    size_bits: 0x100,
+    doc: "",
+    fields: &[
+        LoadVhcaStateIn::FIELD_OPCODE,
+        LoadVhcaStateIn::FIELD_UID,
+        FieldDesc { name: "reserved_at_20", offset: 0x20, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        LoadVhcaStateIn::FIELD_OP_MOD,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x10, count: Count::One, kind: FieldKind::Reserved },
+        LoadVhcaStateIn::FIELD_VHCA_ID,
+        FieldDesc { name: "reserved_at_60", offset: 0x60, width: 0x20, count: Count::One, kind: FieldKind::Reserved },
+        LoadVhcaStateIn::FIELD_VA,
+        LoadVhcaStateIn::FIELD_MKEY,
+        LoadVhcaStateIn::FIELD_SIZE,
+    ],
+};
+
+/// load_vhca_state_out
+///
+/// Kernel `struct mlx5_ifc_load_vhca_state_out_bits`: 16 bytes (0x80 bits) of big-endian dwords.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(transparent)]
+pub struct LoadVhcaStateOut(pub [u8; 16]);
+
+const _: () = assert!(core::mem::size_of::<LoadVhcaStateOut>() == 16);
+
+impl LoadVhcaStateOut {
+    /// Size of the fixed part in bytes.
+    pub const SIZE: usize = 16;
+    /// All bits zero.
+    pub const ZERO: Self = Self([0; 16]);
+    /// The static description of the fields.
+    pub const DESC: &'static LayoutDesc = &LAYOUT_LOAD_VHCA_STATE_OUT;
+
+    /// All bits zero.
+    pub const fn new() -> Self {
+        Self::ZERO
+    }
+
+    /// The raw bytes.
+    pub const fn as_array(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// PRM bits 0x0..0x8 of `load_vhca_state_out` (8 bits; big-endian dword 0, bits 31:24). Kernel `mlx5_ifc_load_vhca_state_out_bits.status`.
+    #[inline]
+    pub const fn status(&self) -> u8 {
+        let raw = bits::get32(&self.0, 0x0, 8);
+        raw as u8
+    }
+
+    /// Sets [`Self::status`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
+    #[inline]
+    pub const fn set_status(&mut self, v: u8) {
+        let raw = v as u32;
+        let _ = bits::set32(&mut self.0, 0x0, 8, raw);
+    }
+
+    /// [`Self::set_status`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_status(mut self, v: u8) -> Self {
+        self.set_status(v);
+        self
+    }
+
+    /// PRM bits 0x20..0x40 of `load_vhca_state_out` (32 bits; big-endian dword 1, bits 31:0). Kernel `mlx5_ifc_load_vhca_state_out_bits.syndrome`.
+    #[inline]
+    pub const fn syndrome(&self) -> u32 {
+        bits::get32(&self.0, 0x20, 32)
+    }
+
+    /// Sets [`Self::syndrome`], keeping every other bit; bits of `v` beyond the field's 32 bits are dropped.
+    #[inline]
+    pub const fn set_syndrome(&mut self, v: u32) {
+        let raw = v;
+        let _ = bits::set32(&mut self.0, 0x20, 32, raw);
+    }
+
+    /// [`Self::set_syndrome`] as a `const` builder.
+    #[inline]
+    #[must_use]
+    pub const fn with_syndrome(mut self, v: u32) -> Self {
+        self.set_syndrome(v);
+        self
+    }
+    /// Where [`Self::status`] lives: offset, width, count and kind.
+    pub const FIELD_STATUS: FieldDesc = FieldDesc { name: "status", offset: 0x0, width: 0x8, count: Count::One, kind: FieldKind::Uint };
+    /// Where [`Self::syndrome`] lives: offset, width, count and kind.
+    pub const FIELD_SYNDROME: FieldDesc = FieldDesc { name: "syndrome", offset: 0x20, width: 0x20, count: Count::One, kind: FieldKind::Uint };
+}
+
+impl Default for LoadVhcaStateOut {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl core::fmt::Debug for LoadVhcaStateOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Self::DESC.view(&self.0), f)
+    }
+}
+
+impl Layout for LoadVhcaStateOut {
+    const SIZE: usize = 16;
+    const DESC: &'static LayoutDesc = &LAYOUT_LOAD_VHCA_STATE_OUT;
+}
+
+static LAYOUT_LOAD_VHCA_STATE_OUT: LayoutDesc = LayoutDesc {
+    name: "load_vhca_state_out",
+    kind: LayoutKind::Struct,
+    size_bits: 0x80,
+    doc: "",
+    fields: &[
+        LoadVhcaStateOut::FIELD_STATUS,
+        FieldDesc { name: "reserved_at_8", offset: 0x8, width: 0x18, count: Count::One, kind: FieldKind::Reserved },
+        LoadVhcaStateOut::FIELD_SYNDROME,
+        FieldDesc { name: "reserved_at_40", offset: 0x40, width: 0x40, count: Count::One, kind: FieldKind::Reserved },
+    ],
+};
+
+
+/// Allocate a sub-function.
+///
+/// Command `ALLOC_SF`: opcode `0x113`, input [`AllocSfIn`], output [`AllocSfOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AllocSf;
+
+impl Command for AllocSf {
+    const DESC: &'static CommandDesc = &CMD_ALLOC_SF;
+    const OPCODE: u16 = 0x113;
+    type In = AllocSfIn;
+    type Out = AllocSfOut;
+}
+
+pub(crate) static CMD_ALLOC_SF: CommandDesc = CommandDesc {
+    name: "ALLOC_SF",
+    opcode: 0x113,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(AllocSfIn::DESC),
+    output: Some(AllocSfOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Allocate a sub-function.",
+};
+
+
+/// Free a sub-function.
+///
+/// Command `DEALLOC_SF`: opcode `0x114`, input [`DeallocSfIn`], output [`DeallocSfOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeallocSf;
+
+impl Command for DeallocSf {
+    const DESC: &'static CommandDesc = &CMD_DEALLOC_SF;
+    const OPCODE: u16 = 0x114;
+    type In = DeallocSfIn;
+    type Out = DeallocSfOut;
+}
+
+pub(crate) static CMD_DEALLOC_SF: CommandDesc = CommandDesc {
+    name: "DEALLOC_SF",
+    opcode: 0x114,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(DeallocSfIn::DESC),
+    output: Some(DeallocSfOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Free a sub-function.",
+};
+
+
+/// Suspend a virtual HCA.
+///
+/// Command `SUSPEND_VHCA`: opcode `0x115`, input [`SuspendVhcaIn`], output [`SuspendVhcaOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SuspendVhca;
+
+impl Command for SuspendVhca {
+    const DESC: &'static CommandDesc = &CMD_SUSPEND_VHCA;
+    const OPCODE: u16 = 0x115;
+    type In = SuspendVhcaIn;
+    type Out = SuspendVhcaOut;
+}
+
+pub(crate) static CMD_SUSPEND_VHCA: CommandDesc = CommandDesc {
+    name: "SUSPEND_VHCA",
+    opcode: 0x115,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(SuspendVhcaIn::DESC),
+    output: Some(SuspendVhcaOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Suspend a virtual HCA.",
+};
+
+
+/// Resume a virtual HCA.
+///
+/// Command `RESUME_VHCA`: opcode `0x116`, input [`ResumeVhcaIn`], output [`ResumeVhcaOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResumeVhca;
+
+impl Command for ResumeVhca {
+    const DESC: &'static CommandDesc = &CMD_RESUME_VHCA;
+    const OPCODE: u16 = 0x116;
+    type In = ResumeVhcaIn;
+    type Out = ResumeVhcaOut;
+}
+
+pub(crate) static CMD_RESUME_VHCA: CommandDesc = CommandDesc {
+    name: "RESUME_VHCA",
+    opcode: 0x116,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(ResumeVhcaIn::DESC),
+    output: Some(ResumeVhcaOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Resume a virtual HCA.",
+};
+
+
+/// Query the migration state of a virtual HCA.
+///
+/// Command `QUERY_VHCA_MIGRATION_STATE`: opcode `0x117`, input [`QueryVhcaMigrationStateIn`], output [`QueryVhcaMigrationStateOut`]; least fwctl scope `debug_read_only`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryVhcaMigrationState;
+
+impl Command for QueryVhcaMigrationState {
+    const DESC: &'static CommandDesc = &CMD_QUERY_VHCA_MIGRATION_STATE;
+    const OPCODE: u16 = 0x117;
+    type In = QueryVhcaMigrationStateIn;
+    type Out = QueryVhcaMigrationStateOut;
+}
+
+pub(crate) static CMD_QUERY_VHCA_MIGRATION_STATE: CommandDesc = CommandDesc {
+    name: "QUERY_VHCA_MIGRATION_STATE",
+    opcode: 0x117,
+    scope: ScopeRule {
+        default: Some(Scope::DebugReadOnly),
+        by_op_mod: &[],
+    },
+    input: Some(QueryVhcaMigrationStateIn::DESC),
+    output: Some(QueryVhcaMigrationStateOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Query the migration state of a virtual HCA.",
+};
+
+
+/// Save the state of a virtual HCA.
+///
+/// Command `SAVE_VHCA_STATE`: opcode `0x118`, input [`SaveVhcaStateIn`], output [`SaveVhcaStateOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SaveVhcaState;
+
+impl Command for SaveVhcaState {
+    const DESC: &'static CommandDesc = &CMD_SAVE_VHCA_STATE;
+    const OPCODE: u16 = 0x118;
+    type In = SaveVhcaStateIn;
+    type Out = SaveVhcaStateOut;
+}
+
+pub(crate) static CMD_SAVE_VHCA_STATE: CommandDesc = CommandDesc {
+    name: "SAVE_VHCA_STATE",
+    opcode: 0x118,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(SaveVhcaStateIn::DESC),
+    output: Some(SaveVhcaStateOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Save the state of a virtual HCA.",
+};
+
+
+/// Load the state of a virtual HCA.
+///
+/// Command `LOAD_VHCA_STATE`: opcode `0x119`, input [`LoadVhcaStateIn`], output [`LoadVhcaStateOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadVhcaState;
+
+impl Command for LoadVhcaState {
+    const DESC: &'static CommandDesc = &CMD_LOAD_VHCA_STATE;
+    const OPCODE: u16 = 0x119;
+    type In = LoadVhcaStateIn;
+    type Out = LoadVhcaStateOut;
+}
+
+pub(crate) static CMD_LOAD_VHCA_STATE: CommandDesc = CommandDesc {
+    name: "LOAD_VHCA_STATE",
+    opcode: 0x119,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(LoadVhcaStateIn::DESC),
+    output: Some(LoadVhcaStateOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Load the state of a virtual HCA.",
+};
+
+
+/// Query delegated virtual HCAs.
+///
+/// Command `QUERY_DELEGATED_VHCA`: opcode `0x732`, input [`QueryDelegatedVhcaIn`], output [`QueryDelegatedVhcaOut`]; least fwctl scope `debug_read_only`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryDelegatedVhca;
+
+impl Command for QueryDelegatedVhca {
+    const DESC: &'static CommandDesc = &CMD_QUERY_DELEGATED_VHCA;
+    const OPCODE: u16 = 0x732;
+    type In = QueryDelegatedVhcaIn;
+    type Out = QueryDelegatedVhcaOut;
+}
+
+pub(crate) static CMD_QUERY_DELEGATED_VHCA: CommandDesc = CommandDesc {
+    name: "QUERY_DELEGATED_VHCA",
+    opcode: 0x732,
+    scope: ScopeRule {
+        default: Some(Scope::DebugReadOnly),
+        by_op_mod: &[],
+    },
+    input: Some(QueryDelegatedVhcaIn::DESC),
+    output: Some(QueryDelegatedVhcaOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Query delegated virtual HCAs.",
+};
+
+
+/// Create an e-switch vport.
+///
+/// Command `CREATE_ESW_VPORT`: opcode `0x733`, input [`CreateEswVportIn`], output [`CreateEswVportOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreateEswVport;
+
+impl Command for CreateEswVport {
+    const DESC: &'static CommandDesc = &CMD_CREATE_ESW_VPORT;
+    const OPCODE: u16 = 0x733;
+    type In = CreateEswVportIn;
+    type Out = CreateEswVportOut;
+}
+
+pub(crate) static CMD_CREATE_ESW_VPORT: CommandDesc = CommandDesc {
+    name: "CREATE_ESW_VPORT",
+    opcode: 0x733,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(CreateEswVportIn::DESC),
+    output: Some(CreateEswVportOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Create an e-switch vport.",
+};
+
+
+/// Destroy an e-switch vport.
+///
+/// Command `DESTROY_ESW_VPORT`: opcode `0x734`, input [`DestroyEswVportIn`], output [`DestroyEswVportOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DestroyEswVport;
+
+impl Command for DestroyEswVport {
+    const DESC: &'static CommandDesc = &CMD_DESTROY_ESW_VPORT;
+    const OPCODE: u16 = 0x734;
+    type In = DestroyEswVportIn;
+    type Out = DestroyEswVportOut;
+}
+
+pub(crate) static CMD_DESTROY_ESW_VPORT: CommandDesc = CommandDesc {
+    name: "DESTROY_ESW_VPORT",
+    opcode: 0x734,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(DestroyEswVportIn::DESC),
+    output: Some(DestroyEswVportOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Destroy an e-switch vport.",
+};
+
+
+/// Read the functions an e-switch manager controls on the external host.
+///
+/// Command `QUERY_ESW_FUNCTIONS`: opcode `0x740`, input [`QueryEswFunctionsIn`], output [`QueryEswFunctionsOut`]; least fwctl scope `configuration`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryEswFunctions;
+
+impl Command for QueryEswFunctions {
+    const DESC: &'static CommandDesc = &CMD_QUERY_ESW_FUNCTIONS;
+    const OPCODE: u16 = 0x740;
+    type In = QueryEswFunctionsIn;
+    type Out = QueryEswFunctionsOut;
+}
+
+pub(crate) static CMD_QUERY_ESW_FUNCTIONS: CommandDesc = CommandDesc {
+    name: "QUERY_ESW_FUNCTIONS",
+    opcode: 0x740,
+    scope: ScopeRule {
+        default: Some(Scope::Configuration),
+        by_op_mod: &[],
+    },
+    input: Some(QueryEswFunctionsIn::DESC),
+    output: Some(QueryEswFunctionsOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Read the functions an e-switch manager controls on the external host.",
+};
+
 
 /// The op_mod values of `QUERY_VPORT_STATE`.
 ///
@@ -3226,6 +14615,34 @@ pub(crate) static CMD_QUERY_VPORT_STATE: CommandDesc = CommandDesc {
 };
 
 
+/// Query the e-switch context of a vport.
+///
+/// Command `QUERY_ESW_VPORT_CONTEXT`: opcode `0x752`, input [`QueryEswVportContextIn`], output [`QueryEswVportContextOut`]; least fwctl scope `debug_read_only`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryEswVportContext;
+
+impl Command for QueryEswVportContext {
+    const DESC: &'static CommandDesc = &CMD_QUERY_ESW_VPORT_CONTEXT;
+    const OPCODE: u16 = 0x752;
+    type In = QueryEswVportContextIn;
+    type Out = QueryEswVportContextOut;
+}
+
+pub(crate) static CMD_QUERY_ESW_VPORT_CONTEXT: CommandDesc = CommandDesc {
+    name: "QUERY_ESW_VPORT_CONTEXT",
+    opcode: 0x752,
+    scope: ScopeRule {
+        default: Some(Scope::DebugReadOnly),
+        by_op_mod: &[],
+    },
+    input: Some(QueryEswVportContextIn::DESC),
+    output: Some(QueryEswVportContextOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Query the e-switch context of a vport.",
+};
+
+
 /// Read the NIC vport context of this or another vport.
 ///
 /// Command `QUERY_NIC_VPORT_CONTEXT`: opcode `0x754`, input [`QueryNicVportContextIn`], output [`QueryNicVportContextOut`]; least fwctl scope `debug_read_only`.
@@ -3251,6 +14668,62 @@ pub(crate) static CMD_QUERY_NIC_VPORT_CONTEXT: CommandDesc = CommandDesc {
     op_mods: &[
     ],
     doc: "Read the NIC vport context of this or another vport.",
+};
+
+
+/// Query a RoCE address (GID table entry).
+///
+/// Command `QUERY_ROCE_ADDRESS`: opcode `0x760`, input [`QueryRoceAddressIn`], output [`QueryRoceAddressOut`]; least fwctl scope `configuration`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryRoceAddress;
+
+impl Command for QueryRoceAddress {
+    const DESC: &'static CommandDesc = &CMD_QUERY_ROCE_ADDRESS;
+    const OPCODE: u16 = 0x760;
+    type In = QueryRoceAddressIn;
+    type Out = QueryRoceAddressOut;
+}
+
+pub(crate) static CMD_QUERY_ROCE_ADDRESS: CommandDesc = CommandDesc {
+    name: "QUERY_ROCE_ADDRESS",
+    opcode: 0x760,
+    scope: ScopeRule {
+        default: Some(Scope::Configuration),
+        by_op_mod: &[],
+    },
+    input: Some(QueryRoceAddressIn::DESC),
+    output: Some(QueryRoceAddressOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Query a RoCE address (GID table entry).",
+};
+
+
+/// Set a RoCE address (GID table entry).
+///
+/// Command `SET_ROCE_ADDRESS`: opcode `0x761`, input [`SetRoceAddressIn`], output [`SetRoceAddressOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetRoceAddress;
+
+impl Command for SetRoceAddress {
+    const DESC: &'static CommandDesc = &CMD_SET_ROCE_ADDRESS;
+    const OPCODE: u16 = 0x761;
+    type In = SetRoceAddressIn;
+    type Out = SetRoceAddressOut;
+}
+
+pub(crate) static CMD_SET_ROCE_ADDRESS: CommandDesc = CommandDesc {
+    name: "SET_ROCE_ADDRESS",
+    opcode: 0x761,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(SetRoceAddressIn::DESC),
+    output: Some(SetRoceAddressOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Set a RoCE address (GID table entry).",
 };
 
 
@@ -3282,29 +14755,365 @@ pub(crate) static CMD_QUERY_HCA_VPORT_CONTEXT: CommandDesc = CommandDesc {
 };
 
 
-/// Read the functions an e-switch manager controls on the external host.
+/// Query the GID table of an HCA vport.
 ///
-/// Command `QUERY_ESW_FUNCTIONS`: opcode `0x740`, input [`QueryEswFunctionsIn`], output [`QueryEswFunctionsOut`]; least fwctl scope `configuration`.
+/// Command `QUERY_HCA_VPORT_GID`: opcode `0x764`, input [`QueryHcaVportGidIn`], output [`QueryHcaVportGidOut`]; least fwctl scope `debug_read_only`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QueryEswFunctions;
+pub struct QueryHcaVportGid;
 
-impl Command for QueryEswFunctions {
-    const DESC: &'static CommandDesc = &CMD_QUERY_ESW_FUNCTIONS;
-    const OPCODE: u16 = 0x740;
-    type In = QueryEswFunctionsIn;
-    type Out = QueryEswFunctionsOut;
+impl Command for QueryHcaVportGid {
+    const DESC: &'static CommandDesc = &CMD_QUERY_HCA_VPORT_GID;
+    const OPCODE: u16 = 0x764;
+    type In = QueryHcaVportGidIn;
+    type Out = QueryHcaVportGidOut;
 }
 
-pub(crate) static CMD_QUERY_ESW_FUNCTIONS: CommandDesc = CommandDesc {
-    name: "QUERY_ESW_FUNCTIONS",
-    opcode: 0x740,
+pub(crate) static CMD_QUERY_HCA_VPORT_GID: CommandDesc = CommandDesc {
+    name: "QUERY_HCA_VPORT_GID",
+    opcode: 0x764,
     scope: ScopeRule {
-        default: Some(Scope::Configuration),
+        default: Some(Scope::DebugReadOnly),
         by_op_mod: &[],
     },
-    input: Some(QueryEswFunctionsIn::DESC),
-    output: Some(QueryEswFunctionsOut::DESC),
+    input: Some(QueryHcaVportGidIn::DESC),
+    output: Some(QueryHcaVportGidOut::DESC),
     op_mods: &[
     ],
-    doc: "Read the functions an e-switch manager controls on the external host.",
+    doc: "Query the GID table of an HCA vport.",
+};
+
+
+/// Query the P_Key table of an HCA vport.
+///
+/// Command `QUERY_HCA_VPORT_PKEY`: opcode `0x765`, input [`QueryHcaVportPkeyIn`], output [`QueryHcaVportPkeyOut`]; least fwctl scope `debug_read_only`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryHcaVportPkey;
+
+impl Command for QueryHcaVportPkey {
+    const DESC: &'static CommandDesc = &CMD_QUERY_HCA_VPORT_PKEY;
+    const OPCODE: u16 = 0x765;
+    type In = QueryHcaVportPkeyIn;
+    type Out = QueryHcaVportPkeyOut;
+}
+
+pub(crate) static CMD_QUERY_HCA_VPORT_PKEY: CommandDesc = CommandDesc {
+    name: "QUERY_HCA_VPORT_PKEY",
+    opcode: 0x765,
+    scope: ScopeRule {
+        default: Some(Scope::DebugReadOnly),
+        by_op_mod: &[],
+    },
+    input: Some(QueryHcaVportPkeyIn::DESC),
+    output: Some(QueryHcaVportPkeyOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Query the P_Key table of an HCA vport.",
+};
+
+
+/// Query vNIC environment counters.
+///
+/// Command `QUERY_VNIC_ENV`: opcode `0x76f`, input [`QueryVnicEnvIn`], output [`QueryVnicEnvOut`]; least fwctl scope `debug_read_only`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryVnicEnv;
+
+impl Command for QueryVnicEnv {
+    const DESC: &'static CommandDesc = &CMD_QUERY_VNIC_ENV;
+    const OPCODE: u16 = 0x76f;
+    type In = QueryVnicEnvIn;
+    type Out = QueryVnicEnvOut;
+}
+
+pub(crate) static CMD_QUERY_VNIC_ENV: CommandDesc = CommandDesc {
+    name: "QUERY_VNIC_ENV",
+    opcode: 0x76f,
+    scope: ScopeRule {
+        default: Some(Scope::DebugReadOnly),
+        by_op_mod: &[],
+    },
+    input: Some(QueryVnicEnvIn::DESC),
+    output: Some(QueryVnicEnvOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Query vNIC environment counters.",
+};
+
+
+/// Query the traffic counters of a vport.
+///
+/// Command `QUERY_VPORT_COUNTER`: opcode `0x770`, input [`QueryVportCounterIn`], output [`QueryVportCounterOut`]; least fwctl scope `debug_read_only`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryVportCounter;
+
+impl Command for QueryVportCounter {
+    const DESC: &'static CommandDesc = &CMD_QUERY_VPORT_COUNTER;
+    const OPCODE: u16 = 0x770;
+    type In = QueryVportCounterIn;
+    type Out = QueryVportCounterOut;
+}
+
+pub(crate) static CMD_QUERY_VPORT_COUNTER: CommandDesc = CommandDesc {
+    name: "QUERY_VPORT_COUNTER",
+    opcode: 0x770,
+    scope: ScopeRule {
+        default: Some(Scope::DebugReadOnly),
+        by_op_mod: &[],
+    },
+    input: Some(QueryVportCounterIn::DESC),
+    output: Some(QueryVportCounterOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Query the traffic counters of a vport.",
+};
+
+
+/// Set an L2 table entry.
+///
+/// Command `SET_L2_TABLE_ENTRY`: opcode `0x829`, input [`SetL2TableEntryIn`], output [`SetL2TableEntryOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetL2TableEntry;
+
+impl Command for SetL2TableEntry {
+    const DESC: &'static CommandDesc = &CMD_SET_L2_TABLE_ENTRY;
+    const OPCODE: u16 = 0x829;
+    type In = SetL2TableEntryIn;
+    type Out = SetL2TableEntryOut;
+}
+
+pub(crate) static CMD_SET_L2_TABLE_ENTRY: CommandDesc = CommandDesc {
+    name: "SET_L2_TABLE_ENTRY",
+    opcode: 0x829,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(SetL2TableEntryIn::DESC),
+    output: Some(SetL2TableEntryOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Set an L2 table entry.",
+};
+
+
+/// Query an L2 table entry.
+///
+/// Command `QUERY_L2_TABLE_ENTRY`: opcode `0x82a`, input [`QueryL2TableEntryIn`], output [`QueryL2TableEntryOut`]; least fwctl scope `debug_read_only`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryL2TableEntry;
+
+impl Command for QueryL2TableEntry {
+    const DESC: &'static CommandDesc = &CMD_QUERY_L2_TABLE_ENTRY;
+    const OPCODE: u16 = 0x82a;
+    type In = QueryL2TableEntryIn;
+    type Out = QueryL2TableEntryOut;
+}
+
+pub(crate) static CMD_QUERY_L2_TABLE_ENTRY: CommandDesc = CommandDesc {
+    name: "QUERY_L2_TABLE_ENTRY",
+    opcode: 0x82a,
+    scope: ScopeRule {
+        default: Some(Scope::DebugReadOnly),
+        by_op_mod: &[],
+    },
+    input: Some(QueryL2TableEntryIn::DESC),
+    output: Some(QueryL2TableEntryOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Query an L2 table entry.",
+};
+
+
+/// Delete an L2 table entry.
+///
+/// Command `DELETE_L2_TABLE_ENTRY`: opcode `0x82b`, input [`DeleteL2TableEntryIn`], output [`DeleteL2TableEntryOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeleteL2TableEntry;
+
+impl Command for DeleteL2TableEntry {
+    const DESC: &'static CommandDesc = &CMD_DELETE_L2_TABLE_ENTRY;
+    const OPCODE: u16 = 0x82b;
+    type In = DeleteL2TableEntryIn;
+    type Out = DeleteL2TableEntryOut;
+}
+
+pub(crate) static CMD_DELETE_L2_TABLE_ENTRY: CommandDesc = CommandDesc {
+    name: "DELETE_L2_TABLE_ENTRY",
+    opcode: 0x82b,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(DeleteL2TableEntryIn::DESC),
+    output: Some(DeleteL2TableEntryOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Delete an L2 table entry.",
+};
+
+
+/// Create a link aggregation group.
+///
+/// Command `CREATE_LAG`: opcode `0x840`, input [`CreateLagIn`], output [`CreateLagOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreateLag;
+
+impl Command for CreateLag {
+    const DESC: &'static CommandDesc = &CMD_CREATE_LAG;
+    const OPCODE: u16 = 0x840;
+    type In = CreateLagIn;
+    type Out = CreateLagOut;
+}
+
+pub(crate) static CMD_CREATE_LAG: CommandDesc = CommandDesc {
+    name: "CREATE_LAG",
+    opcode: 0x840,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(CreateLagIn::DESC),
+    output: Some(CreateLagOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Create a link aggregation group.",
+};
+
+
+/// Query a link aggregation group.
+///
+/// Command `QUERY_LAG`: opcode `0x842`, input [`QueryLagIn`], output [`QueryLagOut`]; least fwctl scope `debug_read_only`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryLag;
+
+impl Command for QueryLag {
+    const DESC: &'static CommandDesc = &CMD_QUERY_LAG;
+    const OPCODE: u16 = 0x842;
+    type In = QueryLagIn;
+    type Out = QueryLagOut;
+}
+
+pub(crate) static CMD_QUERY_LAG: CommandDesc = CommandDesc {
+    name: "QUERY_LAG",
+    opcode: 0x842,
+    scope: ScopeRule {
+        default: Some(Scope::DebugReadOnly),
+        by_op_mod: &[],
+    },
+    input: Some(QueryLagIn::DESC),
+    output: Some(QueryLagOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Query a link aggregation group.",
+};
+
+
+/// Destroy a link aggregation group.
+///
+/// Command `DESTROY_LAG`: opcode `0x843`, input [`DestroyLagIn`], output [`DestroyLagOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DestroyLag;
+
+impl Command for DestroyLag {
+    const DESC: &'static CommandDesc = &CMD_DESTROY_LAG;
+    const OPCODE: u16 = 0x843;
+    type In = DestroyLagIn;
+    type Out = DestroyLagOut;
+}
+
+pub(crate) static CMD_DESTROY_LAG: CommandDesc = CommandDesc {
+    name: "DESTROY_LAG",
+    opcode: 0x843,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(DestroyLagIn::DESC),
+    output: Some(DestroyLagOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Destroy a link aggregation group.",
+};
+
+
+/// Create a vport LAG.
+///
+/// Command `CREATE_VPORT_LAG`: opcode `0x844`, input [`CreateVportLagIn`], output [`CreateVportLagOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreateVportLag;
+
+impl Command for CreateVportLag {
+    const DESC: &'static CommandDesc = &CMD_CREATE_VPORT_LAG;
+    const OPCODE: u16 = 0x844;
+    type In = CreateVportLagIn;
+    type Out = CreateVportLagOut;
+}
+
+pub(crate) static CMD_CREATE_VPORT_LAG: CommandDesc = CommandDesc {
+    name: "CREATE_VPORT_LAG",
+    opcode: 0x844,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(CreateVportLagIn::DESC),
+    output: Some(CreateVportLagOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Create a vport LAG.",
+};
+
+
+/// Destroy a vport LAG.
+///
+/// Command `DESTROY_VPORT_LAG`: opcode `0x845`, input [`DestroyVportLagIn`], output [`DestroyVportLagOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DestroyVportLag;
+
+impl Command for DestroyVportLag {
+    const DESC: &'static CommandDesc = &CMD_DESTROY_VPORT_LAG;
+    const OPCODE: u16 = 0x845;
+    type In = DestroyVportLagIn;
+    type Out = DestroyVportLagOut;
+}
+
+pub(crate) static CMD_DESTROY_VPORT_LAG: CommandDesc = CommandDesc {
+    name: "DESTROY_VPORT_LAG",
+    opcode: 0x845,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(DestroyVportLagIn::DESC),
+    output: Some(DestroyVportLagOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Destroy a vport LAG.",
+};
+
+
+/// Allow another virtual HCA to access an object of this one.
+///
+/// Command `ALLOW_OTHER_VHCA_ACCESS`: opcode `0xb16`, input [`AllowOtherVhcaAccessIn`], output [`AllowOtherVhcaAccessOut`]; least fwctl scope `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AllowOtherVhcaAccess;
+
+impl Command for AllowOtherVhcaAccess {
+    const DESC: &'static CommandDesc = &CMD_ALLOW_OTHER_VHCA_ACCESS;
+    const OPCODE: u16 = 0xb16;
+    type In = AllowOtherVhcaAccessIn;
+    type Out = AllowOtherVhcaAccessOut;
+}
+
+pub(crate) static CMD_ALLOW_OTHER_VHCA_ACCESS: CommandDesc = CommandDesc {
+    name: "ALLOW_OTHER_VHCA_ACCESS",
+    opcode: 0xb16,
+    scope: ScopeRule {
+        default: None,
+        by_op_mod: &[],
+    },
+    input: Some(AllowOtherVhcaAccessIn::DESC),
+    output: Some(AllowOtherVhcaAccessOut::DESC),
+    op_mods: &[
+    ],
+    doc: "Allow another virtual HCA to access an object of this one.",
 };

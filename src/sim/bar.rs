@@ -2,7 +2,7 @@
 //!
 //! Register offsets come from the generated `InitialSeg::FIELD_*` descriptions.
 
-use std::boxed::Box;
+use alloc::boxed::Box;
 
 use crate::layout::{bits, FieldDesc};
 use crate::prm::{HealthBuffer, HealthSeverity, HealthSyndrome, InitialSeg, NicInterface};

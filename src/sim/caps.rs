@@ -3,7 +3,7 @@
 //! QUERY_HCA_CAP reads them (`op_mod = cap_type << 1 | current`); SET_HCA_CAP replaces the current page of
 //! a type when every field is within the maximum ([`within_max`]).
 
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
 
 use crate::layout::{Count, LayoutDesc, Value};
 use crate::prm::{

@@ -1,19 +1,21 @@
 //! The device: BAR0 behaviour, doorbells, command delivery and completion, sync and threaded modes.
 
-use std::collections::BTreeMap;
-use std::string::String;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+#[cfg(feature = "std")]
 use std::thread::JoinHandle;
-use std::time::Instant;
-use std::vec::Vec;
 
 use super::bar::{self, Bar0};
 use super::config::SimConfig;
-use super::dma::{lock, HostPollWatcher, SimBus};
+use super::dma::{HostPollWatcher, SimBus};
 use super::fault::{Delay, Fault, FaultTable, LateTrigger, When};
 use super::fw::{fail, failure_output, Firmware, HcaState};
 use super::queue::{self, check_type, entry_signature_ok, fetch, place_output, sign_block, sign_entry};
+use super::sync::{lock, Mutex, MutexGuard};
+use super::time::{DeviceTime, Stamp};
 use crate::host::Mmio;
 use crate::prm::{CmdIfBox, CmdQueueEntry, CmdStatus, DeliveryStatus, MboxInHdr, MboxOutHdr, NicInterface, PortStatus};
 
@@ -81,7 +83,7 @@ struct Completion {
 /// When a held-back completion is written.
 enum Trigger {
     Polls(u32),
-    At(Instant),
+    At(Stamp),
     Mmio(u32),
     Manual,
 }
@@ -109,6 +111,7 @@ struct Core {
     me: Weak<Core>,
     bus: Arc<SimBus>,
     cfg: SimConfig,
+    time: DeviceTime,
     st: Mutex<State>,
     pending: AtomicU32,
     removed: AtomicBool,
@@ -117,21 +120,24 @@ struct Core {
     timed: AtomicBool,
 }
 
-/// Owns the device thread; dropping the last [`SimDevice`] stops it.
+/// Owns the device thread (with `std`); dropping the last [`SimDevice`] stops it.
 struct Handle {
     core: Arc<Core>,
+    #[cfg(feature = "std")]
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        stop_thread(&self.core, &self.thread);
+        stop_thread(self);
     }
 }
 
-fn stop_thread(core: &Arc<Core>, thread: &Mutex<Option<JoinHandle<()>>>) {
+fn stop_thread(handle: &Handle) {
+    let core = &handle.core;
     core.stop.store(true, Ordering::Release);
-    if let Some(t) = lock(thread).take() {
+    #[cfg(feature = "std")]
+    if let Some(t) = lock(&handle.thread).take() {
         let _ = t.join();
     }
     core.threaded.store(false, Ordering::Release);
@@ -146,9 +152,10 @@ fn stop_thread(core: &Arc<Core>, thread: &Mutex<Option<JoinHandle<()>>>) {
 ///
 /// Cheap to clone (an `Arc` inside). Two modes:
 /// - synchronous ([`SimDevice::new`]): a doorbell write executes the rung commands inside `write32`, so
-///   tests are deterministic;
-/// - threaded ([`SimDevice::threaded`]): a device thread polls for doorbells and executes them, as a real
-///   device does from another core. It stops when the last clone is dropped or on [`SimDevice::shutdown`].
+///   tests are deterministic; needs only `core` and `alloc` (feature `sim-core`), as in a UEFI application;
+/// - threaded (`SimDevice::threaded`, with `std`): a device thread polls for doorbells and executes them,
+///   as a real device does from another core. It stops when the last clone is dropped or on
+///   [`SimDevice::shutdown`].
 #[derive(Clone)]
 pub struct SimDevice {
     handle: Arc<Handle>,
@@ -194,10 +201,17 @@ impl SimDevice {
     /// A device in synchronous mode, powered on (with `initializing` set for `cfg.boot_reads` reads).
     pub fn new(bus: &Arc<SimBus>, cfg: SimConfig) -> Self {
         let core = Arc::new_cyclic(|me| Core::new(me.clone(), Arc::clone(bus), cfg));
-        SimDevice { handle: Arc::new(Handle { core, thread: Mutex::new(None) }) }
+        SimDevice {
+            handle: Arc::new(Handle {
+                core,
+                #[cfg(feature = "std")]
+                thread: Mutex::new(None),
+            }),
+        }
     }
 
     /// A device in threaded mode: a device thread polls for doorbells and executes the commands.
+    #[cfg(feature = "std")]
     pub fn threaded(bus: &Arc<SimBus>, cfg: SimConfig) -> Self {
         let dev = Self::new(bus, cfg);
         let core = Arc::clone(dev.core());
@@ -238,7 +252,7 @@ impl SimDevice {
     /// Stops the device thread (if any); from then on doorbells execute synchronously. Doorbells the
     /// thread had not taken yet are executed now.
     pub fn shutdown(&self) {
-        stop_thread(self.core(), &self.handle.thread);
+        stop_thread(&self.handle);
     }
 
     /// Arms a fault for the commands `when` selects. Device faults armed this way happen when a matching
@@ -364,6 +378,7 @@ impl SimDevice {
 
 impl HostPollWatcher for Core {
     fn on_host_poll(&self) {
+        self.time.tick();
         let mut st = self.lock();
         let mut due = Vec::new();
         for d in &mut st.deferred {
@@ -411,6 +426,7 @@ impl Core {
             me,
             bus,
             cfg,
+            time: DeviceTime::new(),
             st: Mutex::new(st),
             pending: AtomicU32::new(0),
             removed: AtomicBool::new(false),
@@ -425,6 +441,7 @@ impl Core {
     }
 
     fn read32(&self, offset: usize) -> u32 {
+        self.time.tick();
         if self.removed.load(Ordering::Acquire) {
             return u32::MAX;
         }
@@ -448,6 +465,7 @@ impl Core {
     }
 
     fn write32(&self, offset: usize, value: u32) {
+        self.time.tick();
         if self.removed.load(Ordering::Acquire) || offset.saturating_add(4) > bar::SIZE {
             return;
         }
@@ -499,7 +517,7 @@ impl Core {
 
     /// Moves the deferred completions whose trigger fired into `due`, oldest first.
     fn take_due(&self, st: &mut State, due: &mut Vec<Deferred>) {
-        let now = Instant::now();
+        let now = self.time.now();
         let mut keep = Vec::with_capacity(st.deferred.len());
         for d in st.deferred.drain(..) {
             let fire = match d.trigger {
@@ -519,6 +537,7 @@ impl Core {
     }
 
     /// The device thread.
+    #[cfg(feature = "std")]
     fn run(self: Arc<Self>) {
         let mut idle = 0u32;
         while !self.stop.load(Ordering::Acquire) {
@@ -700,7 +719,7 @@ impl Core {
         let trigger = faults.iter().find_map(|f| match f {
             Fault::NoCompletion => Some(None),
             Fault::Delayed(Delay::Polls(n)) => Some(Some(Trigger::Polls(*n))),
-            Fault::Delayed(Delay::Time(d)) => Some(Some(Trigger::At(Instant::now() + *d))),
+            Fault::Delayed(Delay::Time(d)) => Some(Some(Trigger::At(self.time.after(*d)))),
             Fault::Late(LateTrigger::MmioAccesses(n)) => Some(Some(Trigger::Mmio(*n))),
             Fault::Late(LateTrigger::Manual) => Some(Some(Trigger::Manual)),
             _ => None,

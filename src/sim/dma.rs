@@ -10,23 +10,19 @@
 //! are separated by an unmapped guard gap, so an overrun or a stale pointer is a DMA fault, not a silent hit
 //! on another buffer. Dropping a [`SimDma`] unmaps it.
 
-use std::boxed::Box;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
-use std::vec::Vec;
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::sync::{lock, read, write, Mutex, RwLock};
 use crate::host::{DmaMemory, PageProvider, FW_PAGE_SIZE};
 
 /// First bus address the bus hands out.
 const BUS_BASE: u64 = 0x1_0000_0000;
 /// Unmapped bytes left after every buffer.
 const GUARD_GAP: u64 = 0x1000;
-
-/// Locks a mutex, recovering the data of a poisoned one (a panicking test thread must not wedge the model).
-pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// Something that wants to know when the host reads a watched buffer (the device watching its queue page,
 /// to model "complete after N polls of the entry").
@@ -185,13 +181,13 @@ impl SimBus {
             base
         };
         let region = Arc::new(Region::new(base, len));
-        self.map.write().unwrap_or_else(PoisonError::into_inner).insert(base, Arc::clone(&region));
+        write(&self.map).insert(base, Arc::clone(&region));
         SimDma { region, bus: Arc::downgrade(self) }
     }
 
     /// Number of live buffers (a leak check for tests).
     pub fn buffers(&self) -> usize {
-        self.map.read().unwrap_or_else(PoisonError::into_inner).len()
+        read(&self.map).len()
     }
 
     /// Whether `len` bytes at bus address `addr` all lie inside one live buffer.
@@ -215,7 +211,7 @@ impl SimBus {
 
     /// The buffer containing `[addr, addr + len)` and the offset of `addr` in it.
     fn find(&self, addr: u64, len: usize) -> Option<(Arc<Region>, usize)> {
-        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        let map = read(&self.map);
         let (_, r) = map.range(..=addr).next_back()?;
         let off = usize::try_from(addr.checked_sub(r.base)?).ok()?;
         if off.checked_add(len)? > r.len {
@@ -226,7 +222,7 @@ impl SimBus {
 
     /// Makes host reads of the buffer containing `addr` call `watcher` (and stops watching any other).
     pub(crate) fn watch(&self, addr: u64, watcher: Weak<dyn HostPollWatcher>) {
-        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        let map = read(&self.map);
         for r in map.values() {
             if r.watched.load(Ordering::Relaxed) {
                 let mut w = lock(&r.watcher);
@@ -244,7 +240,7 @@ impl SimBus {
     }
 
     fn unmap(&self, base: u64) {
-        self.map.write().unwrap_or_else(PoisonError::into_inner).remove(&base);
+        write(&self.map).remove(&base);
     }
 }
 
@@ -293,7 +289,7 @@ impl Drop for SimDma {
 /// A [`PageProvider`] that gives zeroed, 4 KiB aligned pages from a [`SimBus`] and tracks them.
 pub struct SimPages {
     bus: Arc<SimBus>,
-    out: HashMap<u64, SimDma>,
+    out: BTreeMap<u64, SimDma>,
     limit: Option<usize>,
 }
 
@@ -306,19 +302,17 @@ impl core::fmt::Debug for SimPages {
 impl SimPages {
     /// A provider with no limit.
     pub fn new(bus: &Arc<SimBus>) -> Self {
-        SimPages { bus: Arc::clone(bus), out: HashMap::new(), limit: None }
+        SimPages { bus: Arc::clone(bus), out: BTreeMap::new(), limit: None }
     }
 
     /// A provider that refuses to have more than `limit` pages out (to test allocation failure).
     pub fn with_limit(bus: &Arc<SimBus>, limit: usize) -> Self {
-        SimPages { bus: Arc::clone(bus), out: HashMap::new(), limit: Some(limit) }
+        SimPages { bus: Arc::clone(bus), out: BTreeMap::new(), limit: Some(limit) }
     }
 
     /// The bus addresses currently given out, sorted.
     pub fn addresses(&self) -> Vec<u64> {
-        let mut v: Vec<u64> = self.out.keys().copied().collect();
-        v.sort_unstable();
-        v
+        self.out.keys().copied().collect()
     }
 }
 

@@ -7,8 +7,8 @@
 //! arming one makes it happen when the matching command arrives (the device then does not complete that
 //! command, except for [`Fault::StuckInitializing`]).
 
-use std::time::Duration;
-use std::vec::Vec;
+use alloc::vec::Vec;
+use core::time::Duration;
 
 use crate::prm::{CmdStatus, DeliveryStatus, HealthSyndrome, NicInterface};
 

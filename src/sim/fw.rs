@@ -3,8 +3,8 @@
 //! [`Firmware::execute`] takes a whole input message and the output length the host gave and returns the
 //! output message. Every input and output is read and built with the generated layouts.
 
-use std::collections::{BTreeMap, HashSet};
-use std::vec::Vec;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
 
 use zerocopy::IntoBytes;
 
@@ -114,7 +114,7 @@ pub(crate) struct Firmware {
     pub(crate) state: HcaState,
     pub(crate) issi: u16,
     pages: Vec<u64>,
-    page_set: HashSet<u64>,
+    page_set: BTreeSet<u64>,
     caps: Caps,
     pub(crate) driver_version: [u8; 64],
     pub(crate) ports: Ports,
@@ -131,7 +131,7 @@ impl Firmware {
             state: HcaState::Disabled,
             issi: 0,
             pages: Vec::new(),
-            page_set: HashSet::new(),
+            page_set: BTreeSet::new(),
             caps: Caps::new(cfg.ports),
             driver_version: [0; 64],
             ports: Ports::new(cfg.ports),
@@ -298,7 +298,7 @@ impl Firmware {
                 }
                 let out = reply(&ManagePagesOut::new(), out_len)?;
                 let mut new = Vec::with_capacity(n);
-                let mut seen = HashSet::with_capacity(n);
+                let mut seen = BTreeSet::new();
                 for k in 0..n {
                     let addr = ManagePagesIn::tail_pas(input, k).unwrap_or(0);
                     let bad = !addr.is_multiple_of(FW_PAGE_SIZE as u64)

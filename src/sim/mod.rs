@@ -5,13 +5,18 @@
 //!
 //! - [`SimBus`] / [`SimDma`]: DMA memory with fake bus addresses (atomic storage; an access to an unmapped
 //!   address is a DMA fault, reported through the delivery status, never a panic); [`SimPages`] is a
-//!   [`PageProvider`](crate::host::PageProvider) on the bus; [`SimClock`] a [`Clock`](crate::host::Clock).
+//!   [`PageProvider`](crate::host::PageProvider) on the bus; `SimClock` (with `std`) a
+//!   [`Clock`](crate::host::Clock).
 //! - [`SimDevice`]: BAR0 (the initialization segment, through [`Mmio`](crate::host::Mmio)), the command
 //!   queue protocol (entry and mailbox checks with the PRM delivery statuses, output mailboxes, signatures,
 //!   ownership handoff) and firmware (HCA life cycle, pages, capabilities, ACCESS_REG, user contexts,
-//!   vport and diagnostic queries) — synchronous or on its own thread.
+//!   vport and diagnostic queries) — synchronous, or (with `std`) on its own thread.
 //! - [`Fault`] / [`When`]: fault injection (delays, lost and late completions, corrupted completions,
 //!   surprise removal, stuck initialization, health events, firmware errors).
+//!
+//! Features: `sim-core` is the model with only `core` and `alloc` (synchronous mode, spin locks, device
+//! time counted in host accesses) — what a UEFI application links; `sim` is `sim-core` plus `std`
+//! (threaded mode, `SimClock`, real time for delayed completions, `std` locks).
 //!
 //! ```
 //! use mlx5_cmdif::host::Mmio;
@@ -28,6 +33,7 @@
 
 mod bar;
 mod caps;
+#[cfg(feature = "std")]
 mod clock;
 mod config;
 mod device;
@@ -36,8 +42,11 @@ mod fault;
 mod fw;
 mod queue;
 mod regs;
+mod sync;
 pub mod syndrome;
+mod time;
 
+#[cfg(feature = "std")]
 pub use clock::SimClock;
 pub use config::{timeout_ms, SimConfig};
 pub use device::{CommandRecord, SimDevice, SimMmio, SimStats};

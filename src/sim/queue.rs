@@ -3,8 +3,8 @@
 //!
 //! Every offset comes from the generated [`CmdQueueEntry`] and [`CmdIfBox`] field descriptions.
 
-use std::vec;
-use std::vec::Vec;
+use alloc::vec;
+use alloc::vec::Vec;
 
 use crate::layout::{bits, FieldDesc};
 use crate::prm::{CmdIfBox, CmdQueueEntry, CmdXport, DeliveryStatus, MboxInHdr, MboxOutHdr};

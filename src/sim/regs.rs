@@ -4,7 +4,7 @@
 //! Implemented: PAOS, PMTU, PTYS, PPCNT, MTCAP, MTMP, MCIA, MCQS, MCQI and HOST_ENDIANNESS (write and read
 //! back). Every other register id is BAD_PARAMETER ([`syndrome::UNKNOWN_REGISTER`](super::syndrome)).
 
-use std::vec::Vec;
+use alloc::vec::Vec;
 
 use zerocopy::IntoBytes;
 

@@ -63,7 +63,7 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
                     }
                 }
             }
-            if !is_snake(&f.name) {
+            if !crate::names::is_field_name(&f.name) {
                 diags.error(files, &f.loc, format!("field name `{}` is not snake_case", f.name));
             }
             dup(&mut fields, f.name.as_str(), &f.loc, spec, diags, || {

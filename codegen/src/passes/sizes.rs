@@ -6,7 +6,7 @@ use crate::ir::{LayoutKind, Spec};
 /// Runs the pass.
 pub fn run(spec: &Spec, diags: &mut Diags) {
     for (_, l) in spec.layouts() {
-        if l.size == 0 {
+        if l.size == 0 && l.tail().is_none() {
             diags.error(&spec.files, &l.size_loc, format!("layout `{}` has size 0", l.name));
             continue;
         }

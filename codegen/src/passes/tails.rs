@@ -1,5 +1,5 @@
-//! Variable-length tails: last field of a struct, whole bytes; a layout with a tail is nested only as the
-//! last field of a struct (its tail then runs on past the end, as in the kernel) or as a tail element.
+//! Variable-length tails: last field of a struct (or every member of a union: a choice between tails), whole
+//! bytes or single bits; a layout with a tail is never the element of a fixed array.
 
 use std::collections::HashSet;
 
@@ -16,13 +16,15 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
                 continue;
             }
             with_tail.insert(l.name.as_str());
-            if l.kind == LayoutKind::Union {
+            // A union may be a choice between variable tails (the kernel's `rqtc`), never mix one with fixed members.
+            if l.kind == LayoutKind::Union && l.fields.iter().any(|g| g.count != Count::Tail) {
                 diags.error(&spec.files, &f.loc, format!("union `{}` cannot have a tail (`{}`)", l.name, f.name));
             }
-            if i + 1 != n {
+            if i + 1 != n && l.kind == LayoutKind::Struct {
                 diags.error(&spec.files, &f.loc, format!("tail `{}` must be the last field of `{}`", f.name, l.name));
             }
-            if f.offset % 8 != 0 || f.width % 8 != 0 {
+            // Whole bytes, or single bits (the kernel's bare `u8 x[]`).
+            if f.offset % 8 != 0 || (f.width % 8 != 0 && f.width != 1) {
                 diags.error(
                     &spec.files,
                     &f.loc,
@@ -38,15 +40,15 @@ pub fn run(spec: &Spec, diags: &mut Diags) {
         }
     }
     for (_, l) in spec.layouts() {
-        let last = l.fields.len().saturating_sub(1);
-        for (i, f) in l.fields.iter().enumerate() {
+        for f in &l.fields {
             if let FieldTy::Layout(n) = &f.ty {
-                let last_of_struct = i == last && l.kind == LayoutKind::Struct && f.count == Count::One;
-                if with_tail.contains(n.as_str()) && f.count != Count::Tail && !last_of_struct {
+                // The kernel also nests such layouts in unions and, zero-length, in the middle of a struct
+                // (`menu_resource_dump_response.menu`); an array of them is never meaningful.
+                if with_tail.contains(n.as_str()) && matches!(f.count, Count::Fixed(_)) {
                     diags.error(
                         &spec.files,
                         &f.loc,
-                        format!("field `{}` nests `{n}`, which has a variable tail; only the last field of a struct or a tail may hold it", f.name),
+                        format!("field `{}` is an array of `{n}`, which has a variable tail; only a single field or a tail may hold it", f.name),
                     );
                 }
             }

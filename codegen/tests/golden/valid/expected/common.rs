@@ -228,18 +228,18 @@ impl ByteEntry {
         &self.0
     }
 
-    /// PRM bits 0x0..0x1 of `byte_entry` (1 bits; big-endian dword 0, bits 31:31). Kernel `mlx5_ifc_byte_entry_bits.valid`.
+    /// PRM bits 0x0..0x1 of `byte_entry` (1 bits; big-endian dwords). Kernel `mlx5_ifc_byte_entry_bits.valid`.
     #[inline]
     pub const fn valid(&self) -> bool {
-        let raw = bits::get32(&self.0, 0x0, 1);
+        let raw = match bits::get_any(&self.0, 0x0, 1) { Some(x) => x, None => 0 };
         raw != 0
     }
 
     /// Sets [`Self::valid`], keeping every other bit; bits of `v` beyond the field's one bit are dropped.
     #[inline]
     pub const fn set_valid(&mut self, v: bool) {
-        let raw = v as u32;
-        let _ = bits::set32(&mut self.0, 0x0, 1, raw);
+        let raw = v as u64;
+        let _ = bits::set_any(&mut self.0, 0x0, 1, raw).is_some();
     }
 
     /// [`Self::set_valid`] as a `const` builder.
@@ -250,18 +250,18 @@ impl ByteEntry {
         self
     }
 
-    /// PRM bits 0x8..0x10 of `byte_entry` (8 bits; big-endian dword 0, bits 23:16). Kernel `mlx5_ifc_byte_entry_bits.index`.
+    /// PRM bits 0x8..0x10 of `byte_entry` (8 bits; big-endian, byte 0x1). Kernel `mlx5_ifc_byte_entry_bits.index`.
     #[inline]
     pub const fn index(&self) -> u8 {
-        let raw = bits::get32(&self.0, 0x8, 8);
+        let raw = match bits::get_any(&self.0, 0x8, 8) { Some(x) => x, None => 0 };
         raw as u8
     }
 
     /// Sets [`Self::index`], keeping every other bit; bits of `v` beyond the field's 8 bits are dropped.
     #[inline]
     pub const fn set_index(&mut self, v: u8) {
-        let raw = v as u32;
-        let _ = bits::set32(&mut self.0, 0x8, 8, raw);
+        let raw = v as u64;
+        let _ = bits::set_any(&mut self.0, 0x8, 8, raw).is_some();
     }
 
     /// [`Self::set_index`] as a `const` builder.

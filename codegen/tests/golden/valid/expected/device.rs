@@ -261,7 +261,7 @@ impl DevReg {
     #[inline]
     pub const fn wide_delta(&self) -> i64 {
         let raw = bits::get64(&self.0, 0xa0);
-        bits::sign_extend(raw as u64, 64) as i64
+        bits::sign_extend(raw, 64)
     }
 
     /// Sets [`Self::wide_delta`], keeping every other bit; bits of `v` beyond the field's 64 bits are dropped.
