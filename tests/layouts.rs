@@ -358,3 +358,19 @@ fn command_trait_ties_opcode_and_layouts() {
     assert_eq!(<PaosReg as AccessRegister>::ID, 0x5006);
     assert_eq!(<CmdHcaCap as CapabilityPage>::CAP_TYPE, 0);
 }
+
+#[test]
+fn wide_fields_that_are_not_whole_bytes_do_not_decode_as_bytes() {
+    // cmd_hca_cap_2 has a reserved gap of 324 bits: not a byte string, so it has no byte value.
+    let l = catalog::layout("cmd_hca_cap_2").unwrap();
+    let odd = l.fields.iter().find(|f| f.width > 64 && f.width % 8 != 0).expect("a non-byte wide gap");
+    let buf = vec![0xffu8; l.size_bytes()];
+    assert!(odd.read(&buf, 0).is_none(), "{} ({} bits)", odd.name, odd.width);
+    // A whole-byte string still decodes, and only from a buffer that holds it entirely.
+    let adapter = catalog::layout("query_adapter_param_block").unwrap();
+    let vsd = adapter.field("vsd").unwrap();
+    assert_eq!(vsd.width, 8);
+    let psid = adapter.field("vsd_contd_psid").unwrap();
+    let full = vec![0x41u8; adapter.size_bytes()];
+    assert!(matches!(psid.read(&full, 0), Some(Value::Uint(0x41))));
+}

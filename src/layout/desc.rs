@@ -195,14 +195,10 @@ impl FieldDesc {
                 let sub = bytes.get(start..start.checked_add(self.width / 8)?)?;
                 Some(Value::Layout(l, sub))
             }
-            FieldKind::Bytes => {
-                let start = bit / 8;
-                Some(Value::Bytes(bytes.get(start..start.checked_add(self.width / 8)?)?))
-            }
+            FieldKind::Bytes => self.byte_string(bytes, bit),
             FieldKind::Reserved | FieldKind::Uint => {
                 if w > 64 {
-                    let start = bit / 8;
-                    return Some(Value::Bytes(bytes.get(start..start.checked_add(self.width / 8)?)?));
+                    return self.byte_string(bytes, bit);
                 }
                 bits::get_any(bytes, bit, w).map(Value::Uint)
             }
@@ -211,6 +207,16 @@ impl FieldDesc {
             FieldKind::Enum(e) => bits::get_any(bytes, bit, w).map(|v| Value::Enum(e, v)),
             FieldKind::Flags(fl) => bits::get_any(bytes, bit, w).map(|v| Value::Flags(fl, v)),
         }
+    }
+
+    /// A field too wide for an integer, as the bytes it covers; `None` unless it starts and ends on byte
+    /// boundaries inside `bytes` (a partial byte cannot be handed out without its neighbours' bits).
+    fn byte_string<'a>(&self, bytes: &'a [u8], bit: usize) -> Option<Value<'a>> {
+        if !bit.is_multiple_of(8) || !self.width.is_multiple_of(8) {
+            return None;
+        }
+        let start = bit / 8;
+        bytes.get(start..start.checked_add(self.width / 8)?).map(Value::Bytes)
     }
 
     /// Writes an integer into element `index` of this field (any scalar kind). Returns `None` when the
