@@ -33,6 +33,7 @@ pub const DEFAULT_PRE_INIT_TIMEOUT_US: u64 = 120_000_000;
 /// Default budget for `initializing` after the queue address is written (`FW_INIT`: 2 s).
 pub const DEFAULT_INIT_TIMEOUT_US: u64 = 2_000_000;
 
+const _: () = assert!(INLINE_BYTES == MboxInHdr::SIZE, "the inline bytes are exactly the command header");
 const ENTRY_BYTES: usize = CmdQueueEntry::SIZE;
 const STATUS_OWN_BYTE: usize = CmdQueueEntry::FIELD_OWNERSHIP.offset / 8;
 const IN_MAILBOX_SHIFT: u32 = 32 - CmdQueueEntry::FIELD_INPUT_MAILBOX_POINTER_31_9.width as u32;
@@ -452,14 +453,22 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     /// 16-byte header or an output shorter than 8 bytes; [`Error::Busy`] when no slot is free;
     /// [`Error::NoMailboxes`] when the pool cannot hold the chains now.
     pub fn submit_raw(&mut self, input: &[u8], in_tail: &[u8], out_len: usize, opts: Options) -> Result<Ticket, Error> {
-        let mut inline = [0u8; INLINE_BYTES];
-        Parts { head: input, tail: in_tail }.copy_to(0, &mut inline);
-        if self.uid != 0 {
-            let mut hdr = MboxInHdr::read_from_bytes(&inline).unwrap_or(MboxInHdr::ZERO);
-            hdr.set_uid(self.uid);
-            inline = hdr.0;
+        let msg = Parts { head: input, tail: in_tail };
+        self.submit_inline(self.inline_of(msg, None), msg, out_len, opts)
+    }
+
+    /// The 16 inline bytes of a message: its header with the session uid (and, for a typed command, the
+    /// opcode) stamped in.
+    fn inline_of(&self, msg: Parts<'_>, opcode: Option<u16>) -> [u8; INLINE_BYTES] {
+        let mut hdr = MboxInHdr::ZERO;
+        msg.copy_to(0, &mut hdr.0);
+        if let Some(op) = opcode {
+            hdr.set_opcode(op);
         }
-        self.submit_inline(inline, Parts { head: input, tail: in_tail }, out_len, opts)
+        if self.uid != 0 {
+            hdr.set_uid(self.uid);
+        }
+        hdr.0
     }
 
     fn submit_inline(
@@ -669,14 +678,22 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         opts: Options,
     ) -> Result<RawCompletion, Error> {
         let out_len = output.len() + out_tail.len();
-        let t = self.submit_waiting(input, in_tail, out_len, opts)?;
+        let msg = Parts { head: input, tail: in_tail };
+        let t = self.submit_waiting(self.inline_of(msg, None), msg, out_len, opts)?;
         self.wait_raw(t, output, out_tail)
     }
 
-    fn submit_waiting(&mut self, input: &[u8], in_tail: &[u8], out_len: usize, opts: Options) -> Result<Ticket, Error> {
+    /// Submits, waiting (bounded by the command timeout) while every slot or the mailbox pool is busy.
+    fn submit_waiting(
+        &mut self,
+        inline: [u8; INLINE_BYTES],
+        msg: Parts<'_>,
+        out_len: usize,
+        opts: Options,
+    ) -> Result<Ticket, Error> {
         let mut deadline: Option<Deadline> = None;
         loop {
-            match self.submit_raw(input, in_tail, out_len, opts) {
+            match self.submit_inline(inline, msg, out_len, opts) {
                 Err(Error::Busy(cmd)) | Err(Error::NoMailboxes { cmd, .. }) => {
                     let d = deadline.get_or_insert_with(|| {
                         Deadline::start(&self.clock, opts.timeout_us.unwrap_or(self.cmd_timeout_us))
@@ -715,30 +732,9 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         out_tail: &mut [u8],
         opts: Options,
     ) -> Result<usize, Error> {
-        let bytes = input.as_bytes();
-        let mut hdr = MboxInHdr::ZERO;
-        Parts { head: bytes, tail: in_tail }.copy_to(0, &mut hdr.0);
-        hdr.set_opcode(Cmd::OPCODE);
-        if self.uid != 0 {
-            hdr.set_uid(self.uid);
-        }
-        let msg = Parts { head: bytes, tail: in_tail };
+        let msg = Parts { head: input.as_bytes(), tail: in_tail };
         let out_len = <Cmd::Out as Layout>::SIZE + out_tail.len();
-        let mut deadline: Option<Deadline> = None;
-        let t = loop {
-            match self.submit_inline(hdr.0, msg, out_len, opts) {
-                Err(Error::Busy(cmd)) | Err(Error::NoMailboxes { cmd, .. }) => {
-                    let d = deadline.get_or_insert_with(|| {
-                        Deadline::start(&self.clock, opts.timeout_us.unwrap_or(self.cmd_timeout_us))
-                    });
-                    if d.expired(&self.clock) {
-                        return Err(Error::Busy(cmd));
-                    }
-                    d.delay(&self.clock, self.cfg.poll_delay_us.max(1));
-                }
-                other => break other?,
-            }
-        };
+        let t = self.submit_waiting(self.inline_of(msg, Some(Cmd::OPCODE)), msg, out_len, opts)?;
         let c = self.wait_raw(t, out.as_mut_bytes(), out_tail)?.check()?;
         Ok(c.len)
     }
