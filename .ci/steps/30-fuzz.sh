@@ -4,7 +4,7 @@
 #
 #   FUZZ_SECONDS=30 bash .ci/steps/30-fuzz.sh
 set -Eeuo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
+cd "$(dirname "${BASH_SOURCE[0]}")/../../fuzz"
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-30}"
 
 rustup toolchain install nightly --profile minimal
