@@ -11,10 +11,8 @@ use crate::prm::{CmdIfBox, CmdQueueEntry, CmdXport, DeliveryStatus, MboxInHdr, M
 
 use super::dma::SimBus;
 
-/// Bytes of a message carried inline in the entry.
-pub(crate) const INLINE: usize = 16;
-/// Data bytes per mailbox block.
-pub(crate) const BLOCK_DATA: usize = 512;
+pub(crate) use crate::engine::mailbox::{blocks_for, BLOCK_DATA, INLINE_BYTES as INLINE};
+
 /// Longest chain the device accepts (2 MiB of data, the fwctl limit).
 pub(crate) const MAX_BLOCKS: usize = 4096;
 
@@ -54,11 +52,6 @@ pub(crate) fn next_pointer(b: &CmdIfBox) -> u64 {
 
 /// Byte offset of the status/ownership byte in an entry (written last).
 pub(crate) const STATUS_OWN_BYTE: usize = CmdQueueEntry::FIELD_OWNERSHIP.offset / 8;
-
-/// Blocks a message of `len` bytes needs.
-pub(crate) fn blocks_for(len: usize) -> usize {
-    len.saturating_sub(INLINE).div_ceil(BLOCK_DATA)
-}
 
 /// Which chain is being walked (for the delivery status of its errors).
 #[derive(Clone, Copy)]
