@@ -308,7 +308,11 @@ impl<D: DmaMemory> MailboxPool<D> {
         b.set_block_number(n as u32);
         b.set_token(token);
         if checksums {
-            signature::sign_block_control(b, data_xor);
+            // The control part holds exactly these three fields (the rest is zero): its XOR follows
+            // from their values, without reading back what was just stored. `next` is block-aligned, so
+            // its two fields hold all of its 8 bytes.
+            let ctrl_xor = signature::xor(&next.to_be_bytes()) ^ signature::xor(&(n as u32).to_be_bytes()) ^ token;
+            signature::sign_block_xors(b, data_xor, ctrl_xor);
         }
     }
 
@@ -324,28 +328,23 @@ impl<D: DmaMemory> MailboxPool<D> {
         for n in 0..c.len() {
             let off = Self::block_offset(c, n);
             let at = INLINE_BYTES + n * BLOCK_DATA;
-            let data_xor = match msg.contiguous(at, BLOCK_DATA) {
+            // Order of work per block: the data's XOR, the control part, the data copy, and the control
+            // copy last — so the copy of the control part never waits for the stores that filled it.
+            match msg.contiguous(at, BLOCK_DATA) {
                 Some(src) => {
+                    let data_xor = if checksums { signature::xor(src) } else { 0 };
+                    self.set_control(&mut b, c, n, token, data_xor, checksums);
                     self.mem.write(off, src);
-                    if checksums {
-                        signature::xor(src)
-                    } else {
-                        0
-                    }
                 }
                 None => {
                     let data = b.mailbox_data_bytes_mut();
                     msg.copy_to(at, data);
-                    self.mem.write(off, data);
-                    if checksums {
-                        signature::xor(data)
-                    } else {
-                        0
-                    }
+                    let data_xor = if checksums { signature::xor(data) } else { 0 };
+                    self.mem.write(off, b.mailbox_data_bytes());
+                    self.set_control(&mut b, c, n, token, data_xor, checksums);
                 }
-            };
-            self.set_control(&mut b, c, n, token, data_xor, checksums);
-            self.mem.write(off + BLOCK_DATA, b.as_bytes().get(BLOCK_DATA..).unwrap_or(&[]));
+            }
+            self.mem.write(off + BLOCK_DATA, control(&b));
         }
     }
 
@@ -356,8 +355,10 @@ impl<D: DmaMemory> MailboxPool<D> {
         }
         let mut b = CmdIfBox::ZERO;
         for n in 0..c.len() {
+            let off = Self::block_offset(c, n);
             self.set_control(&mut b, c, n, token, 0, checksums);
-            self.mem.write(Self::block_offset(c, n), b.as_bytes());
+            self.mem.write(off, &ZERO_DATA);
+            self.mem.write(off + BLOCK_DATA, control(&b));
         }
     }
 
@@ -378,21 +379,21 @@ impl<D: DmaMemory> MailboxPool<D> {
             }
             let off = Self::block_offset(c, n);
             let at = INLINE_BYTES + n * BLOCK_DATA;
+            // The control part first, the data next, and only then a look at the control fields: the
+            // data copy gives the control copy's stores time to land.
+            if let Some(ctrl) = b.0.get_mut(BLOCK_DATA..) {
+                self.mem.read(off + BLOCK_DATA, ctrl);
+            }
             let direct = match out.contiguous_mut(at, BLOCK_DATA) {
                 Some(dst) => {
                     self.mem.read(off, dst);
                     Some(if checksums { signature::xor(dst) } else { 0 })
                 }
-                None => None,
-            };
-            match direct {
-                Some(_) => {
-                    if let Some(ctrl) = b.0.get_mut(BLOCK_DATA..) {
-                        self.mem.read(off + BLOCK_DATA, ctrl);
-                    }
+                None => {
+                    self.mem.read(off, b.mailbox_data_bytes_mut());
+                    None
                 }
-                None => self.mem.read(off, &mut b.0),
-            }
+            };
             if b.block_number() != n as u32 || b.token() != token {
                 return Err(ChainError::Mailbox(n as u32));
             }
@@ -412,6 +413,14 @@ impl<D: DmaMemory> MailboxPool<D> {
     }
 }
 
+/// The data of an output block before firmware writes it.
+static ZERO_DATA: [u8; BLOCK_DATA] = [0; BLOCK_DATA];
+
+/// The control part of a block (everything after its data).
+fn control(b: &CmdIfBox) -> &[u8] {
+    b.as_bytes().get(BLOCK_DATA..).unwrap_or(&[])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,6 +434,46 @@ mod tests {
         assert_eq!(blocks_for(17), 1);
         assert_eq!(blocks_for(16 + 512), 1);
         assert_eq!(blocks_for(16 + 513), 2);
+    }
+
+    /// Pool memory for tests.
+    struct Mem(core::cell::RefCell<[u8; 8 * BLOCK_STRIDE]>);
+
+    impl DmaMemory for Mem {
+        fn bus_addr(&self) -> u64 {
+            0x1_2345_4000
+        }
+        fn len(&self) -> usize {
+            8 * BLOCK_STRIDE
+        }
+        fn read(&self, offset: usize, out: &mut [u8]) {
+            out.copy_from_slice(&self.0.borrow()[offset..offset + out.len()]);
+        }
+        fn write(&self, offset: usize, data: &[u8]) {
+            self.0.borrow_mut()[offset..offset + data.len()].copy_from_slice(data);
+        }
+    }
+
+    #[test]
+    fn written_blocks_verify_by_the_whole_block_rule() {
+        let pool = MailboxPool::new(Mem(core::cell::RefCell::new([0xee; 8 * BLOCK_STRIDE]))).ok().unwrap();
+        let mut pool = pool;
+        let msg: [u8; 16 + 3 * BLOCK_DATA - 5] = core::array::from_fn(|i| (i * 31 + 7) as u8);
+        let c = pool.alloc(3).unwrap();
+        pool.write_input(c, Parts { head: &msg[..100], tail: &msg[100..] }, 0xa5, true);
+        let o = pool.alloc(2).unwrap();
+        pool.prepare_output(o, 0x3c, true);
+        for (chain, n, token) in [(c, 3, 0xa5), (o, 2, 0x3c)] {
+            for k in 0..n {
+                let mut b = CmdIfBox::ZERO;
+                pool.mem.read(MailboxPool::<Mem>::block_offset(chain, k), &mut b.0);
+                assert!(signature::block_ok(&b), "block {k} of a chain of {n}");
+                assert_eq!((b.block_number(), b.token()), (k as u32, token));
+                let next = (u64::from(b.next_pointer_63_32()) << 32) | u64::from(b.next_pointer_31_10() << 10);
+                let want = if k + 1 < n { pool.block_addr(usize::from(chain.start) + k + 1) } else { 0 };
+                assert_eq!(next, want);
+            }
+        }
     }
 
     #[test]

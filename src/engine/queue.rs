@@ -14,7 +14,7 @@ use super::error::{CmdId, DeadReason, Error};
 use super::iseg::{HealthReport, Iseg};
 use super::mailbox::{blocks_for, Chain, ChainError, MailboxPool, Parts, PartsMut, INLINE_BYTES};
 use super::signature;
-use super::stats::Stats;
+use super::stats::{StatSlot, Stats};
 use super::token::Tokens;
 use super::wait::Deadline;
 
@@ -26,6 +26,9 @@ pub const MAX_SLOTS: usize = 32;
 pub const QUEUE_PAGE: usize = 4096;
 /// How many polls of one command pass between two looks at the device's health while waiting.
 const HEALTH_EVERY_POLLS: u32 = 4096;
+/// While spinning (`poll_delay_us == 0`), how many polls pass between two looks at the clock for the
+/// command's deadline (a poll with a delay always looks: the delay costs more than the clock).
+const SPIN_POLLS_PER_CLOCK: u32 = 64;
 /// Default command timeout when firmware advertises none (`lib/tout.c` CMD: 60 s).
 pub const DEFAULT_CMD_TIMEOUT_US: u64 = 60_000_000;
 /// Default budget for firmware to leave `initializing` after power-on (`FW_PRE_INIT_TIMEOUT`: 120 s).
@@ -114,6 +117,10 @@ pub struct RawCompletion {
     /// Output bytes copied to the caller.
     pub len: usize,
     /// Microseconds from doorbell to completion, when the host has a clock.
+    ///
+    /// The blocking calls ([`Cmdq::execute`] and friends) start timing at their first poll, right after
+    /// the doorbell, and read the clock only if that poll finds the command still running: a command
+    /// already complete then (as with a device that executes in the doorbell write) counts as 0 µs.
     pub latency_us: Option<u64>,
 }
 
@@ -131,6 +138,8 @@ impl RawCompletion {
 #[derive(Debug, Clone, Copy)]
 struct InFlight {
     cmd: CmdId,
+    /// Where the command is counted in [`Stats`].
+    stat: StatSlot,
     token: u8,
     in_chain: Chain,
     out_chain: Chain,
@@ -198,6 +207,11 @@ pub struct Cmdq<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> {
     /// Bit `i` set when slot `i` is quarantined (mirrors `slots`, so that submitting need not look at
     /// every slot for late completions).
     quarantined_mask: u32,
+    /// Bit `i` set when slot `i` is not free (mirrors `slots`, so that finding a free slot is one
+    /// instruction).
+    busy_mask: u32,
+    /// Whether the host's clock gives readings (probed once at [`Cmdq::new`]).
+    has_clock: bool,
 }
 
 fn cmd_of(inline: &[u8; INLINE_BYTES]) -> CmdId {
@@ -266,6 +280,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             .timeout_us(&InitialSeg::FIELD_CMD_Q_INIT_TO_MULTIPLIER, &InitialSeg::FIELD_CMD_Q_INIT_TO_VALUE)
             .unwrap_or(cfg.init_timeout_us);
         wait_initializing(&iseg, &clock, init_budget, cfg.poll_delay_us)?;
+        let has_clock = clock.now_us().is_some();
         let cmd_timeout_us = cfg.cmd_timeout_us.unwrap_or_else(|| {
             iseg.timeout_us(&InitialSeg::FIELD_CMD_EXEC_TO_MULTIPLIER, &InitialSeg::FIELD_CMD_EXEC_TO_VALUE)
                 .unwrap_or(DEFAULT_CMD_TIMEOUT_US)
@@ -287,6 +302,8 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             last_health_counter: None,
             counter_misses: 0,
             quarantined_mask: 0,
+            busy_mask: 0,
+            has_clock,
         })
     }
 
@@ -428,21 +445,30 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             } else {
                 self.quarantined_mask &= !bit;
             }
+            if matches!(state, Slot::Free) {
+                self.busy_mask &= !bit;
+            } else {
+                self.busy_mask |= bit;
+            }
         }
     }
 
     fn free_slot(&self, cmd: CmdId) -> Option<usize> {
-        let n = usize::from(self.geometry.slots);
+        let n = u32::from(self.geometry.slots);
         let pages_slot = n - 1;
         let is_pages = cmd.opcode == Opcode::MANAGE_PAGES;
-        let candidates = if !self.cfg.reserve_pages_slot {
-            0..n
+        // Slots `lo..hi` are candidates; the lowest free one is taken.
+        let (lo, hi) = if !self.cfg.reserve_pages_slot {
+            (0, n)
         } else if is_pages {
-            pages_slot..n
+            (pages_slot, n)
         } else {
-            0..pages_slot
+            (0, pages_slot)
         };
-        candidates.into_iter().find(|&i| matches!(self.slots.get(i), Some(Slot::Free)))
+        let below_hi = if hi >= 32 { u32::MAX } else { (1u32 << hi) - 1 };
+        let from_lo = u32::MAX.checked_shl(lo).unwrap_or(0);
+        let free = !self.busy_mask & below_hi & from_lo;
+        (free != 0).then(|| free.trailing_zeros() as usize)
     }
 
     /// Submits a command without waiting: `input` (header first; `in_tail` follows it) goes to the
@@ -454,7 +480,10 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     /// [`Error::NoMailboxes`] when the pool cannot hold the chains now.
     pub fn submit_raw(&mut self, input: &[u8], in_tail: &[u8], out_len: usize, opts: Options) -> Result<Ticket, Error> {
         let msg = Parts { head: input, tail: in_tail };
-        self.submit_inline(self.inline_of(msg, None), msg, out_len, opts)
+        let inline = self.inline_of(msg, None);
+        let stat = StatSlot::of(cmd_of(&inline).opcode.0);
+        // The caller may poll much later: the deadline runs from the doorbell.
+        self.submit_inline(inline, msg, out_len, opts, stat, true)
     }
 
     /// The 16 inline bytes of a message: its header with the session uid (and, for a typed command, the
@@ -471,12 +500,16 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         hdr.0
     }
 
+    /// Submits; `stat` is where the command is counted; `eager` starts its deadline at the doorbell
+    /// (else at the first poll that finds it still running, which a blocking caller makes at once).
     fn submit_inline(
         &mut self,
         inline: [u8; INLINE_BYTES],
         msg: Parts<'_>,
         out_len: usize,
         opts: Options,
+        stat: StatSlot,
+        eager: bool,
     ) -> Result<Ticket, Error> {
         let cmd = cmd_of(&inline);
         if let Some(r) = self.dead {
@@ -529,10 +562,13 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         self.queue.write(off, bytes.get(..STATUS_OWN_BYTE).unwrap_or(&[]));
         fence(Ordering::Release);
         self.queue.write(off + STATUS_OWN_BYTE, bytes.get(STATUS_OWN_BYTE..).unwrap_or(&[]));
-        fence(Ordering::SeqCst);
+        // The entry and its mailboxes before the doorbell: between threads (a device model on another
+        // thread) this fence orders them; towards a real device `Mmio::write32` orders its write after
+        // earlier memory writes, as Linux's `writel` does.
+        fence(Ordering::Release);
         let timeout = opts.timeout_us.unwrap_or(self.cmd_timeout_us);
-        let deadline = Deadline::start(&self.clock, timeout);
-        self.set_slot(slot, Slot::Busy(InFlight { cmd, token, in_chain, out_chain, out_len, deadline }));
+        let deadline = if eager { Deadline::start(&self.clock, timeout) } else { Deadline::lazy(timeout) };
+        self.set_slot(slot, Slot::Busy(InFlight { cmd, stat, token, in_chain, out_chain, out_len, deadline }));
         Iseg::new(&self.mmio).ring(slot as u8);
         Ok(Ticket { slot: slot as u8, token })
     }
@@ -549,18 +585,36 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     /// device; [`Error::Delivery`]; [`Error::TokenMismatch`]; [`Error::BadSignature`];
     /// [`Error::BadMailbox`].
     pub fn poll_raw(&mut self, t: Ticket, out: &mut [u8], out_tail: &mut [u8]) -> Result<Option<RawCompletion>, Error> {
+        self.poll_inner(t, out, out_tail, true)
+    }
+
+    /// One poll of a command; `look_at_clock` says whether a command still running has its deadline
+    /// checked now (the blocking wait checks it only every so many spins).
+    fn poll_inner(
+        &mut self,
+        t: Ticket,
+        out: &mut [u8],
+        out_tail: &mut [u8],
+        look_at_clock: bool,
+    ) -> Result<Option<RawCompletion>, Error> {
         let slot = usize::from(t.slot);
-        let f = match self.slots.get(slot) {
+        let mut f = match self.slots.get(slot) {
             Some(Slot::Busy(f)) if f.token == t.token => *f,
             _ => return Err(Error::UnknownTicket),
         };
         if self.read_status_own(slot) & 1 != 0 {
-            if !f.deadline.expired(&self.clock) {
+            if !look_at_clock {
+                return Ok(None);
+            }
+            let expired = f.deadline.expired(&self.clock);
+            if !expired {
+                // Keep the deadline (a lazy one has just started).
+                self.set_slot(slot, Slot::Busy(f));
                 return Ok(None);
             }
             self.set_slot(slot, Slot::Quarantined(f));
             self.stats.timeouts += 1;
-            self.stats.record(f.cmd.opcode.0, false, Some(f.deadline.elapsed_us(&self.clock)));
+            self.stats.record_at(f.stat, false, Some(f.deadline.elapsed_us(&self.clock)));
             #[cfg(feature = "defmt")]
             defmt::warn!("mlx5 command queue: {} timed out; slot {} quarantined", f.cmd, slot);
             self.health();
@@ -570,8 +624,15 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             });
         }
         fence(Ordering::Acquire);
-        // One clock reading: a host without a clock has no latency to report.
-        let latency = self.clock.now_us().map(|now| f.deadline.elapsed_at(now));
+        // At most one clock reading: none for a command whose deadline never started (it was complete at
+        // the first poll after the doorbell), and none on a host without a clock.
+        let latency = if !self.has_clock {
+            None
+        } else if f.deadline.started() {
+            self.clock.now_us().map(|now| f.deadline.elapsed_at(now))
+        } else {
+            Some(0)
+        };
         let result = self.complete(slot, &f, out, out_tail);
         self.pool.release(f.in_chain);
         self.pool.release(f.out_chain);
@@ -583,7 +644,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             len,
             latency_us: latency,
         });
-        self.stats.record(f.cmd.opcode.0, matches!(result, Ok(c) if c.status == CmdStatus::OK), latency);
+        self.stats.record_at(f.stat, matches!(result, Ok(c) if c.status == CmdStatus::OK), latency);
         result.map(Some)
     }
 
@@ -625,9 +686,13 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     /// # Errors
     /// As [`Cmdq::poll_raw`].
     pub fn wait_raw(&mut self, t: Ticket, out: &mut [u8], out_tail: &mut [u8]) -> Result<RawCompletion, Error> {
+        let spinning = self.cfg.poll_delay_us == 0;
         let mut polls = 0u32;
         loop {
-            if let Some(c) = self.poll_raw(t, out, out_tail)? {
+            // The first poll that finds the command running starts its deadline; after that, a spinning
+            // wait looks at the clock only every SPIN_POLLS_PER_CLOCK polls.
+            let look = !spinning || polls.is_multiple_of(SPIN_POLLS_PER_CLOCK);
+            if let Some(c) = self.poll_inner(t, out, out_tail, look)? {
                 return Ok(c);
             }
             polls = polls.wrapping_add(1);
@@ -679,7 +744,9 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     ) -> Result<RawCompletion, Error> {
         let out_len = output.len() + out_tail.len();
         let msg = Parts { head: input, tail: in_tail };
-        let t = self.submit_waiting(self.inline_of(msg, None), msg, out_len, opts)?;
+        let inline = self.inline_of(msg, None);
+        let stat = StatSlot::of(cmd_of(&inline).opcode.0);
+        let t = self.submit_waiting(inline, msg, out_len, opts, stat)?;
         self.wait_raw(t, output, out_tail)
     }
 
@@ -690,10 +757,11 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         msg: Parts<'_>,
         out_len: usize,
         opts: Options,
+        stat: StatSlot,
     ) -> Result<Ticket, Error> {
         let mut deadline: Option<Deadline> = None;
         loop {
-            match self.submit_inline(inline, msg, out_len, opts) {
+            match self.submit_inline(inline, msg, out_len, opts, stat, false) {
                 Err(Error::Busy(cmd)) | Err(Error::NoMailboxes { cmd, .. }) => {
                     let d = deadline.get_or_insert_with(|| {
                         Deadline::start(&self.clock, opts.timeout_us.unwrap_or(self.cmd_timeout_us))
@@ -734,7 +802,9 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     ) -> Result<usize, Error> {
         let msg = Parts { head: input.as_bytes(), tail: in_tail };
         let out_len = <Cmd::Out as Layout>::SIZE + out_tail.len();
-        let t = self.submit_waiting(self.inline_of(msg, Some(Cmd::OPCODE)), msg, out_len, opts)?;
+        // Where the command is counted, found at compile time.
+        let stat = const { StatSlot::of_const(Cmd::OPCODE) };
+        let t = self.submit_waiting(self.inline_of(msg, Some(Cmd::OPCODE)), msg, out_len, opts, stat)?;
         let c = self.wait_raw(t, out.as_mut_bytes(), out_tail)?.check()?;
         Ok(c.len)
     }

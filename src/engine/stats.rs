@@ -40,7 +40,46 @@ const N: usize = COMMANDS.len();
 /// The opcodes of [`COMMANDS`], in its (sorted) order, copied at compile time: counting a command looks
 /// only at these 2-byte keys, so an image that never lists its statistics does not link the catalog
 /// (every command's name and layout descriptions).
-static OPCODES: [u16; N] = opcodes();
+const OPCODES_CONST: [u16; N] = opcodes();
+static OPCODES: [u16; N] = OPCODES_CONST;
+
+/// Where a command is counted: its opcode's entry, or the bucket of opcodes the specs do not know.
+///
+/// Found once per command (for a typed command at compile time, with [`StatSlot::of_const`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatSlot(u16);
+
+impl StatSlot {
+    const UNKNOWN: StatSlot = StatSlot(u16::MAX);
+
+    /// The slot of `opcode`.
+    pub fn of(opcode: u16) -> StatSlot {
+        match OPCODES.binary_search(&opcode) {
+            Ok(i) => StatSlot(i as u16),
+            Err(_) => Self::UNKNOWN,
+        }
+    }
+
+    /// [`StatSlot::of`], evaluated at compile time.
+    #[allow(clippy::indexing_slicing)] // PANIC: compile time only; `mid < hi <= N` is in bounds.
+    pub const fn of_const(opcode: u16) -> StatSlot {
+        let (mut lo, mut hi) = (0usize, N);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let at = OPCODES_CONST[mid];
+            if at == opcode {
+                return StatSlot(mid as u16);
+            } else if at < opcode {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Self::UNKNOWN
+    }
+}
+
+const _: () = assert!(N < u16::MAX as usize, "statistics slots fit in 16 bits");
 
 #[allow(clippy::indexing_slicing)] // PANIC: evaluated at compile time only; `i < N` is the array length.
 const fn opcodes() -> [u16; N] {
@@ -77,7 +116,12 @@ fn index(opcode: u16) -> Option<usize> {
 impl Stats {
     /// Records one completed command.
     pub fn record(&mut self, opcode: u16, ok: bool, latency_us: Option<u64>) {
-        match index(opcode).and_then(|i| self.per_opcode.get_mut(i)) {
+        self.record_at(StatSlot::of(opcode), ok, latency_us);
+    }
+
+    /// Records one completed command whose slot is known.
+    pub fn record_at(&mut self, slot: StatSlot, ok: bool, latency_us: Option<u64>) {
+        match self.per_opcode.get_mut(usize::from(slot.0)) {
             Some(s) => s.record(ok, latency_us),
             None => self.unknown.record(ok, latency_us),
         }
@@ -96,5 +140,28 @@ impl Stats {
     /// Commands whose opcode the specs do not know.
     pub fn unknown(&self) -> OpStats {
         self.unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compile_time_and_run_time_slots_agree() {
+        for (i, op) in OPCODES.iter().enumerate() {
+            assert_eq!(StatSlot::of(*op), StatSlot(i as u16));
+            assert_eq!(StatSlot::of_const(*op), StatSlot(i as u16));
+        }
+        for op in [0u16, 0x7fff, u16::MAX] {
+            assert_eq!(StatSlot::of(op), StatSlot::UNKNOWN);
+            assert_eq!(StatSlot::of_const(op), StatSlot::UNKNOWN);
+        }
+        let mut s = Stats::default();
+        s.record_at(StatSlot::of_const(OPCODES[3]), true, Some(7));
+        s.record(0x7fff, false, None);
+        assert_eq!(s.get(OPCODES[3]).count, 1);
+        assert_eq!(s.get(OPCODES[3]).total_us, 7);
+        assert_eq!(s.unknown().errors, 1);
     }
 }

@@ -119,6 +119,9 @@ impl Mmio for MappedBar {
             return;
         }
         let regs = self.regs();
+        // Earlier writes to DMA memory (the queue entry, its mailboxes) before this one, as `writel`
+        // orders them: the strongest fence the language offers (`mfence` on x86, `dmb ish` on Arm).
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
         // SAFETY: as in `read32`; the writable registers of the block are written through its cells.
         unsafe {
             match offset / 4 {

@@ -13,6 +13,11 @@
 ///
 /// Implementations must not panic; an access outside BAR0 should read as all ones (what a PCI read of a
 /// missing device returns) and drop writes.
+///
+/// Ordering: a write must reach the device after every earlier CPU write to DMA memory (the doorbell
+/// publishes the queue entry and its mailboxes), as Linux's `writel`/`iowrite32be` guarantee with the
+/// barrier they include. The engine fences between threads only; on a weakly ordered CPU the
+/// implementation adds what the platform needs (the UEFI `PciIo` and kernel accessors already do).
 pub trait Mmio {
     /// Reads the 32-bit register at byte `offset`.
     fn read32(&self, offset: usize) -> u32;
