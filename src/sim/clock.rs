@@ -33,6 +33,11 @@ impl Clock for SimClock {
     }
 
     fn delay_us(&self, us: u32) {
+        if us == 0 {
+            // A poll loop without a delay: one spin hint, no clock reads.
+            core::hint::spin_loop();
+            return;
+        }
         let d = Duration::from_micros(u64::from(us));
         if us >= SLEEP_FROM_US {
             std::thread::sleep(d);

@@ -3,21 +3,24 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
+use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 #[cfg(feature = "std")]
 use std::thread::JoinHandle;
 
 use super::bar::{self, Bar0};
 use super::config::SimConfig;
-use super::dma::{HostPollWatcher, SimBus};
+use super::dma::{HostPollWatcher, Region, SimBus};
 use super::fault::{Delay, Fault, FaultTable, LateTrigger, When};
 use super::fw::{fail, failure_output, Firmware, HcaState};
 use super::queue::{self, check_type, entry_signature_ok, fetch, place_output, sign_block, sign_entry};
 use super::sync::{lock, Mutex, MutexGuard};
 use super::time::{DeviceTime, Stamp};
 use crate::host::Mmio;
-use crate::prm::{CmdIfBox, CmdQueueEntry, CmdStatus, DeliveryStatus, MboxInHdr, MboxOutHdr, NicInterface, PortStatus};
+use crate::prm::{
+    CmdIfBox, CmdQueueEntry, CmdStatus, DeliveryStatus, MboxInHdr, MboxOutHdr, NicInterface, PortStatus, COMMANDS,
+};
 
 /// What the device saw of one command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +48,7 @@ pub struct CommandRecord {
 }
 
 /// Counters and the last command, for tests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimStats {
     /// Doorbell writes.
     pub doorbells: u64,
@@ -60,16 +63,62 @@ pub struct SimStats {
     pub delivery_errors: u64,
     /// Device accesses to unmapped bus addresses.
     pub dma_faults: u64,
-    /// Executed commands per opcode.
-    pub by_opcode: BTreeMap<u16, u64>,
     /// The last command the device took (delivered or not).
     pub last: Option<CommandRecord>,
+    /// Executed commands per opcode of [`COMMANDS`], by index in it (it is sorted by opcode).
+    by_opcode: Vec<u64>,
+    /// Executed commands per opcode not in [`COMMANDS`] (rare: no allocation in the steady state).
+    unknown: BTreeMap<u16, u64>,
+}
+
+impl Default for SimStats {
+    fn default() -> Self {
+        SimStats {
+            doorbells: 0,
+            ignored_doorbells: 0,
+            spurious_doorbells: 0,
+            commands: 0,
+            delivery_errors: 0,
+            dma_faults: 0,
+            last: None,
+            by_opcode: vec![0; COMMANDS.len()],
+            unknown: BTreeMap::new(),
+        }
+    }
+}
+
+/// Index of `opcode` in [`COMMANDS`] (sorted by opcode).
+pub(crate) fn command_index(opcode: u16) -> Option<usize> {
+    COMMANDS.binary_search_by_key(&opcode, |c| c.opcode).ok()
 }
 
 impl SimStats {
     /// Executed commands with `opcode`.
     pub fn executed(&self, opcode: u16) -> u64 {
-        self.by_opcode.get(&opcode).copied().unwrap_or(0)
+        match command_index(opcode) {
+            Some(i) => self.by_opcode.get(i).copied().unwrap_or(0),
+            None => self.unknown.get(&opcode).copied().unwrap_or(0),
+        }
+    }
+
+    /// Executed commands per opcode, sorted by opcode (opcodes never executed left out).
+    pub fn executed_by_opcode(&self) -> Vec<(u16, u64)> {
+        let known = COMMANDS.iter().zip(&self.by_opcode).map(|(c, n)| (c.opcode, *n));
+        let mut all: Vec<(u16, u64)> =
+            known.chain(self.unknown.iter().map(|(op, n)| (*op, *n))).filter(|(_, n)| *n > 0).collect();
+        all.sort_unstable();
+        all
+    }
+
+    /// Counts one executed command.
+    fn count(&mut self, opcode: u16) {
+        let slot = match command_index(opcode) {
+            Some(i) => self.by_opcode.get_mut(i),
+            None => Some(self.unknown.entry(opcode).or_insert(0)),
+        };
+        if let Some(n) = slot {
+            *n = n.saturating_add(1);
+        }
     }
 }
 
@@ -104,7 +153,26 @@ struct State {
     stuck_initializing: bool,
     dead: bool,
     cmdq: Option<u64>,
+    /// The buffer holding the queue page (the one whose host reads the device watches).
+    queue_page: Option<Arc<Region>>,
 }
+
+/// A value on cache lines of its own, so that atomics one side writes on every command do not share a line
+/// with those the other side writes (128 bytes: adjacent-line prefetch pairs lines).
+#[repr(align(128))]
+struct Line<T>(T);
+
+/// The doorbell, written by the host on every command.
+struct Bell {
+    /// Doorbell bits rung and not yet taken by the device thread.
+    pending: AtomicU32,
+    /// Doorbell writes (kept here rather than in [`SimStats`] so that a doorbell takes no lock).
+    doorbells: AtomicU64,
+}
+
+/// Whether host reads of the queue page always reach the device: without `std` they advance device time
+/// (see `time.rs`); with it only while a held-back completion counts polls or waits for a time.
+const ALWAYS_WATCH: bool = cfg!(not(feature = "std"));
 
 /// The shared core of a device.
 struct Core {
@@ -112,12 +180,16 @@ struct Core {
     bus: Arc<SimBus>,
     cfg: SimConfig,
     time: DeviceTime,
-    st: Mutex<State>,
-    pending: AtomicU32,
+    bell: Line<Bell>,
+    st: Line<Mutex<State>>,
     removed: AtomicBool,
     threaded: AtomicBool,
     stop: AtomicBool,
+    /// Some held-back completion waits for a time (the device thread checks it while idle).
     timed: AtomicBool,
+    /// Some completion is held back (host accesses then count for it); kept equal to
+    /// `!State::deferred.is_empty()` by [`Core::deferred_changed`].
+    deferred: AtomicBool,
 }
 
 /// Owns the device thread (with `std`); dropping the last [`SimDevice`] stops it.
@@ -141,7 +213,7 @@ fn stop_thread(handle: &Handle) {
         let _ = t.join();
     }
     core.threaded.store(false, Ordering::Release);
-    let bits = core.pending.swap(0, Ordering::AcqRel);
+    let bits = core.bell.0.pending.swap(0, Ordering::AcqRel);
     if bits != 0 {
         let mut st = core.lock();
         core.doorbell(&mut st, bits);
@@ -287,6 +359,7 @@ impl SimDevice {
         let core = self.core();
         let mut st = core.lock();
         let all: Vec<Deferred> = st.deferred.drain(..).collect();
+        core.deferred_changed(&st);
         let n = all.len();
         for d in all {
             core.write_completion(&mut st, &d.done);
@@ -315,7 +388,10 @@ impl SimDevice {
 
     /// A copy of the statistics.
     pub fn stats(&self) -> SimStats {
-        self.core().lock().stats.clone()
+        let core = self.core();
+        let mut s = core.lock().stats.clone();
+        s.doorbells = core.bell.0.doorbells.load(Ordering::Acquire);
+        s
     }
 
     /// The HCA life-cycle state.
@@ -379,17 +455,16 @@ impl SimDevice {
 impl HostPollWatcher for Core {
     fn on_host_poll(&self) {
         self.time.tick();
+        if !self.deferred.load(Ordering::Acquire) {
+            return;
+        }
         let mut st = self.lock();
-        let mut due = Vec::new();
         for d in &mut st.deferred {
             if let Trigger::Polls(n) = &mut d.trigger {
                 *n = n.saturating_sub(1);
             }
         }
-        self.take_due(&mut st, &mut due);
-        for d in due {
-            self.write_completion(&mut st, &d.done);
-        }
+        self.complete_due(&mut st);
     }
 }
 
@@ -421,23 +496,39 @@ impl Core {
             stuck_initializing: false,
             dead: false,
             cmdq: None,
+            queue_page: None,
         };
         Core {
             me,
             bus,
             cfg,
             time: DeviceTime::new(),
-            st: Mutex::new(st),
-            pending: AtomicU32::new(0),
+            bell: Line(Bell { pending: AtomicU32::new(0), doorbells: AtomicU64::new(0) }),
+            st: Line(Mutex::new(st)),
             removed: AtomicBool::new(false),
             threaded: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             timed: AtomicBool::new(false),
+            deferred: AtomicBool::new(false),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.st)
+        lock(&self.st.0)
+    }
+
+    /// Publishes what the lock-free host paths need to know about the held-back completions: whether
+    /// there are any (MMIO accesses count), whether one waits for a time (the device thread checks), and
+    /// whether host reads of the queue page must reach the device (a completion counts polls or waits for
+    /// a time, which a poll also notices). Called after every change of `st.deferred`.
+    fn deferred_changed(&self, st: &State) {
+        let timed = st.deferred.iter().any(|d| matches!(d.trigger, Trigger::At(_)));
+        let polled = timed || st.deferred.iter().any(|d| matches!(d.trigger, Trigger::Polls(_)));
+        self.timed.store(timed, Ordering::Release);
+        self.deferred.store(!st.deferred.is_empty(), Ordering::Release);
+        if let Some(r) = &st.queue_page {
+            r.set_watched(ALWAYS_WATCH || polled);
+        }
     }
 
     fn read32(&self, offset: usize) -> u32 {
@@ -470,6 +561,18 @@ impl Core {
             return;
         }
         let v = u32::from_be_bytes(value.to_le_bytes());
+        if offset == bar::DOORBELL {
+            self.bell.0.doorbells.fetch_add(1, Ordering::AcqRel);
+            if self.threaded.load(Ordering::Acquire) {
+                // Lock-free unless a held-back completion counts this access.
+                if self.deferred.load(Ordering::Acquire) {
+                    let mut st = self.lock();
+                    self.on_mmio(&mut st);
+                }
+                self.bell.0.pending.fetch_or(v, Ordering::AcqRel);
+                return;
+            }
+        }
         let mut st = self.lock();
         // Counted before the write acts, so a doorbell does not count towards its own late completion.
         self.on_mmio(&mut st);
@@ -480,16 +583,16 @@ impl Core {
                 let addr = st.bar.cmdq_addr();
                 st.cmdq = Some(addr);
                 let w: Weak<dyn HostPollWatcher> = self.me.clone();
-                self.bus.watch(addr, w);
+                st.queue_page = self.bus.watch(addr, w);
+                self.deferred_changed(&st);
                 if self.cfg.reinit_reads > 0 {
                     st.bar.set_initializing(true);
                     st.init_reads_left = self.cfg.reinit_reads;
                 }
             }
             bar::DOORBELL => {
-                st.stats.doorbells += 1;
                 if self.threaded.load(Ordering::Acquire) {
-                    self.pending.fetch_or(v, Ordering::AcqRel);
+                    self.bell.0.pending.fetch_or(v, Ordering::AcqRel);
                 } else {
                     self.doorbell(&mut st, v);
                 }
@@ -508,41 +611,42 @@ impl Core {
                 *n = n.saturating_sub(1);
             }
         }
-        let mut due = Vec::new();
-        self.take_due(st, &mut due);
+        self.complete_due(st);
+    }
+
+    /// Writes the held-back completions whose trigger fired, oldest first.
+    fn complete_due(&self, st: &mut State) {
+        if st.deferred.is_empty() {
+            return;
+        }
+        let now = self.time.now();
+        let fired = |d: &Deferred| match d.trigger {
+            Trigger::Polls(n) | Trigger::Mmio(n) => n == 0,
+            Trigger::At(t) => now >= t,
+            Trigger::Manual => false,
+        };
+        if !st.deferred.iter().any(fired) {
+            return;
+        }
+        let (due, keep): (Vec<Deferred>, Vec<Deferred>) = st.deferred.drain(..).partition(fired);
+        st.deferred = keep;
+        self.deferred_changed(st);
         for d in due {
             self.write_completion(st, &d.done);
         }
     }
 
-    /// Moves the deferred completions whose trigger fired into `due`, oldest first.
-    fn take_due(&self, st: &mut State, due: &mut Vec<Deferred>) {
-        let now = self.time.now();
-        let mut keep = Vec::with_capacity(st.deferred.len());
-        for d in st.deferred.drain(..) {
-            let fire = match d.trigger {
-                Trigger::Polls(n) | Trigger::Mmio(n) => n == 0,
-                Trigger::At(t) => now >= t,
-                Trigger::Manual => false,
-            };
-            if fire {
-                due.push(d);
-            } else {
-                keep.push(d);
-            }
-        }
-        st.deferred = keep;
-        let timed = st.deferred.iter().any(|d| matches!(d.trigger, Trigger::At(_)));
-        self.timed.store(timed, Ordering::Release);
-    }
-
     /// The device thread.
     #[cfg(feature = "std")]
     fn run(self: Arc<Self>) {
+        /// Idle spins before the thread starts yielding the CPU between checks.
+        const SPINS: u32 = 1 << 14;
+        let pending = &self.bell.0.pending;
         let mut idle = 0u32;
         while !self.stop.load(Ordering::Acquire) {
-            let bits = self.pending.swap(0, Ordering::AcqRel);
-            if bits != 0 {
+            // Load first: a swap on every idle spin would take the line from the host each time.
+            if pending.load(Ordering::Acquire) != 0 {
+                let bits = pending.swap(0, Ordering::AcqRel);
                 let mut st = self.lock();
                 self.doorbell(&mut st, bits);
                 idle = 0;
@@ -550,14 +654,10 @@ impl Core {
             }
             if self.timed.load(Ordering::Acquire) {
                 let mut st = self.lock();
-                let mut due = Vec::new();
-                self.take_due(&mut st, &mut due);
-                for d in due {
-                    self.write_completion(&mut st, &d.done);
-                }
+                self.complete_due(&mut st);
             }
             idle = idle.saturating_add(1);
-            if idle < 4096 {
+            if idle < SPINS {
                 core::hint::spin_loop();
             } else {
                 std::thread::yield_now();
@@ -570,6 +670,7 @@ impl Core {
             Fault::SurpriseRemoval => {
                 self.removed.store(true, Ordering::Release);
                 st.deferred.clear();
+                self.deferred_changed(st);
                 st.dead = true;
             }
             Fault::StuckInitializing => {
@@ -674,7 +775,7 @@ impl Core {
                 rec.status = h.status();
                 rec.syndrome = h.syndrome();
                 st.stats.commands += 1;
-                *st.stats.by_opcode.entry(rec.opcode).or_insert(0) += 1;
+                st.stats.count(rec.opcode);
                 let mut blocks = f.out_blocks;
                 place_output(&mut ent, &mut blocks, &output);
                 (DeliveryStatus::OK, blocks)
@@ -728,10 +829,8 @@ impl Core {
             None => self.write_completion(st, &done),
             Some(None) => {}
             Some(Some(trigger)) => {
-                if matches!(trigger, Trigger::At(_)) {
-                    self.timed.store(true, Ordering::Release);
-                }
                 st.deferred.push(Deferred { done, trigger });
+                self.deferred_changed(st);
             }
         }
     }

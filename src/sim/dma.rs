@@ -36,18 +36,42 @@ pub(crate) struct Region {
     base: u64,
     len: usize,
     words: Box<[AtomicU64]>,
+    /// Whether host reads call the watcher (the watcher decides; a plain load on the host's poll path).
     watched: AtomicBool,
+    /// Cleared when the host drops the buffer, so a device holding on to the region still faults.
+    mapped: AtomicBool,
     watcher: Mutex<Option<Weak<dyn HostPollWatcher>>>,
 }
 
 impl Region {
     fn new(base: u64, len: usize) -> Self {
         let words = (0..len.div_ceil(8)).map(|_| AtomicU64::new(0)).collect();
-        Region { base, len, words, watched: AtomicBool::new(false), watcher: Mutex::new(None) }
+        Region {
+            base,
+            len,
+            words,
+            watched: AtomicBool::new(false),
+            mapped: AtomicBool::new(true),
+            watcher: Mutex::new(None),
+        }
+    }
+
+    /// Makes host reads call the watcher (`on`) or not. Only the watcher set by [`SimBus::watch`] is ever
+    /// called.
+    pub(crate) fn set_watched(&self, on: bool) {
+        self.watched.store(on, Ordering::Release);
     }
 
     /// Copies bytes from `offset` into `out`; bytes beyond the end read as zero.
     fn read(&self, offset: usize, out: &mut [u8]) {
+        // A read inside one word (a poll of the ownership byte): one load.
+        let at = offset % 8;
+        if at + out.len() <= 8 && offset.saturating_add(out.len()) <= self.len {
+            if let Some(src) = self.load(offset / 8).to_le_bytes().get(at..at + out.len()) {
+                out.copy_from_slice(src);
+                return;
+            }
+        }
         let n = out.len().min(self.len.saturating_sub(offset));
         let (inside, outside) = out.split_at_mut(n);
         outside.fill(0);
@@ -128,10 +152,16 @@ impl Region {
         let _ = w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| Some((old & !mask) | val));
     }
 
+    #[inline]
     fn notify_watcher(&self) {
-        if !self.watched.load(Ordering::Relaxed) {
+        if !self.watched.load(Ordering::Acquire) {
             return;
         }
+        self.notify_slow();
+    }
+
+    #[cold]
+    fn notify_slow(&self) {
         let watcher = lock(&self.watcher).as_ref().and_then(Weak::upgrade);
         if let Some(w) = watcher {
             w.on_host_poll();
@@ -220,27 +250,26 @@ impl SimBus {
         Some((Arc::clone(r), off))
     }
 
-    /// Makes host reads of the buffer containing `addr` call `watcher` (and stops watching any other).
-    pub(crate) fn watch(&self, addr: u64, watcher: Weak<dyn HostPollWatcher>) {
+    /// Makes `watcher` the watcher of the buffer containing `addr` (and of no other) and returns that
+    /// buffer; the watcher turns the calls on and off with [`Region::set_watched`].
+    pub(crate) fn watch(&self, addr: u64, watcher: Weak<dyn HostPollWatcher>) -> Option<Arc<Region>> {
         let map = read(&self.map);
         for r in map.values() {
-            if r.watched.load(Ordering::Relaxed) {
-                let mut w = lock(&r.watcher);
-                if w.as_ref().is_some_and(|w| w.ptr_eq(&watcher)) {
-                    *w = None;
-                    r.watched.store(false, Ordering::Relaxed);
-                }
+            let mut w = lock(&r.watcher);
+            if w.as_ref().is_some_and(|w| w.ptr_eq(&watcher)) {
+                *w = None;
+                r.watched.store(false, Ordering::Release);
             }
         }
         drop(map);
-        if let Some((r, _)) = self.find(addr, 1) {
-            *lock(&r.watcher) = Some(watcher);
-            r.watched.store(true, Ordering::Relaxed);
-        }
+        let (r, _) = self.find(addr, 1)?;
+        *lock(&r.watcher) = Some(watcher);
+        Some(r)
     }
 
-    fn unmap(&self, base: u64) {
-        write(&self.map).remove(&base);
+    fn unmap(&self, region: &Region) {
+        region.mapped.store(false, Ordering::Release);
+        write(&self.map).remove(&region.base);
     }
 }
 
@@ -280,8 +309,9 @@ impl DmaMemory for SimDma {
 
 impl Drop for SimDma {
     fn drop(&mut self) {
-        if let Some(bus) = self.bus.upgrade() {
-            bus.unmap(self.region.base);
+        match self.bus.upgrade() {
+            Some(bus) => bus.unmap(&self.region),
+            None => self.region.mapped.store(false, Ordering::Release),
         }
     }
 }

@@ -183,7 +183,7 @@ impl Firmware {
             d.copy_from_slice(s);
         }
         let op = Opcode(h.opcode());
-        if !COMMANDS.iter().any(|c| c.opcode == op.0) {
+        if COMMANDS.binary_search_by_key(&op.0, |c| c.opcode).is_err() {
             return Err(fail(CmdStatus::BAD_OPCODE, synd::UNKNOWN_OPCODE));
         }
         if self.state == HcaState::Disabled && op != Opcode::ENABLE_HCA {
