@@ -11,16 +11,17 @@ use std::thread::JoinHandle;
 
 use super::bar::{self, Bar0};
 use super::config::SimConfig;
-use super::dma::{HostPollWatcher, Region, SimBus};
+use super::dma::{DeviceDma, HostPollWatcher, SimBus};
 use super::fault::{Delay, Fault, FaultTable, LateTrigger, When};
 use super::fw::{fail, failure_output, Firmware, HcaState};
-use super::queue::{self, check_type, entry_signature_ok, fetch, place_output, sign_block, sign_entry};
+use super::queue::{
+    self, check_type, entry_signature_ok, fetch, place_inline_output, sign_entry, write_out_blocks, BlockFaults,
+    OutBlock,
+};
 use super::sync::{lock, Mutex, MutexGuard};
 use super::time::{DeviceTime, Stamp};
 use crate::host::Mmio;
-use crate::prm::{
-    CmdIfBox, CmdQueueEntry, CmdStatus, DeliveryStatus, MboxInHdr, MboxOutHdr, NicInterface, PortStatus, COMMANDS,
-};
+use crate::prm::{CmdQueueEntry, CmdStatus, DeliveryStatus, MboxInHdr, MboxOutHdr, NicInterface, PortStatus, COMMANDS};
 
 /// What the device saw of one command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,11 +123,20 @@ impl SimStats {
     }
 }
 
-/// A completion ready to be written: the entry and output blocks as they will land in host memory.
+/// A completion ready to be written: the entry as it will land in host memory, and the output message
+/// with the output blocks it goes to.
 struct Completion {
     entry_addr: u64,
     entry: CmdQueueEntry,
-    blocks: Vec<(u64, CmdIfBox)>,
+    /// The output message, at most `output_length` bytes (the blocks get the bytes after the inline ones,
+    /// zero-padded).
+    output: Vec<u8>,
+    /// The checked output chain (empty when the command was not delivered).
+    blocks: Vec<OutBlock>,
+    /// The token the output blocks are stamped with (the command's).
+    token: u8,
+    /// Injected corruption of the output blocks.
+    block_faults: BlockFaults,
 }
 
 /// When a held-back completion is written.
@@ -153,8 +163,12 @@ struct State {
     stuck_initializing: bool,
     dead: bool,
     cmdq: Option<u64>,
-    /// The buffer holding the queue page (the one whose host reads the device watches).
-    queue_page: Option<Arc<Region>>,
+    /// The device's DMA (the queue page and recently hit buffers resolved without the bus map).
+    dma: DeviceDma,
+    /// Reused buffers of the command being processed: input message, output message, output chain.
+    input: Vec<u8>,
+    output: Vec<u8>,
+    out_blocks: Vec<OutBlock>,
 }
 
 /// A value on cache lines of its own, so that atomics one side writes on every command do not share a line
@@ -496,7 +510,10 @@ impl Core {
             stuck_initializing: false,
             dead: false,
             cmdq: None,
-            queue_page: None,
+            dma: DeviceDma::new(Arc::clone(&bus)),
+            input: Vec::new(),
+            output: Vec::new(),
+            out_blocks: Vec::new(),
         };
         Core {
             me,
@@ -526,7 +543,7 @@ impl Core {
         let polled = timed || st.deferred.iter().any(|d| matches!(d.trigger, Trigger::Polls(_)));
         self.timed.store(timed, Ordering::Release);
         self.deferred.store(!st.deferred.is_empty(), Ordering::Release);
-        if let Some(r) = &st.queue_page {
+        if let Some(r) = st.dma.queue_page() {
             r.set_watched(ALWAYS_WATCH || polled);
         }
     }
@@ -583,7 +600,8 @@ impl Core {
                 let addr = st.bar.cmdq_addr();
                 st.cmdq = Some(addr);
                 let w: Weak<dyn HostPollWatcher> = self.me.clone();
-                st.queue_page = self.bus.watch(addr, w);
+                let page = self.bus.watch(addr, w);
+                st.dma.set_queue_page(page);
                 self.deferred_changed(&st);
                 if self.cfg.reinit_reads > 0 {
                     st.bar.set_initializing(true);
@@ -711,7 +729,7 @@ impl Core {
         let Some(base) = st.cmdq else { return };
         let entry_addr = base.wrapping_add(u64::from(slot) << self.cfg.log_cmdq_stride);
         let mut ent = CmdQueueEntry::new();
-        if self.bus.dma_read(entry_addr, &mut ent.0).is_err() {
+        if st.dma.read(entry_addr, &mut ent.0).is_err() {
             st.stats.dma_faults += 1;
             return;
         }
@@ -740,6 +758,12 @@ impl Core {
             syndrome: 0,
         };
         let token = ent.token();
+        // The reusable buffers (given back below, or kept by a held-back completion).
+        let mut input = core::mem::take(&mut st.input);
+        let mut output = core::mem::take(&mut st.output);
+        let mut blocks = core::mem::take(&mut st.out_blocks);
+        output.clear();
+        let checksums = st.fw.checksums_enabled();
         let delivered = check_type(&ent)
             .and_then(|()| if entry_signature_ok(&ent) { Ok(()) } else { Err(DeliveryStatus::SIGNATURE_ERROR) })
             .and_then(|()| {
@@ -749,24 +773,26 @@ impl Core {
                     Ok(())
                 }
             })
-            .and_then(|()| fetch(&self.bus, &ent, st.fw.checksums_enabled()));
-        let (mut status, mut blocks) = match delivered {
+            .and_then(|()| fetch(&mut st.dma, &ent, checksums, &mut input, &mut blocks));
+        let mut status = match delivered {
             Err(ds) => {
                 st.stats.delivery_errors += 1;
                 rec.delivery = ds;
-                (ds, Vec::new())
+                blocks.clear();
+                ds
             }
-            Ok(f) => {
+            Ok(in_len) => {
                 let out_len = ent.output_length() as usize;
                 let injected = faults.iter().find_map(|f| match f {
                     Fault::FwStatus { status, syndrome } => Some(fail(*status, *syndrome)),
                     _ => None,
                 });
-                let mut output = match injected {
-                    Some(fl) => failure_output(fl),
-                    None => st.fw.execute(&self.bus, &f.input, out_len),
-                };
-                output.resize(out_len, 0);
+                match injected {
+                    Some(fl) => output.extend_from_slice(&failure_output(fl).0),
+                    None => st.fw.execute(&self.bus, input.get(..in_len).unwrap_or(&[]), out_len, &mut output),
+                }
+                // The output is `out_len` bytes: cut here, zero-padded where it is placed.
+                output.truncate(out_len);
                 let mut h = MboxOutHdr::new();
                 let n = output.len().min(MboxOutHdr::SIZE);
                 if let (Some(d), Some(s)) = (h.0.get_mut(..n), output.get(..n)) {
@@ -776,28 +802,23 @@ impl Core {
                 rec.syndrome = h.syndrome();
                 st.stats.commands += 1;
                 st.stats.count(rec.opcode);
-                let mut blocks = f.out_blocks;
-                place_output(&mut ent, &mut blocks, &output);
-                (DeliveryStatus::OK, blocks)
+                place_inline_output(&mut ent, &output);
+                DeliveryStatus::OK
             }
         };
+        st.input = input;
         st.stats.last = Some(rec);
 
+        let mut block_faults = BlockFaults::default();
         for f in &faults {
             match f {
                 Fault::WrongDeliveryStatus(ds) => status = *ds,
                 Fault::CorruptToken => {
                     ent.set_token(!token);
-                    for (_, b) in &mut blocks {
-                        b.set_token(!token);
-                        sign_block(b);
-                    }
+                    block_faults.flip_token = true;
                 }
                 Fault::CorruptOutputBlockNumber => {
-                    if let Some((_, b)) = blocks.first_mut() {
-                        b.set_block_number(b.block_number().wrapping_add(0x55));
-                        sign_block(b);
-                    }
+                    block_faults.first_number_add = block_faults.first_number_add.wrapping_add(0x55);
                 }
                 _ => {}
             }
@@ -808,15 +829,11 @@ impl Core {
         for f in &faults {
             match f {
                 Fault::CorruptEntrySignature => ent.set_signature(ent.signature() ^ 0x5a),
-                Fault::CorruptOutputSignature => {
-                    if let Some((_, b)) = blocks.first_mut() {
-                        b.set_signature(b.signature() ^ 0x5a);
-                    }
-                }
+                Fault::CorruptOutputSignature => block_faults.first_signature_xor ^= 0x5a,
                 _ => {}
             }
         }
-        let done = Completion { entry_addr, entry: ent, blocks };
+        let done = Completion { entry_addr, entry: ent, output, blocks, token, block_faults };
         let trigger = faults.iter().find_map(|f| match f {
             Fault::NoCompletion => Some(None),
             Fault::Delayed(Delay::Polls(n)) => Some(Some(Trigger::Polls(*n))),
@@ -826,11 +843,16 @@ impl Core {
             _ => None,
         });
         match trigger {
-            None => self.write_completion(st, &done),
-            Some(None) => {}
             Some(Some(trigger)) => {
                 st.deferred.push(Deferred { done, trigger });
                 self.deferred_changed(st);
+            }
+            written => {
+                if written.is_none() {
+                    self.write_completion(st, &done);
+                }
+                st.output = done.output;
+                st.out_blocks = done.blocks;
             }
         }
     }
@@ -840,14 +862,10 @@ impl Core {
         if self.removed.load(Ordering::Acquire) {
             return;
         }
-        for (addr, b) in &c.blocks {
-            if self.bus.dma_write(*addr, &b.0).is_err() {
-                st.stats.dma_faults += 1;
-            }
-        }
+        st.stats.dma_faults += write_out_blocks(&mut st.dma, &c.blocks, &c.output, c.token, c.block_faults);
         let (body, own) = c.entry.as_array().split_at(queue::STATUS_OWN_BYTE);
         let own_addr = c.entry_addr.wrapping_add(queue::STATUS_OWN_BYTE as u64);
-        if self.bus.dma_write(c.entry_addr, body).is_err() || self.bus.dma_write(own_addr, own).is_err() {
+        if st.dma.write(c.entry_addr, body).is_err() || st.dma.write(own_addr, own).is_err() {
             st.stats.dma_faults += 1;
         }
     }
