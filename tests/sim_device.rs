@@ -568,3 +568,89 @@ fn threaded_mode_completes_commands_on_many_slots() {
     assert!(!d.dev.is_threaded());
     d.ok(&hdr(Opcode::NOP, 0), 16);
 }
+
+#[test]
+fn output_blocks_are_written_whole_over_stale_data() {
+    let mut d = enabled();
+    for checksums in [false, true] {
+        if checksums {
+            let mut pages = mlx5_cmdif::sim::SimPages::new(&d.bus);
+            let boot = d.query_pages(1);
+            d.give_pages(&mut pages, boot as usize);
+            let out = d.ok(&hdr(Opcode::QUERY_HCA_CAP, 1), QueryHcaCapOut::SIZE);
+            let mut set = SetHcaCapIn::new().with_opcode(Opcode::SET_HCA_CAP.0);
+            set.set_capability(QueryHcaCapOut::read(&out).capability());
+            set.capability_mut().cmd_hca_cap_mut().set_cmdif_checksum(CmdifChecksum::ENABLED);
+            d.ok(set.as_bytes(), 16);
+            d.checksums = true;
+            std::mem::forget(pages);
+        }
+        // A NOP whose output (3 blocks, the last one partly used) lands on blocks full of old data.
+        let out_len = 16 + 2 * 512 + 100;
+        let e = d.prepare(0, &hdr(Opcode::NOP, 0), out_len);
+        let token = e.token();
+        for (i, b) in d.chains[0].2.blocks.iter().enumerate() {
+            let mut bx = CmdIfBox::new();
+            b.read(0, &mut bx.0);
+            bx.mailbox_data_bytes_mut().fill(0xee);
+            assert_eq!((bx.block_number() as usize, bx.token()), (i, token));
+            if checksums {
+                sign_block(&mut bx);
+            }
+            b.write(0, bx.as_bytes());
+        }
+        assert_eq!(deliver(&mut d, e), DeliveryStatus::OK, "checksums {checksums}");
+        let done = d.collect(0);
+        assert_eq!(done.out_blocks.len(), 3);
+        for (i, b) in done.out_blocks.iter().enumerate() {
+            assert!(b.mailbox_data_bytes().iter().all(|x| *x == 0), "block {i} zeroed (checksums {checksums})");
+            assert_eq!(b.block_number() as usize, i);
+            assert_eq!(b.token(), token);
+            assert_eq!(xor8(b.as_bytes()), 0xff, "block signature");
+            assert_eq!(xor8(&b.as_bytes()[512..=CmdIfBox::FIELD_CTRL_SIGNATURE.offset / 8]), 0xff, "ctrl signature");
+        }
+    }
+}
+
+#[test]
+fn mailboxes_the_host_dropped_are_dma_faults_even_after_the_device_used_them() {
+    let mut d = enabled();
+    let mut msg = vec![0x5au8; 16 + 512];
+    msg[..16].copy_from_slice(&hdr(Opcode::NOP, 0));
+    let e = d.prepare(0, &msg, 16 + 512);
+    assert_eq!(deliver(&mut d, e), DeliveryStatus::OK);
+    // Same entry, same chains: still fine.
+    assert_eq!(deliver(&mut d, e), DeliveryStatus::OK);
+    // The host frees both chains; the entry still points at them.
+    d.chains.clear();
+    assert_eq!(deliver(&mut d, e), DeliveryStatus::IN_PTR_ALIGN_ERROR);
+    // Only the output chain freed: the device faults writing the output, not reading the input.
+    let e = d.prepare(0, &msg, 16 + 512);
+    assert_eq!(deliver(&mut d, e), DeliveryStatus::OK);
+    let (slot, input, output) = d.chains.pop().expect("chains");
+    drop(output);
+    d.chains.push((slot, input, Chain { blocks: Vec::new() }));
+    assert_eq!(deliver(&mut d, e), DeliveryStatus::OUT_PTR_ALIGN_ERROR);
+}
+
+#[test]
+fn executed_commands_are_counted_per_opcode() {
+    assert!(COMMANDS.windows(2).all(|w| w[0].opcode < w[1].opcode), "COMMANDS sorted by opcode, no duplicates");
+    let mut d = enabled();
+    d.exec(&hdr(Opcode::NOP, 0), 16);
+    d.exec(&hdr(Opcode::NOP, 0), 16);
+    d.exec(&hdr(Opcode(0x7ff0), 0), 16);
+    let last = COMMANDS.last().expect("commands").opcode;
+    d.exec(&hdr(Opcode(last), 0), 16);
+    let s = d.dev.stats();
+    assert_eq!(s.executed(Opcode::NOP.0), 2);
+    assert_eq!(s.executed(Opcode::ENABLE_HCA.0), 1);
+    assert_eq!(s.executed(0x7ff0), 1, "unknown opcodes are counted too");
+    assert_eq!(s.executed(0x7ff1), 0);
+    assert_eq!(s.executed(last), 1);
+    let mut want = vec![(Opcode::ENABLE_HCA.0, 1), (Opcode::NOP.0, 2), (0x7ff0, 1), (last, 1)];
+    want.sort_unstable();
+    assert_eq!(s.executed_by_opcode(), want);
+    assert_eq!(s.commands, 5);
+    assert_eq!(s.doorbells, 5);
+}

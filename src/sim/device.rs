@@ -3,21 +3,25 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
+use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 #[cfg(feature = "std")]
 use std::thread::JoinHandle;
 
 use super::bar::{self, Bar0};
 use super::config::SimConfig;
-use super::dma::{HostPollWatcher, SimBus};
+use super::dma::{DeviceDma, HostPollWatcher, SimBus};
 use super::fault::{Delay, Fault, FaultTable, LateTrigger, When};
 use super::fw::{fail, failure_output, Firmware, HcaState};
-use super::queue::{self, check_type, entry_signature_ok, fetch, place_output, sign_block, sign_entry};
+use super::queue::{
+    self, check_type, entry_signature_ok, fetch, place_inline_output, sign_entry, write_out_blocks, BlockFaults,
+    OutBlock,
+};
 use super::sync::{lock, Mutex, MutexGuard};
 use super::time::{DeviceTime, Stamp};
 use crate::host::Mmio;
-use crate::prm::{CmdIfBox, CmdQueueEntry, CmdStatus, DeliveryStatus, MboxInHdr, MboxOutHdr, NicInterface, PortStatus};
+use crate::prm::{CmdQueueEntry, CmdStatus, DeliveryStatus, MboxInHdr, MboxOutHdr, NicInterface, PortStatus, COMMANDS};
 
 /// What the device saw of one command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +49,7 @@ pub struct CommandRecord {
 }
 
 /// Counters and the last command, for tests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimStats {
     /// Doorbell writes.
     pub doorbells: u64,
@@ -60,24 +64,79 @@ pub struct SimStats {
     pub delivery_errors: u64,
     /// Device accesses to unmapped bus addresses.
     pub dma_faults: u64,
-    /// Executed commands per opcode.
-    pub by_opcode: BTreeMap<u16, u64>,
     /// The last command the device took (delivered or not).
     pub last: Option<CommandRecord>,
+    /// Executed commands per opcode of [`COMMANDS`], by index in it (it is sorted by opcode).
+    by_opcode: Vec<u64>,
+    /// Executed commands per opcode not in [`COMMANDS`] (rare: no allocation in the steady state).
+    unknown: BTreeMap<u16, u64>,
+}
+
+impl Default for SimStats {
+    fn default() -> Self {
+        SimStats {
+            doorbells: 0,
+            ignored_doorbells: 0,
+            spurious_doorbells: 0,
+            commands: 0,
+            delivery_errors: 0,
+            dma_faults: 0,
+            last: None,
+            by_opcode: vec![0; COMMANDS.len()],
+            unknown: BTreeMap::new(),
+        }
+    }
+}
+
+/// Index of `opcode` in [`COMMANDS`] (sorted by opcode).
+pub(crate) fn command_index(opcode: u16) -> Option<usize> {
+    COMMANDS.binary_search_by_key(&opcode, |c| c.opcode).ok()
 }
 
 impl SimStats {
     /// Executed commands with `opcode`.
     pub fn executed(&self, opcode: u16) -> u64 {
-        self.by_opcode.get(&opcode).copied().unwrap_or(0)
+        match command_index(opcode) {
+            Some(i) => self.by_opcode.get(i).copied().unwrap_or(0),
+            None => self.unknown.get(&opcode).copied().unwrap_or(0),
+        }
+    }
+
+    /// Executed commands per opcode, sorted by opcode (opcodes never executed left out).
+    pub fn executed_by_opcode(&self) -> Vec<(u16, u64)> {
+        let known = COMMANDS.iter().zip(&self.by_opcode).map(|(c, n)| (c.opcode, *n));
+        let mut all: Vec<(u16, u64)> =
+            known.chain(self.unknown.iter().map(|(op, n)| (*op, *n))).filter(|(_, n)| *n > 0).collect();
+        all.sort_unstable();
+        all
+    }
+
+    /// Counts one executed command.
+    fn count(&mut self, opcode: u16) {
+        let slot = match command_index(opcode) {
+            Some(i) => self.by_opcode.get_mut(i),
+            None => Some(self.unknown.entry(opcode).or_insert(0)),
+        };
+        if let Some(n) = slot {
+            *n = n.saturating_add(1);
+        }
     }
 }
 
-/// A completion ready to be written: the entry and output blocks as they will land in host memory.
+/// A completion ready to be written: the entry as it will land in host memory, and the output message
+/// with the output blocks it goes to.
 struct Completion {
     entry_addr: u64,
     entry: CmdQueueEntry,
-    blocks: Vec<(u64, CmdIfBox)>,
+    /// The output message, at most `output_length` bytes (the blocks get the bytes after the inline ones,
+    /// zero-padded).
+    output: Vec<u8>,
+    /// The checked output chain (empty when the command was not delivered).
+    blocks: Vec<OutBlock>,
+    /// The token the output blocks are stamped with (the command's).
+    token: u8,
+    /// Injected corruption of the output blocks.
+    block_faults: BlockFaults,
 }
 
 /// When a held-back completion is written.
@@ -104,7 +163,30 @@ struct State {
     stuck_initializing: bool,
     dead: bool,
     cmdq: Option<u64>,
+    /// The device's DMA (the queue page and recently hit buffers resolved without the bus map).
+    dma: DeviceDma,
+    /// Reused buffers of the command being processed: input message, output message, output chain.
+    input: Vec<u8>,
+    output: Vec<u8>,
+    out_blocks: Vec<OutBlock>,
 }
+
+/// A value on cache lines of its own, so that atomics one side writes on every command do not share a line
+/// with those the other side writes (128 bytes: adjacent-line prefetch pairs lines).
+#[repr(align(128))]
+struct Line<T>(T);
+
+/// The doorbell, written by the host on every command.
+struct Bell {
+    /// Doorbell bits rung and not yet taken by the device thread.
+    pending: AtomicU32,
+    /// Doorbell writes (kept here rather than in [`SimStats`] so that a doorbell takes no lock).
+    doorbells: AtomicU64,
+}
+
+/// Whether host reads of the queue page always reach the device: without `std` they advance device time
+/// (see `time.rs`); with it only while a held-back completion counts polls or waits for a time.
+const ALWAYS_WATCH: bool = cfg!(not(feature = "std"));
 
 /// The shared core of a device.
 struct Core {
@@ -112,12 +194,16 @@ struct Core {
     bus: Arc<SimBus>,
     cfg: SimConfig,
     time: DeviceTime,
-    st: Mutex<State>,
-    pending: AtomicU32,
+    bell: Line<Bell>,
+    st: Line<Mutex<State>>,
     removed: AtomicBool,
     threaded: AtomicBool,
     stop: AtomicBool,
+    /// Some held-back completion waits for a time (the device thread checks it while idle).
     timed: AtomicBool,
+    /// Some completion is held back (host accesses then count for it); kept equal to
+    /// `!State::deferred.is_empty()` by [`Core::deferred_changed`].
+    deferred: AtomicBool,
 }
 
 /// Owns the device thread (with `std`); dropping the last [`SimDevice`] stops it.
@@ -141,7 +227,7 @@ fn stop_thread(handle: &Handle) {
         let _ = t.join();
     }
     core.threaded.store(false, Ordering::Release);
-    let bits = core.pending.swap(0, Ordering::AcqRel);
+    let bits = core.bell.0.pending.swap(0, Ordering::AcqRel);
     if bits != 0 {
         let mut st = core.lock();
         core.doorbell(&mut st, bits);
@@ -287,6 +373,7 @@ impl SimDevice {
         let core = self.core();
         let mut st = core.lock();
         let all: Vec<Deferred> = st.deferred.drain(..).collect();
+        core.deferred_changed(&st);
         let n = all.len();
         for d in all {
             core.write_completion(&mut st, &d.done);
@@ -315,7 +402,10 @@ impl SimDevice {
 
     /// A copy of the statistics.
     pub fn stats(&self) -> SimStats {
-        self.core().lock().stats.clone()
+        let core = self.core();
+        let mut s = core.lock().stats.clone();
+        s.doorbells = core.bell.0.doorbells.load(Ordering::Acquire);
+        s
     }
 
     /// The HCA life-cycle state.
@@ -379,17 +469,16 @@ impl SimDevice {
 impl HostPollWatcher for Core {
     fn on_host_poll(&self) {
         self.time.tick();
+        if !self.deferred.load(Ordering::Acquire) {
+            return;
+        }
         let mut st = self.lock();
-        let mut due = Vec::new();
         for d in &mut st.deferred {
             if let Trigger::Polls(n) = &mut d.trigger {
                 *n = n.saturating_sub(1);
             }
         }
-        self.take_due(&mut st, &mut due);
-        for d in due {
-            self.write_completion(&mut st, &d.done);
-        }
+        self.complete_due(&mut st);
     }
 }
 
@@ -421,23 +510,42 @@ impl Core {
             stuck_initializing: false,
             dead: false,
             cmdq: None,
+            dma: DeviceDma::new(Arc::clone(&bus)),
+            input: Vec::new(),
+            output: Vec::new(),
+            out_blocks: Vec::new(),
         };
         Core {
             me,
             bus,
             cfg,
             time: DeviceTime::new(),
-            st: Mutex::new(st),
-            pending: AtomicU32::new(0),
+            bell: Line(Bell { pending: AtomicU32::new(0), doorbells: AtomicU64::new(0) }),
+            st: Line(Mutex::new(st)),
             removed: AtomicBool::new(false),
             threaded: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             timed: AtomicBool::new(false),
+            deferred: AtomicBool::new(false),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.st)
+        lock(&self.st.0)
+    }
+
+    /// Publishes what the lock-free host paths need to know about the held-back completions: whether
+    /// there are any (MMIO accesses count), whether one waits for a time (the device thread checks), and
+    /// whether host reads of the queue page must reach the device (a completion counts polls or waits for
+    /// a time, which a poll also notices). Called after every change of `st.deferred`.
+    fn deferred_changed(&self, st: &State) {
+        let timed = st.deferred.iter().any(|d| matches!(d.trigger, Trigger::At(_)));
+        let polled = timed || st.deferred.iter().any(|d| matches!(d.trigger, Trigger::Polls(_)));
+        self.timed.store(timed, Ordering::Release);
+        self.deferred.store(!st.deferred.is_empty(), Ordering::Release);
+        if let Some(r) = st.dma.queue_page() {
+            r.set_watched(ALWAYS_WATCH || polled);
+        }
     }
 
     fn read32(&self, offset: usize) -> u32 {
@@ -470,6 +578,18 @@ impl Core {
             return;
         }
         let v = u32::from_be_bytes(value.to_le_bytes());
+        if offset == bar::DOORBELL {
+            self.bell.0.doorbells.fetch_add(1, Ordering::AcqRel);
+            if self.threaded.load(Ordering::Acquire) {
+                // Lock-free unless a held-back completion counts this access.
+                if self.deferred.load(Ordering::Acquire) {
+                    let mut st = self.lock();
+                    self.on_mmio(&mut st);
+                }
+                self.bell.0.pending.fetch_or(v, Ordering::AcqRel);
+                return;
+            }
+        }
         let mut st = self.lock();
         // Counted before the write acts, so a doorbell does not count towards its own late completion.
         self.on_mmio(&mut st);
@@ -480,16 +600,17 @@ impl Core {
                 let addr = st.bar.cmdq_addr();
                 st.cmdq = Some(addr);
                 let w: Weak<dyn HostPollWatcher> = self.me.clone();
-                self.bus.watch(addr, w);
+                let page = self.bus.watch(addr, w);
+                st.dma.set_queue_page(page);
+                self.deferred_changed(&st);
                 if self.cfg.reinit_reads > 0 {
                     st.bar.set_initializing(true);
                     st.init_reads_left = self.cfg.reinit_reads;
                 }
             }
             bar::DOORBELL => {
-                st.stats.doorbells += 1;
                 if self.threaded.load(Ordering::Acquire) {
-                    self.pending.fetch_or(v, Ordering::AcqRel);
+                    self.bell.0.pending.fetch_or(v, Ordering::AcqRel);
                 } else {
                     self.doorbell(&mut st, v);
                 }
@@ -508,41 +629,42 @@ impl Core {
                 *n = n.saturating_sub(1);
             }
         }
-        let mut due = Vec::new();
-        self.take_due(st, &mut due);
+        self.complete_due(st);
+    }
+
+    /// Writes the held-back completions whose trigger fired, oldest first.
+    fn complete_due(&self, st: &mut State) {
+        if st.deferred.is_empty() {
+            return;
+        }
+        let now = self.time.now();
+        let fired = |d: &Deferred| match d.trigger {
+            Trigger::Polls(n) | Trigger::Mmio(n) => n == 0,
+            Trigger::At(t) => now >= t,
+            Trigger::Manual => false,
+        };
+        if !st.deferred.iter().any(fired) {
+            return;
+        }
+        let (due, keep): (Vec<Deferred>, Vec<Deferred>) = st.deferred.drain(..).partition(fired);
+        st.deferred = keep;
+        self.deferred_changed(st);
         for d in due {
             self.write_completion(st, &d.done);
         }
     }
 
-    /// Moves the deferred completions whose trigger fired into `due`, oldest first.
-    fn take_due(&self, st: &mut State, due: &mut Vec<Deferred>) {
-        let now = self.time.now();
-        let mut keep = Vec::with_capacity(st.deferred.len());
-        for d in st.deferred.drain(..) {
-            let fire = match d.trigger {
-                Trigger::Polls(n) | Trigger::Mmio(n) => n == 0,
-                Trigger::At(t) => now >= t,
-                Trigger::Manual => false,
-            };
-            if fire {
-                due.push(d);
-            } else {
-                keep.push(d);
-            }
-        }
-        st.deferred = keep;
-        let timed = st.deferred.iter().any(|d| matches!(d.trigger, Trigger::At(_)));
-        self.timed.store(timed, Ordering::Release);
-    }
-
     /// The device thread.
     #[cfg(feature = "std")]
     fn run(self: Arc<Self>) {
+        /// Idle spins before the thread starts yielding the CPU between checks.
+        const SPINS: u32 = 1 << 14;
+        let pending = &self.bell.0.pending;
         let mut idle = 0u32;
         while !self.stop.load(Ordering::Acquire) {
-            let bits = self.pending.swap(0, Ordering::AcqRel);
-            if bits != 0 {
+            // Load first: a swap on every idle spin would take the line from the host each time.
+            if pending.load(Ordering::Acquire) != 0 {
+                let bits = pending.swap(0, Ordering::AcqRel);
                 let mut st = self.lock();
                 self.doorbell(&mut st, bits);
                 idle = 0;
@@ -550,14 +672,10 @@ impl Core {
             }
             if self.timed.load(Ordering::Acquire) {
                 let mut st = self.lock();
-                let mut due = Vec::new();
-                self.take_due(&mut st, &mut due);
-                for d in due {
-                    self.write_completion(&mut st, &d.done);
-                }
+                self.complete_due(&mut st);
             }
             idle = idle.saturating_add(1);
-            if idle < 4096 {
+            if idle < SPINS {
                 core::hint::spin_loop();
             } else {
                 std::thread::yield_now();
@@ -570,6 +688,7 @@ impl Core {
             Fault::SurpriseRemoval => {
                 self.removed.store(true, Ordering::Release);
                 st.deferred.clear();
+                self.deferred_changed(st);
                 st.dead = true;
             }
             Fault::StuckInitializing => {
@@ -610,7 +729,7 @@ impl Core {
         let Some(base) = st.cmdq else { return };
         let entry_addr = base.wrapping_add(u64::from(slot) << self.cfg.log_cmdq_stride);
         let mut ent = CmdQueueEntry::new();
-        if self.bus.dma_read(entry_addr, &mut ent.0).is_err() {
+        if st.dma.read(entry_addr, &mut ent.0).is_err() {
             st.stats.dma_faults += 1;
             return;
         }
@@ -639,6 +758,12 @@ impl Core {
             syndrome: 0,
         };
         let token = ent.token();
+        // The reusable buffers (given back below, or kept by a held-back completion).
+        let mut input = core::mem::take(&mut st.input);
+        let mut output = core::mem::take(&mut st.output);
+        let mut blocks = core::mem::take(&mut st.out_blocks);
+        output.clear();
+        let checksums = st.fw.checksums_enabled();
         let delivered = check_type(&ent)
             .and_then(|()| if entry_signature_ok(&ent) { Ok(()) } else { Err(DeliveryStatus::SIGNATURE_ERROR) })
             .and_then(|()| {
@@ -648,24 +773,26 @@ impl Core {
                     Ok(())
                 }
             })
-            .and_then(|()| fetch(&self.bus, &ent, st.fw.checksums_enabled()));
-        let (mut status, mut blocks) = match delivered {
+            .and_then(|()| fetch(&mut st.dma, &ent, checksums, &mut input, &mut blocks));
+        let mut status = match delivered {
             Err(ds) => {
                 st.stats.delivery_errors += 1;
                 rec.delivery = ds;
-                (ds, Vec::new())
+                blocks.clear();
+                ds
             }
-            Ok(f) => {
+            Ok(in_len) => {
                 let out_len = ent.output_length() as usize;
                 let injected = faults.iter().find_map(|f| match f {
                     Fault::FwStatus { status, syndrome } => Some(fail(*status, *syndrome)),
                     _ => None,
                 });
-                let mut output = match injected {
-                    Some(fl) => failure_output(fl),
-                    None => st.fw.execute(&self.bus, &f.input, out_len),
-                };
-                output.resize(out_len, 0);
+                match injected {
+                    Some(fl) => output.extend_from_slice(&failure_output(fl).0),
+                    None => st.fw.execute(&self.bus, input.get(..in_len).unwrap_or(&[]), out_len, &mut output),
+                }
+                // The output is `out_len` bytes: cut here, zero-padded where it is placed.
+                output.truncate(out_len);
                 let mut h = MboxOutHdr::new();
                 let n = output.len().min(MboxOutHdr::SIZE);
                 if let (Some(d), Some(s)) = (h.0.get_mut(..n), output.get(..n)) {
@@ -674,29 +801,24 @@ impl Core {
                 rec.status = h.status();
                 rec.syndrome = h.syndrome();
                 st.stats.commands += 1;
-                *st.stats.by_opcode.entry(rec.opcode).or_insert(0) += 1;
-                let mut blocks = f.out_blocks;
-                place_output(&mut ent, &mut blocks, &output);
-                (DeliveryStatus::OK, blocks)
+                st.stats.count(rec.opcode);
+                place_inline_output(&mut ent, &output);
+                DeliveryStatus::OK
             }
         };
+        st.input = input;
         st.stats.last = Some(rec);
 
+        let mut block_faults = BlockFaults::default();
         for f in &faults {
             match f {
                 Fault::WrongDeliveryStatus(ds) => status = *ds,
                 Fault::CorruptToken => {
                     ent.set_token(!token);
-                    for (_, b) in &mut blocks {
-                        b.set_token(!token);
-                        sign_block(b);
-                    }
+                    block_faults.flip_token = true;
                 }
                 Fault::CorruptOutputBlockNumber => {
-                    if let Some((_, b)) = blocks.first_mut() {
-                        b.set_block_number(b.block_number().wrapping_add(0x55));
-                        sign_block(b);
-                    }
+                    block_faults.first_number_add = block_faults.first_number_add.wrapping_add(0x55);
                 }
                 _ => {}
             }
@@ -707,15 +829,11 @@ impl Core {
         for f in &faults {
             match f {
                 Fault::CorruptEntrySignature => ent.set_signature(ent.signature() ^ 0x5a),
-                Fault::CorruptOutputSignature => {
-                    if let Some((_, b)) = blocks.first_mut() {
-                        b.set_signature(b.signature() ^ 0x5a);
-                    }
-                }
+                Fault::CorruptOutputSignature => block_faults.first_signature_xor ^= 0x5a,
                 _ => {}
             }
         }
-        let done = Completion { entry_addr, entry: ent, blocks };
+        let done = Completion { entry_addr, entry: ent, output, blocks, token, block_faults };
         let trigger = faults.iter().find_map(|f| match f {
             Fault::NoCompletion => Some(None),
             Fault::Delayed(Delay::Polls(n)) => Some(Some(Trigger::Polls(*n))),
@@ -725,13 +843,16 @@ impl Core {
             _ => None,
         });
         match trigger {
-            None => self.write_completion(st, &done),
-            Some(None) => {}
             Some(Some(trigger)) => {
-                if matches!(trigger, Trigger::At(_)) {
-                    self.timed.store(true, Ordering::Release);
-                }
                 st.deferred.push(Deferred { done, trigger });
+                self.deferred_changed(st);
+            }
+            written => {
+                if written.is_none() {
+                    self.write_completion(st, &done);
+                }
+                st.output = done.output;
+                st.out_blocks = done.blocks;
             }
         }
     }
@@ -741,14 +862,10 @@ impl Core {
         if self.removed.load(Ordering::Acquire) {
             return;
         }
-        for (addr, b) in &c.blocks {
-            if self.bus.dma_write(*addr, &b.0).is_err() {
-                st.stats.dma_faults += 1;
-            }
-        }
+        st.stats.dma_faults += write_out_blocks(&mut st.dma, &c.blocks, &c.output, c.token, c.block_faults);
         let (body, own) = c.entry.as_array().split_at(queue::STATUS_OWN_BYTE);
         let own_addr = c.entry_addr.wrapping_add(queue::STATUS_OWN_BYTE as u64);
-        if self.bus.dma_write(c.entry_addr, body).is_err() || self.bus.dma_write(own_addr, own).is_err() {
+        if st.dma.write(c.entry_addr, body).is_err() || st.dma.write(own_addr, own).is_err() {
             st.stats.dma_faults += 1;
         }
     }

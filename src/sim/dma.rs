@@ -36,21 +36,47 @@ pub(crate) struct Region {
     base: u64,
     len: usize,
     words: Box<[AtomicU64]>,
+    /// Whether host reads call the watcher (the watcher decides; a plain load on the host's poll path).
     watched: AtomicBool,
+    /// Cleared when the host drops the buffer, so a device holding on to the region still faults.
+    mapped: AtomicBool,
     watcher: Mutex<Option<Weak<dyn HostPollWatcher>>>,
 }
 
 impl Region {
     fn new(base: u64, len: usize) -> Self {
         let words = (0..len.div_ceil(8)).map(|_| AtomicU64::new(0)).collect();
-        Region { base, len, words, watched: AtomicBool::new(false), watcher: Mutex::new(None) }
+        Region {
+            base,
+            len,
+            words,
+            watched: AtomicBool::new(false),
+            mapped: AtomicBool::new(true),
+            watcher: Mutex::new(None),
+        }
+    }
+
+    /// Makes host reads call the watcher (`on`) or not. Only the watcher set by [`SimBus::watch`] is ever
+    /// called.
+    pub(crate) fn set_watched(&self, on: bool) {
+        self.watched.store(on, Ordering::Release);
     }
 
     /// Copies bytes from `offset` into `out`; bytes beyond the end read as zero.
     fn read(&self, offset: usize, out: &mut [u8]) {
+        // A read inside one word (a poll of the ownership byte): one load.
+        let at = offset % 8;
+        if at + out.len() <= 8 && offset.saturating_add(out.len()) <= self.len {
+            if let Some(src) = self.load(offset / 8).to_le_bytes().get(at..at + out.len()) {
+                out.copy_from_slice(src);
+                return;
+            }
+        }
         let n = out.len().min(self.len.saturating_sub(offset));
         let (inside, outside) = out.split_at_mut(n);
-        outside.fill(0);
+        if !outside.is_empty() {
+            outside.fill(0);
+        }
         if inside.is_empty() {
             return;
         }
@@ -65,14 +91,12 @@ impl Region {
             pos += head;
         }
         let first = pos / 8;
-        let mut chunks = rest.chunks_exact_mut(8);
-        let words = self.words.get(first..).unwrap_or(&[]);
-        let mut used = 0;
-        for (c, w) in (&mut chunks).zip(words) {
+        let used = rest.len() / 8;
+        let (body, tail) = rest.split_at_mut(used * 8);
+        let words = self.words.get(first..first.saturating_add(used)).unwrap_or(&[]);
+        for (c, w) in body.chunks_exact_mut(8).zip(words) {
             c.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
-            used += 1;
         }
-        let tail = chunks.into_remainder();
         if !tail.is_empty() {
             let bytes = self.load(first + used).to_le_bytes();
             if let Some(src) = bytes.get(..tail.len()) {
@@ -96,19 +120,34 @@ impl Region {
             pos += head;
         }
         let first = pos / 8;
-        let mut chunks = rest.chunks_exact(8);
-        let words = self.words.get(first..).unwrap_or(&[]);
-        let mut used = 0;
-        for (c, w) in (&mut chunks).zip(words) {
+        let used = rest.len() / 8;
+        let (body, tail) = rest.split_at(used * 8);
+        let words = self.words.get(first..first.saturating_add(used)).unwrap_or(&[]);
+        for (c, w) in body.chunks_exact(8).zip(words) {
             let mut b = [0u8; 8];
             b.copy_from_slice(c);
             w.store(u64::from_le_bytes(b), Ordering::Release);
-            used += 1;
         }
-        let tail = chunks.remainder();
         if !tail.is_empty() {
             self.merge(first + used, 0, tail);
         }
+    }
+
+    /// The `n` words from byte `offset` (which must be a multiple of 8), for the device's word-wise copies.
+    pub(crate) fn words(&self, offset: usize, n: usize) -> Option<&[AtomicU64]> {
+        if !offset.is_multiple_of(8) {
+            return None;
+        }
+        self.words.get(offset / 8..(offset / 8).checked_add(n)?)
+    }
+
+    /// The byte offset of `[addr, addr + len)` in this buffer, if it is mapped and contains the range.
+    fn offset_of(&self, addr: u64, len: usize) -> Option<usize> {
+        if !self.mapped.load(Ordering::Acquire) {
+            return None;
+        }
+        let off = usize::try_from(addr.checked_sub(self.base)?).ok()?;
+        (off.checked_add(len)? <= self.len).then_some(off)
     }
 
     fn load(&self, i: usize) -> u64 {
@@ -119,19 +158,29 @@ impl Region {
     /// other bytes of the word.
     fn merge(&self, i: usize, start: usize, data: &[u8]) {
         let Some(w) = self.words.get(i) else { return };
-        let (mut mask, mut val) = (0u64, 0u64);
-        for (k, b) in data.iter().enumerate() {
-            let sh = 8 * ((start + k) % 8);
-            mask |= 0xff << sh;
-            val |= u64::from(*b) << sh;
+        let mut bytes = [0u8; 8];
+        let len = data.len().min(8usize.saturating_sub(start));
+        let (Some(d), Some(s)) = (bytes.get_mut(start..start + len), data.get(..len)) else { return };
+        d.copy_from_slice(s);
+        let val = u64::from_le_bytes(bytes);
+        let mut mask_bytes = [0u8; 8];
+        if let Some(m) = mask_bytes.get_mut(start..start + len) {
+            m.fill(0xff);
         }
+        let mask = u64::from_le_bytes(mask_bytes);
         let _ = w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| Some((old & !mask) | val));
     }
 
+    #[inline]
     fn notify_watcher(&self) {
-        if !self.watched.load(Ordering::Relaxed) {
+        if !self.watched.load(Ordering::Acquire) {
             return;
         }
+        self.notify_slow();
+    }
+
+    #[cold]
+    fn notify_slow(&self) {
         let watcher = lock(&self.watcher).as_ref().and_then(Weak::upgrade);
         if let Some(w) = watcher {
             w.on_host_poll();
@@ -220,27 +269,92 @@ impl SimBus {
         Some((Arc::clone(r), off))
     }
 
-    /// Makes host reads of the buffer containing `addr` call `watcher` (and stops watching any other).
-    pub(crate) fn watch(&self, addr: u64, watcher: Weak<dyn HostPollWatcher>) {
+    /// Makes `watcher` the watcher of the buffer containing `addr` (and of no other) and returns that
+    /// buffer; the watcher turns the calls on and off with [`Region::set_watched`].
+    pub(crate) fn watch(&self, addr: u64, watcher: Weak<dyn HostPollWatcher>) -> Option<Arc<Region>> {
         let map = read(&self.map);
         for r in map.values() {
-            if r.watched.load(Ordering::Relaxed) {
-                let mut w = lock(&r.watcher);
-                if w.as_ref().is_some_and(|w| w.ptr_eq(&watcher)) {
-                    *w = None;
-                    r.watched.store(false, Ordering::Relaxed);
-                }
+            let mut w = lock(&r.watcher);
+            if w.as_ref().is_some_and(|w| w.ptr_eq(&watcher)) {
+                *w = None;
+                r.watched.store(false, Ordering::Release);
             }
         }
         drop(map);
-        if let Some((r, _)) = self.find(addr, 1) {
-            *lock(&r.watcher) = Some(watcher);
-            r.watched.store(true, Ordering::Relaxed);
-        }
+        let (r, _) = self.find(addr, 1)?;
+        *lock(&r.watcher) = Some(watcher);
+        Some(r)
     }
 
-    fn unmap(&self, base: u64) {
-        write(&self.map).remove(&base);
+    fn unmap(&self, region: &Region) {
+        region.mapped.store(false, Ordering::Release);
+        write(&self.map).remove(&region.base);
+    }
+}
+
+/// Buffers [`DeviceDma`] remembers besides the queue page.
+const RECENT: usize = 4;
+
+/// The device's side of the bus: resolves bus addresses through the queue page and the last few buffers
+/// hit before it looks in the bus map (a lock and a tree walk). A buffer the host dropped is unmapped
+/// (its `mapped` flag is cleared), so a DMA to it is still a fault even while it is remembered here.
+pub(crate) struct DeviceDma {
+    bus: Arc<SimBus>,
+    queue: Option<Arc<Region>>,
+    recent: [Option<Arc<Region>>; RECENT],
+    next: usize,
+}
+
+impl DeviceDma {
+    pub(crate) fn new(bus: Arc<SimBus>) -> Self {
+        DeviceDma { bus, queue: None, recent: Default::default(), next: 0 }
+    }
+
+    /// The buffer holding the command queue, if the host programmed a mapped address.
+    pub(crate) fn queue_page(&self) -> Option<&Region> {
+        self.queue.as_deref()
+    }
+
+    /// Remembers the buffer holding the command queue (resolved when the host programs its address).
+    pub(crate) fn set_queue_page(&mut self, r: Option<Arc<Region>>) {
+        self.queue = r;
+    }
+
+    /// The live buffer containing `[addr, addr + len)` and the offset of `addr` in it.
+    pub(crate) fn resolve(&mut self, addr: u64, len: usize) -> Option<(&Region, usize)> {
+        if let Some(q) = &self.queue {
+            if let Some(off) = q.offset_of(addr, len) {
+                return Some((q, off));
+            }
+        }
+        let hit = self.recent.iter().position(|r| r.as_ref().and_then(|r| r.offset_of(addr, len)).is_some());
+        let i = match hit {
+            Some(i) => i,
+            None => {
+                let (r, _) = self.bus.find(addr, len)?;
+                let i = self.next % RECENT;
+                self.next = i.wrapping_add(1);
+                let slot = self.recent.get_mut(i)?;
+                *slot = Some(r);
+                i
+            }
+        };
+        let r = self.recent.get(i)?.as_deref()?;
+        Some((r, r.offset_of(addr, len)?))
+    }
+
+    /// Reads bus memory: a fault when the range is not inside one live buffer.
+    pub(crate) fn read(&mut self, addr: u64, out: &mut [u8]) -> Result<(), DmaFault> {
+        let (r, off) = self.resolve(addr, out.len()).ok_or(DmaFault { addr, len: out.len() })?;
+        r.read(off, out);
+        Ok(())
+    }
+
+    /// Writes bus memory: a fault when the range is not inside one live buffer.
+    pub(crate) fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaFault> {
+        let (r, off) = self.resolve(addr, data.len()).ok_or(DmaFault { addr, len: data.len() })?;
+        r.write(off, data);
+        Ok(())
     }
 }
 
@@ -280,8 +394,9 @@ impl DmaMemory for SimDma {
 
 impl Drop for SimDma {
     fn drop(&mut self) {
-        if let Some(bus) = self.bus.upgrade() {
-            bus.unmap(self.region.base);
+        match self.bus.upgrade() {
+            Some(bus) => bus.unmap(&self.region),
+            None => self.region.mapped.store(false, Ordering::Release),
         }
     }
 }

@@ -57,31 +57,66 @@ const NO_SUCH_FUNCTION: Fail = fail(CmdStatus::BAD_PARAMETER, synd::NO_SUCH_FUNC
 const WRONG_STATE: Fail = fail(CmdStatus::BAD_SYSTEM_STATE, synd::WRONG_STATE);
 const PAGES_MISSING: Fail = fail(CmdStatus::BAD_SYSTEM_STATE, synd::PAGES_MISSING);
 
-/// A command's result: its output message, or the failure the header reports.
-pub(crate) type Res = Result<Vec<u8>, Fail>;
+/// A command's result: OK with its output message in the [`Reply`], or the failure the header reports.
+pub(crate) type Res = Result<(), Fail>;
+
+/// Where a command puts its output message: the device's reusable output buffer (no allocation per
+/// command once it has grown), and the output length the host gave.
+pub(crate) struct Reply<'a> {
+    buf: &'a mut Vec<u8>,
+    limit: usize,
+}
+
+impl<'a> Reply<'a> {
+    /// An empty output in `buf`, for an output length of `limit` bytes.
+    pub(crate) fn new(buf: &'a mut Vec<u8>, limit: usize) -> Self {
+        buf.clear();
+        Reply { buf, limit }
+    }
+
+    /// The output length the host gave.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Fails with BAD_OUTPUT_LENGTH unless `len` bytes fit the host's output.
+    pub(crate) fn fits(&self, len: usize) -> Res {
+        if len > self.limit {
+            Err(fail(CmdStatus::BAD_OUTPUT_LENGTH, synd::OUTPUT_TOO_SHORT))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The output is the concatenation of `parts`, or BAD_OUTPUT_LENGTH when the host's buffer is shorter.
+    pub(crate) fn put_parts(&mut self, parts: &[&[u8]]) -> Res {
+        self.fits(parts.iter().map(|p| p.len()).sum())?;
+        self.buf.clear();
+        for p in parts {
+            self.buf.extend_from_slice(p);
+        }
+        Ok(())
+    }
+
+    /// The output is `bytes`, or BAD_OUTPUT_LENGTH.
+    pub(crate) fn put_bytes(&mut self, bytes: &[u8]) -> Res {
+        self.put_parts(&[bytes])
+    }
+
+    /// The output is a fixed-size layout, or BAD_OUTPUT_LENGTH.
+    pub(crate) fn put<T: Layout>(&mut self, out: &T) -> Res {
+        self.put_bytes(out.as_bytes())
+    }
+}
 
 /// The fixed part of a command input, or BAD_INPUT_LENGTH.
 pub(crate) fn parse<T: Layout>(input: &[u8]) -> Result<T, Fail> {
     T::read_from_prefix(input).map(|(t, _)| t).map_err(|_| fail(CmdStatus::BAD_INPUT_LENGTH, synd::INPUT_TOO_SHORT))
 }
 
-/// An output message, or BAD_OUTPUT_LENGTH when the host's buffer is shorter.
-pub(crate) fn reply_bytes(bytes: Vec<u8>, out_len: usize) -> Res {
-    if bytes.len() > out_len {
-        Err(fail(CmdStatus::BAD_OUTPUT_LENGTH, synd::OUTPUT_TOO_SHORT))
-    } else {
-        Ok(bytes)
-    }
-}
-
-/// A fixed-size output, or BAD_OUTPUT_LENGTH.
-pub(crate) fn reply<T: Layout>(out: &T, out_len: usize) -> Res {
-    reply_bytes(out.as_bytes().to_vec(), out_len)
-}
-
 /// The output header of a failed command.
-pub(crate) fn failure_output(f: Fail) -> Vec<u8> {
-    MboxOutHdr::new().with_status(f.status).with_syndrome(f.syndrome).as_bytes().to_vec()
+pub(crate) fn failure_output(f: Fail) -> MboxOutHdr {
+    MboxOutHdr::new().with_status(f.status).with_syndrome(f.syndrome)
 }
 
 /// Commands no user context may run.
@@ -168,22 +203,22 @@ impl Firmware {
         }
     }
 
-    /// Executes one command; returns the output message (not yet padded to `out_len`).
-    pub(crate) fn execute(&mut self, bus: &SimBus, input: &[u8], out_len: usize) -> Vec<u8> {
-        match self.dispatch(bus, input, out_len) {
-            Ok(v) => v,
-            Err(f) => failure_output(f),
+    /// Executes one command; leaves the output message (not yet padded or cut to `out_len`) in `out`.
+    pub(crate) fn execute(&mut self, bus: &SimBus, input: &[u8], out_len: usize, out: &mut Vec<u8>) {
+        if let Err(f) = self.dispatch(bus, input, &mut Reply::new(out, out_len)) {
+            out.clear();
+            out.extend_from_slice(failure_output(f).as_bytes());
         }
     }
 
-    fn dispatch(&mut self, bus: &SimBus, input: &[u8], out_len: usize) -> Res {
+    fn dispatch(&mut self, bus: &SimBus, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let mut h = MboxInHdr::new();
         let n = input.len().min(MboxInHdr::SIZE);
         if let (Some(d), Some(s)) = (h.0.get_mut(..n), input.get(..n)) {
             d.copy_from_slice(s);
         }
         let op = Opcode(h.opcode());
-        if !COMMANDS.iter().any(|c| c.opcode == op.0) {
+        if COMMANDS.binary_search_by_key(&op.0, |c| c.opcode).is_err() {
             return Err(fail(CmdStatus::BAD_OPCODE, synd::UNKNOWN_OPCODE));
         }
         if self.state == HcaState::Disabled && op != Opcode::ENABLE_HCA {
@@ -201,71 +236,71 @@ impl Firmware {
         }
         let op_mod = h.op_mod();
         match op {
-            Opcode::ENABLE_HCA => self.enable_hca(input, out_len),
-            Opcode::DISABLE_HCA => self.disable_hca(input, out_len),
+            Opcode::ENABLE_HCA => self.enable_hca(input, reply),
+            Opcode::DISABLE_HCA => self.disable_hca(input, reply),
             Opcode::QUERY_ISSI => {
-                reply(&QueryIssiOut::new().with_current_issi(self.issi).with_supported_issi_dw0(0b11), out_len)
+                reply.put(&QueryIssiOut::new().with_current_issi(self.issi).with_supported_issi_dw0(0b11))
             }
-            Opcode::SET_ISSI => self.set_issi(input, out_len),
-            Opcode::QUERY_PAGES => self.query_pages(input, op_mod, out_len),
-            Opcode::MANAGE_PAGES => self.manage_pages(bus, input, op_mod, out_len),
-            Opcode::QUERY_HCA_CAP => self.query_hca_cap(input, op_mod, out_len),
-            Opcode::SET_HCA_CAP => self.set_hca_cap(input, op_mod, out_len),
-            Opcode::INIT_HCA => self.init_hca(input, out_len),
-            Opcode::TEARDOWN_HCA => self.teardown_hca(input, out_len),
-            Opcode::QUERY_ADAPTER => self.query_adapter(out_len),
-            Opcode::SET_DRIVER_VERSION => self.set_driver_version(input, out_len),
-            Opcode::NOP => reply(&NopOut::new(), out_len),
-            Opcode::ACCESS_REG => self.ports.access_reg(input, out_len),
-            Opcode::CREATE_UCTX => self.create_uctx(input, out_len),
-            Opcode::DESTROY_UCTX => self.destroy_uctx(input, out_len),
-            Opcode::QUERY_VPORT_STATE => self.query_vport_state(input, op_mod, out_len),
-            Opcode::QUERY_NIC_VPORT_CONTEXT => self.query_nic_vport_context(input, out_len),
-            Opcode::QUERY_HCA_VPORT_CONTEXT => self.query_hca_vport_context(input, out_len),
-            Opcode::QUERY_ESW_FUNCTIONS => self.query_esw_functions(out_len),
-            Opcode::QUERY_DIAGNOSTIC_PARAMS => self.query_diag_params(out_len),
-            Opcode::SET_DIAGNOSTIC_PARAMS => self.set_diag_params(input, out_len),
-            Opcode::QUERY_DIAGNOSTIC_COUNTERS => self.query_diag_counters(input, out_len),
+            Opcode::SET_ISSI => self.set_issi(input, reply),
+            Opcode::QUERY_PAGES => self.query_pages(input, op_mod, reply),
+            Opcode::MANAGE_PAGES => self.manage_pages(bus, input, op_mod, reply),
+            Opcode::QUERY_HCA_CAP => self.query_hca_cap(input, op_mod, reply),
+            Opcode::SET_HCA_CAP => self.set_hca_cap(input, op_mod, reply),
+            Opcode::INIT_HCA => self.init_hca(input, reply),
+            Opcode::TEARDOWN_HCA => self.teardown_hca(input, reply),
+            Opcode::QUERY_ADAPTER => self.query_adapter(reply),
+            Opcode::SET_DRIVER_VERSION => self.set_driver_version(input, reply),
+            Opcode::NOP => reply.put(&NopOut::new()),
+            Opcode::ACCESS_REG => self.ports.access_reg(input, reply),
+            Opcode::CREATE_UCTX => self.create_uctx(input, reply),
+            Opcode::DESTROY_UCTX => self.destroy_uctx(input, reply),
+            Opcode::QUERY_VPORT_STATE => self.query_vport_state(input, op_mod, reply),
+            Opcode::QUERY_NIC_VPORT_CONTEXT => self.query_nic_vport_context(input, reply),
+            Opcode::QUERY_HCA_VPORT_CONTEXT => self.query_hca_vport_context(input, reply),
+            Opcode::QUERY_ESW_FUNCTIONS => self.query_esw_functions(reply),
+            Opcode::QUERY_DIAGNOSTIC_PARAMS => self.query_diag_params(reply),
+            Opcode::SET_DIAGNOSTIC_PARAMS => self.set_diag_params(input, reply),
+            Opcode::QUERY_DIAGNOSTIC_COUNTERS => self.query_diag_counters(input, reply),
             _ => Err(fail(CmdStatus::BAD_OPCODE, synd::NOT_MODELLED)),
         }
     }
 
-    fn enable_hca(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn enable_hca(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: EnableHcaIn = parse(input)?;
         if i.function_id() != 0 || i.embedded_cpu_function() {
             return Err(NO_SUCH_FUNCTION);
         }
-        let out = reply(&EnableHcaOut::new(), out_len)?;
+        reply.put(&EnableHcaOut::new())?;
         if self.state == HcaState::Disabled {
             self.state = HcaState::Enabled;
         }
-        Ok(out)
+        Ok(())
     }
 
-    fn disable_hca(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn disable_hca(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: DisableHcaIn = parse(input)?;
         if i.function_id() != 0 || i.embedded_cpu_function() {
             return Err(NO_SUCH_FUNCTION);
         }
         self.need(&[HcaState::Enabled, HcaState::TornDown])?;
-        let out = reply(&DisableHcaOut::new(), out_len)?;
+        reply.put(&DisableHcaOut::new())?;
         self.state = HcaState::Disabled;
         self.issi = 0;
-        Ok(out)
+        Ok(())
     }
 
-    fn set_issi(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn set_issi(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: SetIssiIn = parse(input)?;
         self.need(&[HcaState::Enabled])?;
         if i.current_issi() > 1 {
             return Err(BAD_FIELD);
         }
-        let out = reply(&SetIssiOut::new(), out_len)?;
+        reply.put(&SetIssiOut::new())?;
         self.issi = i.current_issi();
-        Ok(out)
+        Ok(())
     }
 
-    fn query_pages(&mut self, input: &[u8], op_mod: u16, out_len: usize) -> Res {
+    fn query_pages(&mut self, input: &[u8], op_mod: u16, reply: &mut Reply<'_>) -> Res {
         let i: QueryPagesIn = parse(input)?;
         if i.function_id() != 0 || i.embedded_cpu_function() {
             return Err(NO_SUCH_FUNCTION);
@@ -281,22 +316,22 @@ impl Firmware {
             _ => return Err(BAD_OP_MOD),
         };
         let n = i32::try_from(n).unwrap_or(i32::MAX);
-        reply(&QueryPagesOut::new().with_num_pages(n), out_len)
+        reply.put(&QueryPagesOut::new().with_num_pages(n))
     }
 
-    fn manage_pages(&mut self, bus: &SimBus, input: &[u8], op_mod: u16, out_len: usize) -> Res {
+    fn manage_pages(&mut self, bus: &SimBus, input: &[u8], op_mod: u16, reply: &mut Reply<'_>) -> Res {
         let i: ManagePagesIn = parse(input)?;
         if i.function_id() != 0 || i.embedded_cpu_function() {
             return Err(NO_SUCH_FUNCTION);
         }
         let n = i.input_num_entries() as usize;
         match op_mod {
-            0 => reply(&ManagePagesOut::new(), out_len),
+            0 => reply.put(&ManagePagesOut::new()),
             1 => {
                 if ManagePagesIn::tail_pas_len(input.len()) < n {
                     return Err(fail(CmdStatus::BAD_INPUT_LENGTH, synd::INPUT_TOO_SHORT));
                 }
-                let out = reply(&ManagePagesOut::new(), out_len)?;
+                reply.put(&ManagePagesOut::new())?;
                 let mut new = Vec::with_capacity(n);
                 let mut seen = BTreeSet::new();
                 for k in 0..n {
@@ -312,7 +347,7 @@ impl Firmware {
                 }
                 self.page_set.extend(new.iter().copied());
                 self.pages.extend(new);
-                Ok(out)
+                Ok(())
             }
             2 => {
                 let needed = match self.state {
@@ -327,22 +362,20 @@ impl Firmware {
                     .as_bytes()
                     .to_vec();
                 out.resize(ManagePagesOut::len_with_pas(k), 0);
-                if out.len() > out_len {
-                    return Err(fail(CmdStatus::BAD_OUTPUT_LENGTH, synd::OUTPUT_TOO_SHORT));
-                }
+                reply.fits(out.len())?;
                 let split = self.pages.len().saturating_sub(k);
                 let returned = self.pages.split_off(split);
                 for (idx, addr) in returned.iter().rev().enumerate() {
                     let _ = ManagePagesOut::set_tail_pas(&mut out, idx, *addr);
                     self.page_set.remove(addr);
                 }
-                Ok(out)
+                reply.put_bytes(&out)
             }
             _ => Err(BAD_OP_MOD),
         }
     }
 
-    fn query_hca_cap(&mut self, input: &[u8], op_mod: u16, out_len: usize) -> Res {
+    fn query_hca_cap(&mut self, input: &[u8], op_mod: u16, reply: &mut Reply<'_>) -> Res {
         let i: QueryHcaCapIn = parse(input)?;
         if i.other_function() || i.function_id() != 0 {
             return Err(NO_SUCH_FUNCTION);
@@ -353,10 +386,10 @@ impl Firmware {
         let page = self.caps.get(op_mod >> 1, op_mod & 1 == 1).ok_or(BAD_OP_MOD)?;
         let mut out = QueryHcaCapOut::new();
         out.set_capability(page);
-        reply(&out, out_len)
+        reply.put(&out)
     }
 
-    fn set_hca_cap(&mut self, input: &[u8], op_mod: u16, out_len: usize) -> Res {
+    fn set_hca_cap(&mut self, input: &[u8], op_mod: u16, reply: &mut Reply<'_>) -> Res {
         let i: SetHcaCapIn = parse(input)?;
         if i.other_function() || i.function_id() != 0 {
             return Err(NO_SUCH_FUNCTION);
@@ -368,29 +401,29 @@ impl Firmware {
         if op_mod & 1 != 0 {
             return Err(BAD_OP_MOD);
         }
-        let out = reply(&SetHcaCapOut::new(), out_len)?;
+        reply.put(&SetHcaCapOut::new())?;
         let page: HcaCapUnion = *i.capability();
         if !self.caps.set(op_mod >> 1, &page) {
             return Err(fail(CmdStatus::BAD_PARAMETER, synd::CAP_NOT_SETTABLE));
         }
-        Ok(out)
+        Ok(())
     }
 
-    fn init_hca(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn init_hca(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: InitHcaIn = parse(input)?;
         self.need(&[HcaState::Enabled])?;
         if !self.init_ok() {
             return Err(PAGES_MISSING);
         }
-        let out = reply(&InitHcaOut::new(), out_len)?;
+        reply.put(&InitHcaOut::new())?;
         for (k, v) in self.sw_owner_id.iter_mut().enumerate() {
             *v = i.sw_owner_id(k).unwrap_or(0);
         }
         self.state = HcaState::Initialized;
-        Ok(out)
+        Ok(())
     }
 
-    fn teardown_hca(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn teardown_hca(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: TeardownHcaIn = parse(input)?;
         let p = i.profile();
         if ![TeardownProfile::GRACEFUL_CLOSE, TeardownProfile::FORCE_CLOSE, TeardownProfile::PREPARE_FAST_TEARDOWN]
@@ -399,14 +432,14 @@ impl Firmware {
             return Err(BAD_FIELD);
         }
         self.need(&[HcaState::Initialized])?;
-        let out = reply(&TeardownHcaOut::new().with_state(TeardownState::SUCCESS), out_len)?;
+        reply.put(&TeardownHcaOut::new().with_state(TeardownState::SUCCESS))?;
         self.state = HcaState::TornDown;
         self.uctx.clear();
         self.diag = Diag::default();
-        Ok(out)
+        Ok(())
     }
 
-    fn query_adapter(&mut self, out_len: usize) -> Res {
+    fn query_adapter(&mut self, reply: &mut Reply<'_>) -> Res {
         let mut out = QueryAdapterOut::new();
         let a = out.query_adapter_struct_mut();
         a.set_ieee_vendor_id(0x0002c9);
@@ -416,18 +449,18 @@ impl Firmware {
             d.copy_from_slice(vsd);
         }
         *a.vsd_contd_psid_bytes_mut() = self.cfg.psid;
-        reply(&out, out_len)
+        reply.put(&out)
     }
 
-    fn set_driver_version(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn set_driver_version(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: SetDriverVersionIn = parse(input)?;
         self.need(&[HcaState::Initialized])?;
-        let out = reply(&SetDriverVersionOut::new(), out_len)?;
+        reply.put(&SetDriverVersionOut::new())?;
         self.driver_version = *i.driver_version_bytes();
-        Ok(out)
+        Ok(())
     }
 
-    fn create_uctx(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn create_uctx(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: CreateUctxIn = parse(input)?;
         self.need(&[HcaState::Initialized])?;
         let want = i.uctx().cap();
@@ -442,24 +475,24 @@ impl Firmware {
         while uid == 0 || self.uctx.contains_key(&uid) {
             uid = uid.wrapping_add(1);
         }
-        let out = reply(&CreateUctxOut::new().with_uid(uid), out_len)?;
+        reply.put(&CreateUctxOut::new().with_uid(uid))?;
         self.uctx.insert(uid, want);
         self.next_uid = uid.wrapping_add(1);
-        Ok(out)
+        Ok(())
     }
 
-    fn destroy_uctx(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn destroy_uctx(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: DestroyUctxIn = parse(input)?;
         self.need(&[HcaState::Initialized])?;
         if !self.uctx.contains_key(&i.uid()) {
             return Err(fail(CmdStatus::BAD_RESOURCE, synd::NO_SUCH_UID));
         }
-        let out = reply(&DestroyUctxOut::new(), out_len)?;
+        reply.put(&DestroyUctxOut::new())?;
         self.uctx.remove(&i.uid());
-        Ok(out)
+        Ok(())
     }
 
-    fn query_vport_state(&mut self, input: &[u8], op_mod: u16, out_len: usize) -> Res {
+    fn query_vport_state(&mut self, input: &[u8], op_mod: u16, reply: &mut Reply<'_>) -> Res {
         let i: QueryVportStateIn = parse(input)?;
         self.need(&[HcaState::Initialized])?;
         if i.other_vport() && i.vport_number() != 0 {
@@ -474,7 +507,7 @@ impl Firmware {
         } else {
             VportState::DOWN
         });
-        reply(&out, out_len)
+        reply.put(&out)
     }
 
     fn guid(&self) -> u64 {
@@ -482,7 +515,7 @@ impl Firmware {
         u64::from_be_bytes([m[0], m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]])
     }
 
-    fn query_nic_vport_context(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn query_nic_vport_context(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: QueryNicVportContextIn = parse(input)?;
         self.need(&[HcaState::Initialized])?;
         if i.other_vport() && i.vport_number() != 0 {
@@ -499,10 +532,10 @@ impl Firmware {
         mac.set_mac_addr_31_0(u32::from_be_bytes([m[2], m[3], m[4], m[5]]));
         let mut out = QueryNicVportContextOut::new();
         out.set_nic_vport_context(&ctx);
-        reply(&out, out_len)
+        reply.put(&out)
     }
 
-    fn query_hca_vport_context(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn query_hca_vport_context(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: QueryHcaVportContextIn = parse(input)?;
         self.need(&[HcaState::Initialized])?;
         if i.other_vport() && i.vport_number() != 0 {
@@ -522,19 +555,19 @@ impl Firmware {
         ctx.set_node_guid(guid);
         let mut out = QueryHcaVportContextOut::new();
         out.set_hca_vport_context(&ctx);
-        reply(&out, out_len)
+        reply.put(&out)
     }
 
-    fn query_esw_functions(&mut self, out_len: usize) -> Res {
+    fn query_esw_functions(&mut self, reply: &mut Reply<'_>) -> Res {
         self.need(&[HcaState::Initialized])?;
         let mut out = QueryEswFunctionsOut::new();
         let h = out.host_params_context_mut();
         h.set_host_total_vfs(8);
         h.set_host_pci_bus(0x3b);
-        reply(&out, out_len)
+        reply.put(&out)
     }
 
-    fn query_diag_params(&mut self, out_len: usize) -> Res {
+    fn query_diag_params(&mut self, reply: &mut Reply<'_>) -> Res {
         self.need(&[HcaState::Initialized])?;
         let mut out = QueryDiagnosticParamsOut::new();
         out.set_diagnostic_params_context(&self.diag.params);
@@ -548,10 +581,10 @@ impl Firmware {
                 }
             }
         }
-        reply_bytes(bytes, out_len)
+        reply.put_bytes(&bytes)
     }
 
-    fn set_diag_params(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn set_diag_params(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: SetDiagnosticParamsIn = parse(input)?;
         self.need(&[HcaState::Initialized])?;
         let ctx = *i.diagnostic_params_context();
@@ -566,12 +599,12 @@ impl Firmware {
         }
         let ids: Vec<u16> =
             (0..n).map(|k| DiagnosticParamsContext::tail_counter_id(tail, k).map_or(0, |c| c.counter_id())).collect();
-        let out = reply(&SetDiagnosticParamsOut::new(), out_len)?;
+        reply.put(&SetDiagnosticParamsOut::new())?;
         self.diag = Diag { params: ctx, counters: ids, queries: 0 };
-        Ok(out)
+        Ok(())
     }
 
-    fn query_diag_counters(&mut self, input: &[u8], out_len: usize) -> Res {
+    fn query_diag_counters(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: QueryDiagnosticCntrsIn = parse(input)?;
         self.need(&[HcaState::Initialized])?;
         if !self.diag.params.enable() {
@@ -598,8 +631,8 @@ impl Firmware {
                 k += 1;
             }
         }
-        let out = reply_bytes(bytes, out_len)?;
+        reply.put_bytes(&bytes)?;
         self.diag.queries = q;
-        Ok(out)
+        Ok(())
     }
 }

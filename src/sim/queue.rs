@@ -3,13 +3,14 @@
 //!
 //! Every offset comes from the generated [`CmdQueueEntry`] and [`CmdIfBox`] field descriptions.
 
-use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::layout::{bits, FieldDesc};
+use crate::engine::signature;
+use crate::layout::{bits, FieldDesc, Layout};
 use crate::prm::{CmdIfBox, CmdQueueEntry, CmdXport, DeliveryStatus, MboxInHdr, MboxOutHdr};
 
-use super::dma::SimBus;
+use super::dma::DeviceDma;
 
 pub(crate) use crate::engine::mailbox::{blocks_for, BLOCK_DATA, INLINE_BYTES as INLINE};
 
@@ -31,9 +32,7 @@ pub(crate) const MIN_INPUT: usize = end_byte(MboxInHdr::FIELD_OP_MOD);
 /// Shortest output a command can have: through the header's syndrome (ENABLE_HCA's output is 12 bytes).
 pub(crate) const MIN_OUTPUT: usize = end_byte(MboxOutHdr::FIELD_SYNDROME);
 
-pub(crate) use crate::engine::signature::{
-    block_ok as block_signatures_ok, entry_ok as entry_signature_ok, sign_block, sign_entry,
-};
+pub(crate) use crate::engine::signature::{entry_ok as entry_signature_ok, sign_entry};
 
 /// The whole 64-bit input mailbox pointer of an entry, reserved low bits included.
 pub(crate) fn input_pointer(e: &CmdQueueEntry) -> u64 {
@@ -75,19 +74,130 @@ impl Dir {
     }
 }
 
-/// Walks a mailbox chain of `n` blocks from `first`, checking alignment, mapping, block numbers, tokens and
-/// (when `verify_sigs`) signatures. Returns each block with its bus address.
-pub(crate) fn read_chain(
-    bus: &SimBus,
+/// Bytes of a mailbox block (data, then the control part).
+const BOX_BYTES: usize = <CmdIfBox as Layout>::SIZE;
+/// Words of a mailbox block, of its data and of its control part.
+const BOX_WORDS: usize = BOX_BYTES / 8;
+const DATA_WORDS: usize = BLOCK_DATA / 8;
+/// Bytes of a block's control part (block number, token, next pointer, signatures).
+const CTRL_BYTES: usize = BOX_BYTES - BLOCK_DATA;
+
+/// An output mailbox block: its bus address and its control part as the host wrote it (checked).
+#[derive(Clone, Copy)]
+pub(crate) struct OutBlock {
+    pub(crate) addr: u64,
+    pub(crate) ctrl: [u8; CTRL_BYTES],
+}
+
+/// What a completion does wrong to the output blocks on purpose (fault injection).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct BlockFaults {
+    /// Stamp every block with the complement of the entry's token.
+    pub(crate) flip_token: bool,
+    /// Added to the first block's block number.
+    pub(crate) first_number_add: u32,
+    /// XORed into the first block's signature, after signing.
+    pub(crate) first_signature_xor: u8,
+}
+
+/// XOR of all bytes of the words whose XOR is `acc` (the signature rule of [`signature::xor`], one fold).
+fn fold(acc: u64) -> u8 {
+    signature::xor(&acc.to_ne_bytes())
+}
+
+/// Loads `words` into `dst` (as many bytes as it has, at most all of them), returning the XOR of all the
+/// words (also those beyond `dst`, which the signature covers).
+fn gather(words: &[AtomicU64], dst: &mut [u8]) -> u64 {
+    let full = (dst.len() / 8).min(words.len());
+    let (copied, rest) = words.split_at(full);
+    let mut acc = 0;
+    for (c, w) in dst.chunks_exact_mut(8).zip(copied) {
+        let v = w.load(Ordering::Acquire);
+        acc ^= v;
+        c.copy_from_slice(&v.to_le_bytes());
+    }
+    let tail = dst.get_mut(full * 8..).unwrap_or(&mut []);
+    let mut rest = rest.iter();
+    if !tail.is_empty() {
+        if let Some(w) = rest.next() {
+            let v = w.load(Ordering::Acquire);
+            acc ^= v;
+            if let Some(src) = v.to_le_bytes().get(..tail.len()) {
+                tail.copy_from_slice(src);
+            }
+        }
+    }
+    rest.fold(acc, |a, w| a ^ w.load(Ordering::Acquire))
+}
+
+/// Stores `src` into `words`, zero-padded to all of them, returning the XOR of the stored words.
+fn scatter(words: &[AtomicU64], src: &[u8]) -> u64 {
+    let mut chunks = src.chunks_exact(8);
+    let mut acc = 0;
+    let mut words = words.iter();
+    for (c, w) in (&mut chunks).zip(&mut words) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        let v = u64::from_le_bytes(b);
+        acc ^= v;
+        w.store(v, Ordering::Release);
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        if let Some(w) = words.next() {
+            let mut b = [0u8; 8];
+            if let Some(d) = b.get_mut(..tail.len()) {
+                d.copy_from_slice(tail);
+            }
+            let v = u64::from_le_bytes(b);
+            acc ^= v;
+            w.store(v, Ordering::Release);
+        }
+    }
+    for w in words {
+        w.store(0, Ordering::Release);
+    }
+    acc
+}
+
+/// Copies the control part of a block's words into `b` (whose data part is not touched).
+fn load_control(words: &[AtomicU64], b: &mut CmdIfBox) {
+    let ctrl = b.0.get_mut(BLOCK_DATA..).unwrap_or(&mut []);
+    for (c, w) in ctrl.chunks_exact_mut(8).zip(words) {
+        c.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
+    }
+}
+
+/// A mailbox chain as the entry describes it.
+struct ChainSpec {
+    /// Bus address of the first block.
     first: u64,
+    /// Blocks the message length needs.
     n: usize,
+    /// The entry's token, which every block must carry.
     token: u8,
+    /// Whether block signatures are checked.
     verify_sigs: bool,
     dir: Dir,
-) -> Result<Vec<(u64, CmdIfBox)>, DeliveryStatus> {
-    let mut out = Vec::with_capacity(n);
-    let mut ptr = first;
-    for i in 0..n {
+}
+
+/// Walks a mailbox chain, checking alignment, mapping, block numbers, tokens and (when `verify_sigs`)
+/// signatures, in one pass over each block's words. `data(i, words)` gets the data words of block `i` and
+/// returns their XOR (it need not read them when `verify_sigs` is off); `block` then gets each checked
+/// block's bus address and control part.
+fn walk_chain(
+    dma: &mut DeviceDma,
+    c: &ChainSpec,
+    mut data: impl FnMut(usize, &[AtomicU64]) -> u64,
+    mut block: impl FnMut(u64, &CmdIfBox),
+) -> Result<(), DeliveryStatus> {
+    let (token, verify_sigs, dir) = (c.token, c.verify_sigs, c.dir);
+    if c.n == 0 {
+        return Ok(());
+    }
+    let mut b = CmdIfBox::new();
+    let mut ptr = c.first;
+    for i in 0..c.n {
         if ptr == 0 {
             return Err(dir.length_error());
         }
@@ -102,34 +212,39 @@ pub(crate) fn read_chain(
         if !ptr.is_multiple_of(align) {
             return Err(dir.ptr_error());
         }
-        let mut b = CmdIfBox::new();
-        // An unmapped block is reported like a bad pointer (Linux maps both to EFAULT).
-        bus.dma_read(ptr, &mut b.0).map_err(|_| dir.ptr_error())?;
+        // An unmapped block is reported like a bad pointer (Linux maps both to EFAULT). Buffers start on
+        // 8-byte bus addresses and blocks are aligned, so a block is whole words.
+        let words = dma.resolve(ptr, BOX_BYTES).and_then(|(r, off)| r.words(off, BOX_WORDS));
+        let (data_words, ctrl_words) = words.ok_or(dir.ptr_error())?.split_at(DATA_WORDS);
+        load_control(ctrl_words, &mut b);
         if b.block_number() as usize != i {
             return Err(DeliveryStatus::BAD_BLOCK_NUMBER);
         }
         if b.token() != token {
             return Err(DeliveryStatus::TOKEN_ERROR);
         }
-        if verify_sigs && !block_signatures_ok(&b) {
+        let acc = data(i, data_words);
+        if verify_sigs && !signature::block_control_ok(&b, fold(acc)) {
             return Err(DeliveryStatus::SIGNATURE_ERROR);
         }
-        out.push((ptr, b));
+        block(ptr, &b);
         ptr = next_pointer(&b);
     }
-    Ok(out)
-}
-
-/// Checks the lengths and pointers of an entry and fetches its input message and output chain.
-pub(crate) struct Fetched {
-    /// The whole input message (inline bytes, then block data), `input_length` bytes.
-    pub(crate) input: Vec<u8>,
-    /// The output chain, checked; its blocks receive the output.
-    pub(crate) out_blocks: Vec<(u64, CmdIfBox)>,
+    Ok(())
 }
 
 /// Delivery checks and input fetch; the entry's type, ownership and signature were checked by the caller.
-pub(crate) fn fetch(bus: &SimBus, e: &CmdQueueEntry, verify_sigs: bool) -> Result<Fetched, DeliveryStatus> {
+///
+/// Leaves the whole input message (inline bytes, then block data, `input_length` bytes) at the start of
+/// `input` (which only grows, so a reused buffer does not allocate) and the checked output chain in
+/// `out_blocks`; returns the input length.
+pub(crate) fn fetch(
+    dma: &mut DeviceDma,
+    e: &CmdQueueEntry,
+    verify_sigs: bool,
+    input: &mut Vec<u8>,
+    out_blocks: &mut Vec<OutBlock>,
+) -> Result<usize, DeliveryStatus> {
     let in_len = e.input_length() as usize;
     let out_len = e.output_length() as usize;
     let max = INLINE + MAX_BLOCKS * BLOCK_DATA;
@@ -139,44 +254,90 @@ pub(crate) fn fetch(bus: &SimBus, e: &CmdQueueEntry, verify_sigs: bool) -> Resul
     if !(MIN_OUTPUT..=max).contains(&out_len) {
         return Err(DeliveryStatus::OUT_LENGTH_ERROR);
     }
-    let in_blocks = read_chain(bus, input_pointer(e), blocks_for(in_len), e.token(), verify_sigs, Dir::In)?;
-    let out_blocks = read_chain(bus, output_pointer(e), blocks_for(out_len), e.token(), verify_sigs, Dir::Out)?;
-    let mut input = vec![0u8; in_len];
-    let (inline, rest) = input.split_at_mut(in_len.min(INLINE));
+    if input.len() < in_len {
+        input.resize(in_len, 0);
+    }
+    let msg = input.get_mut(..in_len).unwrap_or(&mut []);
+    let (inline, rest) = msg.split_at_mut(in_len.min(INLINE));
     if let Some(src) = e.command_input_inline_data_bytes().get(..inline.len()) {
         inline.copy_from_slice(src);
     }
-    for (chunk, (_, b)) in rest.chunks_mut(BLOCK_DATA).zip(&in_blocks) {
-        if let Some(src) = b.mailbox_data_bytes().get(..chunk.len()) {
-            chunk.copy_from_slice(src);
+    // Every byte of the message is written: the chain has a block for every 512 bytes after the inline ones.
+    let mut chunks = rest.chunks_mut(BLOCK_DATA);
+    let copy = |_: usize, words: &[AtomicU64]| gather(words, chunks.next().unwrap_or(&mut []));
+    let spec =
+        ChainSpec { first: input_pointer(e), n: blocks_for(in_len), token: e.token(), verify_sigs, dir: Dir::In };
+    walk_chain(dma, &spec, copy, |_, _| {})?;
+    out_blocks.clear();
+    let xor_only = |_: usize, words: &[AtomicU64]| {
+        if verify_sigs {
+            words.iter().fold(0, |a, w| a ^ w.load(Ordering::Acquire))
+        } else {
+            0
         }
-    }
-    Ok(Fetched { input, out_blocks })
+    };
+    let keep = |addr: u64, b: &CmdIfBox| {
+        let mut ctrl = [0u8; CTRL_BYTES];
+        if let Some(src) = b.0.get(BLOCK_DATA..) {
+            ctrl.copy_from_slice(src);
+        }
+        out_blocks.push(OutBlock { addr, ctrl });
+    };
+    let spec =
+        ChainSpec { first: output_pointer(e), n: blocks_for(out_len), token: e.token(), verify_sigs, dir: Dir::Out };
+    walk_chain(dma, &spec, xor_only, keep)?;
+    Ok(in_len)
 }
 
-/// Places `output` (already `output_length` bytes) into the entry's inline output and the output blocks,
-/// stamping block numbers and tokens and signing each block.
-pub(crate) fn place_output(e: &mut CmdQueueEntry, blocks: &mut [(u64, CmdIfBox)], output: &[u8]) {
-    let (inline, rest) = output.split_at(output.len().min(INLINE));
+/// Places the start of `output` (already cut to `output_length`) in the entry's inline output, zero-padded.
+pub(crate) fn place_inline_output(e: &mut CmdQueueEntry, output: &[u8]) {
     let dst = e.command_output_inline_data_bytes_mut();
     dst.fill(0);
-    if let Some(d) = dst.get_mut(..inline.len()) {
-        d.copy_from_slice(inline);
+    let n = output.len().min(INLINE).min(dst.len());
+    if let (Some(d), Some(s)) = (dst.get_mut(..n), output.get(..n)) {
+        d.copy_from_slice(s);
     }
-    let token = e.token();
-    let mut chunks = rest.chunks(BLOCK_DATA);
-    for (i, (_, b)) in blocks.iter_mut().enumerate() {
-        let data = b.mailbox_data_bytes_mut();
-        data.fill(0);
-        if let Some(chunk) = chunks.next() {
-            if let Some(d) = data.get_mut(..chunk.len()) {
-                d.copy_from_slice(chunk);
-            }
+}
+
+/// Writes the output blocks of a completion straight into host memory: each block's data (the bytes of
+/// `output` after the inline ones, zero-padded, so no stale data is left), then its control part as the
+/// host wrote it with the block number and `token` stamped and both signatures computed (with `faults`
+/// applied). Returns the number of blocks that hit unmapped memory.
+pub(crate) fn write_out_blocks(
+    dma: &mut DeviceDma,
+    blocks: &[OutBlock],
+    output: &[u8],
+    token: u8,
+    faults: BlockFaults,
+) -> u64 {
+    if blocks.is_empty() {
+        return 0;
+    }
+    let mut dma_faults = 0;
+    let mut b = CmdIfBox::new();
+    let mut chunks = output.get(INLINE..).unwrap_or(&[]).chunks(BLOCK_DATA);
+    for (i, ob) in blocks.iter().enumerate() {
+        let chunk = chunks.next().unwrap_or(&[]);
+        let Some(words) = dma.resolve(ob.addr, BOX_BYTES).and_then(|(r, off)| r.words(off, BOX_WORDS)) else {
+            dma_faults += 1;
+            continue;
+        };
+        let (data_words, ctrl_words) = words.split_at(DATA_WORDS);
+        if let Some(ctrl) = b.0.get_mut(BLOCK_DATA..) {
+            ctrl.copy_from_slice(&ob.ctrl);
         }
-        b.set_block_number(u32::try_from(i).unwrap_or(u32::MAX));
-        b.set_token(token);
-        sign_block(b);
+        let number = u32::try_from(i).unwrap_or(u32::MAX);
+        let first = i == 0;
+        b.set_block_number(if first { number.wrapping_add(faults.first_number_add) } else { number });
+        b.set_token(if faults.flip_token { !token } else { token });
+        let acc = scatter(data_words, chunk);
+        signature::sign_block_control(&mut b, fold(acc));
+        if first {
+            b.set_signature(b.signature() ^ faults.first_signature_xor);
+        }
+        scatter(ctrl_words, b.0.get(BLOCK_DATA..).unwrap_or(&[]));
     }
+    dma_faults
 }
 
 /// Checks an entry's type, returning the delivery status for a bad one.

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use zerocopy::IntoBytes;
 
-use super::fw::{fail, parse, reply_bytes, Fail, Res, BAD_FIELD, BAD_OP_MOD};
+use super::fw::{fail, parse, Fail, Reply, Res, BAD_FIELD, BAD_OP_MOD};
 use super::syndrome as synd;
 use crate::layout::{bits, Layout};
 use crate::prm::{
@@ -123,7 +123,7 @@ impl Ports {
     }
 
     /// Executes ACCESS_REG.
-    pub(crate) fn access_reg(&mut self, input: &[u8], out_len: usize) -> Res {
+    pub(crate) fn access_reg(&mut self, input: &[u8], reply: &mut Reply<'_>) -> Res {
         let i: AccessRegisterIn = parse(input)?;
         let write = match i.op_mod() {
             0 => true,
@@ -131,7 +131,7 @@ impl Ports {
             _ => return Err(BAD_OP_MOD),
         };
         let data = input.get(AccessRegisterIn::SIZE..).unwrap_or(&[]);
-        let room = out_len.saturating_sub(AccessRegisterOut::SIZE);
+        let room = reply.limit().saturating_sub(AccessRegisterOut::SIZE);
         let payload = match RegisterId(i.register_id()) {
             RegisterId::PAOS => self.paos(write, reg(data)?)?.as_bytes().to_vec(),
             RegisterId::PMTU => self.pmtu(write, reg(data)?)?.as_bytes().to_vec(),
@@ -156,9 +156,7 @@ impl Ports {
             }
             _ => return Err(fail(CmdStatus::BAD_PARAMETER, synd::UNKNOWN_REGISTER)),
         };
-        let mut out = AccessRegisterOut::new().as_bytes().to_vec();
-        out.extend_from_slice(&payload);
-        reply_bytes(out, out_len)
+        reply.put_parts(&[AccessRegisterOut::new().as_bytes(), &payload])
     }
 
     fn paos(&mut self, write: bool, mut r: PaosReg) -> Result<PaosReg, Fail> {
