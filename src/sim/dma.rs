@@ -35,7 +35,12 @@ pub(crate) trait HostPollWatcher: Send + Sync {
 pub(crate) struct Region {
     base: u64,
     len: usize,
-    words: Box<[AtomicU64]>,
+    /// The words, plus up to seven spare ones in front so that the buffer starts on a cache line
+    /// (a queue entry is then one line, as on hardware, and host and device threads share no more lines
+    /// than the bytes they exchange).
+    storage: Box<[AtomicU64]>,
+    /// Index in `storage` of the buffer's first word.
+    start: usize,
     /// Whether host reads call the watcher (the watcher decides; a plain load on the host's poll path).
     watched: AtomicBool,
     /// Cleared when the host drops the buffer, so a device holding on to the region still faults.
@@ -45,11 +50,17 @@ pub(crate) struct Region {
 
 impl Region {
     fn new(base: u64, len: usize) -> Self {
-        let words = (0..len.div_ceil(8)).map(|_| AtomicU64::new(0)).collect();
+        const LINE: usize = 64;
+        let n = len.div_ceil(8);
+        let storage: Box<[AtomicU64]> = (0..n + LINE / 8 - 1).map(|_| AtomicU64::new(0)).collect();
+        // Reading the address is safe; only the index of the first line-aligned word is derived from it.
+        let misalign = (storage.as_ptr() as usize) % LINE;
+        let start = if misalign == 0 { 0 } else { (LINE - misalign) / 8 };
         Region {
             base,
             len,
-            words,
+            storage,
+            start,
             watched: AtomicBool::new(false),
             mapped: AtomicBool::new(true),
             watcher: Mutex::new(None),
@@ -93,7 +104,7 @@ impl Region {
         let first = pos / 8;
         let used = rest.len() / 8;
         let (body, tail) = rest.split_at_mut(used * 8);
-        let words = self.words.get(first..first.saturating_add(used)).unwrap_or(&[]);
+        let words = self.words().get(first..first.saturating_add(used)).unwrap_or(&[]);
         for (c, w) in body.chunks_exact_mut(8).zip(words) {
             c.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
         }
@@ -122,7 +133,7 @@ impl Region {
         let first = pos / 8;
         let used = rest.len() / 8;
         let (body, tail) = rest.split_at(used * 8);
-        let words = self.words.get(first..first.saturating_add(used)).unwrap_or(&[]);
+        let words = self.words().get(first..first.saturating_add(used)).unwrap_or(&[]);
         for (c, w) in body.chunks_exact(8).zip(words) {
             let mut b = [0u8; 8];
             b.copy_from_slice(c);
@@ -134,11 +145,16 @@ impl Region {
     }
 
     /// The `n` words from byte `offset` (which must be a multiple of 8), for the device's word-wise copies.
-    pub(crate) fn words(&self, offset: usize, n: usize) -> Option<&[AtomicU64]> {
+    pub(crate) fn words_at(&self, offset: usize, n: usize) -> Option<&[AtomicU64]> {
         if !offset.is_multiple_of(8) {
             return None;
         }
-        self.words.get(offset / 8..(offset / 8).checked_add(n)?)
+        self.words().get(offset / 8..(offset / 8).checked_add(n)?)
+    }
+
+    /// All words of the buffer.
+    fn words(&self) -> &[AtomicU64] {
+        self.storage.get(self.start..self.start + self.len.div_ceil(8)).unwrap_or(&[])
     }
 
     /// The byte offset of `[addr, addr + len)` in this buffer, if it is mapped and contains the range.
@@ -151,13 +167,13 @@ impl Region {
     }
 
     fn load(&self, i: usize) -> u64 {
-        self.words.get(i).map_or(0, |w| w.load(Ordering::Acquire))
+        self.words().get(i).map_or(0, |w| w.load(Ordering::Acquire))
     }
 
     /// Replaces `data.len()` bytes of word `i` starting at byte `start`, atomically with respect to the
     /// other bytes of the word.
     fn merge(&self, i: usize, start: usize, data: &[u8]) {
-        let Some(w) = self.words.get(i) else { return };
+        let Some(w) = self.words().get(i) else { return };
         let mut bytes = [0u8; 8];
         let len = data.len().min(8usize.saturating_sub(start));
         let (Some(d), Some(s)) = (bytes.get_mut(start..start + len), data.get(..len)) else { return };

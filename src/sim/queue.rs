@@ -214,7 +214,7 @@ fn walk_chain(
         }
         // An unmapped block is reported like a bad pointer (Linux maps both to EFAULT). Buffers start on
         // 8-byte bus addresses and blocks are aligned, so a block is whole words.
-        let words = dma.resolve(ptr, BOX_BYTES).and_then(|(r, off)| r.words(off, BOX_WORDS));
+        let words = dma.resolve(ptr, BOX_BYTES).and_then(|(r, off)| r.words_at(off, BOX_WORDS));
         let (data_words, ctrl_words) = words.ok_or(dir.ptr_error())?.split_at(DATA_WORDS);
         load_control(ctrl_words, &mut b);
         if b.block_number() as usize != i {
@@ -318,7 +318,7 @@ pub(crate) fn write_out_blocks(
     let mut chunks = output.get(INLINE..).unwrap_or(&[]).chunks(BLOCK_DATA);
     for (i, ob) in blocks.iter().enumerate() {
         let chunk = chunks.next().unwrap_or(&[]);
-        let Some(words) = dma.resolve(ob.addr, BOX_BYTES).and_then(|(r, off)| r.words(off, BOX_WORDS)) else {
+        let Some(words) = dma.resolve(ob.addr, BOX_BYTES).and_then(|(r, off)| r.words_at(off, BOX_WORDS)) else {
             dma_faults += 1;
             continue;
         };
