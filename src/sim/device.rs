@@ -712,10 +712,10 @@ impl Core {
     /// Handles the doorbell bits `bits`.
     fn doorbell(&self, st: &mut State, bits: u32) {
         let slots = 1u64 << self.cfg.log_cmdq_size.min(32);
-        for slot in 0..32u32 {
-            if bits & (1 << slot) == 0 {
-                continue;
-            }
+        let mut rest = bits;
+        while rest != 0 {
+            let slot = rest.trailing_zeros();
+            rest &= rest - 1;
             let initializing = st.bar.seg().initializing();
             if u64::from(slot) >= slots || initializing || st.cmdq.is_none() || !self.accepting(st) {
                 st.stats.ignored_doorbells += 1;

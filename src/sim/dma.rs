@@ -78,10 +78,11 @@ impl Region {
         // A read inside one word (a poll of the ownership byte): one load.
         let at = offset % 8;
         if at + out.len() <= 8 && offset.saturating_add(out.len()) <= self.len {
-            if let Some(src) = self.load(offset / 8).to_le_bytes().get(at..at + out.len()) {
-                out.copy_from_slice(src);
-                return;
+            let word = self.load(offset / 8) >> (8 * at);
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = (word >> (8 * k)) as u8;
             }
+            return;
         }
         let n = out.len().min(self.len.saturating_sub(offset));
         let (inside, outside) = out.split_at_mut(n);
@@ -95,9 +96,9 @@ impl Region {
         let head = ((8 - pos % 8) % 8).min(inside.len());
         let (h, rest) = inside.split_at_mut(head);
         if !h.is_empty() {
-            let bytes = self.load(pos / 8).to_le_bytes();
-            if let Some(src) = bytes.get(pos % 8..pos % 8 + h.len()) {
-                h.copy_from_slice(src);
+            let word = self.load(pos / 8) >> (8 * (pos % 8));
+            for (k, o) in h.iter_mut().enumerate() {
+                *o = (word >> (8 * k)) as u8;
             }
             pos += head;
         }
@@ -109,9 +110,9 @@ impl Region {
             c.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
         }
         if !tail.is_empty() {
-            let bytes = self.load(first + used).to_le_bytes();
-            if let Some(src) = bytes.get(..tail.len()) {
-                tail.copy_from_slice(src);
+            let word = self.load(first + used);
+            for (k, o) in tail.iter_mut().enumerate() {
+                *o = (word >> (8 * k)) as u8;
             }
         }
     }
@@ -174,17 +175,20 @@ impl Region {
     /// other bytes of the word.
     fn merge(&self, i: usize, start: usize, data: &[u8]) {
         let Some(w) = self.words().get(i) else { return };
-        let mut bytes = [0u8; 8];
-        let len = data.len().min(8usize.saturating_sub(start));
-        let (Some(d), Some(s)) = (bytes.get_mut(start..start + len), data.get(..len)) else { return };
-        d.copy_from_slice(s);
-        let val = u64::from_le_bytes(bytes);
-        let mut mask_bytes = [0u8; 8];
-        if let Some(m) = mask_bytes.get_mut(start..start + len) {
-            m.fill(0xff);
+        let (mut val, mut mask) = (0u64, 0u64);
+        // At most eight bytes: a byte loop, no call to `memcpy`.
+        for (k, b) in data.iter().take(8usize.saturating_sub(start)).enumerate() {
+            let sh = 8 * (start + k);
+            val |= u64::from(*b) << sh;
+            mask |= 0xff << sh;
         }
-        let mask = u64::from_le_bytes(mask_bytes);
-        let _ = w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| Some((old & !mask) | val));
+        let mut old = w.load(Ordering::Acquire);
+        loop {
+            match w.compare_exchange_weak(old, (old & !mask) | val, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(now) => old = now,
+            }
+        }
     }
 
     #[inline]

@@ -184,7 +184,10 @@ impl Firmware {
 
     /// Whether mailbox signatures are checked (current `cmdif_checksum` is "enabled").
     pub(crate) fn checksums_enabled(&self) -> bool {
-        self.caps.general().cmdif_checksum() == crate::prm::CmdifChecksum::ENABLED
+        // Read in place: this runs for every command, and the page is 4 KiB.
+        self.caps
+            .get(crate::prm::CapType::GENERAL.0, true)
+            .is_some_and(|p| p.cmd_hca_cap().cmdif_checksum() == crate::prm::CmdifChecksum::ENABLED)
     }
 
     fn boot_ok(&self) -> bool {
