@@ -64,7 +64,18 @@ def main():
         print(f"report: missing criterion output: {e}", file=sys.stderr)
         return 1
 
-    rt = m["roundtrip/inline_cmd"] / m["roundtrip/pingpong_baseline"]
+    rt_crit = m["roundtrip/inline_cmd"] / m["roundtrip/pingpong_baseline"]
+    # The target is judged by the ratio from alternating rounds (benches/src/interleave.rs) when present:
+    # criterion's two medians are taken seconds apart, across which a VM's vCPU placement can change.
+    try:
+        with open(os.path.join(CRIT, "roundtrip", "interleaved.json")) as f:
+            inter = json.load(f)
+        rt = inter["ratio"]
+        rt_text = (f"{rt:.1f}× the floor (alternating rounds: {inter['inline_ns']:.0f} / "
+                   f"{inter['pingpong_ns']:.0f} ns); {rt_crit:.1f}× from the medians")
+    except (OSError, KeyError, ValueError):
+        rt, rt_text = rt_crit, f"{rt_crit:.1f}× the floor"
+
     rt_null = m["engine/overhead_null_device"]
     rpc = gibs(m["mailbox/rpc_256k"]) / gibs(m["mailbox/memcpy_baseline"])
     rpc_null = gibs(m["mailbox/rpc_256k_null_device"]) / gibs(m["mailbox/memcpy_baseline"])
@@ -73,7 +84,7 @@ def main():
     rows = [
         # (what, measured, baseline, ratio text, target text, met, cost relative to the target's limit)
         ("inline command round trip, device model on its own thread", fmt_ns(m["roundtrip/inline_cmd"]),
-         f"ping-pong {fmt_ns(m['roundtrip/pingpong_baseline'])}", f"{rt:.1f}× the floor", "≤ 2×", rt <= 2, rt / 2),
+         f"ping-pong {fmt_ns(m['roundtrip/pingpong_baseline'])}", rt_text, "≤ 2×", rt <= 2, rt / 2),
         ("engine cost per command, device model in the doorbell write", fmt_ns(m["engine/overhead_sync"]),
          "—", "", "< 150 ns", m["engine/overhead_sync"] < 150, m["engine/overhead_sync"] / 150),
         ("engine cost per command, null device (engine alone)", fmt_ns(rt_null),

@@ -14,6 +14,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mlx5_cmdif::engine::Config;
 use mlx5_cmdif::prm::{CmdHcaCap, Nop, NopIn};
 use mlx5_cmdif::sim::SimClock;
+use mlx5_cmdif_bench::interleave;
 use mlx5_cmdif_bench::layout::{c_get_set, rust_get_set};
 use mlx5_cmdif_bench::null::null_queue;
 use mlx5_cmdif_bench::pingpong::PingPong;
@@ -37,6 +38,19 @@ fn roundtrip(c: &mut Criterion) {
         g.bench_function("pingpong_baseline", |b| b.iter(|| pp.round_trip()));
     }
     g.finish();
+    // The same ratio from alternating rounds (see benches/src/interleave.rs), for the report.
+    let i = interleave::measure(31, 20_000, spin()).expect("interleaved rounds");
+    let json = format!(
+        "{{\"rounds\": {}, \"ratio\": {:.4}, \"pingpong_ns\": {:.2}, \"inline_ns\": {:.2}}}\n",
+        i.rounds, i.ratio, i.pingpong_ns, i.inline_ns
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion/roundtrip");
+    std::fs::create_dir_all(&dir).expect("criterion output folder");
+    std::fs::write(dir.join("interleaved.json"), json).expect("write interleaved.json");
+    println!(
+        "roundtrip/interleaved   {} rounds: inline {:.1} ns / ping-pong {:.1} ns, median ratio {:.2}",
+        i.rounds, i.inline_ns, i.pingpong_ns, i.ratio
+    );
 }
 
 /// The engine's own cost per inline command: the device model executing in the doorbell write, and
