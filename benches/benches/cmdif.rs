@@ -38,19 +38,6 @@ fn roundtrip(c: &mut Criterion) {
         g.bench_function("pingpong_baseline", |b| b.iter(|| pp.round_trip()));
     }
     g.finish();
-    // The same ratio from alternating rounds (see benches/src/interleave.rs), for the report.
-    let i = interleave::measure(31, 20_000, spin()).expect("interleaved rounds");
-    let json = format!(
-        "{{\"rounds\": {}, \"ratio\": {:.4}, \"pingpong_ns\": {:.2}, \"inline_ns\": {:.2}}}\n",
-        i.rounds, i.ratio, i.pingpong_ns, i.inline_ns
-    );
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion/roundtrip");
-    std::fs::create_dir_all(&dir).expect("criterion output folder");
-    std::fs::write(dir.join("interleaved.json"), json).expect("write interleaved.json");
-    println!(
-        "roundtrip/interleaved   {} rounds: inline {:.1} ns / ping-pong {:.1} ns, median ratio {:.2}",
-        i.rounds, i.inline_ns, i.pingpong_ns, i.ratio
-    );
 }
 
 /// The engine's own cost per inline command: the device model executing in the doorbell write, and
@@ -124,5 +111,31 @@ fn layout(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, roundtrip, engine, mailbox, layout);
+/// Each target's ratio again, from alternating rounds of the benchmark and its baseline (see
+/// `benches/src/interleave.rs`), written to `target/criterion/alternating.json` for the report.
+fn alternating(_: &mut Criterion) {
+    let signed = Config { checksums: true, ..spin() };
+    let pairs = [
+        ("roundtrip", interleave::roundtrip(31, 20_000, spin()).expect("round trips")),
+        ("rpc_256k", interleave::mailbox(15, 40, true, signed).expect("RPCs on the device model")),
+        ("rpc_256k_null_device", interleave::mailbox(15, 100, false, signed).expect("RPCs on the null device")),
+        ("layout", interleave::layout(31, 200_000)),
+    ];
+    let body: Vec<String> = pairs
+        .iter()
+        .map(|(name, p)| {
+            println!(
+                "alternating/{name:<22} {} rounds: {:.1} ns vs baseline {:.1} ns, median ratio {:.3}",
+                p.rounds, p.bench_ns, p.base_ns, p.ratio
+            );
+            format!("  \"{name}\": {}", p.json())
+        })
+        .collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
+    std::fs::create_dir_all(&dir).expect("criterion output folder");
+    std::fs::write(dir.join("alternating.json"), format!("{{\n{}\n}}\n", body.join(",\n")))
+        .expect("write alternating.json");
+}
+
+criterion_group!(benches, roundtrip, engine, mailbox, layout, alternating);
 criterion_main!(benches);
