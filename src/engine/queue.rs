@@ -557,11 +557,10 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         signature::sign_entry(&mut e);
 
         let off = self.slot_offset(slot);
-        // Write everything but the status byte, then hand the entry over with the status byte last.
-        let bytes = e.as_bytes();
-        self.queue.write(off, bytes.get(..STATUS_OWN_BYTE).unwrap_or(&[]));
-        fence(Ordering::Release);
-        self.queue.write(off + STATUS_OWN_BYTE, bytes.get(STATUS_OWN_BYTE..).unwrap_or(&[]));
+        // The whole entry in one write, ownership bit included: the device looks at an entry only when its
+        // doorbell rings (Linux sets `status_own` among the other fields the same way), and the doorbell
+        // comes after the fence below.
+        self.queue.write(off, e.as_bytes());
         // The entry and its mailboxes before the doorbell: between threads (a device model on another
         // thread) this fence orders them; towards a real device `Mmio::write32` orders its write after
         // earlier memory writes, as Linux's `writel` does.

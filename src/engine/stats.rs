@@ -45,7 +45,8 @@ static OPCODES: [u16; N] = OPCODES_CONST;
 
 /// Where a command is counted: its opcode's entry, or the bucket of opcodes the specs do not know.
 ///
-/// Found once per command (for a typed command at compile time, with [`StatSlot::of_const`]).
+/// Found once per command (for a typed command at compile time, with [`StatSlot::of_const`]), by a binary
+/// search of a compact copy of the opcodes (480 bytes) rather than of [`COMMANDS`] itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatSlot(u16);
 
@@ -58,6 +59,12 @@ impl StatSlot {
             Ok(i) => StatSlot(i as u16),
             Err(_) => Self::UNKNOWN,
         }
+    }
+
+    /// The index of the opcode in [`COMMANDS`] (sorted by opcode), or `None` for an opcode the specs do
+    /// not know.
+    pub fn index(self) -> Option<usize> {
+        (self != Self::UNKNOWN).then_some(usize::from(self.0))
     }
 
     /// [`StatSlot::of`], evaluated at compile time.
@@ -163,5 +170,7 @@ mod tests {
         assert_eq!(s.get(OPCODES[3]).count, 1);
         assert_eq!(s.get(OPCODES[3]).total_us, 7);
         assert_eq!(s.unknown().errors, 1);
+        assert_eq!(StatSlot::of(OPCODES[5]).index(), Some(5));
+        assert_eq!(StatSlot::of(0x7fff).index(), None);
     }
 }

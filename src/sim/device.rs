@@ -90,7 +90,7 @@ impl Default for SimStats {
 
 /// Index of `opcode` in [`COMMANDS`] (sorted by opcode).
 pub(crate) fn command_index(opcode: u16) -> Option<usize> {
-    COMMANDS.binary_search_by_key(&opcode, |c| c.opcode).ok()
+    crate::engine::stats::StatSlot::of(opcode).index()
 }
 
 impl SimStats {
@@ -857,15 +857,29 @@ impl Core {
         }
     }
 
-    /// Writes the output blocks, then the entry, then (last) its status/ownership byte.
+    /// Writes the output blocks, then the entry, its status/ownership byte last.
+    ///
+    /// A device's DMA writes arrive in order (PCIe posted writes); the model stores a buffer's words in
+    /// ascending order with `Release`, so when the entry is word-aligned (it always is in a 4 KiB queue
+    /// page) one write of all 64 bytes publishes the ownership byte, in the last word, after everything
+    /// else. Otherwise the body and the status byte go in two writes.
     fn write_completion(&self, st: &mut State, c: &Completion) {
         if self.removed.load(Ordering::Acquire) {
             return;
         }
         st.stats.dma_faults += write_out_blocks(&mut st.dma, &c.blocks, &c.output, c.token, c.block_faults);
-        let (body, own) = c.entry.as_array().split_at(queue::STATUS_OWN_BYTE);
-        let own_addr = c.entry_addr.wrapping_add(queue::STATUS_OWN_BYTE as u64);
-        if st.dma.write(c.entry_addr, body).is_err() || st.dma.write(own_addr, own).is_err() {
+        const _: () = assert!(
+            queue::STATUS_OWN_BYTE == CmdQueueEntry::SIZE - 1 && CmdQueueEntry::SIZE.is_multiple_of(8),
+            "the status byte is the last byte of the entry's last word"
+        );
+        let ok = if c.entry_addr.is_multiple_of(8) {
+            st.dma.write(c.entry_addr, c.entry.as_array()).is_ok()
+        } else {
+            let (body, own) = c.entry.as_array().split_at(queue::STATUS_OWN_BYTE);
+            let own_addr = c.entry_addr.wrapping_add(queue::STATUS_OWN_BYTE as u64);
+            st.dma.write(c.entry_addr, body).is_ok() && st.dma.write(own_addr, own).is_ok()
+        };
+        if !ok {
             st.stats.dma_faults += 1;
         }
     }

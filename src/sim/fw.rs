@@ -24,7 +24,7 @@ use crate::prm::{
     QueryNicVportContextIn, QueryNicVportContextOut, QueryPagesIn, QueryPagesOut, QueryVportStateIn,
     QueryVportStateOut, SetDiagnosticParamsIn, SetDiagnosticParamsOut, SetDriverVersionIn, SetDriverVersionOut,
     SetHcaCapIn, SetHcaCapOut, SetIssiIn, SetIssiOut, TeardownHcaIn, TeardownHcaOut, TeardownProfile, TeardownState,
-    UctxCap, VportState, COMMANDS,
+    UctxCap, VportState,
 };
 
 /// Life-cycle state of the HCA (the PCI function) in firmware.
@@ -221,7 +221,7 @@ impl Firmware {
             d.copy_from_slice(s);
         }
         let op = Opcode(h.opcode());
-        if COMMANDS.binary_search_by_key(&op.0, |c| c.opcode).is_err() {
+        if crate::engine::stats::StatSlot::of(op.0).index().is_none() {
             return Err(fail(CmdStatus::BAD_OPCODE, synd::UNKNOWN_OPCODE));
         }
         if self.state == HcaState::Disabled && op != Opcode::ENABLE_HCA {
