@@ -215,11 +215,19 @@ impl Firmware {
     }
 
     fn dispatch(&mut self, bus: &SimBus, input: &[u8], reply: &mut Reply<'_>) -> Res {
-        let mut h = MboxInHdr::new();
-        let n = input.len().min(MboxInHdr::SIZE);
-        if let (Some(d), Some(s)) = (h.0.get_mut(..n), input.get(..n)) {
-            d.copy_from_slice(s);
-        }
+        // The header by a fixed-size read (a variable-length copy would make the loads below wait for it);
+        // a shorter input (the device checked it holds at least the opcode) is zero-padded.
+        let h = match input.first_chunk::<{ MboxInHdr::SIZE }>() {
+            Some(b) => MboxInHdr(*b),
+            None => {
+                let mut h = MboxInHdr::new();
+                let n = input.len().min(MboxInHdr::SIZE);
+                if let (Some(d), Some(s)) = (h.0.get_mut(..n), input.get(..n)) {
+                    d.copy_from_slice(s);
+                }
+                h
+            }
+        };
         let op = Opcode(h.opcode());
         if crate::engine::stats::StatSlot::of(op.0).index().is_none() {
             return Err(fail(CmdStatus::BAD_OPCODE, synd::UNKNOWN_OPCODE));
