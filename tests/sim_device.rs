@@ -334,6 +334,17 @@ fn length_checks_of_commands() {
 #[test]
 fn block_signatures_are_checked_when_checksums_are_enabled() {
     let mut d = enabled();
+    let _pages = enable_checksums(&mut d);
+    let mut msg = vec![0u8; 16 + 512];
+    msg[..16].copy_from_slice(&hdr(Opcode::NOP, 0));
+    assert_eq!(d.exec(&msg, 16).delivery, DeliveryStatus::SIGNATURE_ERROR, "unsigned input block");
+    d.checksums = true;
+    assert_eq!(d.exec(&msg, 16).delivery, DeliveryStatus::OK);
+}
+
+/// Gives the boot pages and turns `cmdif_checksum` on with SET_HCA_CAP (the driver still signs nothing);
+/// returns the pages, which must outlive the commands.
+fn enable_checksums(d: &mut Driver) -> mlx5_cmdif::sim::SimPages {
     let mut pages = mlx5_cmdif::sim::SimPages::new(&d.bus);
     let boot = d.query_pages(1);
     d.give_pages(&mut pages, boot as usize);
@@ -342,11 +353,7 @@ fn block_signatures_are_checked_when_checksums_are_enabled() {
     set.set_capability(QueryHcaCapOut::read(&out).capability());
     set.capability_mut().cmd_hca_cap_mut().set_cmdif_checksum(CmdifChecksum::ENABLED);
     d.ok(set.as_bytes(), 16);
-    let mut msg = vec![0u8; 16 + 512];
-    msg[..16].copy_from_slice(&hdr(Opcode::NOP, 0));
-    assert_eq!(d.exec(&msg, 16).delivery, DeliveryStatus::SIGNATURE_ERROR, "unsigned input block");
-    d.checksums = true;
-    assert_eq!(d.exec(&msg, 16).delivery, DeliveryStatus::OK);
+    pages
 }
 
 fn initialized() -> (Driver, mlx5_cmdif::sim::SimPages) {
@@ -574,14 +581,7 @@ fn output_blocks_are_written_whole_over_stale_data() {
     let mut d = enabled();
     for checksums in [false, true] {
         if checksums {
-            let mut pages = mlx5_cmdif::sim::SimPages::new(&d.bus);
-            let boot = d.query_pages(1);
-            d.give_pages(&mut pages, boot as usize);
-            let out = d.ok(&hdr(Opcode::QUERY_HCA_CAP, 1), QueryHcaCapOut::SIZE);
-            let mut set = SetHcaCapIn::new().with_opcode(Opcode::SET_HCA_CAP.0);
-            set.set_capability(QueryHcaCapOut::read(&out).capability());
-            set.capability_mut().cmd_hca_cap_mut().set_cmdif_checksum(CmdifChecksum::ENABLED);
-            d.ok(set.as_bytes(), 16);
+            let pages = enable_checksums(&mut d);
             d.checksums = true;
             std::mem::forget(pages);
         }
