@@ -480,8 +480,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     /// [`Error::NoMailboxes`] when the pool cannot hold the chains now.
     pub fn submit_raw(&mut self, input: &[u8], in_tail: &[u8], out_len: usize, opts: Options) -> Result<Ticket, Error> {
         let msg = Parts { head: input, tail: in_tail };
-        let inline = self.inline_of(msg, None);
-        let stat = StatSlot::of(cmd_of(&inline).opcode.0);
+        let (inline, stat) = self.raw_inline(msg);
         // The caller may poll much later: the deadline runs from the doorbell.
         self.submit_inline(inline, msg, out_len, opts, stat, true)
     }
@@ -498,6 +497,12 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             hdr.set_uid(self.uid);
         }
         hdr.0
+    }
+
+    /// The inline bytes of a raw message and where its opcode is counted.
+    fn raw_inline(&self, msg: Parts<'_>) -> ([u8; INLINE_BYTES], StatSlot) {
+        let inline = self.inline_of(msg, None);
+        (inline, StatSlot::of(cmd_of(&inline).opcode.0))
     }
 
     /// Submits; `stat` is where the command is counted; `eager` starts its deadline at the doorbell
@@ -743,8 +748,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     ) -> Result<RawCompletion, Error> {
         let out_len = output.len() + out_tail.len();
         let msg = Parts { head: input, tail: in_tail };
-        let inline = self.inline_of(msg, None);
-        let stat = StatSlot::of(cmd_of(&inline).opcode.0);
+        let (inline, stat) = self.raw_inline(msg);
         let t = self.submit_waiting(inline, msg, out_len, opts, stat)?;
         self.wait_raw(t, output, out_tail)
     }

@@ -13,7 +13,7 @@ use super::bar::{self, Bar0};
 use super::config::SimConfig;
 use super::dma::{DeviceDma, HostPollWatcher, SimBus};
 use super::fault::{Delay, Fault, FaultTable, LateTrigger, When};
-use super::fw::{fail, failure_output, Firmware, HcaState};
+use super::fw::{command_index, fail, failure_output, Firmware, HcaState};
 use super::queue::{
     self, check_type, entry_signature_ok, fetch, place_inline_output, sign_entry, write_out_blocks, BlockFaults,
     OutBlock,
@@ -86,11 +86,6 @@ impl Default for SimStats {
             unknown: BTreeMap::new(),
         }
     }
-}
-
-/// Index of `opcode` in [`COMMANDS`] (sorted by opcode).
-pub(crate) fn command_index(opcode: u16) -> Option<usize> {
-    crate::engine::stats::StatSlot::of(opcode).index()
 }
 
 impl SimStats {
@@ -608,13 +603,8 @@ impl Core {
                     st.init_reads_left = self.cfg.reinit_reads;
                 }
             }
-            bar::DOORBELL => {
-                if self.threaded.load(Ordering::Acquire) {
-                    self.bell.0.pending.fetch_or(v, Ordering::AcqRel);
-                } else {
-                    self.doorbell(&mut st, v);
-                }
-            }
+            // (A threaded device took its doorbell above, without the lock.)
+            bar::DOORBELL => self.doorbell(&mut st, v),
             _ => {}
         }
     }
@@ -859,27 +849,16 @@ impl Core {
 
     /// Writes the output blocks, then the entry, its status/ownership byte last.
     ///
-    /// A device's DMA writes arrive in order (PCIe posted writes); the model stores a buffer's words in
-    /// ascending order with `Release`, so when the entry is word-aligned (it always is in a 4 KiB queue
-    /// page) one write of all 64 bytes publishes the ownership byte, in the last word, after everything
-    /// else. Otherwise the body and the status byte go in two writes.
+    /// A device's DMA writes arrive in order (PCIe posted writes), and the model stores a write's bytes in
+    /// ascending address order (`Release` word stores): one write of the whole entry publishes the
+    /// ownership byte, its last byte, after everything else.
     fn write_completion(&self, st: &mut State, c: &Completion) {
         if self.removed.load(Ordering::Acquire) {
             return;
         }
         st.stats.dma_faults += write_out_blocks(&mut st.dma, &c.blocks, &c.output, c.token, c.block_faults);
-        const _: () = assert!(
-            queue::STATUS_OWN_BYTE == CmdQueueEntry::SIZE - 1 && CmdQueueEntry::SIZE.is_multiple_of(8),
-            "the status byte is the last byte of the entry's last word"
-        );
-        let ok = if c.entry_addr.is_multiple_of(8) {
-            st.dma.write(c.entry_addr, c.entry.as_array()).is_ok()
-        } else {
-            let (body, own) = c.entry.as_array().split_at(queue::STATUS_OWN_BYTE);
-            let own_addr = c.entry_addr.wrapping_add(queue::STATUS_OWN_BYTE as u64);
-            st.dma.write(c.entry_addr, body).is_ok() && st.dma.write(own_addr, own).is_ok()
-        };
-        if !ok {
+        const _: () = assert!(queue::STATUS_OWN_BYTE == CmdQueueEntry::SIZE - 1, "the status byte is the entry's last");
+        if st.dma.write(c.entry_addr, c.entry.as_array()).is_err() {
             st.stats.dma_faults += 1;
         }
     }

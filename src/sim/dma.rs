@@ -84,15 +84,6 @@ impl Region {
             }
             return;
         }
-        // Whole words (a queue entry, a block's control part): one load per word, nothing else.
-        if at == 0 && out.len().is_multiple_of(8) {
-            if let Some(words) = self.words().get(offset / 8..(offset + out.len()) / 8) {
-                for (c, w) in out.chunks_exact_mut(8).zip(words) {
-                    c.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
-                }
-                return;
-            }
-        }
         let n = out.len().min(self.len.saturating_sub(offset));
         let (inside, outside) = out.split_at_mut(n);
         if !outside.is_empty() {

@@ -114,6 +114,12 @@ pub(crate) fn parse<T: Layout>(input: &[u8]) -> Result<T, Fail> {
     T::read_from_prefix(input).map(|(t, _)| t).map_err(|_| fail(CmdStatus::BAD_INPUT_LENGTH, synd::INPUT_TOO_SHORT))
 }
 
+/// Index of `opcode` in [`crate::prm::COMMANDS`] (sorted by opcode), `None` for an opcode the specs do not
+/// know; through the engine's compact opcode table.
+pub(crate) fn command_index(opcode: u16) -> Option<usize> {
+    crate::engine::stats::StatSlot::of(opcode).index()
+}
+
 /// The output header of a failed command.
 pub(crate) fn failure_output(f: Fail) -> MboxOutHdr {
     MboxOutHdr::new().with_status(f.status).with_syndrome(f.syndrome)
@@ -229,7 +235,7 @@ impl Firmware {
             }
         };
         let op = Opcode(h.opcode());
-        if crate::engine::stats::StatSlot::of(op.0).index().is_none() {
+        if command_index(op.0).is_none() {
             return Err(fail(CmdStatus::BAD_OPCODE, synd::UNKNOWN_OPCODE));
         }
         if self.state == HcaState::Disabled && op != Opcode::ENABLE_HCA {
