@@ -221,12 +221,10 @@ fn stop_thread(handle: &Handle) {
     if let Some(t) = lock(&handle.thread).take() {
         let _ = t.join();
     }
-    core.threaded.store(false, Ordering::Release);
-    let bits = core.bell.0.pending.swap(0, Ordering::AcqRel);
-    if bits != 0 {
-        let mut st = core.lock();
-        core.doorbell(&mut st, bits);
-    }
+    // SeqCst pairs with `Core::write32`: either the writer sees `threaded` false and executes its own bits,
+    // or this swap sees them.
+    core.threaded.store(false, Ordering::SeqCst);
+    core.take_pending();
 }
 
 /// A simulated ConnectX adapter: BAR0 ([`Mmio`]) plus firmware that executes commands from a [`SimBus`].
@@ -581,7 +579,12 @@ impl Core {
                     let mut st = self.lock();
                     self.on_mmio(&mut st);
                 }
-                self.bell.0.pending.fetch_or(v, Ordering::AcqRel);
+                self.bell.0.pending.fetch_or(v, Ordering::SeqCst);
+                // The thread may have been stopped since the load above, after its last look at
+                // `pending`; then nobody else would take these bits (see `stop_thread`).
+                if !self.threaded.load(Ordering::SeqCst) {
+                    self.take_pending();
+                }
                 return;
             }
         }
@@ -606,6 +609,15 @@ impl Core {
             // (A threaded device took its doorbell above, without the lock.)
             bar::DOORBELL => self.doorbell(&mut st, v),
             _ => {}
+        }
+    }
+
+    /// Executes the doorbell bits no device thread has taken.
+    fn take_pending(&self) {
+        let bits = self.bell.0.pending.swap(0, Ordering::SeqCst);
+        if bits != 0 {
+            let mut st = self.lock();
+            self.doorbell(&mut st, bits);
         }
     }
 
