@@ -110,7 +110,8 @@ pub fn bring_up<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory, PP: PageProvider>
     if driver_version_set {
         let mut v = [0u8; 64];
         let src = opts.driver_version.as_bytes();
-        let n = src.len().min(v.len() - 1);
+        // The last byte stays 0: firmware reads a NUL-terminated string.
+        let n = src.len().min(v.len().saturating_sub(1));
         if let (Some(d), Some(s)) = (v.get_mut(..n), src.get(..n)) {
             d.copy_from_slice(s);
         }
@@ -146,13 +147,13 @@ pub fn give_pages<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory, PP: PageProvide
     let wanted = u32::try_from(out.num_pages()).unwrap_or(0);
     let mut given = 0u32;
     while given < wanted {
-        let batch = ((wanted - given) as usize).min(PAGES_PER_COMMAND);
+        let batch = (wanted.saturating_sub(given) as usize).min(PAGES_PER_COMMAND);
         let mut msg = [0u8; MANAGE_PAGES_BYTES];
-        let mut got = 0;
+        let mut got = 0usize;
         for i in 0..batch {
             let Some(addr) = pages.alloc_page() else { break };
             let _ = ManagePagesIn::set_tail_pas(&mut msg, i, addr);
-            got += 1;
+            got = got.saturating_add(1);
         }
         let op_mod = if got == 0 { ManagePagesOpMod::ALLOCATION_FAIL } else { ManagePagesOpMod::ALLOCATION_SUCCESS };
         let fixed = ManagePagesIn::new()
@@ -181,7 +182,7 @@ pub fn give_pages<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory, PP: PageProvide
         if got < batch {
             return Err(Error::Pages { cmd: cmd_id::<ManagePages>(op_mod.0) });
         }
-        given += got as u32;
+        given = given.saturating_add(got as u32);
     }
     Ok(given)
 }
@@ -225,7 +226,7 @@ pub fn reclaim_pages<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory, PP: PageProv
                 return Err(bad);
             }
         }
-        reclaimed += n as u32;
+        reclaimed = reclaimed.saturating_add(n as u32);
     }
     Ok(reclaimed)
 }

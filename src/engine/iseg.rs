@@ -24,7 +24,7 @@ pub fn from_bus(raw: u32) -> u32 {
 /// Byte offset in BAR0 of the dword that holds `f` (a field of the initialization segment).
 #[inline]
 pub const fn dword_of(f: &FieldDesc) -> usize {
-    f.offset / 32 * 4
+    (f.offset / 32).saturating_mul(4)
 }
 
 /// Typed access to the initialization segment.
@@ -45,8 +45,8 @@ impl<'a, M: Mmio + ?Sized> Iseg<'a, M> {
 
     /// Reads a field of at most 32 bits that lies in one dword, `base_bit` bits into BAR0.
     fn read_at(&self, base_bit: usize, f: &FieldDesc) -> u32 {
-        let bit = base_bit + f.offset;
-        let d = self.dword(bit / 32 * 4);
+        let bit = base_bit.saturating_add(f.offset);
+        let d = self.dword((bit / 32).saturating_mul(4));
         bits::get32(&d.to_be_bytes(), bit % 32, f.width as u32)
     }
 
@@ -106,7 +106,7 @@ impl<'a, M: Mmio + ?Sized> Iseg<'a, M> {
         let base = InitialSeg::FIELD_HEALTH_BUFFER.offset / 8;
         let mut hb = HealthBuffer::ZERO;
         for (i, chunk) in hb.0.chunks_exact_mut(4).enumerate() {
-            chunk.copy_from_slice(&self.dword(base + i * 4).to_be_bytes());
+            chunk.copy_from_slice(&self.dword(base.saturating_add(i.saturating_mul(4))).to_be_bytes());
         }
         hb
     }

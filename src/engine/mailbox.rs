@@ -67,7 +67,7 @@ pub struct Parts<'a> {
 impl Parts<'_> {
     /// Total length.
     pub fn len(&self) -> usize {
-        self.head.len() + self.tail.len()
+        self.head.len().saturating_add(self.tail.len())
     }
 
     /// Whether both parts are empty.
@@ -82,7 +82,7 @@ impl Parts<'_> {
         if end <= h {
             self.head.get(offset..end)
         } else if offset >= h {
-            self.tail.get(offset - h..end - h)
+            self.tail.get(offset.saturating_sub(h)..end.saturating_sub(h))
         } else {
             None
         }
@@ -98,19 +98,22 @@ impl Parts<'_> {
         if let Some(past_end) = dst.get_mut(avail..) {
             past_end.fill(0);
         }
-        let mut written = 0;
-        let mut base = 0;
+        // `written <= dst.len()` and `base` is at most the message length: no step below can overflow,
+        // and saturating arithmetic keeps it so even for an absurd `offset`.
+        let mut written = 0usize;
+        let mut base = 0usize;
         for part in [self.head, self.tail] {
-            let start = offset + written;
-            if start >= base && start < base + part.len() {
-                let from = part.get(start - base..).unwrap_or(&[]);
-                let n = from.len().min(dst.len() - written);
-                if let (Some(d), Some(s)) = (dst.get_mut(written..written + n), from.get(..n)) {
+            let start = offset.saturating_add(written);
+            let end = base.saturating_add(part.len());
+            if start >= base && start < end {
+                let from = part.get(start.saturating_sub(base)..).unwrap_or(&[]);
+                let n = from.len().min(dst.len().saturating_sub(written));
+                if let (Some(d), Some(s)) = (dst.get_mut(written..written.saturating_add(n)), from.get(..n)) {
                     d.copy_from_slice(s);
                 }
-                written += n;
+                written = written.saturating_add(n);
             }
-            base += part.len();
+            base = end;
         }
     }
 }
@@ -127,7 +130,7 @@ pub struct PartsMut<'a> {
 impl PartsMut<'_> {
     /// Total length.
     pub fn len(&self) -> usize {
-        self.head.len() + self.tail.len()
+        self.head.len().saturating_add(self.tail.len())
     }
 
     /// Whether both parts are empty.
@@ -142,7 +145,7 @@ impl PartsMut<'_> {
         if end <= h {
             self.head.get_mut(offset..end)
         } else if offset >= h {
-            self.tail.get_mut(offset - h..end - h)
+            self.tail.get_mut(offset.saturating_sub(h)..end.saturating_sub(h))
         } else {
             None
         }
@@ -158,17 +161,17 @@ impl PartsMut<'_> {
         let mut pos = offset;
         let mut src = src;
         if pos < head_len && !src.is_empty() {
-            let n = src.len().min(head_len - pos);
-            if let (Some(d), Some(s)) = (self.head.get_mut(pos..pos + n), src.get(..n)) {
+            let n = src.len().min(head_len.saturating_sub(pos));
+            if let (Some(d), Some(s)) = (self.head.get_mut(pos..pos.saturating_add(n)), src.get(..n)) {
                 d.copy_from_slice(s);
             }
-            pos += n;
+            pos = pos.saturating_add(n);
             src = src.get(n..).unwrap_or(&[]);
         }
         if pos >= head_len && !src.is_empty() {
-            let t = pos - head_len;
+            let t = pos.saturating_sub(head_len);
             let n = src.len().min(self.tail.len().saturating_sub(t));
-            if let (Some(d), Some(s)) = (self.tail.get_mut(t..t + n), src.get(..n)) {
+            if let (Some(d), Some(s)) = (self.tail.get_mut(t..t.saturating_add(n)), src.get(..n)) {
                 d.copy_from_slice(s);
             }
         }
@@ -202,7 +205,7 @@ impl<D: DmaMemory> MailboxPool<D> {
         let len = mem.len();
         let mut nblocks = len / BLOCK_STRIDE;
         if len % BLOCK_STRIDE >= CmdIfBox::SIZE {
-            nblocks += 1;
+            nblocks = nblocks.saturating_add(1);
         }
         let nblocks = nblocks.min(MAX_BLOCKS);
         Ok(MailboxPool { mem, nblocks, used: [0; MAX_BLOCKS / 64], free: nblocks })
@@ -228,7 +231,7 @@ impl<D: DmaMemory> MailboxPool<D> {
     }
 
     fn mark(&mut self, start: usize, n: usize, used: bool) {
-        for i in start..start + n {
+        for i in start..start.saturating_add(n) {
             if let Some(w) = self.used.get_mut(i / 64) {
                 if used {
                     *w |= 1 << (i % 64);
@@ -247,26 +250,27 @@ impl<D: DmaMemory> MailboxPool<D> {
         if n > self.free {
             return None;
         }
-        let mut run = 0;
-        let mut i = 0;
+        let mut run = 0usize;
+        let mut i = 0usize;
         while i < self.nblocks {
-            if self.used.get(i / 64) == Some(&u64::MAX) && i % 64 == 0 {
+            if self.used.get(i / 64) == Some(&u64::MAX) && i.is_multiple_of(64) {
                 run = 0;
-                i += 64;
+                i = i.saturating_add(64);
                 continue;
             }
             if self.is_used(i) {
                 run = 0;
             } else {
-                run += 1;
+                run = run.saturating_add(1);
                 if run == n {
-                    let start = i + 1 - n;
+                    // The run of `n` free blocks ends at `i`.
+                    let start = i.saturating_add(1).saturating_sub(n);
                     self.mark(start, n, true);
-                    self.free -= n;
+                    self.free = self.free.saturating_sub(n);
                     return Some(Chain { start: start as u16, len: n as u16 });
                 }
             }
-            i += 1;
+            i = i.saturating_add(1);
         }
         None
     }
@@ -277,7 +281,7 @@ impl<D: DmaMemory> MailboxPool<D> {
             return;
         }
         self.mark(usize::from(c.start), c.len(), false);
-        self.free += c.len();
+        self.free = self.free.saturating_add(c.len()).min(self.nblocks);
     }
 
     /// Bus address of the first block of `c` (0 for an empty chain).
@@ -290,19 +294,21 @@ impl<D: DmaMemory> MailboxPool<D> {
     }
 
     fn block_addr(&self, i: usize) -> u64 {
-        self.mem.bus_addr() + (i * BLOCK_STRIDE) as u64
+        self.mem.bus_addr().saturating_add(i.saturating_mul(BLOCK_STRIDE) as u64)
     }
 
     /// Bus offset in the pool of block `n` of `c`.
     fn block_offset(c: Chain, n: usize) -> usize {
-        (usize::from(c.start) + n) * BLOCK_STRIDE
+        usize::from(c.start).saturating_add(n).saturating_mul(BLOCK_STRIDE)
     }
 
     /// Fills the control part of `b` for block `n` of `c` (next pointer, block number, token) and, with
     /// `checksums`, both signatures; `data_xor` is the XOR of the block's data bytes. The rest of the
     /// control part keeps whatever `b` holds (zeros: callers start from [`CmdIfBox::ZERO`]).
     fn set_control(&self, b: &mut CmdIfBox, c: Chain, n: usize, token: u8, data_xor: u8, checksums: bool) {
-        let next = if n + 1 < c.len() { self.block_addr(usize::from(c.start) + n + 1) } else { 0 };
+        let following = n.saturating_add(1);
+        let next =
+            if following < c.len() { self.block_addr(usize::from(c.start).saturating_add(following)) } else { 0 };
         b.set_next_pointer_63_32((next >> 32) as u32);
         b.set_next_pointer_31_10((next as u32) >> 10);
         b.set_block_number(n as u32);
@@ -327,7 +333,7 @@ impl<D: DmaMemory> MailboxPool<D> {
         let mut b = CmdIfBox::ZERO;
         for n in 0..c.len() {
             let off = Self::block_offset(c, n);
-            let at = INLINE_BYTES + n * BLOCK_DATA;
+            let at = data_offset(n);
             // Order of work per block: the data's XOR, the control part, the data copy, and the control
             // copy last — so the copy of the control part never waits for the stores that filled it.
             match msg.contiguous(at, BLOCK_DATA) {
@@ -344,7 +350,7 @@ impl<D: DmaMemory> MailboxPool<D> {
                     self.set_control(&mut b, c, n, token, data_xor, checksums);
                 }
             }
-            self.mem.write(off + BLOCK_DATA, control(&b));
+            self.mem.write(off.saturating_add(BLOCK_DATA), control(&b));
         }
     }
 
@@ -358,7 +364,7 @@ impl<D: DmaMemory> MailboxPool<D> {
             let off = Self::block_offset(c, n);
             self.set_control(&mut b, c, n, token, 0, checksums);
             self.mem.write(off, &ZERO_DATA);
-            self.mem.write(off + BLOCK_DATA, control(&b));
+            self.mem.write(off.saturating_add(BLOCK_DATA), control(&b));
         }
     }
 
@@ -374,15 +380,15 @@ impl<D: DmaMemory> MailboxPool<D> {
         let mut b = CmdIfBox::ZERO;
         let needed = out.len().saturating_sub(INLINE_BYTES);
         for n in 0..c.len() {
-            if n * BLOCK_DATA >= needed {
+            if n.saturating_mul(BLOCK_DATA) >= needed {
                 break;
             }
             let off = Self::block_offset(c, n);
-            let at = INLINE_BYTES + n * BLOCK_DATA;
+            let at = data_offset(n);
             // The control part first, the data next, and only then a look at the control fields: the
             // data copy gives the control copy's stores time to land.
             if let Some(ctrl) = b.0.get_mut(BLOCK_DATA..) {
-                self.mem.read(off + BLOCK_DATA, ctrl);
+                self.mem.read(off.saturating_add(BLOCK_DATA), ctrl);
             }
             let direct = match out.contiguous_mut(at, BLOCK_DATA) {
                 Some(dst) => {
@@ -411,6 +417,11 @@ impl<D: DmaMemory> MailboxPool<D> {
         }
         Ok(())
     }
+}
+
+/// Where block `n`'s data lies in a message: after the inline bytes and `n` blocks.
+fn data_offset(n: usize) -> usize {
+    n.saturating_mul(BLOCK_DATA).saturating_add(INLINE_BYTES)
 }
 
 /// The data of an output block before firmware writes it.

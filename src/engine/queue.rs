@@ -263,7 +263,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         let stride = 1usize << log_stride;
         if slots > MAX_SLOTS
             || stride < ENTRY_BYTES
-            || slots * stride > QUEUE_PAGE
+            || slots.saturating_mul(stride) > QUEUE_PAGE
             || (slots < 2 && cfg.reserve_pages_slot)
         {
             return Err(Error::BadQueueGeometry { log_size, log_stride });
@@ -271,7 +271,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         // Hand every slot to software before firmware may look at the queue.
         let zero = [0u8; ENTRY_BYTES];
         for i in 0..slots {
-            queue.write(i * stride, &zero);
+            queue.write(i.saturating_mul(stride), &zero);
         }
         fence(Ordering::SeqCst);
         iseg.set_queue_address(queue.bus_addr());
@@ -405,12 +405,12 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
     }
 
     fn slot_offset(&self, slot: usize) -> usize {
-        slot * usize::from(self.geometry.stride)
+        slot.saturating_mul(usize::from(self.geometry.stride))
     }
 
     fn read_status_own(&self, slot: usize) -> u8 {
         let mut b = [0u8; 1];
-        self.queue.read(self.slot_offset(slot) + STATUS_OWN_BYTE, &mut b);
+        self.queue.read(self.slot_offset(slot).saturating_add(STATUS_OWN_BYTE), &mut b);
         let [x] = b;
         x
     }
@@ -420,7 +420,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         let mut pending = self.quarantined_mask;
         while pending != 0 {
             let i = pending.trailing_zeros() as usize;
-            pending &= pending - 1;
+            pending &= pending.wrapping_sub(1); // clears bit `i` (`pending` is not 0)
             if let Some(Slot::Quarantined(f)) = self.slots.get(i).copied() {
                 let entry_owner_fw = self.read_status_own(i) & 1 != 0;
                 if !entry_owner_fw {
@@ -428,7 +428,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
                     defmt::warn!("mlx5 command queue: late completion of slot {} discarded", i);
                     self.pool.release(f.in_chain);
                     self.pool.release(f.out_chain);
-                    self.stats.late_completions += 1;
+                    self.stats.late_completions = self.stats.late_completions.saturating_add(1);
                     self.set_slot(i, Slot::Free);
                 }
             }
@@ -455,7 +455,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
 
     fn free_slot(&self, cmd: CmdId) -> Option<usize> {
         let n = u32::from(self.geometry.slots);
-        let pages_slot = n - 1;
+        let pages_slot = n.saturating_sub(1);
         let is_pages = cmd.opcode == Opcode::MANAGE_PAGES;
         // Slots `lo..hi` are candidates; the lowest free one is taken.
         let (lo, hi) = if !self.cfg.reserve_pages_slot {
@@ -465,7 +465,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         } else {
             (0, pages_slot)
         };
-        let below_hi = if hi >= 32 { u32::MAX } else { (1u32 << hi) - 1 };
+        let below_hi = u32::MAX.checked_shl(hi).map_or(u32::MAX, |above| !above);
         let from_lo = u32::MAX.checked_shl(lo).unwrap_or(0);
         let free = !self.busy_mask & below_hi & from_lo;
         (free != 0).then(|| free.trailing_zeros() as usize)
@@ -531,15 +531,16 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
             return Err(Error::BadLength { cmd, len: out_len });
         }
         let (need_in, need_out) = (blocks_for(in_len), blocks_for(out_len));
-        if need_in + need_out > self.pool.capacity() {
+        let needed = need_in.saturating_add(need_out);
+        if needed > self.pool.capacity() {
             return Err(Error::BadLength { cmd, len: in_len.max(out_len) });
         }
         self.reap();
         let slot = self.free_slot(cmd).ok_or(Error::Busy(cmd))?;
-        let in_chain = self.pool.alloc(need_in).ok_or(Error::NoMailboxes { cmd, needed: need_in + need_out })?;
+        let in_chain = self.pool.alloc(need_in).ok_or(Error::NoMailboxes { cmd, needed })?;
         let Some(out_chain) = self.pool.alloc(need_out) else {
             self.pool.release(in_chain);
-            return Err(Error::NoMailboxes { cmd, needed: need_in + need_out });
+            return Err(Error::NoMailboxes { cmd, needed });
         };
         let token = self.tokens.next_token();
         let checksums = self.cfg.checksums;
@@ -617,7 +618,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
                 return Ok(None);
             }
             self.set_slot(slot, Slot::Quarantined(f));
-            self.stats.timeouts += 1;
+            self.stats.timeouts = self.stats.timeouts.saturating_add(1);
             self.stats.record_at(f.stat, false, Some(f.deadline.elapsed_us(&self.clock)));
             #[cfg(feature = "defmt")]
             defmt::warn!("mlx5 command queue: {} timed out; slot {} quarantined", f.cmd, slot);
@@ -746,7 +747,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         out_tail: &mut [u8],
         opts: Options,
     ) -> Result<RawCompletion, Error> {
-        let out_len = output.len() + out_tail.len();
+        let out_len = output.len().saturating_add(out_tail.len());
         let msg = Parts { head: input, tail: in_tail };
         let (inline, stat) = self.raw_inline(msg);
         let t = self.submit_waiting(inline, msg, out_len, opts, stat)?;
@@ -804,7 +805,7 @@ impl<M: Mmio, C: Clock, Q: DmaMemory, P: DmaMemory> Cmdq<M, C, Q, P> {
         opts: Options,
     ) -> Result<usize, Error> {
         let msg = Parts { head: input.as_bytes(), tail: in_tail };
-        let out_len = <Cmd::Out as Layout>::SIZE + out_tail.len();
+        let out_len = <Cmd::Out as Layout>::SIZE.saturating_add(out_tail.len());
         // Where the command is counted, found at compile time.
         let stat = const { StatSlot::of_const(Cmd::OPCODE) };
         let t = self.submit_waiting(self.inline_of(msg, Some(Cmd::OPCODE)), msg, out_len, opts, stat)?;
@@ -818,7 +819,7 @@ fn limit<'a>(dst: PartsMut<'a>, want: usize) -> PartsMut<'a> {
     let PartsMut { head, tail } = dst;
     let hl = head.len().min(want);
     let (head, _) = head.split_at_mut(hl);
-    let tl = tail.len().min(want - hl);
+    let tl = tail.len().min(want.saturating_sub(hl));
     let (tail, _) = tail.split_at_mut(tl);
     PartsMut { head, tail }
 }

@@ -24,9 +24,9 @@ impl OpStats {
     }
 
     fn record(&mut self, ok: bool, latency_us: Option<u64>) {
-        self.count += 1;
+        self.count = self.count.saturating_add(1);
         if !ok {
-            self.errors += 1;
+            self.errors = self.errors.saturating_add(1);
         }
         if let Some(l) = latency_us {
             self.total_us = self.total_us.saturating_add(l);
@@ -72,12 +72,12 @@ impl StatSlot {
     pub const fn of_const(opcode: u16) -> StatSlot {
         let (mut lo, mut hi) = (0usize, N);
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
+            let mid = lo.midpoint(hi);
             let at = OPCODES_CONST[mid];
             if at == opcode {
                 return StatSlot(mid as u16);
             } else if at < opcode {
-                lo = mid + 1;
+                lo = mid.saturating_add(1);
             } else {
                 hi = mid;
             }
@@ -94,7 +94,7 @@ const fn opcodes() -> [u16; N] {
     let mut i = 0;
     while i < N {
         out[i] = COMMANDS[i].opcode;
-        i += 1;
+        i = i.saturating_add(1);
     }
     out
 }

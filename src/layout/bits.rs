@@ -5,17 +5,34 @@
 //! `width <= 32` bits at bit offset `bit` that does not cross a dword lives in dword `bit / 32`, shifted
 //! right by `32 - bit % 32 - width`.
 //!
-//! Every function here is total: an offset outside the buffer reads as zero and a write there is dropped
-//! (the `_checked` variants report it). Generated accessors only pass offsets that the generator proved to
-//! be in range, so those paths are never taken by them.
+//! Every function here is total: an offset outside the buffer, or a field that does not fit where a
+//! function needs it to, reads as zero and a write there is dropped (the `_checked` variants report it); no
+//! arithmetic can overflow, whatever the arguments. Generated accessors only pass offsets and widths that
+//! the generator proved valid, so those paths are never taken by them (and the checks fold away).
 
 /// Mask of the low `width` bits (`width` up to 64).
 #[inline]
 pub const fn mask(width: u32) -> u64 {
-    if width >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << width) - 1
+    match 1u64.checked_shl(width) {
+        // `top` is at least 1: no wrap.
+        Some(top) => top.wrapping_sub(1),
+        None => u64::MAX,
+    }
+}
+
+/// Byte offset of the dword that holds PRM bit `bit` (`bit / 32 * 4`, which cannot overflow this way).
+#[inline]
+const fn dword_byte(bit: usize) -> usize {
+    (bit / 8) & !3
+}
+
+/// The right shift that brings a field of `width` bits at PRM bit offset `bit` down to bit 0 of its dword,
+/// or `None` when the field does not lie within one dword.
+#[inline]
+const fn dword_shift(bit: usize, width: u32) -> Option<u32> {
+    match ((bit % 32) as u32).checked_add(width) {
+        Some(end) => 32u32.checked_sub(end),
+        None => None,
     }
 }
 
@@ -49,36 +66,66 @@ pub const fn set_be32(b: &mut [u8], byte: usize, v: u32) -> bool {
 /// Reads a field of `width <= 32` bits at PRM bit offset `bit` that lies within one dword.
 #[inline]
 pub const fn get32(b: &[u8], bit: usize, width: u32) -> u32 {
-    let shift = 32 - (bit % 32) as u32 - width;
-    ((be32(b, (bit / 32) * 4) >> shift) as u64 & mask(width)) as u32
+    match dword_shift(bit, width) {
+        Some(shift) => match be32(b, dword_byte(bit)).checked_shr(shift) {
+            Some(v) => (v as u64 & mask(width)) as u32,
+            None => 0,
+        },
+        None => 0,
+    }
 }
 
 /// Writes a field of `width <= 32` bits at PRM bit offset `bit` within one dword, keeping the other bits
-/// of the dword; bits of `v` above `width` are dropped. Returns false when out of range.
+/// of the dword; bits of `v` above `width` are dropped. Returns false when out of range (or when the field
+/// does not lie within one dword).
 #[inline]
 pub const fn set32(b: &mut [u8], bit: usize, width: u32, v: u32) -> bool {
-    let shift = 32 - (bit % 32) as u32 - width;
-    let m = (mask(width) as u32) << shift;
-    let byte = (bit / 32) * 4;
+    let Some(shift) = dword_shift(bit, width) else { return false };
+    let byte = dword_byte(bit);
     let old = be32(b, byte);
-    set_be32(b, byte, (old & !m) | ((v << shift) & m))
+    let new = match ((mask(width) as u32).checked_shl(shift), v.checked_shl(shift)) {
+        (Some(m), Some(v)) => (old & !m) | (v & m),
+        // A shift of 32 is a field of width 0: the dword keeps its value.
+        _ => old,
+    };
+    set_be32(b, byte, new)
 }
 
 /// Reads a 64-bit field that starts on a dword boundary (two big-endian dwords, high first).
 #[inline]
 pub const fn get64(b: &[u8], bit: usize) -> u64 {
     let byte = bit / 8;
-    ((be32(b, byte) as u64) << 32) | be32(b, byte + 4) as u64
+    ((be32(b, byte) as u64) << 32) | be32(b, byte.saturating_add(4)) as u64
 }
 
 /// Writes a 64-bit field that starts on a dword boundary. Returns false when out of range.
 #[inline]
 pub const fn set64(b: &mut [u8], bit: usize, v: u64) -> bool {
     let byte = bit / 8;
-    if byte + 8 > b.len() {
-        return false;
+    match byte.checked_add(8) {
+        Some(end) if end <= b.len() => {}
+        _ => return false,
     }
-    set_be32(b, byte, (v >> 32) as u32) && set_be32(b, byte + 4, v as u32)
+    set_be32(b, byte, (v >> 32) as u32) && set_be32(b, byte.saturating_add(4), v as u32)
+}
+
+/// Whether the field takes the one-dword path: it lies within one dword, and that whole dword is inside
+/// `len` bytes (a 16-bit layout such as `qpdpm_dscp_reg` has no whole dword).
+#[inline]
+const fn one_dword(len: usize, bit: usize, width: u32) -> bool {
+    match (dword_shift(bit, width), len.checked_sub(4)) {
+        (Some(_), Some(last_dword)) => width <= 32 && dword_byte(bit) <= last_dword,
+        _ => false,
+    }
+}
+
+/// Bit `pos` of `b` (PRM numbering: bit 0 is the most significant bit of byte 0), or 0 outside `b`.
+#[inline]
+const fn bit_at(b: &[u8], pos: usize) -> u64 {
+    match b.split_at_checked(pos / 8) {
+        Some((_, [byte, ..])) => ((*byte >> 7u32.saturating_sub((pos % 8) as u32)) & 1) as u64,
+        _ => 0,
+    }
 }
 
 /// Whether bits `bit..bit + width` lie inside `len` bytes (without overflowing on huge offsets).
@@ -98,23 +145,15 @@ pub const fn get_any(b: &[u8], bit: usize, width: u32) -> Option<u64> {
     if width > 64 || !fits(b.len(), bit, width) {
         return None;
     }
-    // The dword fast path needs the whole dword inside `b` (a 16-bit layout such as `qpdpm_dscp_reg` has none).
-    if width <= 32 && bit % 32 + width as usize <= 32 && (bit / 32) * 4 + 4 <= b.len() {
+    if one_dword(b.len(), bit, width) {
         return Some(get32(b, bit, width) as u64);
     }
+    // `fits` proved that `bit + width` does not overflow, so neither does `bit + i`.
     let mut v = 0u64;
-    let mut i = 0;
+    let mut i = 0usize;
     while i < width as usize {
-        let pos = bit + i;
-        let byte = match b.split_at_checked(pos / 8) {
-            Some((_, rest)) => match rest.first() {
-                Some(x) => *x,
-                None => 0,
-            },
-            None => 0,
-        };
-        v = (v << 1) | ((byte >> (7 - pos % 8)) & 1) as u64;
-        i += 1;
+        v = (v << 1) | bit_at(b, bit.saturating_add(i));
+        i = i.saturating_add(1);
     }
     Some(v)
 }
@@ -126,22 +165,21 @@ pub const fn set_any(b: &mut [u8], bit: usize, width: u32, v: u64) -> Option<()>
     if width > 64 || !fits(b.len(), bit, width) {
         return None;
     }
-    // The dword fast path needs the whole dword inside `b` (a 16-bit layout such as `qpdpm_dscp_reg` has none).
-    if width <= 32 && bit % 32 + width as usize <= 32 && (bit / 32) * 4 + 4 <= b.len() {
+    if one_dword(b.len(), bit, width) {
         set32(b, bit, width, v as u32);
         return Some(());
     }
-    let mut i = 0;
+    // Most significant bit first; `fits` proved that `bit + width` does not overflow.
+    let mut i = 0usize;
     while i < width as usize {
-        let pos = bit + i;
-        let val = ((v >> (width as usize - 1 - i)) & 1) as u8;
-        if let Some((_, rest)) = b.split_at_mut_checked(pos / 8) {
-            if let Some(x) = rest.first_mut() {
-                let m = 1u8 << (7 - pos % 8);
-                *x = (*x & !m) | (val << (7 - pos % 8));
-            }
+        let pos = bit.saturating_add(i);
+        let from_top = (width as usize).saturating_sub(1).saturating_sub(i);
+        let val = ((v >> from_top) & 1) as u8;
+        if let Some((_, [x, ..])) = b.split_at_mut_checked(pos / 8) {
+            let shift = 7u32.saturating_sub((pos % 8) as u32);
+            *x = (*x & !(1u8 << shift)) | (val << shift);
         }
-        i += 1;
+        i = i.saturating_add(1);
     }
     Some(())
 }
@@ -152,7 +190,8 @@ pub const fn sign_extend(v: u64, width: u32) -> i64 {
     if width == 0 || width >= 64 {
         return v as i64;
     }
-    let shift = 64 - width;
+    // `width` is 1..=63 here.
+    let shift = 64u32.saturating_sub(width);
     ((v << shift) as i64) >> shift
 }
 

@@ -168,7 +168,7 @@ impl FieldDesc {
     pub const fn total_bits(&self) -> usize {
         match self.count {
             Count::One => self.width,
-            Count::Fixed(n) => self.width * n,
+            Count::Fixed(n) => self.width.saturating_mul(n),
             Count::Tail => 0,
         }
     }
@@ -336,7 +336,7 @@ impl fmt::Debug for FieldView<'_> {
             Count::Fixed(n) => {
                 if self.field.width == 8 && matches!(self.field.kind, FieldKind::Uint) {
                     let start = self.field.offset / 8;
-                    return match self.bytes.get(start..start + n) {
+                    return match self.bytes.get(start..start.saturating_add(n)) {
                         Some(b) => Hex(b).fmt(f),
                         None => f.write_str("<out of range>"),
                     };
@@ -361,7 +361,7 @@ impl fmt::Debug for View<'_> {
             if field.is_reserved() || field.count == Count::Tail {
                 continue;
             }
-            if (field.offset + field.total_bits()).div_ceil(8) > self.bytes.len() {
+            if field.offset.saturating_add(field.total_bits()).div_ceil(8) > self.bytes.len() {
                 continue;
             }
             s.field(field.name, &FieldView { field, bytes: self.bytes });
