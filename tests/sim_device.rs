@@ -210,8 +210,8 @@ fn mailbox_chains_of_0_1_2_and_512_blocks() {
         for (i, b) in done.out_blocks.iter().enumerate() {
             assert_eq!(b.block_number() as usize, i);
             assert_eq!(b.token(), done.entry.token());
-            assert_eq!(xor8(b.as_bytes()), 0xff, "block signature");
-            assert_eq!(xor8(&b.as_bytes()[512..=CmdIfBox::FIELD_CTRL_SIGNATURE.offset / 8]), 0xff, "ctrl signature");
+            // The NOP's output is inline: the blocks keep what the host prepared (zeros, unsigned as
+            // checksums are off).
             assert!(b.mailbox_data_bytes().iter().all(|x| *x == 0), "output beyond the NOP output is zero");
         }
     }
@@ -608,7 +608,7 @@ fn doorbell_racing_shutdown_is_never_lost() {
 }
 
 #[test]
-fn output_blocks_are_written_whole_over_stale_data() {
+fn output_blocks_carrying_output_are_written_whole_and_the_rest_left_as_the_host_prepared_them() {
     let mut d = enabled();
     for checksums in [false, true] {
         if checksums {
@@ -616,10 +616,14 @@ fn output_blocks_are_written_whole_over_stale_data() {
             d.checksums = true;
             std::mem::forget(pages);
         }
-        // A NOP whose output (3 blocks, the last one partly used) lands on blocks full of old data.
+        // QUERY_ADAPTER's output fills part of its first block; the host gives room for 3 blocks, all full
+        // of old data (signed, when checksums are on, as a host prepares them).
         let out_len = 16 + 2 * 512 + 100;
-        let e = d.prepare(0, &hdr(Opcode::NOP, 0), out_len);
+        let carried = QueryAdapterOut::SIZE - 16;
+        assert!(carried < 512);
+        let e = d.prepare(0, &hdr(Opcode::QUERY_ADAPTER, 0), out_len);
         let token = e.token();
+        let mut prepared = Vec::new();
         for (i, b) in d.chains[0].2.blocks.iter().enumerate() {
             let mut bx = CmdIfBox::new();
             b.read(0, &mut bx.0);
@@ -629,16 +633,26 @@ fn output_blocks_are_written_whole_over_stale_data() {
                 sign_block(&mut bx);
             }
             b.write(0, bx.as_bytes());
+            prepared.push(bx);
         }
         assert_eq!(deliver(&mut d, e), DeliveryStatus::OK, "checksums {checksums}");
         let done = d.collect(0);
         assert_eq!(done.out_blocks.len(), 3);
-        for (i, b) in done.out_blocks.iter().enumerate() {
-            assert!(b.mailbox_data_bytes().iter().all(|x| *x == 0), "block {i} zeroed (checksums {checksums})");
-            assert_eq!(b.block_number() as usize, i);
-            assert_eq!(b.token(), token);
-            assert_eq!(xor8(b.as_bytes()), 0xff, "block signature");
-            assert_eq!(xor8(&b.as_bytes()[512..=CmdIfBox::FIELD_CTRL_SIGNATURE.offset / 8]), 0xff, "ctrl signature");
+        let first = &done.out_blocks[0];
+        let vsd = &first.mailbox_data_bytes()[..carried];
+        assert!(vsd.windows(8).any(|w| w == b"MLNX-SIM"), "the output landed in block 0");
+        assert!(first.mailbox_data_bytes()[carried..].iter().all(|x| *x == 0), "block 0 zero-padded past the output");
+        assert_eq!((first.block_number(), first.token()), (0, token));
+        if checksums {
+            assert_eq!(xor8(first.as_bytes()), 0xff, "block signature");
+            assert_eq!(
+                xor8(&first.as_bytes()[512..=CmdIfBox::FIELD_CTRL_SIGNATURE.offset / 8]),
+                0xff,
+                "ctrl signature"
+            );
+        }
+        for (i, (got, host)) in done.out_blocks.iter().zip(&prepared).enumerate().skip(1) {
+            assert_eq!(got, host, "block {i} past the output is not written (checksums {checksums})");
         }
     }
 }

@@ -55,6 +55,12 @@ impl DmaMemory for NullDma {
             dst.copy_from_slice(data);
         }
     }
+    fn zero(&self, offset: usize, len: usize) {
+        let mut b = self.bytes.borrow_mut();
+        if let Some(dst) = b.get_mut(offset..offset.saturating_add(len)) {
+            dst.fill(0);
+        }
+    }
 }
 
 /// BAR0 of the null device: a ready initialization segment and a doorbell that completes at once.

@@ -1,13 +1,11 @@
 //! Mailbox blocks: the pool the host lends, chains of blocks for long messages, and copying messages
 //! in and out of them (PRM "Command Mailbox"; kernel `mlx5_cmd_prot_block`, `mlx5_alloc_cmd_msg`).
 
-use zerocopy::IntoBytes;
-
 use crate::host::DmaMemory;
 use crate::layout::Count;
 use crate::prm::{CmdIfBox, CmdQueueEntry};
 
-use super::signature;
+use super::signature::{self, CTRL_BYTES};
 
 /// Bytes of command input or output carried inline in the queue entry.
 pub const INLINE_BYTES: usize = match CmdQueueEntry::FIELD_COMMAND_INPUT_INLINE_DATA.count {
@@ -231,14 +229,22 @@ impl<D: DmaMemory> MailboxPool<D> {
     }
 
     fn mark(&mut self, start: usize, n: usize, used: bool) {
-        for i in start..start.saturating_add(n) {
-            if let Some(w) = self.used.get_mut(i / 64) {
+        // A word of the bitmap at a time: the bits of `start..start + n` that fall in word `w`.
+        let end = start.saturating_add(n).min(MAX_BLOCKS);
+        let mut i = start;
+        while i < end {
+            let (w, bit) = (i / 64, i % 64);
+            // `bit < 64` and `i < end`: 1..=64 bits to take.
+            let take = 64usize.saturating_sub(bit).min(end.saturating_sub(i));
+            let bits = u64::MAX.checked_shr(64u32.saturating_sub(take as u32)).unwrap_or(0) << bit;
+            if let Some(word) = self.used.get_mut(w) {
                 if used {
-                    *w |= 1 << (i % 64);
+                    *word |= bits;
                 } else {
-                    *w &= !(1 << (i % 64));
+                    *word &= !bits;
                 }
             }
+            i = i.saturating_add(take.max(1));
         }
     }
 
@@ -302,24 +308,27 @@ impl<D: DmaMemory> MailboxPool<D> {
         usize::from(c.start).saturating_add(n).saturating_mul(BLOCK_STRIDE)
     }
 
-    /// Fills the control part of `b` for block `n` of `c` (next pointer, block number, token) and, with
-    /// `checksums`, both signatures; `data_xor` is the XOR of the block's data bytes. The rest of the
-    /// control part keeps whatever `b` holds (zeros: callers start from [`CmdIfBox::ZERO`]).
-    fn set_control(&self, b: &mut CmdIfBox, c: Chain, n: usize, token: u8, data_xor: u8, checksums: bool) {
+    /// The control part of block `n` of `c`: link to the next block, block number and `token`, signed
+    /// over data that XORs to `data_xor` when `checksums` is set.
+    fn control(&self, c: Chain, n: usize, token: u8, data_xor: u8, checksums: bool) -> [u8; CTRL_BYTES] {
         let following = n.saturating_add(1);
         let next =
             if following < c.len() { self.block_addr(usize::from(c.start).saturating_add(following)) } else { 0 };
-        b.set_next_pointer_63_32((next >> 32) as u32);
-        b.set_next_pointer_31_10((next as u32) >> 10);
-        b.set_block_number(n as u32);
-        b.set_token(token);
-        if checksums {
-            // The control part holds exactly these three fields (the rest is zero): its XOR follows
-            // from their values, without reading back what was just stored. `next` is block-aligned, so
-            // its two fields hold all of its 8 bytes.
-            let ctrl_xor = signature::xor(&next.to_be_bytes()) ^ signature::xor(&(n as u32).to_be_bytes()) ^ token;
-            signature::sign_block_xors(b, data_xor, ctrl_xor);
+        let mut ctrl = [0u8; CTRL_BYTES];
+        if let Some(d) = ctrl.get_mut(NEXT_AT..NEXT_AT + 8) {
+            // Blocks are BLOCK_STRIDE-aligned: the low bits that the 31_10 field leaves reserved are zero.
+            d.copy_from_slice(&next.to_be_bytes());
         }
+        if let Some(d) = ctrl.get_mut(NUMBER_AT..NUMBER_AT + 4) {
+            d.copy_from_slice(&(n as u32).to_be_bytes());
+        }
+        if let Some(t) = ctrl.get_mut(TOKEN_AT) {
+            *t = token;
+        }
+        if checksums {
+            signature::sign_control(&mut ctrl, data_xor);
+        }
+        ctrl
     }
 
     /// Writes message bytes `INLINE_BYTES..` of `msg` into the blocks of `c`, stamped with `token`.
@@ -327,44 +336,38 @@ impl<D: DmaMemory> MailboxPool<D> {
     /// Data that lies in one part of `msg` goes to the device straight from it (one copy); only a block
     /// that straddles the parts or the end of the message is assembled first.
     pub fn write_input(&self, c: Chain, msg: Parts<'_>, token: u8, checksums: bool) {
-        if c.is_empty() {
-            return;
-        }
-        let mut b = CmdIfBox::ZERO;
         for n in 0..c.len() {
             let off = Self::block_offset(c, n);
             let at = data_offset(n);
-            // Order of work per block: the data's XOR, the control part, the data copy, and the control
-            // copy last — so the copy of the control part never waits for the stores that filled it.
-            match msg.contiguous(at, BLOCK_DATA) {
+            let data_xor = match msg.contiguous(at, BLOCK_DATA) {
                 Some(src) => {
-                    let data_xor = if checksums { signature::xor(src) } else { 0 };
-                    self.set_control(&mut b, c, n, token, data_xor, checksums);
+                    // The XOR first: the copy then reads the data from the nearest cache.
+                    let x = if checksums { signature::xor(src) } else { 0 };
                     self.mem.write(off, src);
+                    x
                 }
                 None => {
-                    let data = b.mailbox_data_bytes_mut();
-                    msg.copy_to(at, data);
-                    let data_xor = if checksums { signature::xor(data) } else { 0 };
-                    self.mem.write(off, b.mailbox_data_bytes());
-                    self.set_control(&mut b, c, n, token, data_xor, checksums);
+                    let mut data = [0u8; BLOCK_DATA];
+                    msg.copy_to(at, &mut data);
+                    self.mem.write(off, &data);
+                    if checksums {
+                        signature::xor(&data)
+                    } else {
+                        0
+                    }
                 }
-            }
-            self.mem.write(off.saturating_add(BLOCK_DATA), control(&b));
+            };
+            self.mem.write(off.saturating_add(BLOCK_DATA), &self.control(c, n, token, data_xor, checksums));
         }
     }
 
-    /// Prepares the blocks of an output chain: links, numbers and tokens, data zeroed.
+    /// Prepares the blocks of an output chain: links, numbers and tokens, data zeroed (so that a device
+    /// that writes less than the output length leaves zeros, never an earlier command's bytes).
     pub fn prepare_output(&self, c: Chain, token: u8, checksums: bool) {
-        if c.is_empty() {
-            return;
-        }
-        let mut b = CmdIfBox::ZERO;
         for n in 0..c.len() {
             let off = Self::block_offset(c, n);
-            self.set_control(&mut b, c, n, token, 0, checksums);
-            self.mem.write(off, &ZERO_DATA);
-            self.mem.write(off.saturating_add(BLOCK_DATA), control(&b));
+            self.mem.zero(off, BLOCK_DATA);
+            self.mem.write(off.saturating_add(BLOCK_DATA), &self.control(c, n, token, 0, checksums));
         }
     }
 
@@ -374,62 +377,64 @@ impl<D: DmaMemory> MailboxPool<D> {
     /// A block whose data lands in one part of `out` is read straight into it (one copy) and checked
     /// there; only a block that straddles the parts or the end of `out` goes through a scratch block.
     pub fn read_output(&self, c: Chain, token: u8, checksums: bool, out: &mut PartsMut<'_>) -> Result<(), ChainError> {
-        if c.is_empty() {
-            return Ok(());
-        }
-        let mut b = CmdIfBox::ZERO;
         let needed = out.len().saturating_sub(INLINE_BYTES);
-        for n in 0..c.len() {
-            if n.saturating_mul(BLOCK_DATA) >= needed {
-                break;
-            }
+        let mut ctrl = [0u8; CTRL_BYTES];
+        for n in 0..c.len().min(needed.div_ceil(BLOCK_DATA)) {
             let off = Self::block_offset(c, n);
             let at = data_offset(n);
             // The control part first, the data next, and only then a look at the control fields: the
             // data copy gives the control copy's stores time to land.
-            if let Some(ctrl) = b.0.get_mut(BLOCK_DATA..) {
-                self.mem.read(off.saturating_add(BLOCK_DATA), ctrl);
-            }
-            let direct = match out.contiguous_mut(at, BLOCK_DATA) {
+            self.mem.read(off.saturating_add(BLOCK_DATA), &mut ctrl);
+            let data_xor = match out.contiguous_mut(at, BLOCK_DATA) {
                 Some(dst) => {
                     self.mem.read(off, dst);
-                    Some(if checksums { signature::xor(dst) } else { 0 })
+                    if checksums {
+                        signature::xor(dst)
+                    } else {
+                        0
+                    }
                 }
                 None => {
-                    self.mem.read(off, b.mailbox_data_bytes_mut());
-                    None
+                    let mut data = [0u8; BLOCK_DATA];
+                    self.mem.read(off, &mut data);
+                    out.copy_from(at, &data);
+                    if checksums {
+                        signature::xor(&data)
+                    } else {
+                        0
+                    }
                 }
             };
-            if b.block_number() != n as u32 || b.token() != token {
+            let number = ctrl.get(NUMBER_AT..NUMBER_AT + 4).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes);
+            if number != Some(n as u32) || ctrl.get(TOKEN_AT) != Some(&token) {
                 return Err(ChainError::Mailbox(n as u32));
             }
-            let data_xor = match direct {
-                Some(x) => x,
-                None if checksums => signature::xor(b.mailbox_data_bytes()),
-                None => 0,
-            };
-            if checksums && !signature::block_control_ok(&b, data_xor) {
+            if checksums && !signature::control_and_block_ok(&ctrl, data_xor) {
                 return Err(ChainError::Signature(n as u32));
-            }
-            if direct.is_none() {
-                out.copy_from(at, b.mailbox_data_bytes());
             }
         }
         Ok(())
     }
 }
 
+/// Where the fields of a block's control part lie in it (from the generated `cmd_if_box`).
+const NEXT_AT: usize = CmdIfBox::FIELD_NEXT_POINTER_63_32.offset / 8 - BLOCK_DATA;
+const NUMBER_AT: usize = CmdIfBox::FIELD_BLOCK_NUMBER.offset / 8 - BLOCK_DATA;
+const TOKEN_AT: usize = CmdIfBox::FIELD_TOKEN.offset / 8 - BLOCK_DATA;
+// The next pointer is one big-endian 64-bit address whose low bits (below the alignment the 31_10 field
+// leaves) are reserved: writing an aligned address whole is writing both fields.
+const _: () = {
+    let (hi, lo) = (CmdIfBox::FIELD_NEXT_POINTER_63_32, CmdIfBox::FIELD_NEXT_POINTER_31_10);
+    assert!(hi.offset.is_multiple_of(32) && hi.width == 32 && lo.offset == hi.offset + 32);
+    assert!(1usize << (32 - lo.width) == BLOCK_STRIDE);
+    assert!(CmdIfBox::FIELD_BLOCK_NUMBER.width == 32 && CmdIfBox::FIELD_BLOCK_NUMBER.offset.is_multiple_of(32));
+    assert!(CmdIfBox::FIELD_TOKEN.width == 8 && CmdIfBox::FIELD_TOKEN.offset.is_multiple_of(8));
+    assert!(CTRL_BYTES == CmdIfBox::SIZE - BLOCK_DATA);
+};
+
 /// Where block `n`'s data lies in a message: after the inline bytes and `n` blocks.
 fn data_offset(n: usize) -> usize {
     n.saturating_mul(BLOCK_DATA).saturating_add(INLINE_BYTES)
-}
-
-/// The data of an output block before firmware writes it.
-static ZERO_DATA: [u8; BLOCK_DATA] = [0; BLOCK_DATA];
-
-/// The control part of a block (everything after its data).
-fn control(b: &CmdIfBox) -> &[u8] {
-    b.as_bytes().get(BLOCK_DATA..).unwrap_or(&[])
 }
 
 #[cfg(test)]

@@ -4,10 +4,25 @@
 
 use crate::prm::{CmdIfBox, CmdQueueEntry};
 
-/// Bytes covered by a mailbox block's ctrl signature: after the data, up to the ctrl signature.
+/// Where a mailbox block's control part starts: right after the data.
 const CTRL_START: usize = (CmdIfBox::FIELD_MAILBOX_DATA.offset + CmdIfBox::FIELD_MAILBOX_DATA.total_bits()) / 8;
 const CTRL_SIG: usize = CmdIfBox::FIELD_CTRL_SIGNATURE.offset / 8;
 const BLOCK_SIG: usize = CmdIfBox::FIELD_SIGNATURE.offset / 8;
+/// Bytes of a mailbox block's control part (next pointer, block number, token, both signatures).
+pub const CTRL_BYTES: usize = CmdIfBox::SIZE - CTRL_START;
+/// The two signatures are the last two bytes of the block, ctrl signature first: so the ctrl signature
+/// covers the control part but the block signature, and the block signature everything before it.
+const CTRL_SIG_AT: usize = CTRL_SIG - CTRL_START;
+const BLOCK_SIG_AT: usize = BLOCK_SIG - CTRL_START;
+const _: () = assert!(BLOCK_SIG_AT == CTRL_BYTES - 1 && CTRL_SIG_AT == CTRL_BYTES - 2);
+
+/// XOR of the eight bytes of a word.
+#[inline]
+pub const fn fold(w: u64) -> u8 {
+    let w = w ^ (w >> 32);
+    let w = w ^ (w >> 16);
+    (w ^ (w >> 8)) as u8
+}
 
 /// XOR of every byte of `bytes`.
 #[inline]
@@ -30,11 +45,7 @@ pub fn xor(bytes: &[u8]) -> u8 {
         w.copy_from_slice(c);
         word ^= u64::from_ne_bytes(w);
     }
-    let mut x = word.to_ne_bytes().iter().fold(0u8, |a, b| a ^ b);
-    for b in chunks.remainder() {
-        x ^= b;
-    }
-    x
+    chunks.remainder().iter().fold(fold(word), |a, b| a ^ b)
 }
 
 /// The signature to store for a range whose signature byte is still zero: `!xor(range)`.
@@ -62,45 +73,73 @@ pub fn entry_ok(e: &CmdQueueEntry) -> bool {
     verify(e.as_array())
 }
 
+/// Signs the control part of a mailbox block whose data bytes XOR to `data_xor`: the ctrl signature over
+/// the control part, then the block signature over the data and the control part (ctrl signature
+/// included). Whatever the signature bytes held before is ignored.
+#[inline]
+pub fn sign_control(ctrl: &mut [u8; CTRL_BYTES], data_xor: u8) {
+    let [.., ctrl_sig, block_sig] = ctrl;
+    (*ctrl_sig, *block_sig) = (0, 0);
+    let x = xor(ctrl);
+    let c = !x;
+    let [.., ctrl_sig, block_sig] = ctrl;
+    *ctrl_sig = c;
+    *block_sig = !(data_xor ^ x ^ c);
+}
+
+/// Whether the ctrl signature of a control part verifies.
+#[inline]
+pub fn control_ok(ctrl: &[u8; CTRL_BYTES]) -> bool {
+    let [.., block_sig] = ctrl;
+    xor(ctrl) ^ block_sig == 0xff
+}
+
+/// Whether both signatures verify, for a control part whose block's data bytes XOR to `data_xor`.
+#[inline]
+pub fn control_and_block_ok(ctrl: &[u8; CTRL_BYTES], data_xor: u8) -> bool {
+    let x = xor(ctrl);
+    let [.., block_sig] = ctrl;
+    x ^ block_sig == 0xff && x ^ data_xor == 0xff
+}
+
+/// The control part of a block.
+fn ctrl_of(b: &CmdIfBox) -> &[u8; CTRL_BYTES] {
+    match b.0.last_chunk::<CTRL_BYTES>() {
+        Some(c) => c,
+        None => &[0; CTRL_BYTES],
+    }
+}
+
 /// Signs a mailbox block: the ctrl signature over the control part, then the block signature over
 /// everything before it (ctrl signature included).
 pub fn sign_block(b: &mut CmdIfBox) {
-    b.set_ctrl_signature(0);
-    b.set_signature(0);
-    let c = b.as_array().get(CTRL_START..CTRL_SIG).map_or(0, sign);
-    b.set_ctrl_signature(c);
-    let s = b.as_array().get(..BLOCK_SIG).map_or(0, sign);
-    b.set_signature(s);
+    let data_xor = xor(b.mailbox_data_bytes());
+    sign_block_control(b, data_xor);
 }
 
 /// Whether both signatures of a mailbox block verify.
 pub fn block_ok(b: &CmdIfBox) -> bool {
-    b.as_array().get(CTRL_START..=CTRL_SIG).is_some_and(verify) && verify(b.as_array())
+    control_and_block_ok(ctrl_of(b), xor(b.mailbox_data_bytes()))
 }
 
 /// Signs a mailbox block whose data bytes XOR to `data_xor`, reading only its control part: the same
 /// signatures as [`sign_block`], for a caller that already has the XOR of the data (or knows it is 0).
 pub fn sign_block_control(b: &mut CmdIfBox, data_xor: u8) {
-    let ctrl_xor = b.as_array().get(CTRL_START..CTRL_SIG).map_or(0, xor);
-    sign_block_xors(b, data_xor, ctrl_xor);
+    if let Some(ctrl) = b.0.last_chunk_mut::<CTRL_BYTES>() {
+        sign_control(ctrl, data_xor);
+    }
 }
 
-/// Signs a mailbox block from the XORs its writer already knows — `data_xor` of its data bytes and
-/// `ctrl_xor` of its control part without the two signature bytes — reading nothing of `b`. The same
-/// signatures as [`sign_block`].
-#[inline]
-pub fn sign_block_xors(b: &mut CmdIfBox, data_xor: u8, ctrl_xor: u8) {
-    let ctrl_sig = !ctrl_xor;
-    b.set_ctrl_signature(ctrl_sig);
-    // The block signature covers the data and the control part up to itself, ctrl signature included.
-    b.set_signature(!(data_xor ^ ctrl_xor ^ ctrl_sig));
+/// Whether the ctrl signature of a mailbox block verifies (the control part alone: next pointer, block
+/// number and token).
+pub fn ctrl_ok(b: &CmdIfBox) -> bool {
+    control_ok(ctrl_of(b))
 }
 
 /// [`block_ok`] for a block whose data bytes (which `b` need not hold) XOR to `data_xor`: checks the
 /// control part of `b` and both signatures.
 pub fn block_control_ok(b: &CmdIfBox, data_xor: u8) -> bool {
-    let ctrl = b.as_array().get(CTRL_START..).unwrap_or(&[]);
-    b.as_array().get(CTRL_START..=CTRL_SIG).is_some_and(verify) && data_xor ^ xor(ctrl) == 0xff
+    control_and_block_ok(ctrl_of(b), data_xor)
 }
 
 #[cfg(test)]
@@ -123,7 +162,8 @@ mod tests {
 
     #[test]
     fn block_ranges_come_from_the_layout() {
-        assert_eq!((CTRL_START, CTRL_SIG, BLOCK_SIG), (0x200, 0x23e, 0x23f));
+        assert_eq!((CTRL_START, CTRL_SIG, BLOCK_SIG, CTRL_BYTES), (0x200, 0x23e, 0x23f, 64));
+        assert_eq!(fold(0x0102_0408_1020_4080), 0xff);
         let mut b = CmdIfBox::ZERO;
         b.set_block_number(3);
         b.set_token(0x5a);
@@ -147,10 +187,14 @@ mod tests {
         sign_block_control(&mut ctrl, xor(whole.mailbox_data_bytes()));
         assert_eq!(whole, ctrl);
         let data_xor = xor(whole.mailbox_data_bytes());
-        let mut from_xors = ctrl;
-        let ctrl_xor = xor(&whole.as_array()[CTRL_START..CTRL_SIG]);
-        sign_block_xors(&mut from_xors, data_xor, ctrl_xor);
-        assert_eq!(whole, from_xors);
+        let mut ctrl: [u8; CTRL_BYTES] = whole.as_array()[CTRL_START..].try_into().unwrap();
+        ctrl[CTRL_SIG_AT] = 0x12;
+        ctrl[BLOCK_SIG_AT] = 0x34;
+        sign_control(&mut ctrl, data_xor);
+        assert_eq!(&ctrl[..], &whole.as_array()[CTRL_START..], "old signature bytes are ignored");
+        assert!(control_ok(&ctrl));
+        ctrl[CTRL_SIG_AT - 2] ^= 1;
+        assert!(!control_ok(&ctrl));
         assert!(block_control_ok(&whole, data_xor));
         assert!(!block_control_ok(&whole, data_xor ^ 1));
     }

@@ -45,6 +45,17 @@ pub trait DmaMemory {
     fn read(&self, offset: usize, out: &mut [u8]);
     /// Copies `data` into the buffer starting at `offset`.
     fn write(&self, offset: usize, data: &[u8]);
+    /// Sets `len` bytes from `offset` to zero. The default writes from a buffer of zeros; a host that
+    /// can store zeros without reading them (`memset`) overrides it.
+    fn zero(&self, offset: usize, len: usize) {
+        static ZEROS: [u8; 512] = [0; 512];
+        let mut done = 0usize;
+        while done < len {
+            let n = len.saturating_sub(done).min(ZEROS.len());
+            self.write(offset.saturating_add(done), ZEROS.get(..n).unwrap_or(&[]));
+            done = done.saturating_add(n);
+        }
+    }
 }
 
 impl<T: DmaMemory + ?Sized> DmaMemory for &T {
@@ -59,6 +70,9 @@ impl<T: DmaMemory + ?Sized> DmaMemory for &T {
     }
     fn write(&self, offset: usize, data: &[u8]) {
         (**self).write(offset, data)
+    }
+    fn zero(&self, offset: usize, len: usize) {
+        (**self).zero(offset, len)
     }
 }
 

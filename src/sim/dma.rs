@@ -74,16 +74,35 @@ impl Region {
     }
 
     /// Copies bytes from `offset` into `out`; bytes beyond the end read as zero.
+    ///
+    /// The two accesses on every command's path take no detour: a read inside one word (a poll of the
+    /// ownership byte) is one load, and a whole-word read (an entry, a mailbox block) a plain loop.
+    #[inline]
     fn read(&self, offset: usize, out: &mut [u8]) {
-        // A read inside one word (a poll of the ownership byte): one load.
         let at = offset % 8;
-        if at + out.len() <= 8 && offset.saturating_add(out.len()) <= self.len {
-            let word = self.load(offset / 8) >> (8 * at);
-            for (k, o) in out.iter_mut().enumerate() {
-                *o = (word >> (8 * k)) as u8;
+        if at + out.len() <= 8 {
+            if let Some(w) = self.words().get(offset / 8) {
+                if offset + out.len() <= self.len {
+                    let word = w.load(Ordering::Acquire) >> (8 * at);
+                    for (k, o) in out.iter_mut().enumerate() {
+                        *o = (word >> (8 * k)) as u8;
+                    }
+                    return;
+                }
             }
-            return;
+        } else if at == 0 && out.len().is_multiple_of(8) {
+            if let Some(words) = self.words().get(offset / 8..).and_then(|w| w.get(..out.len() / 8)) {
+                for (c, w) in out.chunks_exact_mut(8).zip(words) {
+                    c.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
+                }
+                return;
+            }
         }
+        self.read_any(offset, out);
+    }
+
+    /// [`Region::read`] of any range: partial words at either end, bytes past the buffer read as zero.
+    fn read_any(&self, offset: usize, out: &mut [u8]) {
         let n = out.len().min(self.len.saturating_sub(offset));
         let (inside, outside) = out.split_at_mut(n);
         if !outside.is_empty() {
@@ -102,23 +121,40 @@ impl Region {
             }
             pos += head;
         }
-        let first = pos / 8;
-        let used = rest.len() / 8;
-        let (body, tail) = rest.split_at_mut(used * 8);
-        let words = self.words().get(first..first.saturating_add(used)).unwrap_or(&[]);
-        for (c, w) in body.chunks_exact_mut(8).zip(words) {
+        // From here `pos` is on a word: whole words, then the first bytes of one more.
+        let words = self.words().get(pos / 8..).unwrap_or(&[]);
+        let mut chunks = rest.chunks_exact_mut(8);
+        let mut words = words.iter();
+        for (c, w) in (&mut chunks).zip(&mut words) {
             c.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
         }
+        let tail = chunks.into_remainder();
         if !tail.is_empty() {
-            let word = self.load(first + used);
-            for (k, o) in tail.iter_mut().enumerate() {
-                *o = (word >> (8 * k)) as u8;
+            let word = words.next().map_or(0, |w| w.load(Ordering::Acquire)).to_le_bytes();
+            if let Some(src) = word.get(..tail.len()) {
+                tail.copy_from_slice(src);
             }
         }
     }
 
     /// Copies `data` to `offset`; bytes beyond the end are dropped.
+    #[inline]
     fn write(&self, offset: usize, data: &[u8]) {
+        if offset.is_multiple_of(8) && data.len().is_multiple_of(8) {
+            if let Some(words) = self.words().get(offset / 8..).and_then(|w| w.get(..data.len() / 8)) {
+                for (c, w) in data.chunks_exact(8).zip(words) {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(c);
+                    w.store(u64::from_le_bytes(b), Ordering::Release);
+                }
+                return;
+            }
+        }
+        self.write_any(offset, data);
+    }
+
+    /// [`Region::write`] of any range: partial words at either end merged in, bytes past the buffer dropped.
+    fn write_any(&self, offset: usize, data: &[u8]) {
         let n = data.len().min(self.len.saturating_sub(offset));
         let Some(inside) = data.get(..n) else { return };
         if inside.is_empty() {
@@ -145,6 +181,26 @@ impl Region {
         }
     }
 
+    /// Sets `len` bytes from `offset` to zero (whole words stored, partial ones merged); bytes beyond the
+    /// end are dropped.
+    fn zero(&self, offset: usize, len: usize) {
+        let end = offset.saturating_add(len).min(self.len);
+        if offset >= end {
+            return;
+        }
+        let first_whole = offset.next_multiple_of(8).min(end);
+        let last_whole = (end / 8 * 8).max(first_whole);
+        if offset < first_whole {
+            self.merge(offset / 8, offset % 8, [0; 8].get(..first_whole - offset).unwrap_or(&[]));
+        }
+        for w in self.words().get(first_whole / 8..last_whole / 8).unwrap_or(&[]) {
+            w.store(0, Ordering::Release);
+        }
+        if last_whole < end {
+            self.merge(last_whole / 8, 0, [0; 8].get(..end - last_whole).unwrap_or(&[]));
+        }
+    }
+
     /// The `n` words from byte `offset` (which must be a multiple of 8), for the device's word-wise copies.
     pub(crate) fn words_at(&self, offset: usize, n: usize) -> Option<&[AtomicU64]> {
         if !offset.is_multiple_of(8) {
@@ -154,6 +210,7 @@ impl Region {
     }
 
     /// All words of the buffer.
+    #[inline]
     fn words(&self) -> &[AtomicU64] {
         self.storage.get(self.start..self.start + self.len.div_ceil(8)).unwrap_or(&[])
     }
@@ -410,6 +467,9 @@ impl DmaMemory for SimDma {
     fn write(&self, offset: usize, data: &[u8]) {
         self.region.write(offset, data);
     }
+    fn zero(&self, offset: usize, len: usize) {
+        self.region.zero(offset, len);
+    }
 }
 
 impl Drop for SimDma {
@@ -493,6 +553,15 @@ mod tests {
         bus.dma_read(b.bus_addr() + 3, &mut dev).unwrap();
         assert_eq!(dev, [0, 1, 2, 3]);
         assert!(bus.dma_read(b.bus_addr() + 98, &mut dev).is_err());
+        for (at, n) in [(0, 100), (5, 2), (6, 13), (16, 8), (90, 50)] {
+            let ones = [0xffu8; 100];
+            b.write(0, &ones);
+            b.zero(at, n);
+            b.read(0, &mut all[..100]);
+            for (i, x) in all[..100].iter().enumerate() {
+                assert_eq!(*x, if i >= at && i < at + n { 0 } else { 0xff }, "zero({at}, {n}) byte {i}");
+            }
+        }
         let addr = b.bus_addr();
         drop(b);
         assert!(!bus.is_mapped(addr, 1));

@@ -110,13 +110,24 @@ fn fold(acc: u64) -> u8 {
 fn gather(words: &[AtomicU64], dst: &mut [u8]) -> u64 {
     let full = (dst.len() / 8).min(words.len());
     let (copied, rest) = words.split_at(full);
-    let mut acc = 0;
-    for (c, w) in dst.chunks_exact_mut(8).zip(copied) {
+    // Eight words at a time into eight XOR lanes, so no load waits for another's XOR.
+    let mut lanes = [0u64; 8];
+    let (dst_full, tail) = dst.split_at_mut(full * 8);
+    let mut dst_lines = dst_full.chunks_exact_mut(64);
+    let mut src_lines = copied.chunks_exact(8);
+    for (d, s) in (&mut dst_lines).zip(&mut src_lines) {
+        for ((l, c), w) in lanes.iter_mut().zip(d.chunks_exact_mut(8)).zip(s) {
+            let v = w.load(Ordering::Acquire);
+            *l ^= v;
+            c.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    let mut acc = lanes.iter().fold(0, |a, l| a ^ l);
+    for (c, w) in dst_lines.into_remainder().chunks_exact_mut(8).zip(src_lines.remainder()) {
         let v = w.load(Ordering::Acquire);
         acc ^= v;
         c.copy_from_slice(&v.to_le_bytes());
     }
-    let tail = dst.get_mut(full * 8..).unwrap_or(&mut []);
     let mut rest = rest.iter();
     if !tail.is_empty() {
         if let Some(w) = rest.next() {
@@ -183,8 +194,9 @@ struct ChainSpec {
 
 /// Walks a mailbox chain, checking alignment, mapping, block numbers, tokens and (when `verify_sigs`)
 /// signatures, in one pass over each block's words. `data(i, words)` gets the data words of block `i` and
-/// returns their XOR (it need not read them when `verify_sigs` is off); `block` then gets each checked
-/// block's bus address and control part.
+/// returns their XOR (it need not read them when `verify_sigs` is off or the chain is an output chain,
+/// whose blocks only have their ctrl signature checked); `block` then gets each checked block's bus
+/// address and control part.
 fn walk_chain(
     dma: &mut DeviceDma,
     c: &ChainSpec,
@@ -224,7 +236,14 @@ fn walk_chain(
             return Err(DeliveryStatus::TOKEN_ERROR);
         }
         let acc = data(i, data_words);
-        if verify_sigs && !signature::block_control_ok(&b, fold(acc)) {
+        let signed = match dir {
+            // Input: both signatures, the block signature over the data just read.
+            Dir::In => signature::block_control_ok(&b, fold(acc)),
+            // Output: the data part is the device's to write, so only the control part it walks by is
+            // checked (what the ctrl signature is for); blocks the device writes are signed anew.
+            Dir::Out => signature::ctrl_ok(&b),
+        };
+        if verify_sigs && !signed {
             return Err(DeliveryStatus::SIGNATURE_ERROR);
         }
         block(ptr, &b);
@@ -269,13 +288,6 @@ pub(crate) fn fetch(
         ChainSpec { first: input_pointer(e), n: blocks_for(in_len), token: e.token(), verify_sigs, dir: Dir::In };
     walk_chain(dma, &spec, copy, |_, _| {})?;
     out_blocks.clear();
-    let xor_only = |_: usize, words: &[AtomicU64]| {
-        if verify_sigs {
-            words.iter().fold(0, |a, w| a ^ w.load(Ordering::Acquire))
-        } else {
-            0
-        }
-    };
     let keep = |addr: u64, b: &CmdIfBox| {
         let mut ctrl = [0u8; CTRL_BYTES];
         if let Some(src) = b.0.get(BLOCK_DATA..) {
@@ -285,7 +297,7 @@ pub(crate) fn fetch(
     };
     let spec =
         ChainSpec { first: output_pointer(e), n: blocks_for(out_len), token: e.token(), verify_sigs, dir: Dir::Out };
-    walk_chain(dma, &spec, xor_only, keep)?;
+    walk_chain(dma, &spec, |_, _| 0, keep)?;
     Ok(in_len)
 }
 
@@ -299,10 +311,14 @@ pub(crate) fn place_inline_output(e: &mut CmdQueueEntry, output: &[u8]) {
     }
 }
 
-/// Writes the output blocks of a completion straight into host memory: each block's data (the bytes of
-/// `output` after the inline ones, zero-padded, so no stale data is left), then its control part as the
-/// host wrote it with the block number and `token` stamped and both signatures computed (with `faults`
-/// applied). Returns the number of blocks that hit unmapped memory.
+/// Writes the output blocks of a completion straight into host memory.
+///
+/// A block that carries output bytes (those of `output` after the inline ones) is written whole: its data
+/// (zero-padded to the end of the block) and its control part as the host wrote it, with the block number
+/// and `token` stamped and both signatures computed. A block past the output is not written at all: it
+/// keeps what the host prepared (the engine, like Linux, zeroes and signs its output blocks), as a device
+/// that DMA-writes only the output it has. Injected block faults write the blocks they corrupt (signed
+/// over the data they hold, then corrupted). Returns the number of blocks that hit unmapped memory.
 pub(crate) fn write_out_blocks(
     dma: &mut DeviceDma,
     blocks: &[OutBlock],
@@ -310,14 +326,19 @@ pub(crate) fn write_out_blocks(
     token: u8,
     faults: BlockFaults,
 ) -> u64 {
-    if blocks.is_empty() {
-        return 0;
-    }
+    let data = output.get(INLINE..).unwrap_or(&[]);
+    // The blocks carrying output, or more when a fault corrupts them.
+    let written = if faults.flip_token {
+        blocks.len()
+    } else {
+        let first_corrupted = faults.first_number_add != 0 || faults.first_signature_xor != 0;
+        data.len().div_ceil(BLOCK_DATA).max(usize::from(first_corrupted))
+    };
+    let chunks = data.chunks(BLOCK_DATA).map(Some).chain(core::iter::repeat(None));
     let mut dma_faults = 0;
     let mut b = CmdIfBox::new();
-    let mut chunks = output.get(INLINE..).unwrap_or(&[]).chunks(BLOCK_DATA);
-    for (i, ob) in blocks.iter().enumerate() {
-        let chunk = chunks.next().unwrap_or(&[]);
+    for (i, (ob, chunk)) in blocks.iter().zip(chunks).take(written).enumerate() {
+        let first = i == 0;
         let Some(words) = dma.resolve(ob.addr, BOX_BYTES).and_then(|(r, off)| r.words_at(off, BOX_WORDS)) else {
             dma_faults += 1;
             continue;
@@ -327,10 +348,12 @@ pub(crate) fn write_out_blocks(
             ctrl.copy_from_slice(&ob.ctrl);
         }
         let number = u32::try_from(i).unwrap_or(u32::MAX);
-        let first = i == 0;
         b.set_block_number(if first { number.wrapping_add(faults.first_number_add) } else { number });
         b.set_token(if faults.flip_token { !token } else { token });
-        let acc = scatter(data_words, chunk);
+        let acc = match chunk {
+            Some(chunk) => scatter(data_words, chunk),
+            None => xor_words(data_words),
+        };
         signature::sign_block_control(&mut b, fold(acc));
         if first {
             b.set_signature(b.signature() ^ faults.first_signature_xor);
@@ -338,6 +361,19 @@ pub(crate) fn write_out_blocks(
         scatter(ctrl_words, b.0.get(BLOCK_DATA..).unwrap_or(&[]));
     }
     dma_faults
+}
+
+/// XOR of `words`, eight lanes at a time (the loads of one lane do not wait for another's).
+fn xor_words(words: &[AtomicU64]) -> u64 {
+    let mut lanes = [0u64; 8];
+    let mut chunks = words.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, w) in lanes.iter_mut().zip(c) {
+            *l ^= w.load(Ordering::Acquire);
+        }
+    }
+    let rest = chunks.remainder().iter().fold(0, |a, w| a ^ w.load(Ordering::Acquire));
+    lanes.iter().fold(rest, |a, l| a ^ l)
 }
 
 /// Checks an entry's type, returning the delivery status for a bad one.
