@@ -377,9 +377,12 @@ impl<D: DmaMemory> MailboxPool<D> {
     /// A block whose data lands in one part of `out` is read straight into it (one copy) and checked
     /// there; only a block that straddles the parts or the end of `out` goes through a scratch block.
     pub fn read_output(&self, c: Chain, token: u8, checksums: bool, out: &mut PartsMut<'_>) -> Result<(), ChainError> {
-        let needed = out.len().saturating_sub(INLINE_BYTES);
+        let blocks = c.len().min(out.len().saturating_sub(INLINE_BYTES).div_ceil(BLOCK_DATA));
+        if blocks == 0 {
+            return Ok(());
+        }
         let mut ctrl = [0u8; CTRL_BYTES];
-        for n in 0..c.len().min(needed.div_ceil(BLOCK_DATA)) {
+        for n in 0..blocks {
             let off = Self::block_offset(c, n);
             let at = data_offset(n);
             // The control part first, the data next, and only then a look at the control fields: the

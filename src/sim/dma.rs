@@ -39,8 +39,9 @@ pub(crate) struct Region {
     /// (a queue entry is then one line, as on hardware, and host and device threads share no more lines
     /// than the bytes they exchange).
     storage: Box<[AtomicU64]>,
-    /// Index in `storage` of the buffer's first word.
+    /// Index in `storage` of the buffer's first word, and one past its last.
     start: usize,
+    end: usize,
     /// Whether host reads call the watcher (the watcher decides; a plain load on the host's poll path).
     watched: AtomicBool,
     /// Cleared when the host drops the buffer, so a device holding on to the region still faults.
@@ -61,6 +62,7 @@ impl Region {
             len,
             storage,
             start,
+            end: start + n,
             watched: AtomicBool::new(false),
             mapped: AtomicBool::new(true),
             watcher: Mutex::new(None),
@@ -80,13 +82,10 @@ impl Region {
     #[inline]
     fn read(&self, offset: usize, out: &mut [u8]) {
         let at = offset % 8;
-        if at + out.len() <= 8 {
-            if let Some(w) = self.words().get(offset / 8) {
-                if offset + out.len() <= self.len {
-                    let word = w.load(Ordering::Acquire) >> (8 * at);
-                    for (k, o) in out.iter_mut().enumerate() {
-                        *o = (word >> (8 * k)) as u8;
-                    }
+        if let [byte] = out {
+            if offset < self.len {
+                if let Some(w) = self.words().get(offset / 8) {
+                    *byte = (w.load(Ordering::Acquire) >> (8 * at)) as u8;
                     return;
                 }
             }
@@ -102,6 +101,7 @@ impl Region {
     }
 
     /// [`Region::read`] of any range: partial words at either end, bytes past the buffer read as zero.
+    #[inline(never)]
     fn read_any(&self, offset: usize, out: &mut [u8]) {
         let n = out.len().min(self.len.saturating_sub(offset));
         let (inside, outside) = out.split_at_mut(n);
@@ -154,6 +154,7 @@ impl Region {
     }
 
     /// [`Region::write`] of any range: partial words at either end merged in, bytes past the buffer dropped.
+    #[inline(never)]
     fn write_any(&self, offset: usize, data: &[u8]) {
         let n = data.len().min(self.len.saturating_sub(offset));
         let Some(inside) = data.get(..n) else { return };
@@ -212,7 +213,7 @@ impl Region {
     /// All words of the buffer.
     #[inline]
     fn words(&self) -> &[AtomicU64] {
-        self.storage.get(self.start..self.start + self.len.div_ceil(8)).unwrap_or(&[])
+        self.storage.get(self.start..self.end).unwrap_or(&[])
     }
 
     /// The byte offset of `[addr, addr + len)` in this buffer, if it is mapped and contains the range.

@@ -122,6 +122,9 @@ impl FaultTable {
     /// The faults that apply to a command with `opcode`, consuming one use of each.
     pub(crate) fn take_for(&mut self, opcode: u16) -> Vec<Fault> {
         let mut hit = Vec::new();
+        if self.armed.is_empty() {
+            return hit;
+        }
         self.armed.retain_mut(|(fault, when)| {
             let (matches, keep) = match when {
                 When::Next => (true, false),

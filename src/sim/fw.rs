@@ -149,6 +149,12 @@ struct Diag {
     queries: u64,
 }
 
+/// Whether the current general capabilities turn mailbox signatures on (`cmdif_checksum` "enabled").
+fn checksums_of(caps: &Caps) -> bool {
+    caps.get(crate::prm::CapType::GENERAL.0, true)
+        .is_some_and(|p| p.cmd_hca_cap().cmdif_checksum() == crate::prm::CmdifChecksum::ENABLED)
+}
+
 /// The firmware state.
 pub(crate) struct Firmware {
     cfg: SimConfig,
@@ -157,6 +163,8 @@ pub(crate) struct Firmware {
     pages: Vec<u64>,
     page_set: BTreeSet<u64>,
     caps: Caps,
+    /// Whether the current `cmdif_checksum` is "enabled" (kept in step with `caps`: asked on every command).
+    checksums: bool,
     pub(crate) driver_version: [u8; 64],
     pub(crate) ports: Ports,
     pub(crate) uctx: BTreeMap<u16, UctxCap>,
@@ -167,13 +175,15 @@ pub(crate) struct Firmware {
 
 impl Firmware {
     pub(crate) fn new(cfg: &SimConfig) -> Self {
+        let caps = Caps::new(cfg.ports);
         Firmware {
+            checksums: checksums_of(&caps),
             cfg: cfg.clone(),
             state: HcaState::Disabled,
             issi: 0,
             pages: Vec::new(),
             page_set: BTreeSet::new(),
-            caps: Caps::new(cfg.ports),
+            caps,
             driver_version: [0; 64],
             ports: Ports::new(cfg.ports),
             uctx: BTreeMap::new(),
@@ -190,10 +200,7 @@ impl Firmware {
 
     /// Whether mailbox signatures are checked (current `cmdif_checksum` is "enabled").
     pub(crate) fn checksums_enabled(&self) -> bool {
-        // Read in place: this runs for every command, and the page is 4 KiB.
-        self.caps
-            .get(crate::prm::CapType::GENERAL.0, true)
-            .is_some_and(|p| p.cmd_hca_cap().cmdif_checksum() == crate::prm::CmdifChecksum::ENABLED)
+        self.checksums
     }
 
     fn boot_ok(&self) -> bool {
@@ -423,6 +430,7 @@ impl Firmware {
         if !self.caps.set(op_mod >> 1, &page) {
             return Err(fail(CmdStatus::BAD_PARAMETER, synd::CAP_NOT_SETTABLE));
         }
+        self.checksums = checksums_of(&self.caps);
         Ok(())
     }
 

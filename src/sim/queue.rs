@@ -334,6 +334,9 @@ pub(crate) fn write_out_blocks(
         let first_corrupted = faults.first_number_add != 0 || faults.first_signature_xor != 0;
         data.len().div_ceil(BLOCK_DATA).max(usize::from(first_corrupted))
     };
+    if written == 0 {
+        return 0;
+    }
     let chunks = data.chunks(BLOCK_DATA).map(Some).chain(core::iter::repeat(None));
     let mut dma_faults = 0;
     let mut b = CmdIfBox::new();
