@@ -74,6 +74,7 @@ impl Parts<'_> {
     }
 
     /// Message bytes `offset..offset + len` when they lie within one part (no copy needed).
+    #[inline]
     pub fn contiguous(&self, offset: usize, len: usize) -> Option<&[u8]> {
         let end = offset.checked_add(len)?;
         let h = self.head.len();
@@ -87,11 +88,16 @@ impl Parts<'_> {
     }
 
     /// Copies message bytes `offset..offset + dst.len()` into `dst`, zero-filling past the end.
+    #[inline]
     pub fn copy_to(&self, offset: usize, dst: &mut [u8]) {
-        if let Some(src) = self.contiguous(offset, dst.len()) {
-            dst.copy_from_slice(src);
-            return;
+        match self.contiguous(offset, dst.len()) {
+            Some(src) => dst.copy_from_slice(src),
+            None => self.copy_to_any(offset, dst),
         }
+    }
+
+    /// [`Parts::copy_to`] of bytes that straddle the parts or the end.
+    fn copy_to_any(&self, offset: usize, dst: &mut [u8]) {
         let avail = self.len().saturating_sub(offset).min(dst.len());
         if let Some(past_end) = dst.get_mut(avail..) {
             past_end.fill(0);
@@ -137,6 +143,7 @@ impl PartsMut<'_> {
     }
 
     /// Message bytes `offset..offset + len` when they lie within one part, to write into directly.
+    #[inline]
     pub fn contiguous_mut(&mut self, offset: usize, len: usize) -> Option<&mut [u8]> {
         let end = offset.checked_add(len)?;
         let h = self.head.len();
@@ -150,11 +157,16 @@ impl PartsMut<'_> {
     }
 
     /// Copies `src` into message bytes `offset..`, dropping what does not fit.
+    #[inline]
     pub fn copy_from(&mut self, offset: usize, src: &[u8]) {
-        if let Some(dst) = self.contiguous_mut(offset, src.len()) {
-            dst.copy_from_slice(src);
-            return;
+        match self.contiguous_mut(offset, src.len()) {
+            Some(dst) => dst.copy_from_slice(src),
+            None => self.copy_from_any(offset, src),
         }
+    }
+
+    /// [`PartsMut::copy_from`] of bytes that straddle the parts or the end.
+    fn copy_from_any(&mut self, offset: usize, src: &[u8]) {
         let head_len = self.head.len();
         let mut pos = offset;
         let mut src = src;
@@ -249,10 +261,16 @@ impl<D: DmaMemory> MailboxPool<D> {
     }
 
     /// Takes `n` consecutive free blocks (first fit), or `None` when there is no such run.
+    #[inline]
     pub fn alloc(&mut self, n: usize) -> Option<Chain> {
+        // An inline command (no blocks) costs no call.
         if n == 0 {
             return Some(Chain::EMPTY);
         }
+        self.alloc_run(n)
+    }
+
+    fn alloc_run(&mut self, n: usize) -> Option<Chain> {
         if n > self.free {
             return None;
         }
@@ -282,6 +300,7 @@ impl<D: DmaMemory> MailboxPool<D> {
     }
 
     /// Returns a chain's blocks to the pool.
+    #[inline]
     pub fn release(&mut self, c: Chain) {
         if c.is_empty() {
             return;
@@ -335,7 +354,14 @@ impl<D: DmaMemory> MailboxPool<D> {
     ///
     /// Data that lies in one part of `msg` goes to the device straight from it (one copy); only a block
     /// that straddles the parts or the end of the message is assembled first.
+    #[inline]
     pub fn write_input(&self, c: Chain, msg: Parts<'_>, token: u8, checksums: bool) {
+        if !c.is_empty() {
+            self.write_blocks(c, msg, token, checksums);
+        }
+    }
+
+    fn write_blocks(&self, c: Chain, msg: Parts<'_>, token: u8, checksums: bool) {
         for n in 0..c.len() {
             let off = Self::block_offset(c, n);
             let at = data_offset(n);
@@ -363,7 +389,14 @@ impl<D: DmaMemory> MailboxPool<D> {
 
     /// Prepares the blocks of an output chain: links, numbers and tokens, data zeroed (so that a device
     /// that writes less than the output length leaves zeros, never an earlier command's bytes).
+    #[inline]
     pub fn prepare_output(&self, c: Chain, token: u8, checksums: bool) {
+        if !c.is_empty() {
+            self.prepare_blocks(c, token, checksums);
+        }
+    }
+
+    fn prepare_blocks(&self, c: Chain, token: u8, checksums: bool) {
         for n in 0..c.len() {
             let off = Self::block_offset(c, n);
             self.mem.zero(off, BLOCK_DATA);
@@ -376,11 +409,23 @@ impl<D: DmaMemory> MailboxPool<D> {
     ///
     /// A block whose data lands in one part of `out` is read straight into it (one copy) and checked
     /// there; only a block that straddles the parts or the end of `out` goes through a scratch block.
+    #[inline]
     pub fn read_output(&self, c: Chain, token: u8, checksums: bool, out: &mut PartsMut<'_>) -> Result<(), ChainError> {
         let blocks = c.len().min(out.len().saturating_sub(INLINE_BYTES).div_ceil(BLOCK_DATA));
         if blocks == 0 {
             return Ok(());
         }
+        self.read_blocks(c, blocks, token, checksums, out)
+    }
+
+    fn read_blocks(
+        &self,
+        c: Chain,
+        blocks: usize,
+        token: u8,
+        checksums: bool,
+        out: &mut PartsMut<'_>,
+    ) -> Result<(), ChainError> {
         let mut ctrl = [0u8; CTRL_BYTES];
         for n in 0..blocks {
             let off = Self::block_offset(c, n);
