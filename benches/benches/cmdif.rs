@@ -14,6 +14,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mlx5_cmdif::engine::Config;
 use mlx5_cmdif::prm::{CmdHcaCap, Nop, NopIn};
 use mlx5_cmdif::sim::SimClock;
+use mlx5_cmdif_bench::floors::{words_round_trip, ProtocolFloor, Words};
 use mlx5_cmdif_bench::interleave;
 use mlx5_cmdif_bench::layout::{c_get_set, rust_get_set};
 use mlx5_cmdif_bench::null::null_queue;
@@ -36,6 +37,10 @@ fn roundtrip(c: &mut Criterion) {
     {
         let mut pp = PingPong::start().expect("partner thread");
         g.bench_function("pingpong_baseline", |b| b.iter(|| pp.round_trip()));
+    }
+    {
+        let mut floor = ProtocolFloor::start().expect("partner thread");
+        g.bench_function("protocol_floor", |b| b.iter(|| floor.round_trip()));
     }
     g.finish();
 }
@@ -77,6 +82,12 @@ fn mailbox(c: &mut Criterion) {
         });
     }
     {
+        let words = Words::new(RPC_BYTES);
+        g.bench_function("atomic_words_floor", |b| {
+            b.iter(|| words_round_trip(&words, black_box(&input), black_box(&mut out)))
+        });
+    }
+    {
         let mut dev_in = vec![0u8; RPC_BYTES];
         g.bench_function("memcpy_baseline", |b| {
             b.iter(|| {
@@ -115,10 +126,13 @@ fn layout(c: &mut Criterion) {
 /// `benches/src/interleave.rs`), written to `target/criterion/alternating.json` for the report.
 fn alternating(_: &mut Criterion) {
     let signed = Config { checksums: true, ..spin() };
+    let (vs_pingpong, vs_protocol) = interleave::roundtrip(31, 20_000, spin()).expect("round trips");
     let pairs = [
-        ("roundtrip", interleave::roundtrip(31, 20_000, spin()).expect("round trips")),
+        ("roundtrip", vs_pingpong),
+        ("roundtrip_protocol_floor", vs_protocol),
         ("rpc_256k", interleave::mailbox(15, 40, true, signed).expect("RPCs on the device model")),
         ("rpc_256k_null_device", interleave::mailbox(15, 100, false, signed).expect("RPCs on the null device")),
+        ("atomic_words_floor", interleave::words(15, 100)),
         ("layout", interleave::layout(31, 200_000)),
     ];
     let body: Vec<String> = pairs

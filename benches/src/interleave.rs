@@ -13,13 +13,14 @@ use std::time::Instant;
 use mlx5_cmdif::engine::{Config, Error};
 use mlx5_cmdif::prm::CmdHcaCap;
 
+use crate::floors::{words_round_trip, ProtocolFloor, Words};
 use crate::layout::{c_get_set, rust_get_set};
 use crate::null::null_queue;
 use crate::pingpong::PingPong;
 use crate::rig::{rpc, rpc_input, SimRig, POOL_BYTES, RPC_BYTES};
 
 /// A benchmark beside its baseline, from alternating rounds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pair {
     /// Rounds measured.
     pub rounds: usize,
@@ -29,6 +30,8 @@ pub struct Pair {
     pub bench_ns: f64,
     /// Median over rounds of the baseline's time per iteration, nanoseconds.
     pub base_ns: f64,
+    /// The benchmark's time per iteration in each round, in order.
+    pub rounds_bench: Vec<f64>,
 }
 
 impl Pair {
@@ -79,18 +82,27 @@ pub fn alternate<E>(
         benches.push(m);
         bases.push(b);
     }
-    Ok(Pair { rounds, ratio: median(&mut ratios), bench_ns: median(&mut benches), base_ns: median(&mut bases) })
+    let rounds_bench = benches.clone();
+    Ok(Pair {
+        rounds,
+        ratio: median(&mut ratios),
+        bench_ns: median(&mut benches),
+        base_ns: median(&mut bases),
+        rounds_bench,
+    })
 }
 
-/// The inline round trip on a threaded device model beside the ping-pong. Only one pair of threads
-/// spins at a time: the ping-pong partner is started and stopped around its part of each round, and the
-/// device thread is idle (it backs off) meanwhile.
+/// The inline round trip on a threaded device model beside the ping-pong and beside the protocol floor
+/// ([`ProtocolFloor`]), in the same rounds: the first pair judges the target, the second says how far the
+/// command is from the least its protocol needs. Only one pair of threads spins at a time: each partner is
+/// started and stopped around its part of a round, and the device thread is idle (it backs off) meanwhile.
 ///
 /// # Errors
-/// When the rig cannot be brought up, a NOP fails, or the partner thread cannot be spawned.
-pub fn roundtrip(rounds: usize, per_round: usize, cfg: Config) -> Result<Pair, Error> {
+/// When the rig cannot be brought up, a NOP fails, or a partner thread cannot be spawned.
+pub fn roundtrip(rounds: usize, per_round: usize, cfg: Config) -> Result<(Pair, Pair), Error> {
     let mut rig = SimRig::new(true, cfg)?;
-    alternate(
+    let mut floors = Vec::new();
+    let vs_pingpong = alternate(
         rounds,
         || {
             let mut res = Ok(());
@@ -102,12 +114,50 @@ pub fn roundtrip(rounds: usize, per_round: usize, cfg: Config) -> Result<Pair, E
             res.map(|()| ns)
         },
         || {
-            // The device thread has just been busy: the ping-pong starts after it has backed off.
+            // The device thread has just been busy: the partners start after it has backed off.
             std::thread::sleep(std::time::Duration::from_millis(2));
+            let mut floor = ProtocolFloor::start().map_err(|_| Error::UnknownTicket)?;
+            floors.push(per_call(per_round, || floor.round_trip()));
+            drop(floor);
             let mut pp = PingPong::start().map_err(|_| Error::UnknownTicket)?;
             Ok(per_call(per_round, || pp.round_trip()))
         },
-    )
+    )?;
+    // The protocol floor of each round was measured right before its ping-pong.
+    let mut ratios: Vec<f64> = floors.iter().zip(&vs_pingpong.rounds_bench).map(|(f, b)| b / f).collect();
+    let mut floor_ns = floors.clone();
+    let vs_protocol = Pair {
+        rounds: vs_pingpong.rounds,
+        ratio: median(&mut ratios),
+        bench_ns: vs_pingpong.bench_ns,
+        base_ns: median(&mut floor_ns),
+        rounds_bench: vs_pingpong.rounds_bench.clone(),
+    };
+    Ok((vs_pingpong, vs_protocol))
+}
+
+/// Moving the RPC's bytes through 8-byte atomic words ([`words_round_trip`]) beside copying them with
+/// `memcpy`: how much of the RPC's gap to `memcpy` the device model's memory alone accounts for.
+pub fn words(rounds: usize, per_round: usize) -> Pair {
+    let input = rpc_input(RPC_BYTES);
+    let (mut out, mut dev_in, mut copy_out) = (vec![0u8; RPC_BYTES], vec![0u8; RPC_BYTES], vec![0u8; RPC_BYTES]);
+    let w = Words::new(RPC_BYTES);
+    let res: Result<Pair, core::convert::Infallible> = alternate(
+        rounds,
+        || Ok(per_call(per_round, || words_round_trip(&w, black_box(&input), black_box(&mut out)))),
+        || {
+            Ok(per_call(per_round, || {
+                dev_in.copy_from_slice(black_box(&input));
+                black_box(&mut dev_in);
+                copy_out.copy_from_slice(black_box(&dev_in));
+                black_box(&mut copy_out);
+            }))
+        },
+    );
+    match res {
+        Ok(p) => p,
+        Err(never) => match never {},
+    }
 }
 
 /// One RPC: input, output buffer; the output length.
@@ -172,5 +222,6 @@ pub fn layout(rounds: usize, per_round: usize) -> Pair {
         rust.push(m);
         c.push(b);
     }
-    Pair { rounds, ratio: median(&mut ratios), bench_ns: median(&mut rust), base_ns: median(&mut c) }
+    let rounds_bench = rust.clone();
+    Pair { rounds, ratio: median(&mut ratios), bench_ns: median(&mut rust), base_ns: median(&mut c), rounds_bench }
 }

@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 #![deny(missing_docs)]
 
+pub mod floors;
 pub mod interleave;
 pub mod layout;
 pub mod null;

@@ -106,9 +106,9 @@ impl SimStats {
         all
     }
 
-    /// Counts one executed command.
-    fn count(&mut self, opcode: u16) {
-        let slot = match command_index(opcode) {
+    /// Counts one executed command; `index` is its [`command_index`].
+    fn count(&mut self, index: Option<usize>, opcode: u16) {
+        let slot = match index {
             Some(i) => self.by_opcode.get_mut(i),
             None => Some(self.unknown.entry(opcode).or_insert(0)),
         };
@@ -189,8 +189,9 @@ struct Core {
     cfg: SimConfig,
     time: DeviceTime,
     bell: Line<Bell>,
-    /// Doorbell writes (kept apart from [`SimStats`] so that a doorbell takes no lock, and apart from the
-    /// bell so that counting one does not cost the device thread another transfer of the bell's line).
+    /// Doorbell writes to a threaded device (kept apart from [`SimStats`], which counts the synchronous
+    /// ones under its lock, so that such a doorbell takes no lock; and apart from the bell so that counting
+    /// one does not cost the device thread another transfer of the bell's line).
     doorbells: Line<AtomicU64>,
     st: Line<Mutex<State>>,
     removed: AtomicBool,
@@ -399,7 +400,7 @@ impl SimDevice {
     pub fn stats(&self) -> SimStats {
         let core = self.core();
         let mut s = core.lock().stats.clone();
-        s.doorbells = core.doorbells.0.load(Ordering::Acquire);
+        s.doorbells += core.doorbells.0.load(Ordering::Acquire);
         s
     }
 
@@ -575,8 +576,8 @@ impl Core {
         }
         let v = u32::from_be_bytes(value.to_le_bytes());
         if offset == bar::DOORBELL {
-            self.doorbells.0.fetch_add(1, Ordering::Relaxed);
             if self.threaded.load(Ordering::Acquire) {
+                self.doorbells.0.fetch_add(1, Ordering::Relaxed);
                 // Lock-free unless a held-back completion counts this access.
                 if self.deferred.load(Ordering::Acquire) {
                     let mut st = self.lock();
@@ -610,7 +611,10 @@ impl Core {
                 }
             }
             // (A threaded device took its doorbell above, without the lock.)
-            bar::DOORBELL => self.doorbell(&mut st, v),
+            bar::DOORBELL => {
+                st.stats.doorbells += 1;
+                self.doorbell(&mut st, v);
+            }
             _ => {}
         }
     }
@@ -763,6 +767,7 @@ impl Core {
             syndrome: 0,
         };
         let token = ent.token();
+        let index = command_index(rec.opcode);
         // The reusable buffers (given back below, or kept by a held-back completion).
         let mut input = core::mem::take(&mut st.input);
         let mut output = core::mem::take(&mut st.output);
@@ -794,7 +799,7 @@ impl Core {
                 });
                 match injected {
                     Some(fl) => output.extend_from_slice(&failure_output(fl).0),
-                    None => st.fw.execute(&self.bus, input.get(..in_len).unwrap_or(&[]), out_len, &mut output),
+                    None => st.fw.execute(&self.bus, index, input.get(..in_len).unwrap_or(&[]), out_len, &mut output),
                 }
                 // The output is `out_len` bytes: cut here, zero-padded where it is placed.
                 output.truncate(out_len);
@@ -806,7 +811,7 @@ impl Core {
                 rec.status = h.status();
                 rec.syndrome = h.syndrome();
                 st.stats.commands += 1;
-                st.stats.count(rec.opcode);
+                st.stats.count(index, rec.opcode);
                 place_inline_output(&mut ent, &output);
                 DeliveryStatus::OK
             }
@@ -871,7 +876,9 @@ impl Core {
         if self.removed.load(Ordering::Acquire) {
             return;
         }
-        st.stats.dma_faults += write_out_blocks(&mut st.dma, &c.blocks, &c.output, c.token, c.block_faults);
+        if !c.blocks.is_empty() {
+            st.stats.dma_faults += write_out_blocks(&mut st.dma, &c.blocks, &c.output, c.token, c.block_faults);
+        }
         const _: () = assert!(queue::STATUS_OWN_BYTE == CmdQueueEntry::SIZE - 1, "the status byte is the entry's last");
         if st.dma.write(c.entry_addr, c.entry.as_array()).is_err() {
             st.stats.dma_faults += 1;

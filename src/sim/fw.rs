@@ -220,14 +220,23 @@ impl Firmware {
     }
 
     /// Executes one command; leaves the output message (not yet padded or cut to `out_len`) in `out`.
-    pub(crate) fn execute(&mut self, bus: &SimBus, input: &[u8], out_len: usize, out: &mut Vec<u8>) {
-        if let Err(f) = self.dispatch(bus, input, &mut Reply::new(out, out_len)) {
+    ///
+    /// `index` is the opcode's [`command_index`] (the device looks it up once per command).
+    pub(crate) fn execute(
+        &mut self,
+        bus: &SimBus,
+        index: Option<usize>,
+        input: &[u8],
+        out_len: usize,
+        out: &mut Vec<u8>,
+    ) {
+        if let Err(f) = self.dispatch(bus, index, input, &mut Reply::new(out, out_len)) {
             out.clear();
             out.extend_from_slice(failure_output(f).as_bytes());
         }
     }
 
-    fn dispatch(&mut self, bus: &SimBus, input: &[u8], reply: &mut Reply<'_>) -> Res {
+    fn dispatch(&mut self, bus: &SimBus, index: Option<usize>, input: &[u8], reply: &mut Reply<'_>) -> Res {
         // The header by a fixed-size read (a variable-length copy would make the loads below wait for it);
         // a shorter input (the device checked it holds at least the opcode) is zero-padded.
         let h = match input.first_chunk::<{ MboxInHdr::SIZE }>() {
@@ -242,7 +251,7 @@ impl Firmware {
             }
         };
         let op = Opcode(h.opcode());
-        if command_index(op.0).is_none() {
+        if index.is_none() {
             return Err(fail(CmdStatus::BAD_OPCODE, synd::UNKNOWN_OPCODE));
         }
         if self.state == HcaState::Disabled && op != Opcode::ENABLE_HCA {
