@@ -575,22 +575,20 @@ impl Core {
             return;
         }
         let v = u32::from_be_bytes(value.to_le_bytes());
-        if offset == bar::DOORBELL {
-            if self.threaded.load(Ordering::Acquire) {
-                self.doorbells.0.fetch_add(1, Ordering::Relaxed);
-                // Lock-free unless a held-back completion counts this access.
-                if self.deferred.load(Ordering::Acquire) {
-                    let mut st = self.lock();
-                    self.on_mmio(&mut st);
-                }
-                self.bell.0.pending.fetch_or(v, Ordering::SeqCst);
-                // The thread may have been stopped since the load above, after its last look at
-                // `pending`; then nobody else would take these bits (see `stop_thread`).
-                if !self.threaded.load(Ordering::SeqCst) {
-                    self.take_pending();
-                }
-                return;
+        if offset == bar::DOORBELL && self.threaded.load(Ordering::Acquire) {
+            self.doorbells.0.fetch_add(1, Ordering::Relaxed);
+            // Lock-free unless a held-back completion counts this access.
+            if self.deferred.load(Ordering::Acquire) {
+                let mut st = self.lock();
+                self.on_mmio(&mut st);
             }
+            self.bell.0.pending.fetch_or(v, Ordering::SeqCst);
+            // The thread may have been stopped since the load above, after its last look at `pending`;
+            // then nobody else would take these bits (see `stop_thread`).
+            if !self.threaded.load(Ordering::SeqCst) {
+                self.take_pending();
+            }
+            return;
         }
         let mut st = self.lock();
         // Counted before the write acts, so a doorbell does not count towards its own late completion.
