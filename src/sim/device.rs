@@ -123,8 +123,8 @@ impl SimStats {
 struct Completion {
     entry_addr: u64,
     entry: CmdQueueEntry,
-    /// The output message, at most `output_length` bytes (the blocks get the bytes after the inline ones,
-    /// zero-padded).
+    /// The output message, at most `output_length` bytes (the blocks that carry the bytes after the
+    /// inline ones get them, the last one zero-padded; see [`write_out_blocks`]).
     output: Vec<u8>,
     /// The checked output chain (empty when the command was not delivered).
     blocks: Vec<OutBlock>,

@@ -8,8 +8,8 @@
 //!   [`PageProvider`](crate::host::PageProvider) on the bus; `SimClock` (with `std`) a
 //!   [`Clock`](crate::host::Clock).
 //! - [`SimDevice`]: BAR0 (the initialization segment, through [`Mmio`](crate::host::Mmio)), the command
-//!   queue protocol (entry and mailbox checks with the PRM delivery statuses, output mailboxes, signatures,
-//!   ownership handoff) and firmware (HCA life cycle, pages, capabilities, ACCESS_REG, user contexts,
+//!   queue protocol (entry and mailbox checks with the PRM delivery statuses; output mailboxes written where
+//!   they carry output, the rest left as the host prepared them; signatures; ownership handoff) and firmware (HCA life cycle, pages, capabilities, ACCESS_REG, user contexts,
 //!   vport and diagnostic queries) — synchronous, or (with `std`) on its own thread.
 //! - [`Fault`] / [`When`]: fault injection (delays, lost and late completions, corrupted completions,
 //!   surprise removal, stuck initialization, health events, firmware errors).
