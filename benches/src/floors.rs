@@ -121,6 +121,16 @@ pub fn words_round_trip(words: &Words, input: &[u8], out: &mut [u8]) {
     }
 }
 
+/// The `memcpy` baseline of the mailbox benchmarks: `input` copied into `dev` (the device's memory) and
+/// back out into `out`, with `black_box` between so neither copy is elided.
+#[inline]
+pub fn memcpy_round_trip(dev: &mut [u8], input: &[u8], out: &mut [u8]) {
+    dev.copy_from_slice(input);
+    std::hint::black_box(&mut *dev);
+    out.copy_from_slice(dev);
+    std::hint::black_box(out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use std::time::Instant;
 use mlx5_cmdif::engine::{Config, Error};
 use mlx5_cmdif::prm::CmdHcaCap;
 
-use crate::floors::{words_round_trip, ProtocolFloor, Words};
+use crate::floors::{memcpy_round_trip, words_round_trip, ProtocolFloor, Words};
 use crate::layout::{c_get_set, rust_get_set};
 use crate::null::null_queue;
 use crate::pingpong::PingPong;
@@ -125,12 +125,11 @@ pub fn roundtrip(rounds: usize, per_round: usize, cfg: Config) -> Result<(Pair, 
     )?;
     // The protocol floor of each round was measured right before its ping-pong.
     let mut ratios: Vec<f64> = floors.iter().zip(&vs_pingpong.rounds_bench).map(|(f, b)| b / f).collect();
-    let mut floor_ns = floors.clone();
     let vs_protocol = Pair {
         rounds: vs_pingpong.rounds,
         ratio: median(&mut ratios),
         bench_ns: vs_pingpong.bench_ns,
-        base_ns: median(&mut floor_ns),
+        base_ns: median(&mut floors),
         rounds_bench: vs_pingpong.rounds_bench.clone(),
     };
     Ok((vs_pingpong, vs_protocol))
@@ -139,21 +138,11 @@ pub fn roundtrip(rounds: usize, per_round: usize, cfg: Config) -> Result<(Pair, 
 /// Moving the RPC's bytes through 8-byte atomic words ([`words_round_trip`]) beside copying them with
 /// `memcpy`: how much of the RPC's gap to `memcpy` the device model's memory alone accounts for.
 pub fn words(rounds: usize, per_round: usize) -> Pair {
-    let input = rpc_input(RPC_BYTES);
-    let (mut out, mut dev_in, mut copy_out) = (vec![0u8; RPC_BYTES], vec![0u8; RPC_BYTES], vec![0u8; RPC_BYTES]);
     let w = Words::new(RPC_BYTES);
-    let res: Result<Pair, core::convert::Infallible> = alternate(
-        rounds,
-        || Ok(per_call(per_round, || words_round_trip(&w, black_box(&input), black_box(&mut out)))),
-        || {
-            Ok(per_call(per_round, || {
-                dev_in.copy_from_slice(black_box(&input));
-                black_box(&mut dev_in);
-                copy_out.copy_from_slice(black_box(&dev_in));
-                black_box(&mut copy_out);
-            }))
-        },
-    );
+    let res: Result<Pair, core::convert::Infallible> = against_memcpy(rounds, per_round, |i, o| {
+        words_round_trip(&w, i, o);
+        Ok(())
+    });
     match res {
         Ok(p) => p,
         Err(never) => match never {},
@@ -169,9 +158,6 @@ type RpcFn = dyn FnMut(&[u8], &mut [u8]) -> Result<usize, Error>;
 /// # Errors
 /// When the queue cannot be brought up or an RPC fails.
 pub fn mailbox(rounds: usize, per_round: usize, model: bool, cfg: Config) -> Result<Pair, Error> {
-    let input = rpc_input(RPC_BYTES);
-    let mut out = vec![0u8; RPC_BYTES];
-    let mut dev_in = vec![0u8; RPC_BYTES];
     let mut bench: Box<RpcFn> = if model {
         let mut rig = SimRig::new(false, cfg)?;
         Box::new(move |i, o| rpc(&mut rig.q, i, o))
@@ -179,26 +165,30 @@ pub fn mailbox(rounds: usize, per_round: usize, model: bool, cfg: Config) -> Res
         let mut q = null_queue(mlx5_cmdif::sim::SimClock::new(), cfg, POOL_BYTES)?;
         Box::new(move |i, o| rpc(&mut q, i, o))
     };
-    let mut copy_out = vec![0u8; RPC_BYTES];
+    against_memcpy(rounds, per_round, |i, o| bench(i, o).map(|_| ()))
+}
+
+/// `bench` moving the RPC's input there and an output back, in alternating rounds with
+/// [`memcpy_round_trip`] of the same bytes.
+fn against_memcpy<E>(
+    rounds: usize,
+    per_round: usize,
+    mut bench: impl FnMut(&[u8], &mut [u8]) -> Result<(), E>,
+) -> Result<Pair, E> {
+    let input = rpc_input(RPC_BYTES);
+    let (mut out, mut dev, mut copy_out) = (vec![0u8; RPC_BYTES], vec![0u8; RPC_BYTES], vec![0u8; RPC_BYTES]);
     alternate(
         rounds,
         || {
-            let mut res = Ok(0);
+            let mut res = Ok(());
             let ns = per_call(per_round, || {
                 if res.is_ok() {
                     res = bench(black_box(&input), black_box(&mut out));
                 }
             });
-            res.map(|_| ns)
+            res.map(|()| ns)
         },
-        || {
-            Ok(per_call(per_round, || {
-                dev_in.copy_from_slice(black_box(&input));
-                black_box(&mut dev_in);
-                copy_out.copy_from_slice(black_box(&dev_in));
-                black_box(&mut copy_out);
-            }))
-        },
+        || Ok(per_call(per_round, || memcpy_round_trip(&mut dev, black_box(&input), black_box(&mut copy_out)))),
     )
 }
 
